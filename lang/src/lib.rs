@@ -1,0 +1,24 @@
+//! The Orch front end: source spans, diagnostics, the lexer, the syntax tree,
+//! the parser and the formatter.
+//!
+//! **Architecture invariant:** this crate does no IO. It reads no files,
+//! environment, clock or network and starts no processes; sources arrive as
+//! strings and results leave as data. `clippy.toml` enforces it.
+//!
+//! **Architecture invariant:** parsing never fails. [`parse`] returns a tree
+//! for any input, with `Error` nodes where the input is broken, and never
+//! panics.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod lexer;
+mod parser;
+mod post;
+pub mod span;
+pub mod token;
+
+pub use diagnostic::{Diagnostic, Label, Severity};
+pub use lexer::{Comment, Lexed, lex};
+pub use parser::{Parsed, parse};
+pub use post::{walk_expr, walk_item_exprs};
+pub use span::{FileId, LineCol, LineIndex, Span};

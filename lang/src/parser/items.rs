@@ -1,0 +1,247 @@
+//! Declarations, decorators and the blocks of `if`, `for` and `policy`.
+
+use chumsky::prelude::*;
+
+use super::exprs::{args, contextual, expr, field_name, fields, for_binding, ident, string};
+use super::types::{path, type_expr};
+use super::{Rule, mk_expr};
+use crate::ast::{
+    Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let, Module, Output, Param,
+    Policy, Provider, Resource, SourceFile, TypeAlias,
+};
+use crate::token::Token;
+
+/// The whole file: declarations until the end of input. Stray tokens
+/// between declarations (a `}` too many, say) are skipped with one
+/// diagnostic each run.
+pub(crate) fn source_file<'t, 's: 't>() -> Rule<'t, 's, SourceFile> {
+    let item = item();
+    let stray = any()
+        .and_is(item_start().not())
+        .repeated()
+        .at_least(1)
+        .map_with(|_, e| Item { docs: None, decorators: Vec::new(), kind: ItemKind::Error, span: e.span() })
+        .validate(|item, e, emitter| {
+            emitter.emit(Rich::custom(e.span(), "expected a declaration (`param`, `let`, `resource`, ...)"));
+            item
+        });
+    choice((item, stray))
+        .repeated()
+        .collect::<Vec<_>>()
+        .then_ignore(end())
+        .map_with(|items, e| SourceFile { items, span: e.span() })
+        .boxed()
+}
+
+/// Tokens that begin a declaration; recovery resumes at them.
+fn item_start<'t, 's: 't>() -> Rule<'t, 's, ()> {
+    select! {
+        Token::KwParam => (),
+        Token::KwLet => (),
+        Token::KwType => (),
+        Token::KwResource => (),
+        Token::KwData => (),
+        Token::KwOutput => (),
+        Token::KwModule => (),
+        Token::KwImport => (),
+        Token::KwProvider => (),
+        Token::KwIf => (),
+        Token::KwFor => (),
+        Token::KwAssert => (),
+        Token::KwWarn => (),
+        Token::KwPolicy => (),
+        Token::At => (),
+    }
+    .boxed()
+}
+
+/// Skips one balanced bracket group, or one token that is neither a
+/// bracket nor the start of a declaration.
+fn skip_token<'t, 's: 't>() -> Rule<'t, 's, ()> {
+    recursive(|group| {
+        let group: Rule<'t, 's, ()> = group.boxed();
+        let inner = group.repeated().ignored();
+        let brackets = [
+            (Token::LBrace, Token::RBrace),
+            (Token::LParen, Token::RParen),
+            (Token::LBracket, Token::RBracket),
+            (Token::InterpStart, Token::InterpEnd),
+        ];
+        let nested = choice(
+            brackets.iter().map(|(open, close)| inner.clone().delimited_by(just(open.clone()), just(close.clone())).boxed()).collect::<Vec<_>>(),
+        );
+        let plain = none_of([
+            Token::LBrace,
+            Token::RBrace,
+            Token::LParen,
+            Token::RParen,
+            Token::LBracket,
+            Token::RBracket,
+            Token::InterpStart,
+            Token::InterpEnd,
+        ])
+        .ignored();
+        choice((nested, plain))
+    })
+    .boxed()
+}
+
+/// A declaration that failed to parse: its first token, then everything up
+/// to the next declaration or the `}` that closes the enclosing block.
+fn broken_item<'t, 's: 't>() -> Rule<'t, 's, Item> {
+    let rest = skip_token().and_is(item_start().not()).repeated();
+    any()
+        .and_is(just(Token::RBrace).not())
+        .ignore_then(rest)
+        .map_with(|_, e| Item { docs: None, decorators: Vec::new(), kind: ItemKind::Error, span: e.span() })
+        .boxed()
+}
+
+fn body<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Body> {
+    fields(expr, false)
+        .delimited_by(just(Token::LBrace), just(Token::RBrace))
+        .map_with(|fields, e| Body { fields, span: e.span() })
+        .recover_with(via_parser(nested_delimiters(
+            Token::LBrace,
+            Token::RBrace,
+            [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket)],
+            |span| Body { fields: Vec::new(), span },
+        )))
+        .labelled("body")
+        .boxed()
+}
+
+fn decorator<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Decorator> {
+    just(Token::At)
+        .ignore_then(field_name())
+        .then(args(expr).or_not())
+        .map_with(|(name, args), e| Decorator { name, args, span: e.span() })
+        .labelled("decorator")
+        .boxed()
+}
+
+pub(crate) fn item<'t, 's: 't>() -> Rule<'t, 's, Item> {
+    let expr = expr();
+    let ty = type_expr(expr.clone());
+    recursive(|item| {
+        let item: Rule<'t, 's, Item> = item.boxed();
+
+        let block = item
+            .repeated()
+            .collect::<Vec<_>>()
+            .delimited_by(just(Token::LBrace), just(Token::RBrace))
+            .map_with(|items, e| Block { items, span: e.span() })
+            .labelled("block")
+            .boxed();
+
+        let param = just(Token::KwParam)
+            .ignore_then(ident())
+            .then_ignore(just(Token::Colon))
+            .then(ty.clone())
+            .then(just(Token::Eq).ignore_then(expr.clone()).or_not())
+            .map(|((name, ty), default)| ItemKind::Param(Param { name, ty, default }));
+
+        let let_decl = just(Token::KwLet)
+            .ignore_then(ident())
+            .then(just(Token::Colon).ignore_then(ty.clone()).or_not())
+            .then_ignore(just(Token::Eq))
+            .then(expr.clone())
+            .map(|((name, ty), value)| ItemKind::Let(Let { name, ty, value }));
+
+        let type_alias = just(Token::KwType)
+            .ignore_then(ident())
+            .then_ignore(just(Token::Eq))
+            .then(ty.clone())
+            .map(|(name, ty)| ItemKind::TypeAlias(TypeAlias { name, ty }));
+
+        let resource_like = ident()
+            .then_ignore(just(Token::Colon))
+            .then(path())
+            .then(body(expr.clone()))
+            .map(|((name, kind), body)| Resource { name, kind, body })
+            .boxed();
+        let resource = just(Token::KwResource).ignore_then(resource_like.clone()).map(ItemKind::Resource);
+        let data = just(Token::KwData).ignore_then(resource_like).map(ItemKind::Data);
+
+        let output = just(Token::KwOutput)
+            .ignore_then(ident())
+            .then(just(Token::Colon).ignore_then(ty.clone()).or_not())
+            .then_ignore(just(Token::Eq))
+            .then(expr.clone())
+            .map(|((name, ty), value)| ItemKind::Output(Output { name, ty, value }));
+
+        let string_expr = string(expr.clone()).map(|lit| {
+            let span = lit.span;
+            mk_expr(ExprKind::Str(lit), span)
+        });
+
+        let module = just(Token::KwModule)
+            .ignore_then(ident())
+            .then_ignore(just(Token::Colon))
+            .then(string_expr.clone())
+            .then(body(expr.clone()))
+            .map(|((name, source), body)| ItemKind::Module(Module { name, source, body }));
+
+        let import = just(Token::KwImport)
+            .ignore_then(string_expr)
+            .then_ignore(contextual("as"))
+            .then(ident())
+            .map(|(source, alias)| ItemKind::Import(Import { source, alias }));
+
+        let provider = just(Token::KwProvider)
+            .ignore_then(ident())
+            .then(contextual("as").ignore_then(ident()).or_not())
+            .then(body(expr.clone()))
+            .map(|((name, alias), body)| ItemKind::Provider(Provider { name, alias, body }));
+
+        let assertion = expr
+            .clone()
+            .then_ignore(just(Token::Comma))
+            .then(expr.clone())
+            .map(|(condition, message)| Assert { condition, message })
+            .boxed();
+        let assert = just(Token::KwAssert).ignore_then(assertion.clone()).map(ItemKind::Assert);
+        let warn = just(Token::KwWarn).ignore_then(assertion).map(ItemKind::Warn);
+
+        let policy = just(Token::KwPolicy)
+            .ignore_then(ident())
+            .then(block.clone())
+            .map(|(name, block)| ItemKind::Policy(Policy { name, block }));
+
+        let else_if = just(Token::KwElse).ignore_then(just(Token::KwIf)).ignore_then(expr.clone()).then(block.clone());
+        let if_decl = just(Token::KwIf)
+            .ignore_then(expr.clone())
+            .then(block.clone())
+            .then(else_if.repeated().collect::<Vec<_>>())
+            .then(just(Token::KwElse).ignore_then(block.clone()).or_not())
+            .map(|(((condition, then), else_ifs), else_block)| {
+                let mut branches = vec![(condition, then)];
+                branches.extend(else_ifs);
+                ItemKind::If(If { branches, else_block })
+            });
+
+        let for_decl = just(Token::KwFor)
+            .ignore_then(for_binding())
+            .then_ignore(just(Token::KwIn))
+            .then(expr.clone())
+            .then(contextual("key").ignore_then(expr.clone()).or_not())
+            .then(block)
+            .map(|(((binding, collection), key), block)| ItemKind::For(For { binding, collection, key, block }));
+
+        let declaration = choice((
+            param, let_decl, type_alias, resource, data, output, module, import, provider, assert, warn, policy,
+            if_decl, for_decl,
+        ))
+        .labelled("declaration")
+        .boxed();
+
+        decorator(expr.clone())
+            .repeated()
+            .collect::<Vec<_>>()
+            .then(declaration)
+            .map_with(|(decorators, kind), e| Item { docs: None, decorators, kind, span: e.span() })
+            .recover_with(via_parser(broken_item()))
+            .boxed()
+    })
+    .boxed()
+}
