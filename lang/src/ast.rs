@@ -4,6 +4,8 @@
 //!
 //! Broken input becomes `Error` nodes so that a tree always exists.
 
+pub use smol_str::SmolStr;
+
 use crate::span::Span;
 use crate::token::DurationUnit;
 
@@ -20,7 +22,7 @@ pub struct SourceFile {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: SmolStr,
     pub span: Span,
 }
 
@@ -309,8 +311,8 @@ impl BinaryOp {
     }
 
     /// Binding strength; higher binds tighter. Ranges sit between
-    /// comparisons (4) and additive operators (6) at 5, the conditional
-    /// `? :` below everything at 0.
+    /// comparisons (5) and additive operators (7) at [`RANGE_PRECEDENCE`];
+    /// the conditional `? :` binds more loosely than all of them.
     pub fn precedence(self) -> u8 {
         match self {
             BinaryOp::Coalesce => 1,
@@ -392,6 +394,6 @@ impl StrLit {
 pub enum StrPart {
     /// Literal text: `value` is the decoded text, `raw` the source text
     /// (escapes intact, multi-line indentation removed).
-    Text { value: String, raw: String, span: Span },
+    Text { value: SmolStr, raw: SmolStr, span: Span },
     Interpolation(Expr),
 }

@@ -47,7 +47,11 @@ struct StringFrame {
 
 /// Lexes `source`, which belongs to `file`.
 pub fn lex(file: FileId, source: &str) -> Lexed<'_> {
-    let mut lexer = Driver { file, source, out: Lexed::default(), modes: Vec::new() };
+    let mut out = Lexed::default();
+    // About one token per five bytes in typical configurations; growing a
+    // large vector by doubling would copy it several times.
+    out.tokens.reserve(source.len() / 5);
+    let mut lexer = Driver { file, source, out, modes: Vec::new() };
     if source.len() > MAX_SOURCE_LEN {
         lexer.out.diagnostics.push(Diagnostic::new(
             &codes::E0017,

@@ -11,6 +11,8 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod dump;
+pub mod fmt;
 pub mod lexer;
 mod parser;
 mod post;
@@ -22,3 +24,8 @@ pub use lexer::{Comment, Lexed, lex};
 pub use parser::{Parsed, parse};
 pub use post::{walk_expr, walk_item_exprs};
 pub use span::{FileId, LineCol, LineIndex, Span};
+
+/// The stack size for threads that parse and analyse sources: the tree of a
+/// large file may be deep (up to [`parse`]'s nesting and chain limits), and
+/// the passes over it recurse. Only touched pages are committed.
+pub const ANALYSIS_STACK_SIZE: usize = 256 * 1024 * 1024;

@@ -47,6 +47,7 @@ codes! {
     E0015 = "E0015" "integer-too-large" Error;
     E0016 = "E0016" "text-after-multiline-string-opening" Error;
     E0017 = "E0017" "source-too-large" Error;
+    E0018 = "E0018" "nesting-too-deep" Error;
 }
 
 /// Finds a code by its code (`E0001`) or its name (`unexpected-token`),

@@ -110,7 +110,7 @@ fn describe_expected<'a, 's: 'a>(expected: impl Iterator<Item = &'a RichPattern<
                 operators = true;
                 continue;
             }
-            RichPattern::Label(label) if label == "arguments" => {
+            RichPattern::Label(label) if label == "arguments" || label == "operator" => {
                 operators = true;
                 continue;
             }
@@ -124,6 +124,10 @@ fn describe_expected<'a, 's: 'a>(expected: impl Iterator<Item = &'a RichPattern<
         if !items.contains(&text) {
             items.push(text);
         }
+    }
+    // Between declarations, listing what may start one is noise.
+    if items.iter().any(|item| item == "declaration") {
+        return Some("a declaration".to_string());
     }
     if items.is_empty() && operators {
         items.push("an operator".to_string());

@@ -5,26 +5,27 @@
 use chumsky::prelude::*;
 
 use super::strings::{RawPart, process_string};
-use super::{Rule, mk_expr};
+use super::{Rule, SyntaxError, mk_expr};
 use crate::ast::{
-    Arg, BinaryOp, Comprehension, Expr, ExprKind, Field, FieldKey, ForBinding, Ident, StrLit, UnaryOp,
+    Arg, BinaryOp, Comprehension, RANGE_PRECEDENCE, Expr, ExprKind, Field, FieldKey, ForBinding, Ident, StrLit, UnaryOp,
 };
+use crate::ast::SmolStr;
 use crate::span::Span;
 use crate::token::Token;
 
 /// An identifier (keywords excluded).
-pub(crate) fn ident<'t, 's: 't>() -> Rule<'t, 's, Ident> {
-    select! { Token::Ident(name) = e => Ident { name: name.to_string(), span: e.span() } }
+pub(crate) fn ident<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Ident, E> {
+    select! { Token::Ident(name) = e => Ident { name: SmolStr::new(name), span: e.span() } }
         .labelled("identifier")
         .boxed()
 }
 
 /// A field name: an identifier or any keyword (`type`, `data`, ...).
-pub(crate) fn field_name<'t, 's: 't>() -> Rule<'t, 's, Ident> {
+pub(crate) fn field_name<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Ident, E> {
     select! {
-        Token::Ident(name) = e => Ident { name: name.to_string(), span: e.span() },
+        Token::Ident(name) = e => Ident { name: SmolStr::new(name), span: e.span() },
         token = e if token.keyword_text().is_some() => Ident {
-            name: token.keyword_text().unwrap_or_default().to_string(),
+            name: SmolStr::new_static(token.keyword_text().unwrap_or_default()),
             span: e.span(),
         },
     }
@@ -33,12 +34,12 @@ pub(crate) fn field_name<'t, 's: 't>() -> Rule<'t, 's, Ident> {
 }
 
 /// A contextual keyword such as `key` or `as`, which is an identifier token.
-pub(crate) fn contextual<'t, 's: 't>(word: &'static str) -> Rule<'t, 's, ()> {
+pub(crate) fn contextual<'t, 's: 't, E: SyntaxError<'t, 's>>(word: &'static str) -> Rule<'t, 's, (), E> {
     select! { Token::Ident(name) if name == word => () }.labelled(word).boxed()
 }
 
 /// A string literal, with its interpolations parsed by `expr`.
-pub(crate) fn string<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, StrLit> {
+pub(crate) fn string<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, StrLit, E> {
     let interpolation = expr
         .delimited_by(just(Token::InterpStart), just(Token::InterpEnd))
         .recover_with(via_parser(nested_delimiters(
@@ -58,7 +59,7 @@ pub(crate) fn string<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, StrLi
 }
 
 /// `x` or `k, v` after `for`.
-pub(crate) fn for_binding<'t, 's: 't>() -> Rule<'t, 's, ForBinding> {
+pub(crate) fn for_binding<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, ForBinding, E> {
     ident()
         .then(just(Token::Comma).ignore_then(ident()).or_not())
         .map(|(first, second)| ForBinding { first, second })
@@ -66,7 +67,7 @@ pub(crate) fn for_binding<'t, 's: 't>() -> Rule<'t, 's, ForBinding> {
 }
 
 /// Arguments of a call or decorator: `(a, name = b,)`.
-pub(crate) fn args<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Vec<Arg>> {
+pub(crate) fn args<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Vec<Arg>, E> {
     let named = field_name().then_ignore(just(Token::Eq)).then(expr.clone()).map_with(|(name, value), e| Arg {
         name: Some(name),
         value,
@@ -90,7 +91,7 @@ pub(crate) fn args<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Vec<Arg
 
 /// `NAME = EXPR` fields of bodies and object literals, separated by optional
 /// commas. Object literals also accept quoted keys.
-pub(crate) fn fields<'t, 's: 't>(expr: Rule<'t, 's, Expr>, quoted_keys: bool) -> Rule<'t, 's, Vec<Field>> {
+pub(crate) fn fields<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>, quoted_keys: bool) -> Rule<'t, 's, Vec<Field>, E> {
     let name = field_name().map(FieldKey::Name);
     let key = if quoted_keys {
         choice((name, string(expr.clone()).map(FieldKey::Quoted))).boxed()
@@ -107,30 +108,20 @@ pub(crate) fn fields<'t, 's: 't>(expr: Rule<'t, 's, Expr>, quoted_keys: bool) ->
         .boxed()
 }
 
-pub(crate) fn expr<'t, 's: 't>() -> Rule<'t, 's, Expr> {
+pub(crate) fn expr<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Expr, E> {
     recursive(|expr| {
-        let expr: Rule<'t, 's, Expr> = expr.boxed();
+        let expr: Rule<'t, 's, Expr, E> = expr.boxed();
         let atom = atom(expr.clone());
         let postfix = postfix(atom, expr.clone());
         let unary = unary(postfix);
-        let product = binary_level(unary, &[(Token::Star, BinaryOp::Mul), (Token::Slash, BinaryOp::Div), (Token::Percent, BinaryOp::Rem)]);
-        let sum = binary_level(product, &[(Token::Plus, BinaryOp::Add), (Token::Minus, BinaryOp::Sub)]);
-        let range = range(sum);
-        let comparison = binary_level(
-            range,
-            &[(Token::LtEq, BinaryOp::LtEq), (Token::GtEq, BinaryOp::GtEq), (Token::Lt, BinaryOp::Lt), (Token::Gt, BinaryOp::Gt)],
-        );
-        let equality = binary_level(comparison, &[(Token::EqEq, BinaryOp::Eq), (Token::NotEq, BinaryOp::NotEq)]);
-        let and = binary_level(equality, &[(Token::AndAnd, BinaryOp::And)]);
-        let or = binary_level(and, &[(Token::OrOr, BinaryOp::Or)]);
-        let coalesce = coalesce(or);
-        conditional(coalesce, expr)
+        let infix = infix(unary);
+        conditional(infix, expr)
     })
     .labelled("expression")
     .boxed()
 }
 
-fn atom<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
+fn atom<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
     let literal = select! {
         Token::Int(value) => ExprKind::Int(value),
         Token::Float(value) => ExprKind::Float(value),
@@ -226,7 +217,7 @@ enum Postfix {
     Call(Vec<Arg>),
 }
 
-fn postfix<'t, 's: 't>(atom: Rule<'t, 's, Expr>, expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
+fn postfix<'t, 's: 't, E: SyntaxError<'t, 's>>(atom: Rule<'t, 's, Expr, E>, expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
     let field = choice((just(Token::Dot).to(false), just(Token::QuestionDot).to(true)))
         .then(field_name())
         .map(|(optional, name)| Postfix::Field(name, optional));
@@ -254,7 +245,7 @@ fn postfix<'t, 's: 't>(atom: Rule<'t, 's, Expr>, expr: Rule<'t, 's, Expr>) -> Ru
     .boxed()
 }
 
-fn unary<'t, 's: 't>(operand: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
+fn unary<'t, 's: 't, E: SyntaxError<'t, 's>>(operand: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
     let op = choice((just(Token::Bang).to(UnaryOp::Not), just(Token::Minus).to(UnaryOp::Neg)))
         .map_with(|op, e| (op, { let span: Span = e.span(); span }));
     op.repeated()
@@ -266,55 +257,96 @@ fn unary<'t, 's: 't>(operand: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
         .boxed()
 }
 
-/// A left-associative level of binary operators.
-fn binary_level<'t, 's: 't>(operand: Rule<'t, 's, Expr>, ops: &[(Token<'s>, BinaryOp)]) -> Rule<'t, 's, Expr> {
-    let op = choice(ops.iter().map(|(token, op)| just(token.clone()).to(*op)).collect::<Vec<_>>());
+/// An operator between two operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Infix {
+    Binary(BinaryOp),
+    Range { inclusive: bool },
+}
+
+impl Infix {
+    fn precedence(self) -> u8 {
+        match self {
+            Infix::Binary(op) => op.precedence(),
+            Infix::Range { .. } => RANGE_PRECEDENCE,
+        }
+    }
+
+    /// `??` groups to the right: `a ?? b ?? c` is `a ?? (b ?? c)`.
+    fn right_associative(self) -> bool {
+        self == Infix::Binary(BinaryOp::Coalesce)
+    }
+}
+
+/// Every binary operator and range, parsed as a flat list of operands and
+/// operators in one pass and then grouped by precedence, so that each
+/// operand is visited once rather than once per precedence level.
+fn infix<'t, 's: 't, E: SyntaxError<'t, 's>>(operand: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
+    let op = select! {
+        Token::QuestionQuestion => Infix::Binary(BinaryOp::Coalesce),
+        Token::OrOr => Infix::Binary(BinaryOp::Or),
+        Token::AndAnd => Infix::Binary(BinaryOp::And),
+        Token::EqEq => Infix::Binary(BinaryOp::Eq),
+        Token::NotEq => Infix::Binary(BinaryOp::NotEq),
+        Token::Lt => Infix::Binary(BinaryOp::Lt),
+        Token::LtEq => Infix::Binary(BinaryOp::LtEq),
+        Token::Gt => Infix::Binary(BinaryOp::Gt),
+        Token::GtEq => Infix::Binary(BinaryOp::GtEq),
+        Token::DotDot => Infix::Range { inclusive: false },
+        Token::DotDotEq => Infix::Range { inclusive: true },
+        Token::Plus => Infix::Binary(BinaryOp::Add),
+        Token::Minus => Infix::Binary(BinaryOp::Sub),
+        Token::Star => Infix::Binary(BinaryOp::Mul),
+        Token::Slash => Infix::Binary(BinaryOp::Div),
+        Token::Percent => Infix::Binary(BinaryOp::Rem),
+    }
+    .labelled("operator");
     operand
         .clone()
-        .foldl(op.then(operand).repeated(), |lhs, (op, rhs)| {
-            let span = lhs.span.to(rhs.span);
-            mk_expr(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span)
-        })
+        .then(op.then(operand).repeated().collect::<Vec<_>>())
+        .map(|(first, rest)| group_by_precedence(first, rest))
         .boxed()
 }
 
-/// `a..b` and `a..=b`, which do not chain.
-fn range<'t, 's: 't>(operand: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
-    let op = choice((just(Token::DotDot).to(false), just(Token::DotDotEq).to(true)));
-    operand
-        .clone()
-        .then(op.then(operand).or_not())
-        .map(|(start, rest)| match rest {
-            None => start,
-            Some((inclusive, end)) => {
-                let span = start.span.to(end.span);
-                mk_expr(ExprKind::Range { start: Box::new(start), end: Box::new(end), inclusive }, span)
+/// Precedence climbing over a flat `first (op operand)*` list.
+fn group_by_precedence(first: Expr, rest: Vec<(Infix, Expr)>) -> Expr {
+    if rest.is_empty() {
+        return first;
+    }
+    let mut operands = vec![first];
+    let mut operators: Vec<Infix> = Vec::new();
+    for (op, operand) in rest {
+        while let Some(&top) = operators.last() {
+            let binds_first = top.precedence() > op.precedence()
+                || (top.precedence() == op.precedence() && !op.right_associative());
+            if !binds_first {
+                break;
             }
-        })
-        .boxed()
+            operators.pop();
+            reduce(&mut operands, top);
+        }
+        operators.push(op);
+        operands.push(operand);
+    }
+    while let Some(top) = operators.pop() {
+        reduce(&mut operands, top);
+    }
+    operands.pop().unwrap_or_else(|| mk_expr(ExprKind::Error, Span::default()))
 }
 
-/// `a ?? b ?? c`, right-associative: `a ?? (b ?? c)`. Each operand is
-/// parsed once; folding happens afterwards.
-fn coalesce<'t, 's: 't>(operand: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
-    operand
-        .clone()
-        .then(just(Token::QuestionQuestion).ignore_then(operand).repeated().collect::<Vec<_>>())
-        .map(|(first, rest)| {
-            let mut operands = rest;
-            let Some(mut acc) = operands.pop() else { return first };
-            while let Some(lhs) = operands.pop() {
-                let span = lhs.span.to(acc.span);
-                acc = mk_expr(ExprKind::Binary { op: BinaryOp::Coalesce, lhs: Box::new(lhs), rhs: Box::new(acc) }, span);
-            }
-            let span = first.span.to(acc.span);
-            mk_expr(ExprKind::Binary { op: BinaryOp::Coalesce, lhs: Box::new(first), rhs: Box::new(acc) }, span)
-        })
-        .boxed()
+/// Replaces the top two operands by `lhs op rhs`.
+fn reduce(operands: &mut Vec<Expr>, op: Infix) {
+    let (Some(rhs), Some(lhs)) = (operands.pop(), operands.pop()) else { return };
+    let span = lhs.span.to(rhs.span);
+    let kind = match op {
+        Infix::Binary(op) => ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) },
+        Infix::Range { inclusive } => ExprKind::Range { start: Box::new(lhs), end: Box::new(rhs), inclusive },
+    };
+    operands.push(mk_expr(kind, span));
 }
 
 /// `cond ? a : b`, right-associative.
-fn conditional<'t, 's: 't>(operand: Rule<'t, 's, Expr>, expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Expr> {
+fn conditional<'t, 's: 't, E: SyntaxError<'t, 's>>(operand: Rule<'t, 's, Expr, E>, expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
     operand
         .then(just(Token::Question).ignore_then(expr.clone()).then_ignore(just(Token::Colon)).then(expr).or_not())
         .map(|(condition, rest)| match rest {
@@ -332,4 +364,47 @@ fn conditional<'t, 's: 't>(operand: Rule<'t, 's, Expr>, expr: Rule<'t, 's, Expr>
             }
         })
         .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::{ExprKind, ItemKind};
+    use crate::{FileId, parse};
+
+    /// The expression of `let x = ...`, fully parenthesised.
+    fn grouped(source: &str) -> String {
+        let parsed = parse(FileId(0), &format!("let x = {source}"));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let ItemKind::Let(decl) = &parsed.file.items[0].kind else { panic!("not a let") };
+        fn show(expr: &crate::ast::Expr) -> String {
+            match &expr.kind {
+                ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", show(lhs), op.symbol(), show(rhs)),
+                ExprKind::Range { start, end, inclusive } => {
+                    format!("({}{}{})", show(start), if *inclusive { "..=" } else { ".." }, show(end))
+                }
+                ExprKind::Conditional { condition, then, otherwise } => {
+                    format!("({} ? {} : {})", show(condition), show(then), show(otherwise))
+                }
+                ExprKind::Unary { operand, .. } => format!("(-{})", show(operand)),
+                ExprKind::Ident(ident) => ident.name.to_string(),
+                ExprKind::Int(value) => value.to_string(),
+                other => format!("{other:?}"),
+            }
+        }
+        show(&decl.value)
+    }
+
+    #[test]
+    fn precedence_follows_the_specification() {
+        assert_eq!(grouped("1 + 2 * 3 - 4"), "((1 + (2 * 3)) - 4)");
+        assert_eq!(grouped("a ?? b ?? c"), "(a ?? (b ?? c))");
+        assert_eq!(grouped("a || b && c == d"), "(a || (b && (c == d)))");
+        assert_eq!(grouped("a < b == c > d"), "((a < b) == (c > d))");
+        assert_eq!(grouped("0..n + 1"), "(0..(n + 1))");
+        assert_eq!(grouped("a < 0..=3"), "(a < (0..=3))");
+        assert_eq!(grouped("a ?? b || c"), "(a ?? (b || c))");
+        assert_eq!(grouped("c ? a : d ? e : f"), "(c ? a : (d ? e : f))");
+        assert_eq!(grouped("x ?? y ? 1 : 2"), "((x ?? y) ? 1 : 2)");
+        assert_eq!(grouped("-a * b"), "((-a) * b)");
+    }
 }

@@ -4,7 +4,7 @@ use chumsky::prelude::*;
 
 use super::exprs::{args, contextual, expr, field_name, fields, for_binding, ident, string};
 use super::types::{path, type_expr};
-use super::{Rule, mk_expr};
+use super::{Rule, SyntaxError, mk_expr};
 use crate::ast::{
     Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let, Module, Output, Param,
     Policy, Provider, Resource, SourceFile, TypeAlias,
@@ -14,7 +14,7 @@ use crate::token::Token;
 /// The whole file: declarations until the end of input. Stray tokens
 /// between declarations (a `}` too many, say) are skipped with one
 /// diagnostic each run.
-pub(crate) fn source_file<'t, 's: 't>() -> Rule<'t, 's, SourceFile> {
+pub(crate) fn source_file<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, SourceFile, E> {
     let item = item();
     let stray = any()
         .and_is(item_start().not())
@@ -22,7 +22,7 @@ pub(crate) fn source_file<'t, 's: 't>() -> Rule<'t, 's, SourceFile> {
         .at_least(1)
         .map_with(|_, e| Item { docs: None, decorators: Vec::new(), kind: ItemKind::Error, span: e.span() })
         .validate(|item, e, emitter| {
-            emitter.emit(Rich::custom(e.span(), "expected a declaration (`param`, `let`, `resource`, ...)"));
+            emitter.emit(E::custom(e.span(), "expected a declaration (`param`, `let`, `resource`, ...)"));
             item
         });
     choice((item, stray))
@@ -34,7 +34,7 @@ pub(crate) fn source_file<'t, 's: 't>() -> Rule<'t, 's, SourceFile> {
 }
 
 /// Tokens that begin a declaration; recovery resumes at them.
-fn item_start<'t, 's: 't>() -> Rule<'t, 's, ()> {
+fn item_start<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, (), E> {
     select! {
         Token::KwParam => (),
         Token::KwLet => (),
@@ -57,9 +57,9 @@ fn item_start<'t, 's: 't>() -> Rule<'t, 's, ()> {
 
 /// Skips one balanced bracket group, or one token that is neither a
 /// bracket nor the start of a declaration.
-fn skip_token<'t, 's: 't>() -> Rule<'t, 's, ()> {
+fn skip_token<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, (), E> {
     recursive(|group| {
-        let group: Rule<'t, 's, ()> = group.boxed();
+        let group: Rule<'t, 's, (), E> = group.boxed();
         let inner = group.repeated().ignored();
         let brackets = [
             (Token::LBrace, Token::RBrace),
@@ -88,8 +88,10 @@ fn skip_token<'t, 's: 't>() -> Rule<'t, 's, ()> {
 
 /// A declaration that failed to parse: its first token, then everything up
 /// to the next declaration or the `}` that closes the enclosing block.
-fn broken_item<'t, 's: 't>() -> Rule<'t, 's, Item> {
-    let rest = skip_token().and_is(item_start().not()).repeated();
+fn broken_item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E> {
+    // Stray `)` and `]` are skipped too; a `}` closes the enclosing block.
+    let stray_closer = choice((just(Token::RParen), just(Token::RBracket), just(Token::InterpEnd))).ignored();
+    let rest = choice((skip_token(), stray_closer)).and_is(item_start().not()).repeated();
     any()
         .and_is(just(Token::RBrace).not())
         .ignore_then(rest)
@@ -97,7 +99,7 @@ fn broken_item<'t, 's: 't>() -> Rule<'t, 's, Item> {
         .boxed()
 }
 
-fn body<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Body> {
+fn body<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Body, E> {
     fields(expr, false)
         .delimited_by(just(Token::LBrace), just(Token::RBrace))
         .map_with(|fields, e| Body { fields, span: e.span() })
@@ -111,7 +113,7 @@ fn body<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Body> {
         .boxed()
 }
 
-fn decorator<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Decorator> {
+fn decorator<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Decorator, E> {
     just(Token::At)
         .ignore_then(field_name())
         .then(args(expr).or_not())
@@ -120,11 +122,11 @@ fn decorator<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Decorator> {
         .boxed()
 }
 
-pub(crate) fn item<'t, 's: 't>() -> Rule<'t, 's, Item> {
+pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E> {
     let expr = expr();
     let ty = type_expr(expr.clone());
     recursive(|item| {
-        let item: Rule<'t, 's, Item> = item.boxed();
+        let item: Rule<'t, 's, Item, E> = item.boxed();
 
         let block = item
             .repeated()

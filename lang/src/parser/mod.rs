@@ -14,6 +14,7 @@ mod strings;
 mod types;
 
 use chumsky::input::{Input as _, MappedInput};
+use chumsky::error::{EmptyErr, LabelError};
 use chumsky::prelude::*;
 
 use crate::ast::{self, SourceFile};
@@ -26,10 +27,30 @@ use crate::token::Token;
 
 /// The token slice as chumsky sees it.
 pub(crate) type TokenInput<'t, 's> = MappedInput<'t, Token<'s>, Span, &'t [(Token<'s>, Span)]>;
-/// Parser state: rich errors that keep what was found and expected.
-pub(crate) type Extra<'t, 's> = extra::Err<Rich<'t, Token<'s>, Span>>;
-/// A boxed grammar rule.
-pub(crate) type Rule<'t, 's, O> = Boxed<'t, 't, TokenInput<'t, 's>, O, Extra<'t, 's>>;
+/// A boxed grammar rule, generic over the error type: valid files are parsed
+/// with [`EmptyErr`], which costs nothing, and only files with errors are
+/// parsed again with [`Rich`] errors that say what was found and expected.
+pub(crate) type Rule<'t, 's, O, E> = Boxed<'t, 't, TokenInput<'t, 's>, O, extra::Err<E>>;
+
+/// What the grammar needs of an error type.
+pub(crate) trait SyntaxError<'t, 's: 't>:
+    chumsky::error::Error<'t, TokenInput<'t, 's>> + LabelError<'t, TokenInput<'t, 's>, &'static str> + 't
+{
+    /// An error with a message of its own.
+    fn custom(span: Span, message: &'static str) -> Self;
+}
+
+impl<'t, 's: 't> SyntaxError<'t, 's> for Rich<'t, Token<'s>, Span> {
+    fn custom(span: Span, message: &'static str) -> Self {
+        Rich::custom(span, message)
+    }
+}
+
+impl<'t, 's: 't> SyntaxError<'t, 's> for EmptyErr {
+    fn custom(_span: Span, _message: &'static str) -> Self {
+        EmptyErr::default()
+    }
+}
 
 impl chumsky::span::Span for Span {
     type Context = FileId;
@@ -77,11 +98,24 @@ pub fn parse(file: FileId, source: &str) -> Parsed {
     let lexed = lex(file, source);
     let mut diagnostics = lexed.diagnostics;
     let eoi = Span::new(file, source.len() as u32, source.len() as u32);
-    let tokens = lexed.tokens;
+    let (tokens, mut too_deep) = delimiters::limit_nesting(lexed.tokens);
+    diagnostics.append(&mut too_deep);
 
     let unclosed = delimiters::unclosed_delimiters(&tokens);
-    let input = tokens.as_slice().split_token_span(eoi);
-    let (output, errors) = items::source_file().parse(input).into_output_errors();
+    // The fast path: a valid file needs no error details.
+    let mut output = None;
+    let mut errors = Vec::new();
+    if diagnostics.is_empty() {
+        let input = tokens.as_slice().split_token_span(eoi);
+        let (fast, fast_errors) = items::source_file::<EmptyErr>().parse(input).into_output_errors();
+        if fast_errors.is_empty() {
+            output = fast;
+        }
+    }
+    if output.is_none() {
+        let input = tokens.as_slice().split_token_span(eoi);
+        (output, errors) = items::source_file::<Rich<'_, Token<'_>, Span>>().parse(input).into_output_errors();
+    }
 
     let mut syntax = errors::to_diagnostics(errors, source, &tokens, eoi, &unclosed);
     diagnostics.append(&mut syntax);

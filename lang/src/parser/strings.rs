@@ -70,7 +70,7 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
             .into_iter()
             .map(|part| match part {
                 RawPart::Text(raw, span) => {
-                    StrPart::Text { value: unescape(raw), raw: raw.to_string(), span }
+                    StrPart::Text { value: unescape(raw).into(), raw: raw.into(), span }
                 }
                 RawPart::Interpolation(expr) => StrPart::Interpolation(expr),
             })
@@ -112,7 +112,7 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
                     }
                 }
                 if !text.is_empty() {
-                    out.push(StrPart::Text { value: unescape(&text), raw: text, span });
+                    out.push(StrPart::Text { value: unescape(&text).into(), raw: text.into(), span });
                 }
             }
             RawPart::Interpolation(expr) => {
@@ -172,7 +172,7 @@ mod tests {
         process_string(multiline, parts)
             .into_iter()
             .map(|p| match p {
-                StrPart::Text { value, .. } => value,
+                StrPart::Text { value, .. } => value.to_string(),
                 StrPart::Interpolation(_) => unreachable!("no interpolation in the input"),
             })
             .collect()

@@ -3,13 +3,13 @@
 
 use chumsky::prelude::*;
 
-use super::Rule;
+use super::{Rule, SyntaxError};
 use super::exprs::{field_name, ident, string};
 use crate::ast::{Expr, Path, RecordFieldType, TypeExpr, TypeExprKind};
 use crate::token::Token;
 
 /// A dotted path: `fs.file`, `common.Service`.
-pub(crate) fn path<'t, 's: 't>() -> Rule<'t, 's, Path> {
+pub(crate) fn path<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Path, E> {
     ident()
         .then(just(Token::Dot).ignore_then(field_name()).repeated().collect::<Vec<_>>())
         .map_with(|(first, rest), e| {
@@ -21,9 +21,9 @@ pub(crate) fn path<'t, 's: 't>() -> Rule<'t, 's, Path> {
         .boxed()
 }
 
-pub(crate) fn type_expr<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, TypeExpr> {
+pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, TypeExpr, E> {
     recursive(|ty| {
-        let ty: Rule<'t, 's, TypeExpr> = ty.boxed();
+        let ty: Rule<'t, 's, TypeExpr, E> = ty.boxed();
 
         let generic_args = ty
             .clone()
@@ -45,7 +45,7 @@ pub(crate) fn type_expr<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Ty
             let text = match lit.as_plain() {
                 Some(text) => text,
                 None => {
-                    emitter.emit(Rich::custom(e.span(), "a string literal type cannot contain `${...}`"));
+                    emitter.emit(E::custom(e.span(), "a string literal type cannot contain `${...}`"));
                     String::new()
                 }
             };
@@ -76,7 +76,7 @@ pub(crate) fn type_expr<'t, 's: 't>(expr: Rule<'t, 's, Expr>) -> Rule<'t, 's, Ty
             .delimited_by(just(Token::LParen), just(Token::RParen))
             .map_with(|inner, e| TypeExpr { kind: TypeExprKind::Paren(Box::new(inner)), span: e.span() });
 
-        let atom = choice((named, literal, record, paren)).boxed();
+        let atom = choice((named, literal, record, paren)).labelled("type").boxed();
         let optional = atom
             .foldl(just(Token::Question).map_with(|_, e| e.span()).repeated(), |inner: TypeExpr, question| {
                 let span = inner.span.to(question);

@@ -1,0 +1,153 @@
+//! `orchc check`: reports the problems of `.orch` files without running
+//! anything. Today that is every lexical and syntax diagnostic of the
+//! parser; later stages add names, types and policies.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use miette::miette;
+use orch_lang::Diagnostic;
+use orch_lang::diagnostic::sort_diagnostics;
+
+use crate::Outcome;
+use crate::errors;
+use crate::files::{self, SourceDb};
+use crate::render::{self, Format, Summary, human};
+use crate::terminal::{self, Stream};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// Files or folders to check; a folder means every `*.orch` file below
+    /// it. Default: the current folder.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// How to print the diagnostics (on standard output).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+
+    /// Fail on warnings as well as on errors.
+    #[arg(long)]
+    deny_warnings: bool,
+
+    #[command(flatten)]
+    evaluation: EvaluationArgs,
+}
+
+/// Inputs of evaluation and policy checking. `check` accepts them so that
+/// scripts can pass the same flags as to `plan`, but the stage that reads
+/// them (type checking and policies) does not exist yet.
+#[derive(Debug, clap::Args)]
+#[allow(
+    dead_code,
+    reason = "accepted and validated now, read once check evaluates parameters and policies"
+)]
+struct EvaluationArgs {
+    /// Set the parameter K to V (repeatable).
+    #[arg(long = "var", value_name = "K=V", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+
+    /// Read parameter values from a file.
+    #[arg(long, value_name = "F")]
+    var_file: Option<PathBuf>,
+
+    /// A policy file or folder to check against (repeatable).
+    #[arg(long = "policy", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+}
+
+/// Parses `K=V`, where `K` is a parameter name.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = text.split_once('=') else {
+        return Err(format!("expected K=V, found `{text}`"));
+    };
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "`{name}` is not a parameter name: use letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+pub(crate) fn run(args: &CheckArgs) -> Outcome {
+    let discovery = files::discover(&args.paths);
+    let mut unreadable = discovery.errors.len();
+    for error in discovery.errors {
+        errors::report(error);
+    }
+    if discovery.files.is_empty() && unreadable == 0 {
+        errors::report(miette!(severity = miette::Severity::Warning, "no `.orch` files found"));
+    }
+
+    let mut db = SourceDb::default();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    for path in discovery.files {
+        match files::read_source(&path) {
+            Ok(text) => {
+                let id = db.add_path(path, text);
+                diagnostics.extend(orch_lang::parse(id, &db.get(id).text).diagnostics);
+            }
+            Err(error) => {
+                errors::report(error);
+                unreadable += 1;
+            }
+        }
+    }
+    sort_diagnostics(&mut diagnostics);
+
+    let mut failed = unreadable > 0;
+    if let Err(error) = print(args, &db, &diagnostics, unreadable) {
+        errors::report(errors::io_error("cannot write the report", error));
+        failed = true;
+    }
+    let summary = Summary::of(&diagnostics);
+    failed |= summary.errors > 0 || (args.deny_warnings && summary.warnings > 0);
+    if failed { Outcome::Failure } else { Outcome::Success }
+}
+
+fn print(
+    args: &CheckArgs,
+    db: &SourceDb,
+    diagnostics: &[Diagnostic],
+    unreadable: usize,
+) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Human => {
+            let config = human::Config { color: terminal::color_enabled(Stream::Stdout) };
+            human::render_diagnostics(db, diagnostics, config, &mut out)?;
+            let run = human::RunSummary {
+                checked: db.len(),
+                unreadable,
+                summary: Summary::of(diagnostics),
+                first_code: diagnostics.first().map(|diagnostic| diagnostic.code.code),
+                deny_warnings: args.deny_warnings,
+            };
+            human::render_summary(&run, config, &mut out)?;
+        }
+        Format::Json => render::json::render(db, diagnostics, &mut out)?,
+        Format::Sarif => render::sarif::render(db, diagnostics, &mut out)?,
+        Format::Github => render::github::render(db, diagnostics, &mut out)?,
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vars_have_the_k_equals_v_shape() {
+        assert_eq!(parse_var("env=prod"), Ok(("env".to_string(), "prod".to_string())));
+        assert_eq!(parse_var("url=a=b"), Ok(("url".to_string(), "a=b".to_string())));
+        assert_eq!(parse_var("empty="), Ok(("empty".to_string(), String::new())));
+        assert!(parse_var("env").is_err());
+        assert!(parse_var("=prod").is_err());
+        assert!(parse_var("1x=2").is_err());
+        assert!(parse_var("a-b=2").is_err());
+    }
+}

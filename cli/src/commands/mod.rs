@@ -1,0 +1,6 @@
+//! One file per subcommand. Each `run` reports its own problems and returns
+//! an [`crate::Outcome`] for the exit code.
+
+pub(crate) mod check;
+pub(crate) mod explain;
+pub(crate) mod fmt;
