@@ -21,8 +21,8 @@
 //! ```
 
 use crate::ast::{
-    Arg, Block, Body, Comprehension, Decorator, Expr, ExprKind, Field, FieldKey, ForBinding, Item, ItemKind,
-    RecordFieldType, SourceFile, StrLit, StrPart, TypeExpr, TypeExprKind, UnaryOp,
+    Arg, Block, Body, Comprehension, Decorator, Expr, ExprKind, Field, FieldKey, ForBinding, Item,
+    ItemKind, RecordFieldType, SourceFile, StrLit, StrPart, TypeExpr, TypeExprKind, UnaryOp,
 };
 
 /// Dumps a whole file.
@@ -93,8 +93,12 @@ impl Dumper {
             ItemKind::Param(param) => format!("param {}", param.name.name),
             ItemKind::Let(decl) => format!("let {}", decl.name.name),
             ItemKind::TypeAlias(alias) => format!("type {}", alias.name.name),
-            ItemKind::Resource(resource) => format!("resource {}: {}", resource.name.name, resource.kind.to_dotted()),
-            ItemKind::Data(resource) => format!("data {}: {}", resource.name.name, resource.kind.to_dotted()),
+            ItemKind::Resource(resource) => {
+                format!("resource {}: {}", resource.name.name, resource.kind.to_dotted())
+            }
+            ItemKind::Data(resource) => {
+                format!("data {}: {}", resource.name.name, resource.kind.to_dotted())
+            }
             ItemKind::Output(output) => format!("output {}", output.name.name),
             ItemKind::Module(module) => format!("module {}", module.name.name),
             ItemKind::Import(import) => format!("import as {}", import.alias.name),
@@ -231,7 +235,9 @@ impl Dumper {
         match &expr.kind {
             ExprKind::Int(value) => self.line(role, &format!("int {value}")),
             ExprKind::Float(value) => self.line(role, &format!("float {value:?}")),
-            ExprKind::Duration { value, unit } => self.line(role, &format!("duration {value}{}", unit.suffix())),
+            ExprKind::Duration { value, unit } => {
+                self.line(role, &format!("duration {value}{}", unit.suffix()))
+            }
             ExprKind::Bool(value) => self.line(role, &format!("bool {value}")),
             ExprKind::None => self.line(role, "none"),
             ExprKind::Str(lit) => self.string(role, lit),
@@ -248,8 +254,12 @@ impl Dumper {
                 self.line(role, if fields.is_empty() { "object (empty)" } else { "object" });
                 self.nested(|d| d.fields(fields));
             }
-            ExprKind::ListComprehension(comprehension) => self.comprehension(role, "list-for", comprehension),
-            ExprKind::MapComprehension(comprehension) => self.comprehension(role, "map-for", comprehension),
+            ExprKind::ListComprehension(comprehension) => {
+                self.comprehension(role, "list-for", comprehension)
+            }
+            ExprKind::MapComprehension(comprehension) => {
+                self.comprehension(role, "map-for", comprehension)
+            }
             ExprKind::Unary { op, operand } => {
                 let symbol = match op {
                     UnaryOp::Not => "!",
@@ -334,8 +344,12 @@ impl Dumper {
         self.nested(|d| {
             for part in &lit.parts {
                 match part {
-                    StrPart::Text { value, raw, .. } if value == raw => d.line("", &format!("text {value:?}")),
-                    StrPart::Text { value, raw, .. } => d.line("", &format!("text {value:?} raw {raw:?}")),
+                    StrPart::Text { value, raw, .. } if value == raw => {
+                        d.line("", &format!("text {value:?}"))
+                    }
+                    StrPart::Text { value, raw, .. } => {
+                        d.line("", &format!("text {value:?} raw {raw:?}"))
+                    }
                     StrPart::Interpolation(inner) => d.expr("interpolation: ", inner),
                 }
             }
@@ -436,7 +450,10 @@ mod tests {
 
     #[test]
     fn spans_and_layout_do_not_matter() {
-        assert_eq!(dump_source("let x=f(1,2)"), dump_source("let   x =\n  f(\n    1,\n    2,\n  )\n"));
+        assert_eq!(
+            dump_source("let x=f(1,2)"),
+            dump_source("let   x =\n  f(\n    1,\n    2,\n  )\n")
+        );
     }
 
     #[test]

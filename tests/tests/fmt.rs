@@ -54,7 +54,8 @@ fn snapshot_case(path: &Path) -> Result<(), Failed> {
     match std::fs::read_to_string(&snapshot) {
         Ok(expected) if expected == output => Ok(()),
         _ if update => {
-            std::fs::write(&snapshot, &output).map_err(|e| format!("{}: {e}", snapshot.display()))?;
+            std::fs::write(&snapshot, &output)
+                .map_err(|e| format!("{}: {e}", snapshot.display()))?;
             Ok(())
         }
         Ok(expected) => Err(format!(
@@ -80,14 +81,16 @@ fn roundtrip_case(path: &Path) -> Result<(), Failed> {
 
 fn format_or_fail(source: &str) -> Result<String, Failed> {
     format(source).map_err(|diagnostics| {
-        let messages: Vec<String> = diagnostics.iter().map(|d| format!("{} {}", d.code.code, d.message)).collect();
+        let messages: Vec<String> =
+            diagnostics.iter().map(|d| format!("{} {}", d.code.code, d.message)).collect();
         format!("the formatter refused the file: {}", messages.join("; ")).into()
     })
 }
 
 /// Idempotence, the same tree, the same comments, one final newline.
 fn check_promises(source: &str, output: &str) -> Result<(), String> {
-    let again = format(output).map_err(|d| format!("the output does not parse: {d:?}\n{output}"))?;
+    let again =
+        format(output).map_err(|d| format!("the output does not parse: {d:?}\n{output}"))?;
     if again != output {
         return Err(format!("formatting is not idempotent\n{}", line_diff(output, &again)));
     }
@@ -97,7 +100,10 @@ fn check_promises(source: &str, output: &str) -> Result<(), String> {
     let before = dump::dump(&parse(FileId(0), &normalized).file);
     let after = dump::dump(&parse(FileId(0), output).file);
     if before != after {
-        return Err(format!("the output parses to a different tree\n{}", line_diff(&before, &after)));
+        return Err(format!(
+            "the output parses to a different tree\n{}",
+            line_diff(&before, &after)
+        ));
     }
     let (comments_before, comments_after) = (comment_texts(source), comment_texts(output));
     if comments_before != comments_after {
@@ -128,7 +134,10 @@ fn check_trailing_whitespace(output: &str) -> Result<(), String> {
         let line_end = line_start + line.len();
         let in_string = strings.iter().any(|&(start, end)| start < line_end && line_end <= end);
         if line.ends_with([' ', '\t']) && !in_string {
-            return Err(format!("line {} of the output has trailing whitespace: {line:?}", index + 1));
+            return Err(format!(
+                "line {} of the output has trailing whitespace: {line:?}",
+                index + 1
+            ));
         }
         line_start = line_end + 1;
     }
@@ -154,7 +163,9 @@ fn check_inserted_comments(source: &str) -> Result<(), Failed> {
     let mut offsets: Vec<usize> = lexed
         .tokens
         .iter()
-        .filter(|(token, _)| !matches!(token, Token::StrStart { .. } | Token::StrText(_) | Token::InterpEnd))
+        .filter(|(token, _)| {
+            !matches!(token, Token::StrStart { .. } | Token::StrText(_) | Token::InterpEnd)
+        })
         .map(|(_, span)| span.end as usize)
         .collect();
     offsets.insert(0, 0);
@@ -164,7 +175,9 @@ fn check_inserted_comments(source: &str) -> Result<(), Failed> {
     for (index, &offset) in offsets.iter().enumerate() {
         for comment in [block(index), line(index)] {
             let variant = format!("{}{comment}{}", &source[..offset], &source[offset..]);
-            check_variant(&variant).map_err(|problem| format!("with `{}` at byte {offset}: {problem}", comment.trim()))?;
+            check_variant(&variant).map_err(|problem| {
+                format!("with `{}` at byte {offset}: {problem}", comment.trim())
+            })?;
         }
     }
     // And comments everywhere at once: block comments, line comments, and
@@ -180,17 +193,22 @@ fn check_inserted_comments(source: &str) -> Result<(), Failed> {
         variant.push_str(&source[previous..]);
         variant
     };
-    let alternating = |index: usize| if index.is_multiple_of(2) { block(index) } else { line(index) };
-    for (name, variant) in
-        [("block", everywhere(&block)), ("line", everywhere(&line)), ("mixed", everywhere(&alternating))]
-    {
-        check_variant(&variant).map_err(|problem| format!("with {name} comments after every token: {problem}"))?;
+    let alternating =
+        |index: usize| if index.is_multiple_of(2) { block(index) } else { line(index) };
+    for (name, variant) in [
+        ("block", everywhere(&block)),
+        ("line", everywhere(&line)),
+        ("mixed", everywhere(&alternating)),
+    ] {
+        check_variant(&variant)
+            .map_err(|problem| format!("with {name} comments after every token: {problem}"))?;
     }
     Ok(())
 }
 
 fn check_variant(variant: &str) -> Result<(), String> {
-    let output = format(variant).map_err(|d| format!("the variant does not parse: {d:?}\n{variant}"))?;
+    let output =
+        format(variant).map_err(|d| format!("the variant does not parse: {d:?}\n{variant}"))?;
     check_promises(variant, &output)
 }
 

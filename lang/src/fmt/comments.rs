@@ -177,7 +177,8 @@ impl Printer<'_> {
             if result.continues_line {
                 self.write(" ");
             } else {
-                let blank = blank_allowed(gap, !result.printed) && self.has_blank_line(self.last_pos, comment.span.start);
+                let blank = blank_allowed(gap, !result.printed)
+                    && self.has_blank_line(self.last_pos, comment.span.start);
                 self.start_line(blank);
             }
             let text = self.comment_text(comment);
@@ -201,7 +202,8 @@ impl Printer<'_> {
             // `/* note */ name = value`: the element follows its comment.
             self.write(" ");
         } else {
-            let blank = blank_allowed(gap, !own_line.printed) && self.has_blank_line(self.last_pos, next);
+            let blank =
+                blank_allowed(gap, !own_line.printed) && self.has_blank_line(self.last_pos, next);
             self.start_line(blank);
         }
     }

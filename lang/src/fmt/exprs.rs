@@ -25,7 +25,9 @@ impl Printer<'_> {
             ExprKind::Ident(ident) => self.ident(ident),
             ExprKind::List(items) => {
                 let spans: Vec<Span> = items.iter().map(|item| item.span).collect();
-                self.delimited(expr.span, SQUARE, &spans, &mut |printer, index, _| printer.expr(&items[index]));
+                self.delimited(expr.span, SQUARE, &spans, &mut |printer, index, _| {
+                    printer.expr(&items[index])
+                });
             }
             ExprKind::Object(fields) => self.fields(fields, expr.span),
             ExprKind::ListComprehension(comprehension) => {

@@ -4,7 +4,8 @@
 use super::layout::BRACES;
 use super::{Gap, INDENT, Printer};
 use crate::ast::{
-    Assert, Block, Body, Decorator, Field, FieldKey, For, ForBinding, Ident, If, Item, ItemKind, Path, SourceFile,
+    Assert, Block, Body, Decorator, Field, FieldKey, For, ForBinding, Ident, If, Item, ItemKind,
+    Path, SourceFile,
 };
 use crate::span::Span;
 
@@ -60,7 +61,8 @@ impl Printer<'_> {
                 self.ty(&alias.ty);
             }
             ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                let keyword = if matches!(item.kind, ItemKind::Resource(_)) { "resource " } else { "data " };
+                let keyword =
+                    if matches!(item.kind, ItemKind::Resource(_)) { "resource " } else { "data " };
                 self.write(keyword);
                 self.ident(&resource.name);
                 self.write(": ");

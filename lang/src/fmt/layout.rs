@@ -16,9 +16,12 @@ pub(super) struct Brackets {
     pub(super) trailing_comma: bool,
 }
 
-pub(super) const BRACES: Brackets = Brackets { open: "{", close: "}", spaced: true, trailing_comma: false };
-pub(super) const SQUARE: Brackets = Brackets { open: "[", close: "]", spaced: false, trailing_comma: true };
-pub(super) const PARENS: Brackets = Brackets { open: "(", close: ")", spaced: false, trailing_comma: true };
+pub(super) const BRACES: Brackets =
+    Brackets { open: "{", close: "}", spaced: true, trailing_comma: false };
+pub(super) const SQUARE: Brackets =
+    Brackets { open: "[", close: "]", spaced: false, trailing_comma: true };
+pub(super) const PARENS: Brackets =
+    Brackets { open: "(", close: ")", spaced: false, trailing_comma: true };
 
 impl Printer<'_> {
     /// Prints a bracketed sequence whose brackets cover `region` of the

@@ -36,10 +36,13 @@
 //!   string's value never changes, so whitespace that is content stays.
 //! - Comments stay where they were: a comment on its own line stays on its
 //!   own line before the next node, at the current indentation; a comment
-//!   after code stays at the end of that line, one space after it. A
-//!   comment that cannot stay exactly in place (inside an interpolation, or
-//!   between tokens the tree keeps no position for) moves to the nearest
-//!   place where it fits; no comment is ever dropped.
+//!   after code stays at the end of that line, one space after it. The few
+//!   that cannot stay exactly in place move as little as possible: one
+//!   inside an interpolation goes before its string (after the `=` for a
+//!   quoted field name), one before a `{` of a block or body goes after that
+//!   `{` (after the `}` of a flat body), one before an operator or keyword
+//!   goes after it. No comment is ever dropped or changed, except that
+//!   trailing whitespace is removed from its lines.
 //!
 //! The printer walks the tree in source order with a cursor into the comment
 //! list: before printing a node it prints the comments that start before

@@ -16,7 +16,11 @@ fn fmt(source: &str) -> String {
     };
     assert_eq!(format(&output).as_deref(), Ok(output.as_str()), "not idempotent:\n{output}");
     let normalized = source.replace("\r\n", "\n");
-    assert_eq!(dump(&parse(FileId(0), &normalized).file), dump(&parse(FileId(0), &output).file), "tree changed");
+    assert_eq!(
+        dump(&parse(FileId(0), &normalized).file),
+        dump(&parse(FileId(0), &output).file),
+        "tree changed"
+    );
     output
 }
 
@@ -53,13 +57,19 @@ fn alignment_counts_characters_and_quoted_names() {
 #[test]
 fn flat_objects_and_record_types_are_not_aligned() {
     assert_eq!(fmt("let o = {a=1, bbb=2}\n"), "let o = { a = 1, bbb = 2 }\n");
-    assert_eq!(fmt("type T = {\na: int\nbbb?: string\n}\n"), "type T = {\n  a: int\n  bbb?: string\n}\n");
+    assert_eq!(
+        fmt("type T = {\na: int\nbbb?: string\n}\n"),
+        "type T = {\n  a: int\n  bbb?: string\n}\n"
+    );
 }
 
 #[test]
 fn multiline_string_is_reindented_under_its_line() {
     let source = "resource r: fs.file {\ncontent = \"\"\"\n      one\n        two\n\n      three\n         \"\"\"\n}\n";
-    assert_eq!(fmt(source), "resource r: fs.file {\n  content = \"\"\"\n    one\n      two\n\n    three\n  \"\"\"\n}\n");
+    assert_eq!(
+        fmt(source),
+        "resource r: fs.file {\n  content = \"\"\"\n    one\n      two\n\n    three\n  \"\"\"\n}\n"
+    );
 }
 
 #[test]
@@ -90,7 +100,11 @@ fn multiline_string_value_never_changes() {
     ];
     for source in cases {
         let output = fmt(source);
-        assert_eq!(string_value(&output), string_value(source), "value changed:\n{source}\n=>\n{output}");
+        assert_eq!(
+            string_value(&output),
+            string_value(source),
+            "value changed:\n{source}\n=>\n{output}"
+        );
         assert!(output.ends_with("\"\"\"\n"), "closing quotes on their own line:\n{output}");
     }
 }
@@ -132,15 +146,15 @@ fn blank_lines_are_collapsed_kept_and_never_added() {
 
 #[test]
 fn decorators_stand_on_their_own_lines_in_order() {
-    assert_eq!(
-        fmt("@b @a(1)\n\n@c resource r: k.k {}\n"),
-        "@b\n@a(1)\n@c\nresource r: k.k {}\n"
-    );
+    assert_eq!(fmt("@b @a(1)\n\n@c resource r: k.k {}\n"), "@b\n@a(1)\n@c\nresource r: k.k {}\n");
 }
 
 #[test]
 fn numbers_are_printed_as_written() {
-    assert_eq!(fmt("let n = [0o644,1_000,0x1F,500ms,2e3]\n"), "let n = [0o644, 1_000, 0x1F, 500ms, 2e3]\n");
+    assert_eq!(
+        fmt("let n = [0o644,1_000,0x1F,500ms,2e3]\n"),
+        "let n = [0o644, 1_000, 0x1F, 500ms, 2e3]\n"
+    );
 }
 
 #[test]
@@ -154,7 +168,10 @@ fn comments_are_never_dropped() {
 
 #[test]
 fn trailing_comments_stay_on_their_line() {
-    assert_eq!(fmt("let a = 1     // one\nlet b = 2/* two */\n"), "let a = 1 // one\nlet b = 2 /* two */\n");
+    assert_eq!(
+        fmt("let a = 1     // one\nlet b = 2/* two */\n"),
+        "let a = 1 // one\nlet b = 2 /* two */\n"
+    );
 }
 
 #[test]
