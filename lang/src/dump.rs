@@ -216,7 +216,7 @@ impl Dumper {
         for field in fields {
             match &field.key {
                 FieldKey::Name(name) => self.line("", &format!("field {}", name.name)),
-                FieldKey::Quoted(lit) => match plain(lit) {
+                FieldKey::Quoted(lit) => match plain(lit).filter(|_| !lit.multiline) {
                     Some(text) => self.line("", &format!("field {text}")),
                     None => {
                         self.line("", "field");

@@ -10,7 +10,8 @@
 //! same tree modulo spans (compared with `orch_lang::dump`), it keeps every
 //! comment (the multiset of comment texts), it ends with exactly one
 //! newline and has no `\r`. The same promises are checked again on variants
-//! of the file with a comment inserted after each token.
+//! of the file with a comment inserted after each token, and with its
+//! tokens laid out anew.
 
 use std::path::Path;
 
@@ -48,6 +49,7 @@ fn snapshot_case(path: &Path) -> Result<(), Failed> {
     check_promises(&source, &output)?;
     check_trailing_whitespace(&output)?;
     check_inserted_comments(&source)?;
+    check_relaid_out(&source)?;
 
     let snapshot = path.with_extension("fmt.snap");
     let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1");
@@ -76,7 +78,8 @@ fn roundtrip_case(path: &Path) -> Result<(), Failed> {
     let source = read(path)?;
     let output = format_or_fail(&source)?;
     check_promises(&source, &output)?;
-    check_inserted_comments(&source)
+    check_inserted_comments(&source)?;
+    check_relaid_out(&source)
 }
 
 fn format_or_fail(source: &str) -> Result<String, Failed> {
@@ -202,6 +205,46 @@ fn check_inserted_comments(source: &str) -> Result<(), Failed> {
     ] {
         check_variant(&variant)
             .map_err(|problem| format!("with {name} comments after every token: {problem}"))?;
+    }
+    Ok(())
+}
+
+/// Re-lays the file out before formatting it: a line break after every
+/// token, and line breaks or runs of spaces after tokens picked at random
+/// (a fixed seed). Whatever the input layout, the promises hold.
+fn check_relaid_out(source: &str) -> Result<(), Failed> {
+    let source = source.replace("\r\n", "\n");
+    let lexed = lex(FileId(0), &source);
+    let offsets: Vec<usize> = lexed
+        .tokens
+        .iter()
+        .filter(|(token, _)| !matches!(token, Token::StrStart { .. } | Token::StrText(_) | Token::InterpEnd))
+        .map(|(_, span)| span.end as usize)
+        .collect();
+    let relaid = |gap: &mut dyn FnMut() -> &'static str| {
+        let mut variant = String::new();
+        let mut previous = 0;
+        for &offset in &offsets {
+            variant.push_str(&source[previous..offset]);
+            variant.push_str(gap());
+            previous = offset;
+        }
+        variant.push_str(&source[previous..]);
+        variant
+    };
+    check_variant(&relaid(&mut || "\n")).map_err(|problem| format!("with a line break after every token: {problem}"))?;
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for round in 0..4 {
+        let mut gap = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            match state >> 61 {
+                0 => "\n",
+                1 => "\n\n",
+                2 => "   ",
+                _ => "",
+            }
+        };
+        check_variant(&relaid(&mut gap)).map_err(|problem| format!("re-laid out at random ({round}): {problem}"))?;
     }
     Ok(())
 }
