@@ -1,5 +1,5 @@
 //! Front-end throughput on a generated configuration of about 100,000 lines:
-//! lexing alone, lexing plus parsing, and formatting.
+//! lexing alone, lexing plus parsing, and formatting (which includes parsing).
 //!
 //! Run with `cargo bench -p orch-lang --bench frontend`; the figures are
 //! recorded in docs/performance.md.
@@ -74,12 +74,21 @@ output url_{i}: string = backup_{i}?.stdout ?? "http://localhost:${{port_{i}}}/v
 fn benches(c: &mut Criterion) {
     let source = generate(100_000);
     let parsed = parse(FileId(0), &source);
-    assert!(parsed.diagnostics.is_empty(), "generated source has errors: {:?}", &parsed.diagnostics[..1]);
+    assert!(
+        parsed.diagnostics.is_empty(),
+        "generated source has errors: {:?}",
+        &parsed.diagnostics[..1]
+    );
     let mut group = c.benchmark_group("frontend_100k_lines");
     group.throughput(Throughput::Bytes(source.len() as u64));
     group.sample_size(10);
     group.bench_function("lex", |b| b.iter(|| black_box(lex(FileId(0), black_box(&source)))));
-    group.bench_function("lex_parse", |b| b.iter(|| black_box(parse(FileId(0), black_box(&source)))));
+    group.bench_function("lex_parse", |b| {
+        b.iter(|| black_box(parse(FileId(0), black_box(&source))))
+    });
+    group.bench_function("format", |b| {
+        b.iter(|| black_box(orch_lang::fmt::format(black_box(&source))))
+    });
     group.finish();
 }
 

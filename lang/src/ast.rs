@@ -236,7 +236,10 @@ pub enum TypeExprKind {
     /// `string`, `Service`, `common.Service`, `fs.file`.
     Named(Path),
     /// `list<T>`, `map<T>`, `secret<T>`.
-    Generic { name: Path, args: Vec<TypeExpr> },
+    Generic {
+        name: Path,
+        args: Vec<TypeExpr>,
+    },
     /// `{ f: T, g?: U }`.
     Record(Vec<RecordFieldType>),
     /// `T?`.
@@ -333,7 +336,10 @@ pub const RANGE_PRECEDENCE: u8 = 6;
 pub enum ExprKind {
     Int(i64),
     Float(f64),
-    Duration { value: i64, unit: DurationUnit },
+    Duration {
+        value: i64,
+        unit: DurationUnit,
+    },
     Bool(bool),
     None,
     Str(StrLit),
@@ -344,15 +350,40 @@ pub enum ExprKind {
     ListComprehension(Box<Comprehension>),
     /// `{for k, v in m if c: key => value}`.
     MapComprehension(Box<Comprehension>),
-    Unary { op: UnaryOp, operand: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `cond ? a : b`.
-    Conditional { condition: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    Range { start: Box<Expr>, end: Box<Expr>, inclusive: bool },
+    Conditional {
+        condition: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Range {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        inclusive: bool,
+    },
     /// `base.name` or `base?.name`.
-    Field { base: Box<Expr>, name: Ident, optional: bool },
-    Index { base: Box<Expr>, index: Box<Expr> },
-    Call { callee: Box<Expr>, args: Vec<Arg> },
+    Field {
+        base: Box<Expr>,
+        name: Ident,
+        optional: bool,
+    },
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Arg>,
+    },
     Paren(Box<Expr>),
     Error,
 }
@@ -394,6 +425,10 @@ impl StrLit {
 pub enum StrPart {
     /// Literal text: `value` is the decoded text, `raw` the source text
     /// (escapes intact, multi-line indentation removed).
-    Text { value: SmolStr, raw: SmolStr, span: Span },
+    Text {
+        value: SmolStr,
+        raw: SmolStr,
+        span: Span,
+    },
     Interpolation(Expr),
 }

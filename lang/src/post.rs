@@ -5,8 +5,8 @@
 //! than once; they must stay pure.
 
 use crate::ast::{
-    Block, Body, Expr, ExprId, ExprKind, Field, Item, ItemKind, RecordFieldType, SourceFile, StrPart, TypeExpr,
-    TypeExprKind,
+    Block, Body, Expr, ExprId, ExprKind, Field, Item, ItemKind, RecordFieldType, SourceFile,
+    StrPart, TypeExpr, TypeExprKind,
 };
 use crate::lexer::Comment;
 use crate::token::CommentKind;
@@ -38,7 +38,9 @@ pub fn walk_item_exprs(item: &mut Item, f: &mut dyn FnMut(&mut Expr)) {
         ItemKind::Let(decl) => walk_expr(&mut decl.value, f),
         ItemKind::Output(output) => walk_expr(&mut output.value, f),
         ItemKind::TypeAlias(_) | ItemKind::Error => {}
-        ItemKind::Resource(resource) | ItemKind::Data(resource) => walk_fields(&mut resource.body.fields, f),
+        ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+            walk_fields(&mut resource.body.fields, f)
+        }
         ItemKind::Module(module) => {
             walk_expr(&mut module.source, f);
             walk_fields(&mut module.body.fields, f);
@@ -210,7 +212,9 @@ impl DocFinder<'_> {
                     self.ty(ty);
                 }
             }
-            ItemKind::Resource(resource) | ItemKind::Data(resource) => self.body(&mut resource.body),
+            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+                self.body(&mut resource.body)
+            }
             ItemKind::Module(module) => self.body(&mut module.body),
             ItemKind::Provider(provider) => self.body(&mut provider.body),
             ItemKind::Policy(policy) => self.block(&mut policy.block),

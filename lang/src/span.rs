@@ -80,7 +80,11 @@ impl LineIndex {
     pub fn new(source: &str) -> LineIndex {
         let mut line_starts = vec![0];
         line_starts.extend(
-            source.bytes().enumerate().filter(|&(_, byte)| byte == b'\n').map(|(i, _)| i as u32 + 1),
+            source
+                .bytes()
+                .enumerate()
+                .filter(|&(_, byte)| byte == b'\n')
+                .map(|(i, _)| i as u32 + 1),
         );
         LineIndex { line_starts }
     }
@@ -108,10 +112,10 @@ impl LineIndex {
         let offset = (offset as usize).min(source.len());
         let line = self.line_of(offset as u32);
         let start = self.line_starts[line] as usize;
-        let column = source
-            .get(start..offset)
-            .map(|text| text.chars().count())
-            .unwrap_or_else(|| source[start..].char_indices().take_while(|&(i, _)| start + i < offset).count());
+        let column =
+            source.get(start..offset).map(|text| text.chars().count()).unwrap_or_else(|| {
+                source[start..].char_indices().take_while(|&(i, _)| start + i < offset).count()
+            });
         LineCol { line: line as u32 + 1, column: column as u32 + 1 }
     }
 

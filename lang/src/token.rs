@@ -259,7 +259,11 @@ fn float<'src>(lex: &mut logos::Lexer<'src, RawToken<'src>>) -> Result<f64, RawL
 
 fn line_comment<'src>(lex: &mut logos::Lexer<'src, RawToken<'src>>) -> CommentKind {
     let text = lex.slice();
-    if text.starts_with("///") && !text.starts_with("////") { CommentKind::Doc } else { CommentKind::Line }
+    if text.starts_with("///") && !text.starts_with("////") {
+        CommentKind::Doc
+    } else {
+        CommentKind::Line
+    }
 }
 
 /// Skips a block comment, which may nest.
@@ -316,7 +320,9 @@ pub enum Token<'src> {
     Float(f64),
     Duration(i64, DurationUnit),
     /// The opening `"` or `"""` of a string.
-    StrStart { multiline: bool },
+    StrStart {
+        multiline: bool,
+    },
     /// Literal text inside a string, exactly as written (escapes included).
     StrText(&'src str),
     /// `${` inside a string.
@@ -513,9 +519,10 @@ impl<'src> RawToken<'src> {
             RawToken::FatArrow => Token::FatArrow,
             RawToken::At => Token::At,
             RawToken::Pipe => Token::Pipe,
-            RawToken::Quote | RawToken::TripleQuote | RawToken::LineComment(_) | RawToken::BlockComment => {
-                Token::Error
-            }
+            RawToken::Quote
+            | RawToken::TripleQuote
+            | RawToken::LineComment(_)
+            | RawToken::BlockComment => Token::Error,
         }
     }
 }

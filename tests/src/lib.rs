@@ -98,7 +98,10 @@ pub fn compare(expected: &[Expectation], actual: &[(Expectation, String)]) -> Re
         }
     }
     for (got, message) in unmatched {
-        problems.push(format!("unexpected: line {}: {}[{}]: {}", got.line, got.severity, got.code, message));
+        problems.push(format!(
+            "unexpected: line {}: {}[{}]: {}",
+            got.line, got.severity, got.code, message
+        ));
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
 }

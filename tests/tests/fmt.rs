@@ -218,7 +218,9 @@ fn check_relaid_out(source: &str) -> Result<(), Failed> {
     let offsets: Vec<usize> = lexed
         .tokens
         .iter()
-        .filter(|(token, _)| !matches!(token, Token::StrStart { .. } | Token::StrText(_) | Token::InterpEnd))
+        .filter(|(token, _)| {
+            !matches!(token, Token::StrStart { .. } | Token::StrText(_) | Token::InterpEnd)
+        })
         .map(|(_, span)| span.end as usize)
         .collect();
     let relaid = |gap: &mut dyn FnMut() -> &'static str| {
@@ -232,11 +234,14 @@ fn check_relaid_out(source: &str) -> Result<(), Failed> {
         variant.push_str(&source[previous..]);
         variant
     };
-    check_variant(&relaid(&mut || "\n")).map_err(|problem| format!("with a line break after every token: {problem}"))?;
+    check_variant(&relaid(&mut || "\n"))
+        .map_err(|problem| format!("with a line break after every token: {problem}"))?;
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     for round in 0..4 {
         let mut gap = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             match state >> 61 {
                 0 => "\n",
                 1 => "\n\n",
@@ -244,7 +249,8 @@ fn check_relaid_out(source: &str) -> Result<(), Failed> {
                 _ => "",
             }
         };
-        check_variant(&relaid(&mut gap)).map_err(|problem| format!("re-laid out at random ({round}): {problem}"))?;
+        check_variant(&relaid(&mut gap))
+            .map_err(|problem| format!("re-laid out at random ({round}): {problem}"))?;
     }
     Ok(())
 }

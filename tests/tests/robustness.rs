@@ -29,7 +29,10 @@ fn check_invariants(source: &str) {
 fn check_invariants_here(source: &str) {
     let lexed = lex(FileId(0), source);
     for (_, span) in &lexed.tokens {
-        assert!(span.start <= span.end && span.end as usize <= source.len(), "token span out of range");
+        assert!(
+            span.start <= span.end && span.end as usize <= source.len(),
+            "token span out of range"
+        );
     }
     let parsed = parse(FileId(0), source);
     for diagnostic in &parsed.diagnostics {
@@ -43,9 +46,51 @@ fn check_invariants_here(source: &str) {
 
 /// Snippets that stress the grammar when spliced into valid files.
 const SPLICES: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", "\"", "\"\"\"", "${", "/*", "*/", "//", "///", "@", "=", ",", ":", "?", "??",
-    "?.", "..", "..=", "=>", "resource", "if", "else", "for", "in", "key", "param x:", "0x", "1e", "9999999999999999999999",
-    "\\u{110000}", "é", "😀", "\r\n", "\n", " ", "let", "type", "policy", "|", "<", ">",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "\"",
+    "\"\"\"",
+    "${",
+    "/*",
+    "*/",
+    "//",
+    "///",
+    "@",
+    "=",
+    ",",
+    ":",
+    "?",
+    "??",
+    "?.",
+    "..",
+    "..=",
+    "=>",
+    "resource",
+    "if",
+    "else",
+    "for",
+    "in",
+    "key",
+    "param x:",
+    "0x",
+    "1e",
+    "9999999999999999999999",
+    "\\u{110000}",
+    "é",
+    "😀",
+    "\r\n",
+    "\n",
+    " ",
+    "let",
+    "type",
+    "policy",
+    "|",
+    "<",
+    ">",
 ];
 
 #[derive(Debug, Clone)]

@@ -94,7 +94,11 @@ impl Diagnostic {
 /// whatever order the passes found them in.
 pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.start, a.primary.span.end, a.code.code)
-            .cmp(&(b.primary.span.file, b.primary.span.start, b.primary.span.end, b.code.code))
+        (a.primary.span.file, a.primary.span.start, a.primary.span.end, a.code.code).cmp(&(
+            b.primary.span.file,
+            b.primary.span.start,
+            b.primary.span.end,
+            b.code.code,
+        ))
     });
 }

@@ -4,7 +4,8 @@
 //!
 //! Three situations:
 //! - *Trailing*: the comment follows code on its source line. It stays at
-//!   the end of the printed line of that code, one space after it.
+//!   the end of the printed line of that code, one space after it, unless a
+//!   line comment already ended that line.
 //! - *Own line*: the comment starts its source line. Between sequence
 //!   elements it gets a line of its own at the sequence's indentation, with
 //!   the blank lines around it kept (at most one).
@@ -65,8 +66,14 @@ impl Printer<'_> {
         if start >= end {
             return false;
         }
-        let lines: Vec<&str> = self.text(start, end).split('\n').collect();
-        lines.len() > 2 && lines[1..lines.len() - 1].iter().any(|line| line.chars().all(is_space))
+        // The lines between the first line break and the last one.
+        let mut lines = self.text(start, end).split('\n').skip(1).peekable();
+        while let Some(line) = lines.next() {
+            if lines.peek().is_some() && line.chars().all(is_space) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether a comment starts within `span`.

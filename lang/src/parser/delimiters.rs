@@ -93,7 +93,8 @@ fn chains(token: &Token<'_>) -> bool {
 
 /// Tokens that end an expression.
 fn ends_chain(token: &Token<'_>) -> bool {
-    matches!(token, Token::Eq | Token::Comma | Token::FatArrow | Token::At) || token.keyword_text().is_some()
+    matches!(token, Token::Eq | Token::Comma | Token::FatArrow | Token::At)
+        || token.keyword_text().is_some()
 }
 
 /// Whether no group nests too deeply and no chain is too long: the common
@@ -110,7 +111,10 @@ fn within_limits(tokens: &[(Token<'_>, Span)]) -> bool {
         } else if ends_chain(token) {
             chain_lengths[depth] = 0;
         }
-        if (opens && depth + 1 > MAX_NESTING) || prefix_run > MAX_NESTING || chain_lengths[depth] > MAX_CHAIN {
+        if (opens && depth + 1 > MAX_NESTING)
+            || prefix_run > MAX_NESTING
+            || chain_lengths[depth] > MAX_CHAIN
+        {
             return false;
         }
         if opens {
@@ -125,7 +129,9 @@ fn within_limits(tokens: &[(Token<'_>, Span)]) -> bool {
 /// Replaces every group nested deeper than [`MAX_NESTING`], and every
 /// operator chain longer than [`MAX_CHAIN`], by one [`Token::Error`] with a
 /// diagnostic.
-pub(crate) fn limit_nesting<'s>(tokens: Vec<(Token<'s>, Span)>) -> (Vec<(Token<'s>, Span)>, Vec<Diagnostic>) {
+pub(crate) fn limit_nesting<'s>(
+    tokens: Vec<(Token<'s>, Span)>,
+) -> (Vec<(Token<'s>, Span)>, Vec<Diagnostic>) {
     if within_limits(&tokens) {
         return (tokens, Vec::new());
     }
@@ -171,7 +177,8 @@ pub(crate) fn limit_nesting<'s>(tokens: Vec<(Token<'s>, Span)>) -> (Vec<(Token<'
                 format!("expression has more than {MAX_CHAIN} operators in a row")
             };
             diagnostics.push(
-                Diagnostic::new(&codes::E0018, group, message).with_help("split the expression with `let` declarations"),
+                Diagnostic::new(&codes::E0018, group, message)
+                    .with_help("split the expression with `let` declarations"),
             );
             out.push((Token::Error, group));
             continue;

@@ -45,15 +45,15 @@ pub(crate) fn to_diagnostics<'t, 's>(
                     Some(expected) => format!("expected {expected}, found {found}"),
                     None => format!("unexpected {found}"),
                 };
-                let mut diagnostic = Diagnostic::new(&codes::E0001, span, message).with_primary_message(
-                    match &expected {
+                let mut diagnostic = Diagnostic::new(&codes::E0001, span, message)
+                    .with_primary_message(match &expected {
                         Some(expected) => format!("expected {expected}"),
                         None => "unexpected here".to_string(),
-                    },
-                );
+                    });
                 for (context, context_span) in error.contexts() {
                     if let RichPattern::Label(label) = context {
-                        diagnostic = diagnostic.with_label(*context_span, format!("while parsing this {label}"));
+                        diagnostic = diagnostic
+                            .with_label(*context_span, format!("while parsing this {label}"));
                     }
                 }
                 diagnostic
@@ -101,7 +101,9 @@ fn is_operator(token: &Token<'_>) -> bool {
     )
 }
 
-fn describe_expected<'a, 's: 'a>(expected: impl Iterator<Item = &'a RichPattern<'a, Token<'s>>>) -> Option<String> {
+fn describe_expected<'a, 's: 'a>(
+    expected: impl Iterator<Item = &'a RichPattern<'a, Token<'s>>>,
+) -> Option<String> {
     let mut items: Vec<String> = Vec::new();
     let mut operators = false;
     for pattern in expected {

@@ -6,10 +6,11 @@ use chumsky::prelude::*;
 
 use super::strings::{RawPart, process_string};
 use super::{Rule, SyntaxError, mk_expr};
-use crate::ast::{
-    Arg, BinaryOp, Comprehension, RANGE_PRECEDENCE, Expr, ExprKind, Field, FieldKey, ForBinding, Ident, StrLit, UnaryOp,
-};
 use crate::ast::SmolStr;
+use crate::ast::{
+    Arg, BinaryOp, Comprehension, Expr, ExprKind, Field, FieldKey, ForBinding, Ident,
+    RANGE_PRECEDENCE, StrLit, UnaryOp,
+};
 use crate::span::Span;
 use crate::token::Token;
 
@@ -34,18 +35,26 @@ pub(crate) fn field_name<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, I
 }
 
 /// A contextual keyword such as `key` or `as`, which is an identifier token.
-pub(crate) fn contextual<'t, 's: 't, E: SyntaxError<'t, 's>>(word: &'static str) -> Rule<'t, 's, (), E> {
+pub(crate) fn contextual<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    word: &'static str,
+) -> Rule<'t, 's, (), E> {
     select! { Token::Ident(name) if name == word => () }.labelled(word).boxed()
 }
 
 /// A string literal, with its interpolations parsed by `expr`.
-pub(crate) fn string<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, StrLit, E> {
+pub(crate) fn string<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    expr: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, StrLit, E> {
     let interpolation = expr
         .delimited_by(just(Token::InterpStart), just(Token::InterpEnd))
         .recover_with(via_parser(nested_delimiters(
             Token::InterpStart,
             Token::InterpEnd,
-            [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket), (Token::LBrace, Token::RBrace)],
+            [
+                (Token::LParen, Token::RParen),
+                (Token::LBracket, Token::RBracket),
+                (Token::LBrace, Token::RBrace),
+            ],
             |span| mk_expr(ExprKind::Error, span),
         )))
         .map(RawPart::Interpolation);
@@ -53,7 +62,11 @@ pub(crate) fn string<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr
     select! { Token::StrStart { multiline } => multiline }
         .then(choice((text, interpolation)).repeated().collect::<Vec<_>>())
         .then_ignore(just(Token::StrEnd))
-        .map_with(|(multiline, parts), e| StrLit { parts: process_string(multiline, parts), multiline, span: e.span() })
+        .map_with(|(multiline, parts), e| StrLit {
+            parts: process_string(multiline, parts),
+            multiline,
+            span: e.span(),
+        })
         .labelled("string")
         .boxed()
 }
@@ -67,12 +80,13 @@ pub(crate) fn for_binding<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, 
 }
 
 /// Arguments of a call or decorator: `(a, name = b,)`.
-pub(crate) fn args<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Vec<Arg>, E> {
-    let named = field_name().then_ignore(just(Token::Eq)).then(expr.clone()).map_with(|(name, value), e| Arg {
-        name: Some(name),
-        value,
-        span: e.span(),
-    });
+pub(crate) fn args<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    expr: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, Vec<Arg>, E> {
+    let named = field_name()
+        .then_ignore(just(Token::Eq))
+        .then(expr.clone())
+        .map_with(|(name, value), e| Arg { name: Some(name), value, span: e.span() });
     let positional = expr.map(|value| Arg { span: value.span, name: None, value });
     choice((named, positional))
         .separated_by(just(Token::Comma))
@@ -91,7 +105,10 @@ pub(crate) fn args<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, 
 
 /// `NAME = EXPR` fields of bodies and object literals, separated by optional
 /// commas. Object literals also accept quoted keys.
-pub(crate) fn fields<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>, quoted_keys: bool) -> Rule<'t, 's, Vec<Field>, E> {
+pub(crate) fn fields<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    expr: Rule<'t, 's, Expr, E>,
+    quoted_keys: bool,
+) -> Rule<'t, 's, Vec<Field>, E> {
     let name = field_name().map(FieldKey::Name);
     let key = if quoted_keys {
         choice((name, string(expr.clone()).map(FieldKey::Quoted))).boxed()
@@ -164,9 +181,12 @@ fn atom<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule
     let list = choice((list_comprehension, list_items))
         .delimited_by(just(Token::LBracket), just(Token::RBracket))
         .map_with(|kind, e| mk_expr(kind, e.span()))
-        .recover_with(via_parser(nested_delimiters(Token::LBracket, Token::RBracket, brackets.clone(), |span| {
-            mk_expr(ExprKind::Error, span)
-        })))
+        .recover_with(via_parser(nested_delimiters(
+            Token::LBracket,
+            Token::RBracket,
+            brackets.clone(),
+            |span| mk_expr(ExprKind::Error, span),
+        )))
         .labelled("list")
         .boxed();
 
@@ -180,7 +200,13 @@ fn atom<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule
         .then_ignore(just(Token::FatArrow))
         .then(expr.clone())
         .map(|((((binding, collection), condition), key), value)| {
-            ExprKind::MapComprehension(Box::new(Comprehension { binding, collection, condition, key: Some(key), value }))
+            ExprKind::MapComprehension(Box::new(Comprehension {
+                binding,
+                collection,
+                condition,
+                key: Some(key),
+                value,
+            }))
         });
     let object_fields = fields(expr.clone(), true).map(ExprKind::Object);
     let object = choice((map_comprehension, object_fields))
@@ -217,7 +243,10 @@ enum Postfix {
     Call(Vec<Arg>),
 }
 
-fn postfix<'t, 's: 't, E: SyntaxError<'t, 's>>(atom: Rule<'t, 's, Expr, E>, expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
+fn postfix<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    atom: Rule<'t, 's, Expr, E>,
+    expr: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, Expr, E> {
     let field = choice((just(Token::Dot).to(false), just(Token::QuestionDot).to(true)))
         .then(field_name())
         .map(|(optional, name)| Postfix::Field(name, optional));
@@ -232,12 +261,21 @@ fn postfix<'t, 's: 't, E: SyntaxError<'t, 's>>(atom: Rule<'t, 's, Expr, E>, expr
         )))
         .map(Postfix::Index);
     let call = args(expr).map(Postfix::Call);
-    let op = choice((field, index, call)).map_with(|op, e| (op, { let span: Span = e.span(); span }));
+    let op = choice((field, index, call)).map_with(|op, e| {
+        (op, {
+            let span: Span = e.span();
+            span
+        })
+    });
     atom.foldl(op.repeated(), |base, (op, op_span)| {
         let span = base.span.to(op_span);
         let kind = match op {
-            Postfix::Field(name, optional) => ExprKind::Field { base: Box::new(base), name, optional },
-            Postfix::Index(index) => ExprKind::Index { base: Box::new(base), index: Box::new(index) },
+            Postfix::Field(name, optional) => {
+                ExprKind::Field { base: Box::new(base), name, optional }
+            }
+            Postfix::Index(index) => {
+                ExprKind::Index { base: Box::new(base), index: Box::new(index) }
+            }
             Postfix::Call(args) => ExprKind::Call { callee: Box::new(base), args },
         };
         mk_expr(kind, span)
@@ -245,9 +283,16 @@ fn postfix<'t, 's: 't, E: SyntaxError<'t, 's>>(atom: Rule<'t, 's, Expr, E>, expr
     .boxed()
 }
 
-fn unary<'t, 's: 't, E: SyntaxError<'t, 's>>(operand: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
+fn unary<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    operand: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, Expr, E> {
     let op = choice((just(Token::Bang).to(UnaryOp::Not), just(Token::Minus).to(UnaryOp::Neg)))
-        .map_with(|op, e| (op, { let span: Span = e.span(); span }));
+        .map_with(|op, e| {
+            (op, {
+                let span: Span = e.span();
+                span
+            })
+        });
     op.repeated()
         .foldr(operand, |(op, op_span), operand| {
             let span = op_span.to(operand.span);
@@ -281,7 +326,9 @@ impl Infix {
 /// Every binary operator and range, parsed as a flat list of operands and
 /// operators in one pass and then grouped by precedence, so that each
 /// operand is visited once rather than once per precedence level.
-fn infix<'t, 's: 't, E: SyntaxError<'t, 's>>(operand: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
+fn infix<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    operand: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, Expr, E> {
     let op = select! {
         Token::QuestionQuestion => Infix::Binary(BinaryOp::Coalesce),
         Token::OrOr => Infix::Binary(BinaryOp::Or),
@@ -340,15 +387,26 @@ fn reduce(operands: &mut Vec<Expr>, op: Infix) {
     let span = lhs.span.to(rhs.span);
     let kind = match op {
         Infix::Binary(op) => ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) },
-        Infix::Range { inclusive } => ExprKind::Range { start: Box::new(lhs), end: Box::new(rhs), inclusive },
+        Infix::Range { inclusive } => {
+            ExprKind::Range { start: Box::new(lhs), end: Box::new(rhs), inclusive }
+        }
     };
     operands.push(mk_expr(kind, span));
 }
 
 /// `cond ? a : b`, right-associative.
-fn conditional<'t, 's: 't, E: SyntaxError<'t, 's>>(operand: Rule<'t, 's, Expr, E>, expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Expr, E> {
+fn conditional<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    operand: Rule<'t, 's, Expr, E>,
+    expr: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, Expr, E> {
     operand
-        .then(just(Token::Question).ignore_then(expr.clone()).then_ignore(just(Token::Colon)).then(expr).or_not())
+        .then(
+            just(Token::Question)
+                .ignore_then(expr.clone())
+                .then_ignore(just(Token::Colon))
+                .then(expr)
+                .or_not(),
+        )
         .map(|(condition, rest)| match rest {
             None => condition,
             Some((then, otherwise)) => {
@@ -378,9 +436,16 @@ mod tests {
         let ItemKind::Let(decl) = &parsed.file.items[0].kind else { panic!("not a let") };
         fn show(expr: &crate::ast::Expr) -> String {
             match &expr.kind {
-                ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", show(lhs), op.symbol(), show(rhs)),
+                ExprKind::Binary { op, lhs, rhs } => {
+                    format!("({} {} {})", show(lhs), op.symbol(), show(rhs))
+                }
                 ExprKind::Range { start, end, inclusive } => {
-                    format!("({}{}{})", show(start), if *inclusive { "..=" } else { ".." }, show(end))
+                    format!(
+                        "({}{}{})",
+                        show(start),
+                        if *inclusive { "..=" } else { ".." },
+                        show(end)
+                    )
                 }
                 ExprKind::Conditional { condition, then, otherwise } => {
                     format!("({} ? {} : {})", show(condition), show(then), show(otherwise))

@@ -6,8 +6,8 @@ use super::exprs::{args, contextual, expr, field_name, fields, for_binding, iden
 use super::types::{path, type_expr};
 use super::{Rule, SyntaxError, mk_expr};
 use crate::ast::{
-    Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let, Module, Output, Param,
-    Policy, Provider, Resource, SourceFile, TypeAlias,
+    Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let, Module,
+    Output, Param, Policy, Provider, Resource, SourceFile, TypeAlias,
 };
 use crate::token::Token;
 
@@ -20,9 +20,17 @@ pub(crate) fn source_file<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, 
         .and_is(item_start().not())
         .repeated()
         .at_least(1)
-        .map_with(|_, e| Item { docs: None, decorators: Vec::new(), kind: ItemKind::Error, span: e.span() })
+        .map_with(|_, e| Item {
+            docs: None,
+            decorators: Vec::new(),
+            kind: ItemKind::Error,
+            span: e.span(),
+        })
         .validate(|item, e, emitter| {
-            emitter.emit(E::custom(e.span(), "expected a declaration (`param`, `let`, `resource`, ...)"));
+            emitter.emit(E::custom(
+                e.span(),
+                "expected a declaration (`param`, `let`, `resource`, ...)",
+            ));
             item
         });
     choice((item, stray))
@@ -68,7 +76,12 @@ fn skip_token<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, (), E> {
             (Token::InterpStart, Token::InterpEnd),
         ];
         let nested = choice(
-            brackets.iter().map(|(open, close)| inner.clone().delimited_by(just(open.clone()), just(close.clone())).boxed()).collect::<Vec<_>>(),
+            brackets
+                .iter()
+                .map(|(open, close)| {
+                    inner.clone().delimited_by(just(open.clone()), just(close.clone())).boxed()
+                })
+                .collect::<Vec<_>>(),
         );
         let plain = none_of([
             Token::LBrace,
@@ -90,12 +103,18 @@ fn skip_token<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, (), E> {
 /// to the next declaration or the `}` that closes the enclosing block.
 fn broken_item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E> {
     // Stray `)` and `]` are skipped too; a `}` closes the enclosing block.
-    let stray_closer = choice((just(Token::RParen), just(Token::RBracket), just(Token::InterpEnd))).ignored();
+    let stray_closer =
+        choice((just(Token::RParen), just(Token::RBracket), just(Token::InterpEnd))).ignored();
     let rest = choice((skip_token(), stray_closer)).and_is(item_start().not()).repeated();
     any()
         .and_is(just(Token::RBrace).not())
         .ignore_then(rest)
-        .map_with(|_, e| Item { docs: None, decorators: Vec::new(), kind: ItemKind::Error, span: e.span() })
+        .map_with(|_, e| Item {
+            docs: None,
+            decorators: Vec::new(),
+            kind: ItemKind::Error,
+            span: e.span(),
+        })
         .boxed()
 }
 
@@ -113,7 +132,9 @@ fn body<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule
         .boxed()
 }
 
-fn decorator<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, Decorator, E> {
+fn decorator<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    expr: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, Decorator, E> {
     just(Token::At)
         .ignore_then(field_name())
         .then(args(expr).or_not())
@@ -162,7 +183,8 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
             .then(body(expr.clone()))
             .map(|((name, kind), body)| Resource { name, kind, body })
             .boxed();
-        let resource = just(Token::KwResource).ignore_then(resource_like.clone()).map(ItemKind::Resource);
+        let resource =
+            just(Token::KwResource).ignore_then(resource_like.clone()).map(ItemKind::Resource);
         let data = just(Token::KwData).ignore_then(resource_like).map(ItemKind::Data);
 
         let output = just(Token::KwOutput)
@@ -210,7 +232,10 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
             .then(block.clone())
             .map(|(name, block)| ItemKind::Policy(Policy { name, block }));
 
-        let else_if = just(Token::KwElse).ignore_then(just(Token::KwIf)).ignore_then(expr.clone()).then(block.clone());
+        let else_if = just(Token::KwElse)
+            .ignore_then(just(Token::KwIf))
+            .ignore_then(expr.clone())
+            .then(block.clone());
         let if_decl = just(Token::KwIf)
             .ignore_then(expr.clone())
             .then(block.clone())
@@ -228,11 +253,13 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
             .then(expr.clone())
             .then(contextual("key").ignore_then(expr.clone()).or_not())
             .then(block)
-            .map(|(((binding, collection), key), block)| ItemKind::For(For { binding, collection, key, block }));
+            .map(|(((binding, collection), key), block)| {
+                ItemKind::For(For { binding, collection, key, block })
+            });
 
         let declaration = choice((
-            param, let_decl, type_alias, resource, data, output, module, import, provider, assert, warn, policy,
-            if_decl, for_decl,
+            param, let_decl, type_alias, resource, data, output, module, import, provider, assert,
+            warn, policy, if_decl, for_decl,
         ))
         .labelled("declaration")
         .boxed();

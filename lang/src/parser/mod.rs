@@ -13,8 +13,8 @@ mod items;
 mod strings;
 mod types;
 
-use chumsky::input::{Input as _, MappedInput};
 use chumsky::error::{EmptyErr, LabelError};
+use chumsky::input::{Input as _, MappedInput};
 use chumsky::prelude::*;
 
 use crate::ast::{self, SourceFile};
@@ -23,7 +23,6 @@ use crate::lexer::{Comment, lex};
 use crate::post;
 use crate::span::{FileId, Span};
 use crate::token::Token;
-
 
 /// The token slice as chumsky sees it.
 pub(crate) type TokenInput<'t, 's> = MappedInput<'t, Token<'s>, Span, &'t [(Token<'s>, Span)]>;
@@ -34,7 +33,9 @@ pub(crate) type Rule<'t, 's, O, E> = Boxed<'t, 't, TokenInput<'t, 's>, O, extra:
 
 /// What the grammar needs of an error type.
 pub(crate) trait SyntaxError<'t, 's: 't>:
-    chumsky::error::Error<'t, TokenInput<'t, 's>> + LabelError<'t, TokenInput<'t, 's>, &'static str> + 't
+    chumsky::error::Error<'t, TokenInput<'t, 's>>
+    + LabelError<'t, TokenInput<'t, 's>, &'static str>
+    + 't
 {
     /// An error with a message of its own.
     fn custom(span: Span, message: &'static str) -> Self;
@@ -107,21 +108,24 @@ pub fn parse(file: FileId, source: &str) -> Parsed {
     let mut errors = Vec::new();
     if diagnostics.is_empty() {
         let input = tokens.as_slice().split_token_span(eoi);
-        let (fast, fast_errors) = items::source_file::<EmptyErr>().parse(input).into_output_errors();
+        let (fast, fast_errors) =
+            items::source_file::<EmptyErr>().parse(input).into_output_errors();
         if fast_errors.is_empty() {
             output = fast;
         }
     }
     if output.is_none() {
         let input = tokens.as_slice().split_token_span(eoi);
-        (output, errors) = items::source_file::<Rich<'_, Token<'_>, Span>>().parse(input).into_output_errors();
+        (output, errors) =
+            items::source_file::<Rich<'_, Token<'_>, Span>>().parse(input).into_output_errors();
     }
 
     let mut syntax = errors::to_diagnostics(errors, source, &tokens, eoi, &unclosed);
     diagnostics.append(&mut syntax);
     diagnostics.extend(unclosed.iter().map(delimiters::unclosed_diagnostic));
 
-    let mut file_ast = output.unwrap_or(SourceFile { items: Vec::new(), span: Span::new(file, 0, eoi.end) });
+    let mut file_ast =
+        output.unwrap_or(SourceFile { items: Vec::new(), span: Span::new(file, 0, eoi.end) });
     file_ast.span = Span::new(file, 0, eoi.end);
     post::attach_docs(&mut file_ast, source, &lexed.comments);
     post::number_exprs(&mut file_ast);
@@ -134,4 +138,3 @@ pub fn parse(file: FileId, source: &str) -> Parsed {
 pub(crate) fn mk_expr(kind: ast::ExprKind, span: Span) -> ast::Expr {
     ast::Expr { id: ast::ExprId(0), kind, span }
 }
-

@@ -86,6 +86,8 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
             RawPart::Text(raw, span) => {
                 let mut text = String::with_capacity(raw.len());
                 for (line_index, line) in raw.split('\n').enumerate() {
+                    // `\r\n` line ends are content-neutral: the value uses `\n`.
+                    let line = line.strip_suffix('\r').unwrap_or(line);
                     if line_index > 0 {
                         text.push('\n');
                         at_line_start = true;
@@ -99,20 +101,31 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
                         at_line_start = false;
                     }
                 }
-                // The final newline and the closing quotes' indentation go.
+                // The final newline and the closing quotes' indentation go:
+                // the last line is dropped when it is only whitespace from
+                // its start (after a newline, or at the start of the content).
                 if Some(index) == last_text && index + 1 == part_count {
-                    if let Some(newline) = text.rfind('\n') {
-                        if text[newline + 1..].chars().all(|c| c == ' ' || c == '\t') {
-                            text.truncate(newline);
+                    let line_start = match text.rfind('\n') {
+                        Some(newline) => Some(newline),
+                        None if index == 0 => None,
+                        None => Some(usize::MAX),
+                    };
+                    match line_start {
+                        Some(newline) if newline != usize::MAX => {
+                            if text[newline + 1..].chars().all(|c| c == ' ' || c == '\t') {
+                                text.truncate(newline);
+                            }
                         }
-                    } else if text.chars().all(|c| c == ' ' || c == '\t') && index > 0 {
-                        // Only indentation before the closing quotes, after an
-                        // interpolation on the previous line: nothing to keep.
-                        text.clear();
+                        None if text.chars().all(|c| c == ' ' || c == '\t') => text.clear(),
+                        _ => {}
                     }
                 }
                 if !text.is_empty() {
-                    out.push(StrPart::Text { value: unescape(&text).into(), raw: text.into(), span });
+                    out.push(StrPart::Text {
+                        value: unescape(&text).into(),
+                        raw: text.into(),
+                        span,
+                    });
                 }
             }
             RawPart::Interpolation(expr) => {
@@ -134,6 +147,9 @@ fn common_indent(parts: &[RawPart<'_>]) -> usize {
         match part {
             RawPart::Text(raw, _) => {
                 for c in raw.chars() {
+                    if c == '\r' {
+                        continue;
+                    }
                     if c == '\n' {
                         current = 0;
                         at_line_start = true;
@@ -189,5 +205,8 @@ mod tests {
         assert_eq!(text(true, "    a\n      b\n\n    c\n    "), "a\n  b\n\nc");
         assert_eq!(text(true, "  x\n"), "x");
         assert_eq!(text(true, "  \\tx\n  "), "\tx");
+        assert_eq!(text(true, "  "), "");
+        assert_eq!(text(true, "  a\r\n  b\r\n  "), "a\nb");
+        assert_eq!(text(true, "  a\r\n\r\n  b\r\n  "), "a\n\nb");
     }
 }

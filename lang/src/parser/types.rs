@@ -3,8 +3,8 @@
 
 use chumsky::prelude::*;
 
-use super::{Rule, SyntaxError};
 use super::exprs::{field_name, ident, string};
+use super::{Rule, SyntaxError};
 use crate::ast::{Expr, Path, RecordFieldType, TypeExpr, TypeExprKind};
 use crate::token::Token;
 
@@ -21,7 +21,9 @@ pub(crate) fn path<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Path, E
         .boxed()
 }
 
-pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule<'t, 's, TypeExpr, E> {
+pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(
+    expr: Rule<'t, 's, Expr, E>,
+) -> Rule<'t, 's, TypeExpr, E> {
     recursive(|ty| {
         let ty: Rule<'t, 's, TypeExpr, E> = ty.boxed();
 
@@ -45,7 +47,8 @@ pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, E
             let text = match lit.as_plain() {
                 Some(text) => text,
                 None => {
-                    emitter.emit(E::custom(e.span(), "a string literal type cannot contain `${...}`"));
+                    emitter
+                        .emit(E::custom(e.span(), "a string literal type cannot contain `${...}`"));
                     String::new()
                 }
             };
@@ -56,7 +59,13 @@ pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, E
             .then(just(Token::Question).or_not().map(|q| q.is_some()))
             .then_ignore(just(Token::Colon))
             .then(ty.clone())
-            .map_with(|((name, optional), ty), e| RecordFieldType { docs: None, name, optional, ty, span: e.span() })
+            .map_with(|((name, optional), ty), e| RecordFieldType {
+                docs: None,
+                name,
+                optional,
+                ty,
+                span: e.span(),
+            })
             .labelled("record field")
             .then_ignore(just(Token::Comma).or_not());
         let record = record_field
@@ -71,17 +80,19 @@ pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, E
                 |span| TypeExpr { kind: TypeExprKind::Error, span },
             )));
 
-        let paren = ty
-            .clone()
-            .delimited_by(just(Token::LParen), just(Token::RParen))
-            .map_with(|inner, e| TypeExpr { kind: TypeExprKind::Paren(Box::new(inner)), span: e.span() });
+        let paren = ty.clone().delimited_by(just(Token::LParen), just(Token::RParen)).map_with(
+            |inner, e| TypeExpr { kind: TypeExprKind::Paren(Box::new(inner)), span: e.span() },
+        );
 
         let atom = choice((named, literal, record, paren)).labelled("type").boxed();
         let optional = atom
-            .foldl(just(Token::Question).map_with(|_, e| e.span()).repeated(), |inner: TypeExpr, question| {
-                let span = inner.span.to(question);
-                TypeExpr { kind: TypeExprKind::Optional(Box::new(inner)), span }
-            })
+            .foldl(
+                just(Token::Question).map_with(|_, e| e.span()).repeated(),
+                |inner: TypeExpr, question| {
+                    let span = inner.span.to(question);
+                    TypeExpr { kind: TypeExprKind::Optional(Box::new(inner)), span }
+                },
+            )
             .boxed();
         optional
             .separated_by(just(Token::Pipe))
