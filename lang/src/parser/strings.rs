@@ -105,19 +105,17 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
                 // the last line is dropped when it is only whitespace from
                 // its start (after a newline, or at the start of the content).
                 if Some(index) == last_text && index + 1 == part_count {
-                    let line_start = match text.rfind('\n') {
-                        Some(newline) => Some(newline),
-                        None if index == 0 => None,
-                        None => Some(usize::MAX),
+                    let last_line_start = match text.rfind('\n') {
+                        Some(newline) => Some(newline + 1),
+                        None if index == 0 => Some(0),
+                        // The line began before an interpolation: content.
+                        None => None,
                     };
-                    match line_start {
-                        Some(newline) if newline != usize::MAX => {
-                            if text[newline + 1..].chars().all(|c| c == ' ' || c == '\t') {
-                                text.truncate(newline);
-                            }
-                        }
-                        None if text.chars().all(|c| c == ' ' || c == '\t') => text.clear(),
-                        _ => {}
+                    if let Some(start) = last_line_start
+                        && text[start..].chars().all(|c| c == ' ' || c == '\t')
+                    {
+                        // Drop the line and the newline before it.
+                        text.truncate(start.saturating_sub(1));
                     }
                 }
                 if !text.is_empty() {
