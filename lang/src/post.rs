@@ -154,50 +154,70 @@ pub fn walk_expr(expr: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
 }
 
 /// Attaches each run of `///` comments to the declaration, body field or
-/// record field that starts right after it (only whitespace between).
+/// record field that starts right after it (only whitespace between, and at
+/// most one line break).
 pub(crate) fn attach_docs(file: &mut SourceFile, source: &str, comments: &[Comment]) {
-    let docs: Vec<&Comment> = comments.iter().filter(|c| c.kind == CommentKind::Doc).collect();
-    if docs.is_empty() {
+    let runs = doc_runs(source, comments);
+    if runs.is_empty() {
         return;
     }
-    let finder = DocFinder { source, docs };
+    let mut finder = DocFinder { runs, next: 0 };
     for item in &mut file.items {
         finder.item(item);
     }
 }
 
-struct DocFinder<'a> {
-    source: &'a str,
-    docs: Vec<&'a Comment>,
+/// Every run of consecutive doc comments, as the offset of the first thing
+/// after it and its text, in source order.
+fn doc_runs(source: &str, comments: &[Comment]) -> Vec<(u32, String)> {
+    let mut runs: Vec<(u32, String)> = Vec::new();
+    let mut lines: Vec<&str> = Vec::new();
+    let docs: Vec<&Comment> = comments.iter().filter(|c| c.kind == CommentKind::Doc).collect();
+    for (index, comment) in docs.iter().enumerate() {
+        let text = &source[comment.span.range()];
+        let text = text.trim_start_matches("///");
+        lines.push(text.strip_prefix(' ').unwrap_or(text).trim_end());
+        let end = comment.span.end as usize;
+        let rest = &source[end..];
+        let gap = rest.len() - rest.trim_start().len();
+        let between = &rest[..gap];
+        let continues = docs.get(index + 1).is_some_and(|next| next.span.start as usize == end + gap)
+            && between.matches('\n').count() <= 1;
+        if continues {
+            continue;
+        }
+        if between.matches('\n').count() <= 1 {
+            runs.push(((end + gap) as u32, lines.join("\n")));
+        }
+        lines.clear();
+    }
+    runs
 }
 
-impl DocFinder<'_> {
-    /// The doc text for something that starts at `start`.
-    fn docs_before(&self, start: u32) -> Option<String> {
-        // The last doc comment that ends before `start`.
-        let mut index = self.docs.partition_point(|c| c.span.end <= start);
-        let mut next_start = start;
-        let mut lines = Vec::new();
-        while index > 0 {
-            let comment = self.docs[index - 1];
-            let between = self.source.get(comment.span.end as usize..next_start as usize)?;
-            if !between.chars().all(char::is_whitespace) || between.matches('\n').count() > 1 {
-                break;
+/// Hands out doc runs to nodes visited in source order.
+struct DocFinder {
+    runs: Vec<(u32, String)>,
+    /// The first run not yet passed.
+    next: usize,
+}
+
+impl DocFinder {
+    /// The doc text for something that starts at `start`. Calls come in
+    /// increasing order of `start`.
+    fn docs_before(&mut self, start: u32) -> Option<String> {
+        while self.next < self.runs.len() && self.runs[self.next].0 < start {
+            self.next += 1;
+        }
+        match self.runs.get_mut(self.next) {
+            Some((target, text)) if *target == start => {
+                self.next += 1;
+                Some(std::mem::take(text))
             }
-            let text = &self.source[comment.span.range()];
-            let text = text.trim_start_matches("///");
-            lines.push(text.strip_prefix(' ').unwrap_or(text).trim_end().to_string());
-            next_start = comment.span.start;
-            index -= 1;
+            _ => None,
         }
-        if lines.is_empty() {
-            return None;
-        }
-        lines.reverse();
-        Some(lines.join("\n"))
     }
 
-    fn item(&self, item: &mut Item) {
+    fn item(&mut self, item: &mut Item) {
         item.docs = self.docs_before(item.span.start);
         match &mut item.kind {
             ItemKind::Param(param) => self.ty(&mut param.ty),
@@ -212,9 +232,7 @@ impl DocFinder<'_> {
                     self.ty(ty);
                 }
             }
-            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                self.body(&mut resource.body)
-            }
+            ItemKind::Resource(resource) | ItemKind::Data(resource) => self.body(&mut resource.body),
             ItemKind::Module(module) => self.body(&mut module.body),
             ItemKind::Provider(provider) => self.body(&mut provider.body),
             ItemKind::Policy(policy) => self.block(&mut policy.block),
@@ -231,19 +249,19 @@ impl DocFinder<'_> {
         }
     }
 
-    fn block(&self, block: &mut Block) {
+    fn block(&mut self, block: &mut Block) {
         for item in &mut block.items {
             self.item(item);
         }
     }
 
-    fn body(&self, body: &mut Body) {
+    fn body(&mut self, body: &mut Body) {
         for field in &mut body.fields {
             field.docs = self.docs_before(field.span.start);
         }
     }
 
-    fn ty(&self, ty: &mut TypeExpr) {
+    fn ty(&mut self, ty: &mut TypeExpr) {
         match &mut ty.kind {
             TypeExprKind::Record(fields) => {
                 for field in fields {
@@ -265,8 +283,29 @@ impl DocFinder<'_> {
         }
     }
 
-    fn record_field(&self, field: &mut RecordFieldType) {
+    fn record_field(&mut self, field: &mut RecordFieldType) {
         field.docs = self.docs_before(field.span.start);
         self.ty(&mut field.ty);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::{ItemKind, TypeExprKind};
+    use crate::{FileId, parse};
+
+    #[test]
+    fn doc_comments_attach_to_what_follows() {
+        let source = "/// One.\n/// Two.\n@description(\"x\")\nparam a: { /// Field.\n b: int } = { b = 1 }\n\n/// Detached.\n\nlet c = 1\nresource r: core.value {\n  /// Input.\n  input = 1\n}\n";
+        let parsed = parse(FileId(0), source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let items = &parsed.file.items;
+        assert_eq!(items[0].docs.as_deref(), Some("One.\nTwo."));
+        let ItemKind::Param(param) = &items[0].kind else { panic!("not a param") };
+        let TypeExprKind::Record(fields) = &param.ty.kind else { panic!("not a record") };
+        assert_eq!(fields[0].docs.as_deref(), Some("Field."));
+        assert_eq!(items[1].docs, None, "a blank line detaches a doc comment");
+        let ItemKind::Resource(resource) = &items[2].kind else { panic!("not a resource") };
+        assert_eq!(resource.body.fields[0].docs.as_deref(), Some("Input."));
     }
 }

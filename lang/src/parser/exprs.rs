@@ -5,7 +5,7 @@
 use chumsky::prelude::*;
 
 use super::strings::{RawPart, process_string};
-use super::{Rule, SyntaxError, mk_expr};
+use super::{Rule, RuleExt, SyntaxError, mk_expr};
 use crate::ast::SmolStr;
 use crate::ast::{
     Arg, BinaryOp, Comprehension, Expr, ExprKind, Field, FieldKey, ForBinding, Ident,
@@ -17,7 +17,7 @@ use crate::token::Token;
 /// An identifier (keywords excluded).
 pub(crate) fn ident<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Ident, E> {
     select! { Token::Ident(name) = e => Ident { name: SmolStr::new(name), span: e.span() } }
-        .labelled("identifier")
+        .label("identifier")
         .boxed()
 }
 
@@ -30,7 +30,7 @@ pub(crate) fn field_name<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, I
             span: e.span(),
         },
     }
-    .labelled("field name")
+    .label("field name")
     .boxed()
 }
 
@@ -38,7 +38,7 @@ pub(crate) fn field_name<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, I
 pub(crate) fn contextual<'t, 's: 't, E: SyntaxError<'t, 's>>(
     word: &'static str,
 ) -> Rule<'t, 's, (), E> {
-    select! { Token::Ident(name) if name == word => () }.labelled(word).boxed()
+    select! { Token::Ident(name) if name == word => () }.label(word).boxed()
 }
 
 /// A string literal, with its interpolations parsed by `expr`.
@@ -47,7 +47,7 @@ pub(crate) fn string<'t, 's: 't, E: SyntaxError<'t, 's>>(
 ) -> Rule<'t, 's, StrLit, E> {
     let interpolation = expr
         .delimited_by(just(Token::InterpStart), just(Token::InterpEnd))
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::InterpStart,
             Token::InterpEnd,
             [
@@ -67,7 +67,7 @@ pub(crate) fn string<'t, 's: 't, E: SyntaxError<'t, 's>>(
             multiline,
             span: e.span(),
         })
-        .labelled("string")
+        .label("string")
         .boxed()
 }
 
@@ -93,13 +93,13 @@ pub(crate) fn args<'t, 's: 't, E: SyntaxError<'t, 's>>(
         .allow_trailing()
         .collect::<Vec<_>>()
         .delimited_by(just(Token::LParen), just(Token::RParen))
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::LParen,
             Token::RParen,
             [(Token::LBracket, Token::RBracket), (Token::LBrace, Token::RBrace)],
             |_| Vec::new(),
         )))
-        .labelled("arguments")
+        .label("arguments")
         .boxed()
 }
 
@@ -118,7 +118,7 @@ pub(crate) fn fields<'t, 's: 't, E: SyntaxError<'t, 's>>(
     key.then_ignore(just(Token::Eq))
         .then(expr)
         .map_with(|(key, value), e| Field { docs: None, key, value, span: e.span() })
-        .labelled("field")
+        .label("field")
         .then_ignore(just(Token::Comma).or_not())
         .repeated()
         .collect::<Vec<_>>()
@@ -134,7 +134,7 @@ pub(crate) fn expr<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Expr, E
         let infix = infix(unary);
         conditional(infix, expr)
     })
-    .labelled("expression")
+    .label("expression")
     .boxed()
 }
 
@@ -181,13 +181,13 @@ fn atom<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule
     let list = choice((list_comprehension, list_items))
         .delimited_by(just(Token::LBracket), just(Token::RBracket))
         .map_with(|kind, e| mk_expr(kind, e.span()))
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::LBracket,
             Token::RBracket,
             brackets.clone(),
             |span| mk_expr(ExprKind::Error, span),
         )))
-        .labelled("list")
+        .label("list")
         .boxed();
 
     let map_comprehension = just(Token::KwFor)
@@ -212,20 +212,20 @@ fn atom<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule
     let object = choice((map_comprehension, object_fields))
         .delimited_by(just(Token::LBrace), just(Token::RBrace))
         .map_with(|kind, e| mk_expr(kind, e.span()))
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::LBrace,
             Token::RBrace,
             [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket)],
             |span| mk_expr(ExprKind::Error, span),
         )))
-        .labelled("object")
+        .label("object")
         .boxed();
 
     let paren = expr
         .clone()
         .delimited_by(just(Token::LParen), just(Token::RParen))
         .map_with(|inner, e| mk_expr(ExprKind::Paren(Box::new(inner)), e.span()))
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::LParen,
             Token::RParen,
             [(Token::LBracket, Token::RBracket), (Token::LBrace, Token::RBrace)],
@@ -253,7 +253,7 @@ fn postfix<'t, 's: 't, E: SyntaxError<'t, 's>>(
     let index = expr
         .clone()
         .delimited_by(just(Token::LBracket), just(Token::RBracket))
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::LBracket,
             Token::RBracket,
             [(Token::LParen, Token::RParen), (Token::LBrace, Token::RBrace)],
@@ -298,7 +298,7 @@ fn unary<'t, 's: 't, E: SyntaxError<'t, 's>>(
             let span = op_span.to(operand.span);
             mk_expr(ExprKind::Unary { op, operand: Box::new(operand) }, span)
         })
-        .labelled("expression")
+        .label("expression")
         .boxed()
 }
 
@@ -347,7 +347,7 @@ fn infix<'t, 's: 't, E: SyntaxError<'t, 's>>(
         Token::Slash => Infix::Binary(BinaryOp::Div),
         Token::Percent => Infix::Binary(BinaryOp::Rem),
     }
-    .labelled("operator");
+    .label("operator");
     operand
         .clone()
         .then(op.then(operand).repeated().collect::<Vec<_>>())

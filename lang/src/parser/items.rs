@@ -4,7 +4,7 @@ use chumsky::prelude::*;
 
 use super::exprs::{args, contextual, expr, field_name, fields, for_binding, ident, string};
 use super::types::{path, type_expr};
-use super::{Rule, SyntaxError, mk_expr};
+use super::{Rule, RuleExt, SyntaxError, mk_expr};
 use crate::ast::{
     Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let, Module,
     Output, Param, Policy, Provider, Resource, SourceFile, TypeAlias,
@@ -122,13 +122,13 @@ fn body<'t, 's: 't, E: SyntaxError<'t, 's>>(expr: Rule<'t, 's, Expr, E>) -> Rule
     fields(expr, false)
         .delimited_by(just(Token::LBrace), just(Token::RBrace))
         .map_with(|fields, e| Body { fields, span: e.span() })
-        .recover_with(via_parser(nested_delimiters(
+        .recover(via_parser(nested_delimiters(
             Token::LBrace,
             Token::RBrace,
             [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket)],
             |span| Body { fields: Vec::new(), span },
         )))
-        .labelled("body")
+        .label("body")
         .boxed()
 }
 
@@ -139,7 +139,7 @@ fn decorator<'t, 's: 't, E: SyntaxError<'t, 's>>(
         .ignore_then(field_name())
         .then(args(expr).or_not())
         .map_with(|(name, args), e| Decorator { name, args, span: e.span() })
-        .labelled("decorator")
+        .label("decorator")
         .boxed()
 }
 
@@ -154,7 +154,7 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
             .collect::<Vec<_>>()
             .delimited_by(just(Token::LBrace), just(Token::RBrace))
             .map_with(|items, e| Block { items, span: e.span() })
-            .labelled("block")
+            .label("block")
             .boxed();
 
         let param = just(Token::KwParam)
@@ -257,11 +257,12 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
                 ItemKind::For(For { binding, collection, key, block })
             });
 
+        // Alternatives are tried in turn, so the most frequent come first.
         let declaration = choice((
-            param, let_decl, type_alias, resource, data, output, module, import, provider, assert,
-            warn, policy, if_decl, for_decl,
+            resource, let_decl, param, output, for_decl, if_decl, data, module, type_alias, import,
+            provider, assert, warn, policy,
         ))
-        .labelled("declaration")
+        .label("declaration")
         .boxed();
 
         decorator(expr.clone())
@@ -269,7 +270,7 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
             .collect::<Vec<_>>()
             .then(declaration)
             .map_with(|(decorators, kind), e| Item { docs: None, decorators, kind, span: e.span() })
-            .recover_with(via_parser(broken_item()))
+            .recover(via_parser(broken_item()))
             .boxed()
     })
     .boxed()

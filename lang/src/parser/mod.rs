@@ -31,6 +31,36 @@ pub(crate) type TokenInput<'t, 's> = MappedInput<'t, Token<'s>, Span, &'t [(Toke
 /// parsed again with [`Rich`] errors that say what was found and expected.
 pub(crate) type Rule<'t, 's, O, E> = Boxed<'t, 't, TokenInput<'t, 's>, O, extra::Err<E>>;
 
+/// Whether the grammar is built for the fast path, whose zero-sized error
+/// type records nothing: labels and recovery only cost time there, since a
+/// file with any error is parsed again with [`Rich`] errors.
+fn is_fast_path<E>() -> bool {
+    size_of::<E>() == 0
+}
+
+/// Labels and recovery that apply only when errors are reported.
+pub(crate) trait RuleExt<'t, 's: 't, O, E: SyntaxError<'t, 's>>:
+    Parser<'t, TokenInput<'t, 's>, O, extra::Err<E>> + Sized + 't
+{
+    /// Names the rule in "expected ..." messages.
+    fn label(self, label: &'static str) -> Rule<'t, 's, O, E> {
+        if is_fast_path::<E>() { self.boxed() } else { self.labelled(label).boxed() }
+    }
+
+    /// Recovers from an error in the rule with `strategy`.
+    fn recover<S>(self, strategy: S) -> Rule<'t, 's, O, E>
+    where
+        S: chumsky::recovery::Strategy<'t, TokenInput<'t, 's>, O, extra::Err<E>> + 't,
+    {
+        if is_fast_path::<E>() { self.boxed() } else { self.recover_with(strategy).boxed() }
+    }
+}
+
+impl<'t, 's: 't, O, E: SyntaxError<'t, 's>, P> RuleExt<'t, 's, O, E> for P where
+    P: Parser<'t, TokenInput<'t, 's>, O, extra::Err<E>> + Sized + 't
+{
+}
+
 /// What the grammar needs of an error type.
 pub(crate) trait SyntaxError<'t, 's: 't>:
     chumsky::error::Error<'t, TokenInput<'t, 's>>

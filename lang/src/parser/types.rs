@@ -4,7 +4,7 @@
 use chumsky::prelude::*;
 
 use super::exprs::{field_name, ident, string};
-use super::{Rule, SyntaxError};
+use super::{Rule, RuleExt, SyntaxError};
 use crate::ast::{Expr, Path, RecordFieldType, TypeExpr, TypeExprKind};
 use crate::token::Token;
 
@@ -17,7 +17,7 @@ pub(crate) fn path<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Path, E
             segments.extend(rest);
             Path { segments, span: e.span() }
         })
-        .labelled("name")
+        .label("name")
         .boxed()
 }
 
@@ -66,14 +66,14 @@ pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(
                 ty,
                 span: e.span(),
             })
-            .labelled("record field")
+            .label("record field")
             .then_ignore(just(Token::Comma).or_not());
         let record = record_field
             .repeated()
             .collect::<Vec<_>>()
             .delimited_by(just(Token::LBrace), just(Token::RBrace))
             .map_with(|fields, e| TypeExpr { kind: TypeExprKind::Record(fields), span: e.span() })
-            .recover_with(via_parser(nested_delimiters(
+            .recover(via_parser(nested_delimiters(
                 Token::LBrace,
                 Token::RBrace,
                 [(Token::LParen, Token::RParen), (Token::LBracket, Token::RBracket)],
@@ -84,7 +84,7 @@ pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(
             |inner, e| TypeExpr { kind: TypeExprKind::Paren(Box::new(inner)), span: e.span() },
         );
 
-        let atom = choice((named, literal, record, paren)).labelled("type").boxed();
+        let atom = choice((named, literal, record, paren)).label("type").boxed();
         let optional = atom
             .foldl(
                 just(Token::Question).map_with(|_, e| e.span()).repeated(),
@@ -107,6 +107,6 @@ pub(crate) fn type_expr<'t, 's: 't, E: SyntaxError<'t, 's>>(
             })
             .boxed()
     })
-    .labelled("type")
+    .label("type")
     .boxed()
 }
