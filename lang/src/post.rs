@@ -181,8 +181,9 @@ fn doc_runs(source: &str, comments: &[Comment]) -> Vec<(u32, String)> {
         let rest = &source[end..];
         let gap = rest.len() - rest.trim_start().len();
         let between = &rest[..gap];
-        let continues = docs.get(index + 1).is_some_and(|next| next.span.start as usize == end + gap)
-            && between.matches('\n').count() <= 1;
+        let continues =
+            docs.get(index + 1).is_some_and(|next| next.span.start as usize == end + gap)
+                && between.matches('\n').count() <= 1;
         if continues {
             continue;
         }
@@ -232,7 +233,9 @@ impl DocFinder {
                     self.ty(ty);
                 }
             }
-            ItemKind::Resource(resource) | ItemKind::Data(resource) => self.body(&mut resource.body),
+            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+                self.body(&mut resource.body)
+            }
             ItemKind::Module(module) => self.body(&mut module.body),
             ItemKind::Provider(provider) => self.body(&mut provider.body),
             ItemKind::Policy(policy) => self.block(&mut policy.block),
