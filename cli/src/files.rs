@@ -185,3 +185,34 @@ mod tests {
         assert_eq!(without_leading_current_dir(Path::new("/x/y.orch")), PathBuf::from("/x/y.orch"));
     }
 }
+
+/// Sources for the compiler: files already read by the command (the ones
+/// named on the command line), then the file system for the modules and
+/// imports they reach.
+#[derive(Debug, Default)]
+pub(crate) struct FsSources {
+    preloaded: std::collections::HashMap<String, String>,
+}
+
+impl FsSources {
+    /// Keeps the text of a file read by the command; returns its path as
+    /// the compiler names it.
+    pub(crate) fn preload(&mut self, path: &Path, text: String) -> String {
+        let name = path.to_string_lossy().into_owned();
+        self.preloaded.insert(name.clone(), text);
+        name
+    }
+}
+
+impl orch_compiler::SourceDb for FsSources {
+    fn read(&self, path: &str) -> Result<String, String> {
+        if let Some(text) = self.preloaded.get(path) {
+            return Ok(text.clone());
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err("no such file".to_string()),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}

@@ -139,6 +139,11 @@ fn readme_lists_every_code() {
 }
 
 fn check_examples(code: &Code) -> Result<(), String> {
+    // Only lexical and syntax codes come from the parser alone; the
+    // compiler's tests check the examples of the others.
+    if !code.code.starts_with("E00") {
+        return Ok(());
+    }
     let blocks = orch_blocks(code.doc);
     if let Some((_, reason)) = NO_EXAMPLE.iter().find(|(no_example, _)| *no_example == code.code) {
         return if blocks.is_empty() {

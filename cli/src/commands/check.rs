@@ -1,6 +1,6 @@
 //! `orchc check`: reports the problems of `.orch` files without running
-//! anything. Today that is every lexical and syntax diagnostic of the
-//! parser; later stages add names, types and policies.
+//! anything: lexical and syntax errors, names, types, phases, secrets,
+//! modules and dependency cycles.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -82,20 +82,23 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
         errors::report(miette!(severity = miette::Severity::Warning, "no `.orch` files found"));
     }
 
-    let mut db = SourceDb::default();
-    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut sources = files::FsSources::default();
+    let mut roots = Vec::new();
     for path in discovery.files {
         match files::read_source(&path) {
-            Ok(text) => {
-                let id = db.add_path(path, text);
-                diagnostics.extend(orch_lang::parse(id, &db.get(id).text).diagnostics);
-            }
+            Ok(text) => roots.push(sources.preload(&path, text)),
             Err(error) => {
                 errors::report(error);
                 unreadable += 1;
             }
         }
     }
+    let analysis = orch_compiler::analyze(&sources, &roots);
+    let mut db = SourceDb::default();
+    for file in analysis.files.iter() {
+        db.add_path(PathBuf::from(&file.path), file.source.to_string());
+    }
+    let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics;
     sort_diagnostics(&mut diagnostics);
 
     let mut failed = unreadable > 0;

@@ -48,6 +48,40 @@ codes! {
     E0016 = "E0016" "text-after-multiline-string-opening" Error;
     E0017 = "E0017" "source-too-large" Error;
     E0018 = "E0018" "nesting-too-deep" Error;
+    E0101 = "E0101" "undefined-name" Error;
+    E0102 = "E0102" "duplicate-name" Error;
+    E0103 = "E0103" "unknown-kind" Error;
+    E0104 = "E0104" "unknown-type" Error;
+    E0105 = "E0105" "unknown-function" Error;
+    E0106 = "E0106" "unknown-decorator" Error;
+    E0107 = "E0107" "misplaced-declaration" Error;
+    E0201 = "E0201" "type-mismatch" Error;
+    E0202 = "E0202" "invalid-call" Error;
+    E0203 = "E0203" "invalid-operands" Error;
+    E0204 = "E0204" "optional-value-used" Error;
+    E0205 = "E0205" "secret-leak" Error;
+    E0206 = "E0206" "no-such-field" Error;
+    E0207 = "E0207" "invalid-index" Error;
+    E0208 = "E0208" "invalid-decorator" Error;
+    E0209 = "E0209" "invalid-iteration" Error;
+    E0210 = "E0210" "not-a-literal" Error;
+    E0301 = "E0301" "unknown-field" Error;
+    E0302 = "E0302" "missing-field" Error;
+    E0303 = "E0303" "output-field-assigned" Error;
+    E0401 = "E0401" "apply-time-value" Error;
+    E0501 = "E0501" "dependency-cycle" Error;
+    E0601 = "E0601" "evaluation-error" Error;
+    E0602 = "E0602" "duplicate-instance-key" Error;
+    E0603 = "E0603" "invalid-param-value" Error;
+    E0701 = "E0701" "module-not-found" Error;
+    E0702 = "E0702" "module-cycle" Error;
+    E0703 = "E0703" "import-with-resources" Error;
+    E0801 = "E0801" "assertion-failed" Error;
+    E0802 = "E0802" "policy-violation" Error;
+    W0101 = "W0101" "unused-param" Warning;
+    W0102 = "W0102" "unused-let" Warning;
+    W0401 = "W0401" "unstable-instance-key" Warning;
+    W0801 = "W0801" "warning-failed" Warning;
 }
 
 /// Finds a code by its code (`E0001`) or its name (`unexpected-token`),

@@ -1,0 +1,193 @@
+//! Decorators: known names, the declarations they may stand on, and their
+//! arguments.
+
+use orch_lang::ast::{self, ExprKind, ItemKind};
+use orch_lang::diagnostic::codes;
+use orch_lang::{Diagnostic, Span};
+use orch_stdlib::{Ty, lookup_kind};
+
+use super::Checker;
+use super::exprs::dotted_path;
+use crate::model::{DeclId, DeclKind};
+use crate::suggest::closest;
+
+/// The decorators and the declarations they apply to.
+const DECORATORS: &[(&str, &[DeclKind])] = &[
+    ("description", &[
+        DeclKind::Param,
+        DeclKind::Let,
+        DeclKind::Resource,
+        DeclKind::Data,
+        DeclKind::Output,
+        DeclKind::Module,
+        DeclKind::Import,
+        DeclKind::Assert,
+        DeclKind::Warn,
+    ]),
+    ("depends_on", &[DeclKind::Resource, DeclKind::Data, DeclKind::Module]),
+    ("prevent_destroy", &[DeclKind::Resource]),
+    ("create_before_destroy", &[DeclKind::Resource]),
+    ("ignore_changes", &[DeclKind::Resource]),
+    ("timeout", &[DeclKind::Resource]),
+    ("retry", &[DeclKind::Resource]),
+    ("provider", &[DeclKind::Resource, DeclKind::Data]),
+];
+
+pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
+    let decl = checker.model.decl(id);
+    let (file, scope, kind, item) = (decl.file, decl.scope, decl.kind, decl.item);
+    let mut seen: Vec<&str> = Vec::new();
+    for decorator in &item.decorators {
+        let name = decorator.name.name.as_str();
+        let Some((_, allowed)) = DECORATORS.iter().find(|(n, _)| *n == name) else {
+            let mut diagnostic =
+                Diagnostic::new(&codes::E0106, decorator.name.span, format!("unknown decorator `@{name}`"));
+            if let Some(suggestion) = closest(name, DECORATORS.iter().map(|(n, _)| *n)) {
+                diagnostic = diagnostic.with_primary_message(format!("did you mean `@{suggestion}`?"));
+            }
+            let names: Vec<String> = DECORATORS.iter().map(|(n, _)| format!("@{n}")).collect();
+            checker.error(diagnostic.with_help(format!("decorators: {}", names.join(", "))));
+            continue;
+        };
+        if !allowed.contains(&kind) {
+            checker.error(Diagnostic::new(
+                &codes::E0208,
+                decorator.span,
+                format!("`@{name}` cannot be used on a `{}`", kind.describe()),
+            ));
+            continue;
+        }
+        if seen.contains(&name) {
+            checker.error(Diagnostic::new(&codes::E0208, decorator.span, format!("`@{name}` is given twice")));
+            continue;
+        }
+        seen.push(name);
+        let args: &[ast::Arg] = decorator.args.as_deref().unwrap_or(&[]);
+        match name {
+            "description" => {
+                let [arg] = args else {
+                    return wrong_args(checker, decorator.span, "`@description` takes one string");
+                };
+                let typed = checker.expr(file, &arg.value, scope, Some(&Ty::String));
+                checker.expect_type(&arg.value, &typed, &Ty::String, "a description");
+            }
+            "prevent_destroy" | "create_before_destroy" => {
+                if decorator.args.is_some() {
+                    wrong_args(checker, decorator.span, &format!("`@{name}` takes no arguments; write `@{name}`"));
+                }
+            }
+            "depends_on" => {
+                if args.is_empty() {
+                    wrong_args(checker, decorator.span, "`@depends_on` names at least one declaration");
+                }
+                for arg in args {
+                    depends_on(checker, file, scope, arg);
+                }
+            }
+            "ignore_changes" => {
+                let kind_name = match &item.kind {
+                    ItemKind::Resource(resource) => resource.kind.to_dotted(),
+                    _ => String::new(),
+                };
+                for arg in args {
+                    let ExprKind::Ident(field) = &arg.value.kind else {
+                        wrong_args(checker, arg.span, "`@ignore_changes` takes field names, such as `content`");
+                        continue;
+                    };
+                    if let Some(kind) = lookup_kind(&kind_name)
+                        && kind.inputs().all(|f| f.name != field.name)
+                    {
+                        let names: Vec<&str> = kind.inputs().map(|f| f.name).collect();
+                        let mut diagnostic = Diagnostic::new(
+                            &codes::E0301,
+                            field.span,
+                            format!("unknown field `{}` on {kind_name}", field.name),
+                        );
+                        if let Some(suggestion) = closest(&field.name, names.iter().copied()) {
+                            diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                        }
+                        checker.error(diagnostic);
+                    }
+                }
+            }
+            "timeout" => {
+                let [arg] = args else {
+                    return wrong_args(checker, decorator.span, "`@timeout` takes one duration, such as `5m`");
+                };
+                let typed = checker.expr(file, &arg.value, scope, Some(&Ty::Duration));
+                checker.expect_type(&arg.value, &typed, &Ty::Duration, "a timeout");
+            }
+            "retry" => {
+                for arg in args {
+                    let expected = match arg.name.as_ref().map(|n| n.name.as_str()) {
+                        Some("attempts") => Ty::Int,
+                        Some("backoff") => Ty::Duration,
+                        _ => {
+                            wrong_args(
+                                checker,
+                                arg.span,
+                                "`@retry` takes `attempts = N` and `backoff = DURATION`",
+                            );
+                            continue;
+                        }
+                    };
+                    let typed = checker.expr(file, &arg.value, scope, Some(&expected));
+                    checker.expect_type(&arg.value, &typed, &expected, "a retry setting");
+                }
+            }
+            "provider" => {
+                let [arg] = args else {
+                    return wrong_args(checker, decorator.span, "`@provider` takes the alias of a provider block");
+                };
+                let ExprKind::Ident(alias) = &arg.value.kind else {
+                    return wrong_args(checker, arg.span, "`@provider` takes the alias of a provider block");
+                };
+                let providers = checker.model.modules.get(&file).map(|m| m.providers.clone()).unwrap_or_default();
+                let aliases: Vec<&str> =
+                    providers.iter().filter_map(|p| p.alias.as_ref().map(|a| a.name.as_str())).collect();
+                if !aliases.contains(&alias.name.as_str()) {
+                    let mut diagnostic = Diagnostic::new(
+                        &codes::E0101,
+                        alias.span,
+                        format!("no provider configuration is aliased `{}`", alias.name),
+                    );
+                    if let Some(suggestion) = closest(&alias.name, aliases.iter().copied()) {
+                        diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    }
+                    checker.error(diagnostic.with_help(format!(
+                        "declare it: `provider NAME as {} {{ ... }}`",
+                        alias.name
+                    )));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn wrong_args(checker: &mut Checker<'_, '_>, span: Span, message: &str) {
+    checker.error(Diagnostic::new(&codes::E0208, span, message.to_string()));
+}
+
+/// `@depends_on(a, db.role)`: each argument names a declaration (or a
+/// declaration inside a module instance); it becomes an ordering edge.
+fn depends_on(checker: &mut Checker<'_, '_>, file: orch_lang::FileId, scope: crate::model::ScopeId, arg: &ast::Arg) {
+    let Some(path) = dotted_path(&arg.value) else {
+        return wrong_args(checker, arg.span, "`@depends_on` takes names of declarations, such as `data_dir`");
+    };
+    let first = path.split('.').next().unwrap_or_default();
+    match checker.lookup(file, first, scope) {
+        Some(super::Resolved::Decl(id)) => {
+            checker.reference(id, arg.value.span, true);
+        }
+        _ => {
+            let names = checker.visible_names(file, scope);
+            let mut diagnostic =
+                Diagnostic::new(&codes::E0101, arg.value.span, format!("cannot find `{first}` in this scope"));
+            if let Some(suggestion) = closest(first, names.iter().map(|n| n.as_str())) {
+                diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+            }
+            checker.error(diagnostic);
+        }
+    }
+}

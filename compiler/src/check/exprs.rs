@@ -1,0 +1,828 @@
+//! Expressions: inference with an optional expected type (bidirectional),
+//! phases and secret taint.
+
+use orch_lang::ast::{self, BinaryOp, Expr, ExprKind, FieldKey, StrPart, UnaryOp};
+use orch_lang::diagnostic::codes;
+use orch_lang::{Diagnostic, FileId, Span};
+use orch_stdlib::{FieldTy, Ty, lookup_function, lookup_kind};
+use smol_str::SmolStr;
+
+use super::{Checker, KeyKind, LoopInfo, Phase, Resolved, SecretSource, Typed};
+use crate::model::{DeclKind, ScopeId, ScopeKind};
+use crate::suggest::closest;
+
+impl Checker<'_, '_> {
+    /// Infers the type of `expr` in `scope`, using `expected` to type
+    /// object literals and empty collections.
+    pub(crate) fn expr(&mut self, file: FileId, expr: &Expr, scope: ScopeId, expected: Option<&Ty>) -> Typed {
+        let typed = self.expr_inner(file, expr, scope, expected);
+        self.record(file, expr, &typed.ty);
+        typed
+    }
+
+    fn expr_inner(&mut self, file: FileId, expr: &Expr, scope: ScopeId, expected: Option<&Ty>) -> Typed {
+        match &expr.kind {
+            ExprKind::Int(_) => Typed::new(Ty::Int),
+            ExprKind::Float(_) => Typed::new(Ty::Float),
+            ExprKind::Duration { .. } => Typed::new(Ty::Duration),
+            ExprKind::Bool(_) => Typed::new(Ty::Bool),
+            ExprKind::None => Typed::new(Ty::None),
+            ExprKind::Str(lit) => {
+                // A plain literal is a member of the enum it is checked against.
+                if let (Some(Ty::Enum(members)), Some(text)) = (expected.map(Ty::unwrap_optional), lit.as_plain())
+                    && members.iter().any(|m| *m == text)
+                {
+                    return Typed::new(Ty::Enum(vec![SmolStr::new(text)].into()));
+                }
+                self.string(file, lit, scope)
+            }
+            ExprKind::Ident(ident) => self.name(file, ident, scope).0,
+            ExprKind::Paren(inner) => self.expr(file, inner, scope, expected),
+            ExprKind::List(items) => self.list(file, expr, items, scope, expected),
+            ExprKind::Object(fields) => self.object(file, fields, scope, expected),
+            ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) => {
+                self.comprehension(file, comprehension, scope)
+            }
+            ExprKind::Unary { op, operand } => self.unary(file, expr, *op, operand, scope),
+            ExprKind::Binary { op, lhs, rhs } => self.binary(file, expr, *op, lhs, rhs, scope, expected),
+            ExprKind::Conditional { condition, then, otherwise } => {
+                let cond = self.expr(file, condition, scope, Some(&Ty::Bool));
+                self.expect_bool(condition, &cond, "the condition of `? :`");
+                let a = self.expr(file, then, scope, expected);
+                let b = self.expr(file, otherwise, scope, expected);
+                let ty = match Ty::unify(&a.ty, &b.ty) {
+                    Some(ty) => ty,
+                    None => {
+                        self.error(
+                            Diagnostic::new(
+                                &codes::E0201,
+                                expr.span,
+                                format!("the branches of `? :` have different types: `{}` and `{}`", a.ty, b.ty),
+                            )
+                            .with_label(then.span, format!("this is `{}`", a.ty))
+                            .with_label(otherwise.span, format!("this is `{}`", b.ty)),
+                        );
+                        Ty::Error
+                    }
+                };
+                let secret = a.secret.clone().or(b.secret.clone()).or(cond.secret.clone());
+                let ty = if cond.ty.is_secret() { Ty::secret(ty) } else { ty };
+                Typed { ty, phase: cond.phase.join(&a.phase).join(&b.phase), secret, origin: None }
+            }
+            ExprKind::Range { start, end, .. } => {
+                let a = self.expr(file, start, scope, Some(&Ty::Int));
+                let b = self.expr(file, end, scope, Some(&Ty::Int));
+                self.expect_type(start, &a, &Ty::Int, "a range bound");
+                self.expect_type(end, &b, &Ty::Int, "a range bound");
+                Typed::new(Ty::list(Ty::Int)).with_phase(a.phase.join(&b.phase))
+            }
+            ExprKind::Field { base, name, optional } => self.field(file, expr, base, name, *optional, scope),
+            ExprKind::Index { base, index } => self.index(file, expr, base, index, scope),
+            ExprKind::Call { callee, args } => self.call(file, expr, callee, args, scope),
+            ExprKind::Error => Typed::error(),
+        }
+    }
+
+    fn expect_bool(&mut self, expr: &Expr, typed: &Typed, what: &str) {
+        if !typed.ty.reveal().assignable_to(&Ty::Bool) {
+            self.expect_type(expr, typed, &Ty::Bool, what);
+        }
+    }
+
+    fn string(&mut self, file: FileId, lit: &ast::StrLit, scope: ScopeId) -> Typed {
+        let mut result = Typed::new(Ty::String);
+        for part in &lit.parts {
+            let StrPart::Interpolation(inner) = part else { continue };
+            let typed = self.expr(file, inner, scope, None);
+            match typed.ty.reveal() {
+                Ty::List(_) | Ty::Map(_) | Ty::Record(_) => self.error(
+                    Diagnostic::new(
+                        &codes::E0201,
+                        inner.span,
+                        format!("a `{}` cannot be interpolated into a string", typed.ty),
+                    )
+                    .with_help("interpolate a field or an element, or convert it with `json_encode(...)`"),
+                ),
+                Ty::Optional(_) | Ty::None => self.error(
+                    Diagnostic::new(&codes::E0204, inner.span, format!("`{}` may be none", typed.ty))
+                        .with_help("give a default with `??`, for example `${x ?? \"\"}`"),
+                ),
+                _ => {}
+            }
+            result.phase = result.phase.join(&typed.phase);
+            if typed.ty.is_secret() {
+                result.ty = Ty::secret(Ty::String);
+                result.secret = result.secret.or(typed.secret);
+            }
+        }
+        result
+    }
+
+    /// Resolves a name; returns its type and, for declarations, the index
+    /// of the recorded reference.
+    pub(crate) fn name(&mut self, file: FileId, ident: &ast::Ident, scope: ScopeId) -> (Typed, Option<usize>) {
+        match self.lookup(file, &ident.name, scope) {
+            Some(Resolved::Local(typed)) => (typed, None),
+            Some(Resolved::Decl(id)) => {
+                let decl = self.model.decl(id);
+                let kind = decl.kind;
+                if kind == DeclKind::Import {
+                    self.used_import(id);
+                    self.error(
+                        Diagnostic::new(
+                            &codes::E0201,
+                            ident.span,
+                            format!("`{}` is an imported file, not a value", ident.name),
+                        )
+                        .with_help(format!("use one of its declarations: `{}.NAME`", ident.name)),
+                    );
+                    return (Typed::error(), None);
+                }
+                let reference = self.reference(id, ident.span, false);
+                let mut typed = self.decl_type_from(id, scope);
+                if matches!(kind, DeclKind::Resource | DeclKind::Data) {
+                    typed.phase = Phase::Known;
+                    typed.origin = Some(id);
+                }
+                if matches!(kind, DeclKind::Let | DeclKind::Output) {
+                    let name = ident.name.clone();
+                    typed.phase = typed.phase.through(ident.span, || format!("`{name}` is only known after apply"));
+                }
+                if kind == DeclKind::Param && typed.ty.is_secret() && typed.secret.is_none() {
+                    typed.secret = Some(SecretSource {
+                        span: decl.name_span(),
+                        description: format!("the secret param `{}`", ident.name),
+                    });
+                }
+                (typed, reference)
+            }
+            None => {
+                let mut diagnostic =
+                    Diagnostic::new(&codes::E0101, ident.span, format!("cannot find `{}` in this scope", ident.name));
+                if lookup_function(&ident.name).is_some() {
+                    diagnostic = diagnostic
+                        .with_primary_message("this is a function")
+                        .with_help(format!("call it: `{}(...)`", ident.name));
+                } else {
+                    let names = self.visible_names(file, scope);
+                    if let Some(suggestion) = closest(&ident.name, names.iter().map(SmolStr::as_str)) {
+                        diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    } else {
+                        diagnostic = diagnostic.with_primary_message("not declared");
+                    }
+                }
+                self.error(diagnostic);
+                (Typed::error(), None)
+            }
+        }
+    }
+
+    fn list(&mut self, file: FileId, expr: &Expr, items: &[Expr], scope: ScopeId, expected: Option<&Ty>) -> Typed {
+        let element_expected = match expected.map(Ty::reveal) {
+            Some(Ty::List(inner)) => Some(inner.as_ref().clone()),
+            _ => None,
+        };
+        let mut result = Typed::new(Ty::list(element_expected.clone().unwrap_or(Ty::Any)));
+        let mut element: Option<Ty> = None;
+        for item in items {
+            let typed = self.expr(file, item, scope, element_expected.as_ref());
+            result.phase = result.phase.join(&typed.phase);
+            if typed.ty.is_secret() {
+                result.secret = result.secret.or(typed.secret.clone());
+            }
+            element = match element {
+                None => Some(typed.ty.clone()),
+                Some(previous) => match Ty::unify(&previous, &typed.ty) {
+                    Some(ty) => Some(ty),
+                    None => {
+                        if element_expected.is_none() {
+                            self.error(
+                                Diagnostic::new(
+                                    &codes::E0201,
+                                    item.span,
+                                    format!("list elements have different types: `{previous}` and `{}`", typed.ty),
+                                )
+                                .with_label(expr.span, "in this list"),
+                            );
+                        }
+                        Some(Ty::Error)
+                    }
+                },
+            };
+        }
+        if let Some(element) = element {
+            let element = element_expected.filter(|e| element.assignable_to(e) && !element.is_secret()).unwrap_or(element);
+            result.ty = Ty::list(element);
+        }
+        if result.secret.is_some() {
+            result.ty = Ty::secret(result.ty);
+        }
+        result
+    }
+
+    fn object(&mut self, file: FileId, fields: &[ast::Field], scope: ScopeId, expected: Option<&Ty>) -> Typed {
+        let mut result = Typed::new(Ty::Error);
+        let mut out: Vec<FieldTy> = Vec::new();
+        let map_element = match expected.map(Ty::reveal) {
+            Some(Ty::Map(inner)) => Some(inner.as_ref().clone()),
+            _ => None,
+        };
+        let record = match expected.map(Ty::unwrap_optional) {
+            Some(Ty::Record(record)) => Some(record.clone()),
+            _ => None,
+        };
+        for field in fields {
+            let key: SmolStr = match &field.key {
+                FieldKey::Name(name) => name.name.clone(),
+                FieldKey::Quoted(lit) => {
+                    let typed = self.string(file, lit, scope);
+                    result.phase = result.phase.join(&typed.phase);
+                    lit.as_plain().map(SmolStr::from).unwrap_or_default()
+                }
+            };
+            if out.iter().any(|f| f.name == key) {
+                self.error(Diagnostic::new(
+                    &codes::E0102,
+                    field.key.span(),
+                    format!("the key `{key}` appears twice in this object"),
+                ));
+                continue;
+            }
+            let field_expected = match (&map_element, &record) {
+                (Some(element), _) => Some(element.clone()),
+                (None, Some(record)) => record.field(&key).map(|f| f.ty.clone()),
+                _ => None,
+            };
+            let typed = self.expr(file, &field.value, scope, field_expected.as_ref());
+            result.phase = result.phase.join(&typed.phase);
+            if typed.ty.is_secret() {
+                result.secret = result.secret.or(typed.secret.clone());
+            }
+            out.push(FieldTy { name: key, ty: typed.ty, optional: false });
+        }
+        result.ty = Ty::record(None, out);
+        result
+    }
+
+    fn comprehension(&mut self, file: FileId, comprehension: &ast::Comprehension, scope: ScopeId) -> Typed {
+        let collection = self.expr(file, &comprehension.collection, scope, None);
+        let bindings = self.bindings(&comprehension.binding, &comprehension.collection, &collection, false);
+        let count = bindings.len();
+        for (name, typed) in bindings {
+            self.push_local(name, typed);
+        }
+        let mut phase = collection.phase.clone();
+        let mut secret = collection.secret.clone();
+        if let Some(condition) = &comprehension.condition {
+            let typed = self.expr(file, condition, scope, Some(&Ty::Bool));
+            self.expect_bool(condition, &typed, "a comprehension filter");
+            phase = phase.join(&typed.phase);
+        }
+        let key = comprehension.key.as_ref().map(|key| {
+            let typed = self.expr(file, key, scope, Some(&Ty::String));
+            if !typed.ty.reveal().assignable_to(&Ty::String) {
+                self.expect_type(key, &typed, &Ty::String, "a map key");
+            }
+            typed
+        });
+        let value = self.expr(file, &comprehension.value, scope, None);
+        self.pop_locals(count);
+        phase = phase.join(&value.phase);
+        if value.ty.is_secret() {
+            secret = secret.or(value.secret.clone());
+        }
+        let ty = match key {
+            Some(key) => {
+                phase = phase.join(&key.phase);
+                Ty::map(value.ty)
+            }
+            None => Ty::list(value.ty),
+        };
+        Typed { ty, phase, secret, origin: None }
+    }
+
+    /// The variables `for x in c` or `for k, v in c` bind over a
+    /// collection of type `collection`.
+    pub(crate) fn bindings(
+        &mut self,
+        binding: &ast::ForBinding,
+        collection_expr: &Expr,
+        collection: &Typed,
+        _declarations: bool,
+    ) -> Vec<(SmolStr, Typed)> {
+        let phase = collection.phase.clone();
+        let element = |ty: Ty| Typed { ty, phase: phase.clone(), secret: collection.secret.clone(), origin: collection.origin };
+        let (key_ty, value_ty) = match collection.ty.reveal() {
+            Ty::List(inner) => (Ty::Int, inner.as_ref().clone()),
+            Ty::Map(inner) => (Ty::String, inner.as_ref().clone()),
+            Ty::Record(record) => {
+                let value = record.fields.iter().map(|f| f.ty.clone()).reduce(|a, b| Ty::unify(&a, &b).unwrap_or(Ty::Any));
+                (Ty::String, value.unwrap_or(Ty::Any))
+            }
+            Ty::Any => (Ty::Any, Ty::Any),
+            Ty::Error => (Ty::Error, Ty::Error),
+            other => {
+                self.error(
+                    Diagnostic::new(&codes::E0209, collection_expr.span, format!("cannot iterate over a `{other}`"))
+                        .with_help("iterate over a list, a map or a range such as `0..3`"),
+                );
+                (Ty::Error, Ty::Error)
+            }
+        };
+        let value_ty = if collection.ty.is_secret() { Ty::secret(value_ty) } else { value_ty };
+        match &binding.second {
+            None => vec![(binding.first.name.clone(), element(value_ty))],
+            Some(second) => {
+                vec![(binding.first.name.clone(), element(key_ty)), (second.name.clone(), element(value_ty))]
+            }
+        }
+    }
+
+    fn unary(&mut self, file: FileId, expr: &Expr, op: UnaryOp, operand: &Expr, scope: ScopeId) -> Typed {
+        let typed = self.expr(file, operand, scope, None);
+        let ok = match op {
+            UnaryOp::Not => typed.ty.reveal().assignable_to(&Ty::Bool),
+            UnaryOp::Neg => matches!(typed.ty.reveal(), Ty::Int | Ty::Float | Ty::Duration | Ty::Any | Ty::Error),
+        };
+        if !ok {
+            let symbol = if op == UnaryOp::Not { "!" } else { "-" };
+            self.error(Diagnostic::new(
+                &codes::E0203,
+                expr.span,
+                format!("`{symbol}` cannot be applied to a `{}`", typed.ty),
+            ));
+            return Typed::error();
+        }
+        typed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn binary(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        scope: ScopeId,
+        expected: Option<&Ty>,
+    ) -> Typed {
+        let a = self.expr(file, lhs, scope, if op == BinaryOp::Coalesce { expected } else { None });
+        let rhs_expected = if op == BinaryOp::Coalesce { Some(a.ty.unwrap_optional().clone()) } else { None };
+        let b = self.expr(file, rhs, scope, rhs_expected.as_ref());
+        let phase = a.phase.join(&b.phase);
+        let secret = a.secret.clone().or(b.secret.clone());
+        let any_secret = a.ty.is_secret() || b.ty.is_secret();
+        let (ta, tb) = (a.ty.reveal().clone(), b.ty.reveal().clone());
+        let result = |ty: Ty| {
+            let ty = if any_secret { Ty::secret(ty) } else { ty };
+            Typed { ty, phase: phase.clone(), secret: secret.clone(), origin: None }
+        };
+        if ta.is_error() || tb.is_error() {
+            return result(Ty::Error);
+        }
+        use Ty::{Any, Bool, Duration, Enum, Float, Int, List, Optional, String};
+        let ty = match op {
+            BinaryOp::Coalesce => {
+                let inner = ta.unwrap_optional().clone();
+                match Ty::unify(&inner, &tb) {
+                    Some(ty) if !matches!(ty, Optional(_)) || tb.is_optional() => Some(ty),
+                    Some(ty) => Some(ty),
+                    None => None,
+                }
+            }
+            BinaryOp::Or | BinaryOp::And => {
+                (ta.assignable_to(&Bool) && tb.assignable_to(&Bool)).then_some(Bool)
+            }
+            BinaryOp::Eq | BinaryOp::NotEq => {
+                let comparable = ta.assignable_to(&tb) || tb.assignable_to(&ta) || Ty::unify(&ta, &tb).is_some();
+                comparable.then_some(Bool)
+            }
+            BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => match (&ta, &tb) {
+                (Int | Float, Int | Float) | (Duration, Duration) | (String | Enum(_), String | Enum(_)) => Some(Bool),
+                (Any, _) | (_, Any) => Some(Bool),
+                _ => None,
+            },
+            BinaryOp::Add => match (&ta, &tb) {
+                (Int, Int) => Some(Int),
+                (Int | Float, Int | Float) => Some(Float),
+                (Duration, Duration) => Some(Duration),
+                (String | Enum(_), String | Enum(_)) => Some(String),
+                (List(x), List(y)) => Ty::unify(x, y).map(Ty::list),
+                (Any, other) | (other, Any) => Some(if matches!(other, Any) { Any } else { other.clone() }),
+                _ => None,
+            },
+            BinaryOp::Sub => match (&ta, &tb) {
+                (Int, Int) => Some(Int),
+                (Int | Float, Int | Float) => Some(Float),
+                (Duration, Duration) => Some(Duration),
+                (Any, other) | (other, Any) => Some(other.clone()),
+                _ => None,
+            },
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => match (&ta, &tb) {
+                (Int, Int) => Some(Int),
+                (Int | Float, Int | Float) => Some(Float),
+                (Duration, Int) if op != BinaryOp::Rem => Some(Duration),
+                (Int, Duration) if op == BinaryOp::Mul => Some(Duration),
+                (Any, other) | (other, Any) => Some(other.clone()),
+                _ => None,
+            },
+        };
+        match ty {
+            Some(ty) => result(ty),
+            None => {
+                let message = match op {
+                    BinaryOp::Eq | BinaryOp::NotEq => {
+                        format!("cannot compare a `{ta}` with a `{tb}`: they are unrelated types")
+                    }
+                    _ => format!("`{}` cannot be applied to `{ta}` and `{tb}`", op.symbol()),
+                };
+                self.error(
+                    Diagnostic::new(&codes::E0203, expr.span, message)
+                        .with_label(lhs.span, format!("this is `{}`", a.ty))
+                        .with_label(rhs.span, format!("this is `{}`", b.ty)),
+                );
+                result(Ty::Error)
+            }
+        }
+    }
+
+    fn field(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        base: &Expr,
+        name: &ast::Ident,
+        optional: bool,
+        scope: ScopeId,
+    ) -> Typed {
+        // `alias.name` reaches a declaration of an imported file.
+        if let ExprKind::Ident(ident) = &base.kind
+            && let Some(Resolved::Decl(id)) = self.lookup(file, &ident.name, scope)
+            && self.model.decl(id).kind == DeclKind::Import
+        {
+            self.used_import(id);
+            self.record(file, base, &Ty::Error);
+            let Some(&target) = self.out.targets.get(&id) else { return Typed::error() };
+            let Some(&decl) = self.model.modules.get(&target).and_then(|m| m.names.get(&name.name)) else {
+                let names: Vec<SmolStr> =
+                    self.model.modules.get(&target).map(|m| m.names.keys().cloned().collect()).unwrap_or_default();
+                let mut diagnostic = Diagnostic::new(
+                    &codes::E0101,
+                    name.span,
+                    format!("`{}` declares no `{}`", ident.name, name.name),
+                );
+                if let Some(suggestion) = closest(&name.name, names.iter().map(SmolStr::as_str)) {
+                    diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                }
+                self.error(diagnostic);
+                return Typed::error();
+            };
+            let module_scope = self.model.module_scope[&target];
+            return self.decl_type_from(decl, module_scope);
+        }
+        let (typed, reference) = match &base.kind {
+            ExprKind::Ident(ident) => {
+                let (typed, reference) = self.name(file, ident, scope);
+                self.record(file, base, &typed.ty);
+                (typed, reference)
+            }
+            _ => (self.expr(file, base, scope, None), None),
+        };
+        self.widen_reference(reference, expr.span);
+        let base_ty = typed.ty.reveal().clone();
+        let (inner, was_optional) = match &base_ty {
+            Ty::Optional(inner) => (inner.as_ref().clone(), true),
+            Ty::None => (Ty::Error, true),
+            other => (other.clone(), false),
+        };
+        if was_optional && !optional {
+            self.error(
+                Diagnostic::new(
+                    &codes::E0204,
+                    expr.span,
+                    format!("`{}` may be none, so its field `{}` may not exist", source_text(self, file, base), name.name),
+                )
+                .with_primary_message("this value may be none")
+                .with_help(format!(
+                    "use `?.{0}` (and `??` for a default), or read it inside an `if` with the same condition",
+                    name.name
+                )),
+            );
+            return Typed::error();
+        }
+        let field_ty = match &inner {
+            Ty::Record(record) => match record.field(&name.name) {
+                Some(field) => {
+                    if field.optional { Ty::optional(field.ty.clone()) } else { field.ty.clone() }
+                }
+                None => {
+                    let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+                    let mut diagnostic = Diagnostic::new(
+                        &codes::E0206,
+                        name.span,
+                        format!("`{inner}` has no field `{}`", name.name),
+                    );
+                    if let Some(suggestion) = closest(&name.name, names.iter().copied()) {
+                        diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    }
+                    self.error(diagnostic.with_help(format!("its fields: {}", names.join(", "))));
+                    return Typed::error();
+                }
+            },
+            Ty::Map(element) => element.as_ref().clone(),
+            Ty::Any => Ty::Any,
+            Ty::Error => Ty::Error,
+            other => {
+                self.error(Diagnostic::new(
+                    &codes::E0206,
+                    name.span,
+                    format!("a `{other}` has no fields; `.{}` needs a record or a map", name.name),
+                ));
+                return Typed::error();
+            }
+        };
+        let mut result_ty = if was_optional { Ty::optional(field_ty) } else { field_ty };
+        if typed.ty.is_secret() {
+            result_ty = Ty::secret(result_ty);
+        }
+        let mut phase = typed.phase.clone();
+        if let Some(origin) = typed.origin {
+            phase = phase.join(&self.field_phase(origin, &name.name, expr.span, file));
+        }
+        let mut secret = typed.secret.clone();
+        if result_ty.is_secret() && secret.is_none() {
+            secret = Some(SecretSource {
+                span: expr.span,
+                description: format!("the sensitive field `{}`", source_text(self, file, expr)),
+            });
+        }
+        Typed { ty: result_ty, phase, secret, origin: None }
+    }
+
+    /// The phase of field `name` of the instances of `origin`.
+    fn field_phase(&mut self, origin: crate::model::DeclId, name: &str, span: Span, file: FileId) -> Phase {
+        let decl = self.model.decl(origin);
+        let text = span_text(self, span);
+        let _ = file;
+        match decl.kind {
+            DeclKind::Resource | DeclKind::Data => {
+                let (ast::ItemKind::Resource(resource) | ast::ItemKind::Data(resource)) = &decl.item.kind else {
+                    return Phase::Known;
+                };
+                let Some(kind) = lookup_kind(&resource.kind.to_dotted()) else { return Phase::Known };
+                let Some(field) = kind.field(name) else { return Phase::Known };
+                if field.output {
+                    if decl.kind == DeclKind::Data {
+                        // Read during plan when its inputs are known.
+                        self.check_decl(origin);
+                        let inputs: Vec<Phase> = self
+                            .out
+                            .field_phases
+                            .iter()
+                            .filter(|((d, _), _)| *d == origin)
+                            .map(|(_, p)| p.clone())
+                            .collect();
+                        let phase = inputs.into_iter().fold(Phase::Known, |acc, p| acc.join(&p));
+                        return phase.through(span, || format!("`{text}` is read after apply, when its inputs exist"));
+                    }
+                    return Phase::Apply(std::rc::Rc::new(super::PhaseStep {
+                        span,
+                        message: format!("`{text}` is computed by the provider on apply"),
+                        cause: None,
+                    }));
+                }
+                self.check_decl(origin);
+                let phase = self.out.field_phases.get(&(origin, SmolStr::new(name))).cloned().unwrap_or_default();
+                phase.through(span, || format!("`{text}` is only known after apply"))
+            }
+            DeclKind::Module => {
+                let Some(&target) = self.out.targets.get(&origin) else { return Phase::Known };
+                let Some(&output) = self.model.modules.get(&target).and_then(|m| m.names.get(name)) else {
+                    return Phase::Known;
+                };
+                let phase = self.check_decl(output).phase;
+                let args = self.check_decl(origin).phase;
+                phase.join(&args).through(span, || format!("`{text}` is only known after apply"))
+            }
+            _ => Phase::Known,
+        }
+    }
+
+    fn index(&mut self, file: FileId, expr: &Expr, base: &Expr, index: &Expr, scope: ScopeId) -> Typed {
+        let (typed, reference) = match &base.kind {
+            ExprKind::Ident(ident) => {
+                let (typed, reference) = self.name(file, ident, scope);
+                self.record(file, base, &typed.ty);
+                (typed, reference)
+            }
+            _ => (self.expr(file, base, scope, None), None),
+        };
+        self.widen_reference(reference, expr.span);
+        let key = self.expr(file, index, scope, None);
+        let element = match (typed.ty.reveal(), key.ty.reveal()) {
+            (Ty::Error, _) | (_, Ty::Error) => Ty::Error,
+            (Ty::List(inner), Ty::Int | Ty::Any) => inner.as_ref().clone(),
+            (Ty::Map(inner), Ty::String | Ty::Enum(_) | Ty::Any) => inner.as_ref().clone(),
+            (Ty::Record(record), Ty::String | Ty::Enum(_)) => match &index.kind {
+                ExprKind::Str(lit) => match lit.as_plain().and_then(|k| record.field(&k).cloned()) {
+                    Some(field) => field.ty,
+                    None => Ty::Any,
+                },
+                _ => Ty::Any,
+            },
+            (Ty::Any, _) => Ty::Any,
+            (base_ty, key_ty) => {
+                self.error(
+                    Diagnostic::new(&codes::E0207, expr.span, format!("cannot index a `{base_ty}` with a `{key_ty}`"))
+                        .with_help("index a list with an `int` and a map with a `string`"),
+                );
+                return Typed::error();
+            }
+        };
+        let ty = if typed.ty.is_secret() || key.ty.is_secret() { Ty::secret(element) } else { element };
+        Typed {
+            ty,
+            phase: typed.phase.join(&key.phase),
+            secret: typed.secret.or(key.secret),
+            origin: typed.origin,
+        }
+    }
+
+    fn call(&mut self, file: FileId, expr: &Expr, callee: &Expr, args: &[ast::Arg], scope: ScopeId) -> Typed {
+        let ExprKind::Ident(name) = &callee.kind else {
+            let callee_ty = self.expr(file, callee, scope, None);
+            if !callee_ty.ty.is_error() {
+                self.error(Diagnostic::new(&codes::E0202, callee.span, "only built-in functions can be called")
+                    .with_help("Orch has no user-defined functions; see `orchc explain E0202`"));
+            }
+            return Typed::error();
+        };
+        if name.name == "resources" {
+            return self.resources_call(file, expr, args, scope);
+        }
+        let Some(function) = lookup_function(&name.name) else {
+            let names = orch_stdlib::functions::functions().iter().map(|f| f.name);
+            let mut diagnostic =
+                Diagnostic::new(&codes::E0105, name.span, format!("unknown function `{}`", name.name));
+            if let Some(suggestion) = closest(&name.name, names) {
+                diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+            }
+            self.error(diagnostic);
+            for arg in args {
+                self.expr(file, &arg.value, scope, None);
+            }
+            return Typed::error();
+        };
+        self.record(file, callee, &Ty::Error);
+        let mut phase = Phase::Known;
+        let mut secret = None;
+        let mut any_secret = false;
+        let mut arg_types = Vec::new();
+        for arg in args {
+            if let Some(arg_name) = &arg.name {
+                self.error(Diagnostic::new(
+                    &codes::E0202,
+                    arg_name.span,
+                    format!("`{}` takes positional arguments only", function.name),
+                ));
+            }
+            let typed = self.expr(file, &arg.value, scope, None);
+            phase = phase.join(&typed.phase);
+            if typed.ty.is_secret() {
+                any_secret = true;
+                secret = secret.or(typed.secret.clone());
+            }
+            arg_types.push(typed.ty.reveal().clone());
+        }
+        match (function.check)(&arg_types) {
+            Ok(ty) => {
+                let reveal = function.name == "reveal";
+                let ty = if any_secret && !reveal { Ty::secret(ty) } else { ty };
+                Typed { ty, phase, secret: if reveal { None } else { secret }, origin: None }
+            }
+            Err(message) => {
+                self.error(
+                    Diagnostic::new(&codes::E0202, expr.span, message)
+                        .with_help(format!("`{}`", function.signature)),
+                );
+                Typed::error()
+            }
+        }
+    }
+
+    /// `resources(KIND)`: every instance of a kind, inside policies.
+    fn resources_call(&mut self, _file: FileId, expr: &Expr, args: &[ast::Arg], scope: ScopeId) -> Typed {
+        let in_policy = self.model.scope_chain(scope).iter().any(|s| matches!(self.model.scope(*s).kind, ScopeKind::Policy(_)));
+        if !in_policy {
+            self.error(Diagnostic::new(&codes::E0202, expr.span, "`resources(KIND)` is only available inside a `policy`"));
+        }
+        let [arg] = args else {
+            self.error(Diagnostic::new(&codes::E0202, expr.span, "`resources` takes one resource kind, such as `fs.file`"));
+            return Typed::error();
+        };
+        let Some(path) = dotted_path(&arg.value) else {
+            self.error(Diagnostic::new(&codes::E0202, arg.value.span, "`resources` takes a resource kind, such as `fs.file`"));
+            return Typed::error();
+        };
+        match lookup_kind(&path) {
+            Some(kind) => Typed::new(Ty::list(kind.instance_type())),
+            None => {
+                let names = orch_stdlib::kinds::kinds().iter().map(|k| k.name);
+                let mut diagnostic = Diagnostic::new(&codes::E0103, arg.value.span, format!("unknown resource kind `{path}`"));
+                if let Some(suggestion) = closest(&path, names) {
+                    diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                }
+                self.error(diagnostic);
+                Typed::error()
+            }
+        }
+    }
+
+    pub(crate) fn used_import(&mut self, id: crate::model::DeclId) {
+        self.mark_used(id);
+    }
+}
+
+/// `a.b.c` as text, when an expression is a dotted path of names.
+pub(crate) fn dotted_path(expr: &Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Ident(ident) => Some(ident.name.to_string()),
+        ExprKind::Field { base, name, optional: false } => Some(format!("{}.{}", dotted_path(base)?, name.name)),
+        _ => None,
+    }
+}
+
+/// The source text under a span, for messages.
+pub(crate) fn span_text(checker: &Checker<'_, '_>, span: Span) -> String {
+    let source = &checker.files.get(span.file).source;
+    source.get(span.range()).unwrap_or_default().to_string()
+}
+
+/// The source text of an expression, for messages.
+pub(crate) fn source_text(checker: &Checker<'_, '_>, file: FileId, expr: &Expr) -> String {
+    let source = &checker.files.get(file).source;
+    source.get(expr.span.range()).unwrap_or_default().to_string()
+}
+
+/// Checks the header of a `for` block: the collection (known at plan time),
+/// the bindings and the instance key.
+pub(super) fn for_header(
+    checker: &mut Checker<'_, '_>,
+    file: FileId,
+    decl: &ast::For,
+    parent: ScopeId,
+    _scope: ScopeId,
+) -> LoopInfo {
+    let collection = checker.expr(file, &decl.collection, parent, None);
+    checker.require_plan_time(decl.collection.span, &collection.phase, "the collection of a `for`");
+    let bindings = checker.bindings(&decl.binding, &decl.collection, &collection, true);
+    let bindings: Vec<(SmolStr, Typed)> =
+        bindings.into_iter().map(|(name, typed)| (name, Typed { phase: Phase::Known, ..typed })).collect();
+    let key_kind = match &decl.key {
+        Some(key) => {
+            let count = bindings.len();
+            for (name, typed) in &bindings {
+                checker.push_local(name.clone(), typed.clone());
+            }
+            let typed = checker.expr(file, key, parent, Some(&Ty::String));
+            checker.pop_locals(count);
+            if !typed.ty.reveal().assignable_to(&Ty::String) {
+                checker.expect_type(key, &typed, &Ty::String, "an instance key");
+            } else if typed.ty.is_secret() {
+                checker.secret_leak(key.span, &typed, "an instance key (keys are shown in plans and state)");
+            }
+            checker.require_plan_time(key.span, &typed.phase, "the `key` of a `for`");
+            KeyKind::String
+        }
+        None => match (collection.ty.reveal(), &decl.collection.kind) {
+            (_, ExprKind::Range { .. }) => KeyKind::Int,
+            (Ty::Map(_) | Ty::Record(_), _) => KeyKind::String,
+            (Ty::List(inner), _) if matches!(inner.reveal(), Ty::String | Ty::Enum(_)) && decl.binding.second.is_none() => {
+                KeyKind::String
+            }
+            // `for i, x in xs` asks for positions explicitly.
+            (Ty::List(_), _) if decl.binding.second.is_some() => KeyKind::Int,
+            (Ty::List(inner), _) => {
+                if !inner.is_error() {
+                    let first = &decl.binding.first.name;
+                    checker.error(
+                        Diagnostic::new(
+                            &codes::W0401,
+                            decl.collection.span,
+                            "instances are keyed by their position in this list",
+                        )
+                        .with_primary_message("inserting or removing an element re-keys every later instance")
+                        .with_help(format!(
+                            "give each instance a stable key: `for {first} in {} key {first}.name {{ ... }}`",
+                            source_text(checker, file, &decl.collection)
+                        )),
+                    );
+                }
+                KeyKind::Int
+            }
+            _ => KeyKind::String,
+        },
+    };
+    LoopInfo { key_kind, bindings }
+}

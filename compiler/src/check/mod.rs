@@ -1,0 +1,430 @@
+//! Names, types, phases and secrets, in one walk over each module.
+//!
+//! Every expression gets a [`Typed`]: its type, its phase (known at plan
+//! time, or only after apply and why) and, for secrets, where the secret
+//! came from. Declaration types are computed on demand and memoised, so
+//! declarations may be used above their definition. Results go to side
+//! tables ([`Checked`]); the syntax tree is not changed.
+
+mod decls;
+mod decorators;
+mod exprs;
+pub mod phase;
+mod types;
+
+use std::collections::{HashMap, HashSet};
+
+use orch_lang::ast::{Expr, ExprId};
+use orch_lang::diagnostic::codes;
+use orch_lang::{Diagnostic, FileId, Span};
+use orch_stdlib::Ty;
+use smol_str::SmolStr;
+
+use crate::db::Files;
+use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
+pub use phase::{Phase, PhaseStep};
+
+/// Where a secret came from, for the message when it leaks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretSource {
+    pub span: Span,
+    pub description: String,
+}
+
+/// What the checker knows about a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Typed {
+    pub ty: Ty,
+    pub phase: Phase,
+    /// Set when `ty` is a secret.
+    pub secret: Option<SecretSource>,
+    /// The resource, data or module declaration whose instance(s) this
+    /// value is, so that field accesses know their phase.
+    pub origin: Option<DeclId>,
+}
+
+impl Typed {
+    pub fn new(ty: Ty) -> Typed {
+        Typed { ty, phase: Phase::Known, secret: None, origin: None }
+    }
+
+    pub fn error() -> Typed {
+        Typed::new(Ty::Error)
+    }
+
+    pub fn with_phase(mut self, phase: Phase) -> Typed {
+        self.phase = phase;
+        self
+    }
+}
+
+/// A reference from one declaration to another, an edge of the IR graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// The declaration whose expression holds the reference.
+    pub from: DeclId,
+    pub to: DeclId,
+    /// The referring expression (`b.sha256`, not only `b`).
+    pub span: Span,
+    /// From `@depends_on` rather than from a value.
+    pub explicit: bool,
+}
+
+/// How a `for` block keys its instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// String keys: declarations in the block are `map<T>` outside it.
+    String,
+    /// Integer keys: declarations in the block are `list<T>` outside it.
+    Int,
+}
+
+/// The variables a `for` block binds, with their types.
+#[derive(Debug, Clone)]
+pub struct LoopInfo {
+    pub key_kind: KeyKind,
+    pub bindings: Vec<(SmolStr, Typed)>,
+}
+
+/// The results of checking.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub decl_types: HashMap<DeclId, Typed>,
+    pub expr_types: HashMap<(FileId, ExprId), Ty>,
+    pub references: Vec<Reference>,
+    pub loops: HashMap<ScopeId, LoopInfo>,
+    /// The module file each `module` declaration instantiates, and the file
+    /// each `import` names.
+    pub targets: HashMap<DeclId, FileId>,
+    /// Phases of resource and data body fields, for field access.
+    pub field_phases: HashMap<(DeclId, SmolStr), Phase>,
+    /// References made by the header of an `if` or `for` block (its
+    /// condition, collection or key): every declaration inside depends on
+    /// them.
+    pub block_refs: HashMap<ScopeId, Vec<(DeclId, Span)>>,
+}
+
+pub struct Checker<'m, 'a> {
+    pub(crate) files: &'a Files,
+    pub(crate) model: &'m Model<'a>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) out: Checked,
+    /// Declarations whose type is being computed, to break cycles.
+    in_progress: HashSet<DeclId>,
+    /// Declarations fully checked.
+    done: HashSet<DeclId>,
+    used: HashSet<DeclId>,
+    /// The declaration being checked, the source of references.
+    current: Vec<DeclId>,
+    /// Comprehension variables, innermost last.
+    locals: Vec<(SmolStr, Typed)>,
+    loops_in_progress: HashSet<ScopeId>,
+    /// The block whose header is being checked, if any.
+    headers: Vec<ScopeId>,
+}
+
+impl<'m, 'a> Checker<'m, 'a> {
+    pub fn new(files: &'a Files, model: &'m Model<'a>, targets: HashMap<DeclId, FileId>) -> Checker<'m, 'a> {
+        Checker {
+            files,
+            model,
+            diagnostics: Vec::new(),
+            out: Checked { targets, ..Checked::default() },
+            in_progress: HashSet::new(),
+            done: HashSet::new(),
+            used: HashSet::new(),
+            current: Vec::new(),
+            locals: Vec::new(),
+            loops_in_progress: HashSet::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Checks every declaration of every module, then reports unused
+    /// params and lets.
+    pub fn run(mut self) -> (Checked, Vec<Diagnostic>) {
+        for decl in &self.model.decls {
+            self.check_decl(decl.id);
+        }
+        let mut scopes: Vec<ScopeId> = self.model.scopes.iter().map(|s| s.id).collect();
+        scopes.sort();
+        for scope in scopes {
+            if matches!(self.model.scope(scope).kind, ScopeKind::For(_) | ScopeKind::If { .. }) {
+                self.check_block_header(scope);
+            }
+        }
+        self.report_unused();
+        (self.out, self.diagnostics)
+    }
+
+    pub(crate) fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub(crate) fn record(&mut self, file: FileId, expr: &Expr, ty: &Ty) {
+        self.out.expr_types.insert((file, expr.id), ty.clone());
+    }
+
+    /// Records a use of `to` from the declaration being checked.
+    pub(crate) fn reference(&mut self, to: DeclId, span: Span, explicit: bool) -> Option<usize> {
+        self.used.insert(to);
+        if let Some(&block) = self.headers.last() {
+            self.out.block_refs.entry(block).or_default().push((to, span));
+            return None;
+        }
+        let from = *self.current.last()?;
+        self.out.references.push(Reference { from, to, span, explicit });
+        Some(self.out.references.len() - 1)
+    }
+
+    /// Widens the span of a recorded reference to the whole access path.
+    pub(crate) fn widen_reference(&mut self, index: Option<usize>, span: Span) {
+        if let Some(reference) = index.and_then(|i| self.out.references.get_mut(i)) {
+            reference.span = reference.span.to(span);
+        }
+    }
+
+    /// Checks a declaration once; returns its type as seen in its own scope.
+    pub(crate) fn check_decl(&mut self, id: DeclId) -> Typed {
+        if let Some(typed) = self.out.decl_types.get(&id) {
+            return typed.clone();
+        }
+        if self.in_progress.contains(&id) || self.done.contains(&id) {
+            // A cycle; the IR graph reports it once, with every step.
+            return Typed::error();
+        }
+        self.in_progress.insert(id);
+        self.current.push(id);
+        let typed = decls::check(self, id);
+        self.current.pop();
+        self.in_progress.remove(&id);
+        self.done.insert(id);
+        self.out.decl_types.insert(id, typed.clone());
+        typed
+    }
+
+    /// The type of declaration `id` seen from `scope`: wrapped in `map<T>`,
+    /// `list<T>` or `T?` for each block around the declaration that does
+    /// not also surround the use.
+    pub(crate) fn decl_type_from(&mut self, id: DeclId, scope: ScopeId) -> Typed {
+        let mut typed = self.check_decl(id);
+        let decl_scope = self.model.decl(id).scope;
+        let use_chain = self.model.scope_chain(scope);
+        let mut decl_chain = self.model.scope_chain(decl_scope);
+        decl_chain.pop(); // The module scope.
+        for block in decl_chain {
+            if use_chain.contains(&block) || self.proven_by(block, &use_chain) {
+                continue;
+            }
+            typed.ty = match &self.model.scope(block).kind {
+                ScopeKind::For(_) => match self.loop_info(block).key_kind {
+                    KeyKind::String => Ty::map(typed.ty),
+                    KeyKind::Int => Ty::list(typed.ty),
+                },
+                ScopeKind::If { .. } => Ty::optional(typed.ty),
+                ScopeKind::Module | ScopeKind::Policy(_) => typed.ty,
+            };
+        }
+        typed
+    }
+
+    /// Whether a use inside `use_chain` is inside an `if` whose condition is
+    /// the same expression as that of `block` (an `if` branch), which proves
+    /// the declaration present.
+    fn proven_by(&self, block: ScopeId, use_chain: &[ScopeId]) -> bool {
+        let ScopeKind::If { decl, branch } = &self.model.scope(block).kind else { return false };
+        let Some(condition) = decl.branches.get(*branch).map(|(c, _)| c) else { return false };
+        let wanted = orch_lang::dump::dump_expr(condition);
+        use_chain.iter().any(|&scope| match &self.model.scope(scope).kind {
+            ScopeKind::If { decl: other, branch: other_branch } => other
+                .branches
+                .get(*other_branch)
+                .is_some_and(|(c, _)| *other_branch == 0 && *branch == 0 && orch_lang::dump::dump_expr(c) == wanted),
+            _ => false,
+        })
+    }
+
+    /// The bindings of a `for` scope (computed once).
+    pub(crate) fn loop_info(&mut self, scope: ScopeId) -> LoopInfo {
+        if let Some(info) = self.out.loops.get(&scope) {
+            return info.clone();
+        }
+        let ScopeKind::For(decl) = &self.model.scope(scope).kind else {
+            return LoopInfo { key_kind: KeyKind::String, bindings: Vec::new() };
+        };
+        if !self.loops_in_progress.insert(scope) {
+            return LoopInfo { key_kind: KeyKind::String, bindings: Vec::new() };
+        }
+        let parent = self.model.scope(scope).parent.unwrap_or(scope);
+        let file = self.model.scope(scope).file;
+        self.headers.push(scope);
+        let info = exprs::for_header(self, file, decl, parent, scope);
+        self.headers.pop();
+        self.loops_in_progress.remove(&scope);
+        self.out.loops.insert(scope, info.clone());
+        info
+    }
+
+    /// Checks the condition of `if` blocks and the header of `for` blocks:
+    /// they must be known at plan time.
+    fn check_block_header(&mut self, scope: ScopeId) {
+        let file = self.model.scope(scope).file;
+        match &self.model.scope(scope).kind {
+            ScopeKind::For(_) => {
+                self.loop_info(scope);
+            }
+            ScopeKind::If { decl, branch } => {
+                let Some((condition, _)) = decl.branches.get(*branch) else { return };
+                let parent = self.model.scope(scope).parent.unwrap_or(scope);
+                self.headers.push(scope);
+                let typed = self.expr(file, condition, parent, Some(&Ty::Bool));
+                self.headers.pop();
+                self.expect_type(condition, &typed, &Ty::Bool, "an `if` condition");
+                self.require_plan_time(condition.span, &typed.phase, "the condition of an `if`");
+            }
+            _ => {}
+        }
+    }
+
+    /// Reports a value that must be known at plan time but is not, with
+    /// the chain of references that makes it so.
+    pub(crate) fn require_plan_time(&mut self, span: Span, phase: &Phase, what: &str) {
+        let steps = phase.steps();
+        let Some(last) = steps.last() else { return };
+        let mut diagnostic = Diagnostic::new(
+            &codes::E0401,
+            span,
+            format!("{what} must be known at plan time, but it depends on a value computed on apply"),
+        )
+        .with_primary_message(format!("{what} is only known after apply"));
+        for step in &steps {
+            diagnostic = diagnostic.with_label(step.span, step.message.clone());
+        }
+        let origin = last.message.clone();
+        diagnostic = diagnostic.with_help(format!(
+            "{origin}; Orch expands loops and conditions when it plans, before any provider runs. \
+             Use a param or a value known in advance instead"
+        ));
+        self.error(diagnostic);
+    }
+
+    /// Checks that `typed` may be used where `expected` is wanted; reports a
+    /// type mismatch or a leaked secret.
+    pub(crate) fn expect_type(&mut self, expr: &Expr, typed: &Typed, expected: &Ty, what: &str) -> bool {
+        if !typed.ty.assignable_to(expected) {
+            self.error(
+                Diagnostic::new(
+                    &codes::E0201,
+                    expr.span,
+                    format!("{what} must be `{expected}`, but this is `{}`", typed.ty),
+                )
+                .with_primary_message(format!("expected `{expected}`, found `{}`", typed.ty)),
+            );
+            return false;
+        }
+        if typed.ty.is_secret() && !expected.is_secret() {
+            self.secret_leak(expr.span, typed, what);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn secret_leak(&mut self, span: Span, typed: &Typed, what: &str) {
+        let mut diagnostic = Diagnostic::new(&codes::E0205, span, format!("a secret flows into {what}"))
+            .with_primary_message("this value is secret")
+            .with_help(
+                "secrets may flow only into sensitive fields, `secret<T>` params and outputs, or other secrets; \
+                 wrap the value in `reveal(...)` to show it on purpose",
+            );
+        if let Some(source) = &typed.secret {
+            diagnostic = diagnostic.with_label(source.span, format!("the secret comes from {}", source.description));
+        }
+        self.error(diagnostic);
+    }
+
+    /// Looks a name up from `scope`: comprehension variables, loop
+    /// variables and block lets outwards, then module-level names.
+    pub(crate) fn lookup(&mut self, file: FileId, name: &str, scope: ScopeId) -> Option<Resolved> {
+        if let Some((_, typed)) = self.locals.iter().rev().find(|(n, _)| n == name) {
+            return Some(Resolved::Local(typed.clone()));
+        }
+        for scope_id in self.model.scope_chain(scope) {
+            if matches!(self.model.scope(scope_id).kind, ScopeKind::For(_)) {
+                let info = self.loop_info(scope_id);
+                if let Some((_, typed)) = info.bindings.iter().find(|(n, _)| n == name) {
+                    return Some(Resolved::Local(typed.clone()));
+                }
+            }
+            if let Some(&id) = self.model.scope(scope_id).lets.get(name) {
+                return Some(Resolved::Decl(id));
+            }
+        }
+        let module = self.model.modules.get(&file)?;
+        module.names.get(name).map(|&id| Resolved::Decl(id))
+    }
+
+    /// Every name visible from `scope`, for suggestions.
+    pub(crate) fn visible_names(&mut self, file: FileId, scope: ScopeId) -> Vec<SmolStr> {
+        let mut names: Vec<SmolStr> = self.locals.iter().map(|(n, _)| n.clone()).collect();
+        for scope_id in self.model.scope_chain(scope) {
+            if let Some(info) = self.out.loops.get(&scope_id) {
+                names.extend(info.bindings.iter().map(|(n, _)| n.clone()));
+            }
+            names.extend(self.model.scope(scope_id).lets.keys().cloned());
+        }
+        if let Some(module) = self.model.modules.get(&file) {
+            names.extend(module.names.keys().cloned());
+        }
+        names
+    }
+
+    pub(crate) fn mark_used(&mut self, id: DeclId) {
+        self.used.insert(id);
+    }
+
+    pub(crate) fn push_local(&mut self, name: SmolStr, typed: Typed) {
+        self.locals.push((name, typed));
+    }
+
+    pub(crate) fn pop_locals(&mut self, count: usize) {
+        let keep = self.locals.len().saturating_sub(count);
+        self.locals.truncate(keep);
+    }
+
+    fn report_unused(&mut self) {
+        let imported: HashSet<FileId> = self
+            .model
+            .decls
+            .iter()
+            .filter(|d| d.kind == DeclKind::Import)
+            .filter_map(|d| self.out.targets.get(&d.id).copied())
+            .collect();
+        for decl in &self.model.decls {
+            if self.used.contains(&decl.id) {
+                continue;
+            }
+            let Some(name) = decl.name else { continue };
+            if name.name.starts_with('_') {
+                continue;
+            }
+            let (code, what) = match decl.kind {
+                DeclKind::Param => (&codes::W0101, "param"),
+                // Top-level lets of an imported file are its exports.
+                DeclKind::Let if imported.contains(&decl.file) && decl.policy.is_none() => continue,
+                DeclKind::Let => (&codes::W0102, "let"),
+                _ => continue,
+            };
+            self.diagnostics.push(
+                Diagnostic::new(code, name.span, format!("the {what} `{}` is never used", name.name))
+                    .with_help(format!("remove it, or start its name with `_` to keep it: `_{}`", name.name)),
+            );
+        }
+    }
+}
+
+/// What a name refers to.
+#[derive(Debug, Clone)]
+pub(crate) enum Resolved {
+    Decl(DeclId),
+    Local(Typed),
+}

@@ -1,0 +1,210 @@
+//! Orch semantic analysis: loading modules and imports, names, types,
+//! phases and secrets, and the IR dependency graph.
+//!
+//! **Architecture invariant:** the compiler does no IO. Files arrive through
+//! [`SourceDb`]; nothing here reads the file system, the environment or the
+//! clock (`clippy.toml` enforces it).
+
+pub mod check;
+pub mod db;
+pub mod ir;
+pub mod model;
+pub mod suggest;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use orch_lang::ast::{self, ExprKind, ItemKind};
+use orch_lang::diagnostic::{codes, sort_diagnostics};
+use orch_lang::{Diagnostic, FileId, LineIndex, Span};
+
+pub use check::{Checked, Typed};
+pub use db::{Files, SourceDb, join_path};
+use model::{DeclKind, Model};
+
+/// Everything the compiler found out about a set of files.
+pub struct Analysis {
+    pub files: Files,
+    /// The files given by the caller, in order.
+    pub roots: Vec<FileId>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub checked: Checked,
+    pub graph: ir::Graph,
+}
+
+/// A `module` or `import` item and the file it names.
+struct Link {
+    from: FileId,
+    item_span: Span,
+    path_span: Span,
+    target: Option<FileId>,
+    is_import: bool,
+}
+
+/// Loads `roots` and every file they reach through `module` and `import`,
+/// then checks them all.
+pub fn analyze(db: &dyn SourceDb, roots: &[String]) -> Analysis {
+    let mut files = Files::default();
+    let mut diagnostics = Vec::new();
+    let mut links: Vec<Link> = Vec::new();
+    let mut root_ids = Vec::new();
+    let mut queue: Vec<FileId> = Vec::new();
+    for root in roots {
+        if let Some(existing) = files.find(root) {
+            root_ids.push(existing);
+            continue;
+        }
+        match db.read(root) {
+            Ok(text) => {
+                let id = files.add(root.clone(), Arc::from(text));
+                root_ids.push(id);
+                queue.push(id);
+            }
+            Err(message) => diagnostics.push(
+                Diagnostic::new(&codes::E0701, Span::default(), format!("cannot read `{root}`: {message}")),
+            ),
+        }
+    }
+    while let Some(file) = queue.pop() {
+        let mut found = Vec::new();
+        collect_links(&files.get(file).parsed.file.items, &mut found);
+        let found: Vec<(Span, Span, Option<String>, bool)> = found
+            .into_iter()
+            .map(|(item_span, source, is_import)| {
+                let path = match &source.kind {
+                    ExprKind::Str(lit) => lit.as_plain(),
+                    _ => None,
+                };
+                (item_span, source.span, path, is_import)
+            })
+            .collect();
+        for (item_span, source_span, relative, is_import) in found {
+            let Some(relative) = relative else { continue };
+            let path = join_path(&files.get(file).path, &relative);
+            let target = match files.find(&path) {
+                Some(id) => Some(id),
+                None => match db.read(&path) {
+                    Ok(text) => {
+                        let id = files.add(path.clone(), Arc::from(text));
+                        queue.push(id);
+                        Some(id)
+                    }
+                    Err(message) => {
+                        diagnostics.push(
+                            Diagnostic::new(&codes::E0701, source_span, format!("cannot read `{path}`: {message}"))
+                                .with_help("module and import paths are relative to the file that names them"),
+                        );
+                        None
+                    }
+                },
+            };
+            links.push(Link { from: file, item_span, path_span: source_span, target, is_import });
+        }
+    }
+    for file in files.iter() {
+        diagnostics.extend(file.parsed.diagnostics.iter().cloned());
+    }
+    report_module_cycles(&files, &mut links, &mut diagnostics);
+
+    let (checked, graph, mut semantic) = {
+        let mut model = Model::default();
+        for file in files.iter() {
+            model.add_file(file.id, &file.parsed.file, &mut diagnostics);
+        }
+        let mut targets = HashMap::new();
+        for decl in &model.decls {
+            if !matches!(decl.kind, DeclKind::Module | DeclKind::Import) {
+                continue;
+            }
+            if let Some(link) = links.iter().find(|l| l.from == decl.file && l.item_span == decl.item.span)
+                && let Some(target) = link.target
+            {
+                targets.insert(decl.id, target);
+            }
+        }
+        for link in &links {
+            let Some(target) = link.target else { continue };
+            if link.is_import && model.modules.get(&target).is_some_and(|m| m.has_instances) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        &codes::E0703,
+                        link.path_span,
+                        format!("`{}` declares resources, params or outputs and cannot be imported", files.get(target).path),
+                    )
+                    .with_help("`import` shares types and lets; instantiate a file with resources with `module NAME: \"PATH\" { ... }`"),
+                );
+            }
+        }
+        let checker = check::Checker::new(&files, &model, targets);
+        let (checked, semantic) = checker.run();
+        let graph = ir::Graph::build(&model, &checked);
+        (checked, graph, semantic)
+    };
+    diagnostics.append(&mut semantic);
+    let text = |span: Span| files.get(span.file).source.get(span.range()).unwrap_or_default().to_string();
+    let location = |span: Span| {
+        let file = files.get(span.file);
+        let at = LineIndex::new(&file.source).line_col(&file.source, span.start);
+        format!("{}:{}:{}", file.path, at.line, at.column)
+    };
+    diagnostics.extend(graph.cycles(&text, &location));
+    sort_diagnostics(&mut diagnostics);
+    Analysis { files, roots: root_ids, diagnostics, checked, graph }
+}
+
+/// Every `module` and `import` item, wherever it is written.
+fn collect_links<'a>(items: &'a [ast::Item], out: &mut Vec<(Span, &'a ast::Expr, bool)>) {
+    for item in items {
+        match &item.kind {
+            ItemKind::Module(module) => out.push((item.span, &module.source, false)),
+            ItemKind::Import(import) => out.push((item.span, &import.source, true)),
+            ItemKind::If(decl) => {
+                for (_, block) in &decl.branches {
+                    collect_links(&block.items, out);
+                }
+                if let Some(block) = &decl.else_block {
+                    collect_links(&block.items, out);
+                }
+            }
+            ItemKind::For(decl) => collect_links(&decl.block.items, out),
+            _ => {}
+        }
+    }
+}
+
+/// Reports a module that reaches itself through `module` or `import`, and
+/// cuts the link so that checking terminates.
+fn report_module_cycles(files: &Files, links: &mut [Link], diagnostics: &mut Vec<Diagnostic>) {
+    loop {
+        let mut cut = None;
+        'search: for (index, link) in links.iter().enumerate() {
+            let Some(target) = link.target else { continue };
+            // Is `link.from` reachable from `target`?
+            let mut stack = vec![target];
+            let mut seen = vec![target];
+            while let Some(file) = stack.pop() {
+                if file == link.from {
+                    cut = Some(index);
+                    break 'search;
+                }
+                for next in links.iter().filter(|l| l.from == file).filter_map(|l| l.target) {
+                    if !seen.contains(&next) {
+                        seen.push(next);
+                        stack.push(next);
+                    }
+                }
+            }
+        }
+        let Some(index) = cut else { return };
+        let link = &mut links[index];
+        let target = link.target.take().map(|t| files.get(t).path.clone()).unwrap_or_default();
+        diagnostics.push(
+            Diagnostic::new(
+                &codes::E0702,
+                link.path_span,
+                format!("`{}` reaches itself: `{target}` leads back to it", files.get(link.from).path),
+            )
+            .with_help("modules and imports must form a tree; move what both need into a third file"),
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! The program as the checker sees it: every module's declarations and the
+//! scopes of its blocks, collected from the syntax trees.
+//!
+//! Declarations are order-independent within a module. Resources, data,
+//! modules and outputs declared inside `if`/`for` blocks are module-level
+//! names (their type outside the block is wrapped: `map<T>`, `list<T>`,
+//! `T?`); `let`s inside a block are local to the block.
+
+use std::collections::HashMap;
+
+use orch_lang::ast::{self, Ident, Item, ItemKind};
+use orch_lang::diagnostic::codes;
+use orch_lang::{Diagnostic, FileId, Span};
+use smol_str::SmolStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeclId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ScopeId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeclKind {
+    Param,
+    Let,
+    Resource,
+    Data,
+    Output,
+    Module,
+    Import,
+    Assert,
+    Warn,
+}
+
+impl DeclKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            DeclKind::Param => "param",
+            DeclKind::Let => "let",
+            DeclKind::Resource => "resource",
+            DeclKind::Data => "data",
+            DeclKind::Output => "output",
+            DeclKind::Module => "module",
+            DeclKind::Import => "import",
+            DeclKind::Assert => "assert",
+            DeclKind::Warn => "warn",
+        }
+    }
+}
+
+/// A declaration that can be referred to or must be checked.
+#[derive(Debug)]
+pub struct Decl<'a> {
+    pub id: DeclId,
+    pub file: FileId,
+    pub kind: DeclKind,
+    /// `None` for `assert` and `warn`.
+    pub name: Option<&'a Ident>,
+    pub item: &'a Item,
+    /// The scope the declaration is written in.
+    pub scope: ScopeId,
+    /// The policy it belongs to, for asserts inside `policy` blocks.
+    pub policy: Option<&'a ast::Policy>,
+}
+
+impl Decl<'_> {
+    pub fn name_str(&self) -> &str {
+        self.name.map_or("", |n| n.name.as_str())
+    }
+
+    /// The span that names the declaration (its name, or the whole item).
+    pub fn name_span(&self) -> Span {
+        self.name.map_or(self.item.span, |n| n.span)
+    }
+}
+
+#[derive(Debug)]
+pub enum ScopeKind<'a> {
+    Module,
+    For(&'a ast::For),
+    /// Branch `branch` of an `if` (its index in `branches`), or the `else`
+    /// block when `branch == branches.len()`.
+    If { decl: &'a ast::If, branch: usize },
+    Policy(&'a ast::Policy),
+}
+
+#[derive(Debug)]
+pub struct Scope<'a> {
+    pub id: ScopeId,
+    pub file: FileId,
+    pub parent: Option<ScopeId>,
+    pub kind: ScopeKind<'a>,
+    /// `let`s declared directly in this block (module-level lets for the
+    /// module scope).
+    pub lets: HashMap<SmolStr, DeclId>,
+}
+
+/// One file's module.
+#[derive(Debug, Default)]
+pub struct ModuleInfo<'a> {
+    /// Module-level value names: params, top-level lets, resources, data,
+    /// modules, outputs and imports (wherever declared in the file, apart
+    /// from block `let`s).
+    pub names: HashMap<SmolStr, DeclId>,
+    pub types: HashMap<SmolStr, &'a ast::TypeAlias>,
+    pub decls: Vec<DeclId>,
+    /// Whether the module declares resources, data, params, modules or
+    /// outputs (an importable file declares none).
+    pub has_instances: bool,
+    pub policies: Vec<&'a ast::Policy>,
+    pub providers: Vec<&'a ast::Provider>,
+}
+
+/// Every module of the program.
+#[derive(Debug, Default)]
+pub struct Model<'a> {
+    pub decls: Vec<Decl<'a>>,
+    pub scopes: Vec<Scope<'a>>,
+    pub modules: HashMap<FileId, ModuleInfo<'a>>,
+    pub module_scope: HashMap<FileId, ScopeId>,
+}
+
+impl<'a> Model<'a> {
+    pub fn decl(&self, id: DeclId) -> &Decl<'a> {
+        &self.decls[id.0 as usize]
+    }
+
+    pub fn scope(&self, id: ScopeId) -> &Scope<'a> {
+        &self.scopes[id.0 as usize]
+    }
+
+    /// The chain of scopes from `id` outwards, innermost first.
+    pub fn scope_chain(&self, id: ScopeId) -> Vec<ScopeId> {
+        let mut chain = vec![id];
+        let mut current = id;
+        while let Some(parent) = self.scope(current).parent {
+            chain.push(parent);
+            current = parent;
+        }
+        chain
+    }
+
+    /// Collects the declarations and scopes of `file`.
+    pub fn add_file(&mut self, file: FileId, ast: &'a ast::SourceFile, diagnostics: &mut Vec<Diagnostic>) {
+        let scope = self.new_scope(file, None, ScopeKind::Module);
+        self.module_scope.insert(file, scope);
+        self.modules.insert(file, ModuleInfo::default());
+        for item in &ast.items {
+            self.collect(file, item, scope, None, diagnostics);
+        }
+    }
+
+    fn new_scope(&mut self, file: FileId, parent: Option<ScopeId>, kind: ScopeKind<'a>) -> ScopeId {
+        let id = ScopeId(self.scopes.len() as u32);
+        self.scopes.push(Scope { id, file, parent, kind, lets: HashMap::new() });
+        id
+    }
+
+    fn add_decl(
+        &mut self,
+        file: FileId,
+        kind: DeclKind,
+        name: Option<&'a Ident>,
+        item: &'a Item,
+        scope: ScopeId,
+        policy: Option<&'a ast::Policy>,
+    ) -> DeclId {
+        let id = DeclId(self.decls.len() as u32);
+        self.decls.push(Decl { id, file, kind, name, item, scope, policy });
+        if let Some(module) = self.modules.get_mut(&file) {
+            module.decls.push(id);
+        }
+        id
+    }
+
+    /// Registers a module-level name, reporting a duplicate.
+    fn register_name(&mut self, file: FileId, id: DeclId, diagnostics: &mut Vec<Diagnostic>) {
+        let Some(ident) = self.decl(id).name else { return };
+        let existing = self.modules.get(&file).and_then(|m| m.names.get(&ident.name).copied());
+        if let Some(existing) = existing {
+            diagnostics.push(duplicate(ident, self.decl(existing).name_span(), self.decl(existing).kind));
+            return;
+        }
+        // A block `let` of the same name elsewhere is reported when the
+        // block is collected; module names only clash with module names.
+        if let Some(module) = self.modules.get_mut(&file) {
+            module.names.insert(ident.name.clone(), id);
+        }
+    }
+
+    fn collect(
+        &mut self,
+        file: FileId,
+        item: &'a Item,
+        scope: ScopeId,
+        policy: Option<&'a ast::Policy>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
+        let in_block = self.scope(scope).parent.is_some();
+        let in_policy = policy.is_some();
+        let misplaced = |what: &str, span: Span, diagnostics: &mut Vec<Diagnostic>| {
+            let place = if in_policy { "a `policy`" } else { "an `if` or `for` block" };
+            diagnostics.push(
+                Diagnostic::new(&codes::E0107, span, format!("{what} cannot be declared inside {place}"))
+                    .with_help("move the declaration to the top level of the file"),
+            );
+        };
+        match &item.kind {
+            ItemKind::Param(param) => {
+                if in_block {
+                    return misplaced("a `param`", param.name.span, diagnostics);
+                }
+                let id = self.add_decl(file, DeclKind::Param, Some(&param.name), item, scope, None);
+                self.mark_instances(file);
+                self.register_name(file, id, diagnostics);
+            }
+            ItemKind::Let(decl) => {
+                let id = self.add_decl(file, DeclKind::Let, Some(&decl.name), item, scope, policy);
+                if in_block {
+                    let lets = &mut self.scopes[scope.0 as usize].lets;
+                    if let Some(&existing) = lets.get(&decl.name.name) {
+                        let span = self.decl(existing).name_span();
+                        diagnostics.push(duplicate(&decl.name, span, DeclKind::Let));
+                    } else {
+                        lets.insert(decl.name.name.clone(), id);
+                    }
+                } else {
+                    self.register_name(file, id, diagnostics);
+                }
+            }
+            ItemKind::TypeAlias(alias) => {
+                if in_block {
+                    return misplaced("a `type`", alias.name.span, diagnostics);
+                }
+                let module = self.modules.entry(file).or_default();
+                if let Some(existing) = module.types.get(&alias.name.name) {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            &codes::E0102,
+                            alias.name.span,
+                            format!("the type `{}` is declared twice", alias.name.name),
+                        )
+                        .with_label(existing.name.span, "first declared here"),
+                    );
+                } else {
+                    module.types.insert(alias.name.name.clone(), alias);
+                }
+            }
+            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+                if in_policy {
+                    return misplaced("a resource", resource.name.span, diagnostics);
+                }
+                let kind = if matches!(item.kind, ItemKind::Resource(_)) { DeclKind::Resource } else { DeclKind::Data };
+                let id = self.add_decl(file, kind, Some(&resource.name), item, scope, None);
+                self.mark_instances(file);
+                self.register_name(file, id, diagnostics);
+            }
+            ItemKind::Output(output) => {
+                if in_policy {
+                    return misplaced("an `output`", output.name.span, diagnostics);
+                }
+                let id = self.add_decl(file, DeclKind::Output, Some(&output.name), item, scope, None);
+                self.mark_instances(file);
+                self.register_name(file, id, diagnostics);
+            }
+            ItemKind::Module(module) => {
+                if in_policy {
+                    return misplaced("a `module`", module.name.span, diagnostics);
+                }
+                let id = self.add_decl(file, DeclKind::Module, Some(&module.name), item, scope, None);
+                self.mark_instances(file);
+                self.register_name(file, id, diagnostics);
+            }
+            ItemKind::Import(import) => {
+                if in_block {
+                    return misplaced("an `import`", import.alias.span, diagnostics);
+                }
+                let id = self.add_decl(file, DeclKind::Import, Some(&import.alias), item, scope, None);
+                self.register_name(file, id, diagnostics);
+            }
+            ItemKind::Provider(provider) => {
+                if in_block {
+                    return misplaced("a `provider`", provider.name.span, diagnostics);
+                }
+                self.modules.entry(file).or_default().providers.push(provider);
+            }
+            ItemKind::Assert(_) => {
+                self.add_decl(file, DeclKind::Assert, None, item, scope, policy);
+            }
+            ItemKind::Warn(_) => {
+                self.add_decl(file, DeclKind::Warn, None, item, scope, policy);
+            }
+            ItemKind::Policy(decl) => {
+                if in_block {
+                    return misplaced("a `policy`", decl.name.span, diagnostics);
+                }
+                self.modules.entry(file).or_default().policies.push(decl);
+                let inner = self.new_scope(file, Some(scope), ScopeKind::Policy(decl));
+                for item in &decl.block.items {
+                    self.collect(file, item, inner, Some(decl), diagnostics);
+                }
+            }
+            ItemKind::If(decl) => {
+                for (branch, (_, block)) in decl.branches.iter().enumerate() {
+                    let inner = self.new_scope(file, Some(scope), ScopeKind::If { decl, branch });
+                    for item in &block.items {
+                        self.collect(file, item, inner, policy, diagnostics);
+                    }
+                }
+                if let Some(block) = &decl.else_block {
+                    let inner =
+                        self.new_scope(file, Some(scope), ScopeKind::If { decl, branch: decl.branches.len() });
+                    for item in &block.items {
+                        self.collect(file, item, inner, policy, diagnostics);
+                    }
+                }
+            }
+            ItemKind::For(decl) => {
+                let inner = self.new_scope(file, Some(scope), ScopeKind::For(decl));
+                for item in &decl.block.items {
+                    self.collect(file, item, inner, policy, diagnostics);
+                }
+            }
+            ItemKind::Error => {}
+        }
+    }
+
+    fn mark_instances(&mut self, file: FileId) {
+        if let Some(module) = self.modules.get_mut(&file) {
+            module.has_instances = true;
+        }
+    }
+}
+
+fn duplicate(ident: &Ident, first: Span, first_kind: DeclKind) -> Diagnostic {
+    Diagnostic::new(&codes::E0102, ident.span, format!("the name `{}` is declared twice", ident.name))
+        .with_primary_message("declared again here")
+        .with_label(first, format!("first declared here (as a {})", first_kind.describe()))
+        .with_help("names are unique within a module across params, lets, resources, data, modules, outputs and imports")
+}
