@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod db;
+pub mod eval;
 pub mod ir;
 pub mod model;
 pub mod suggest;
@@ -22,6 +23,19 @@ pub use check::{Checked, Typed};
 pub use db::{Files, SourceDb, join_path};
 use model::{DeclKind, Model};
 
+/// What to analyze beyond the files themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Param values, already merged by priority (`--var` over `--var-file`
+    /// over `ORCH_VAR_*`).
+    pub params: HashMap<String, eval::ParamInput>,
+    /// Extra files whose policies apply to every evaluated configuration.
+    pub policy_files: Vec<String>,
+    /// Expand and evaluate each root configuration when the files have no
+    /// errors.
+    pub evaluate: bool,
+}
+
 /// Everything the compiler found out about a set of files.
 pub struct Analysis {
     pub files: Files,
@@ -30,6 +44,11 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub checked: Checked,
     pub graph: ir::Graph,
+    /// The evaluation of each root configuration (a root that no other
+    /// file instantiates or imports).
+    pub evaluations: Vec<(FileId, eval::Evaluation)>,
+    /// Remarks that are not diagnostics, such as a skipped evaluation.
+    pub notes: Vec<String>,
 }
 
 /// A `module` or `import` item and the file it names.
@@ -43,21 +62,23 @@ struct Link {
 
 /// Loads `roots` and every file they reach through `module` and `import`,
 /// then checks them all.
-pub fn analyze(db: &dyn SourceDb, roots: &[String]) -> Analysis {
+pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analysis {
     let mut files = Files::default();
     let mut diagnostics = Vec::new();
     let mut links: Vec<Link> = Vec::new();
     let mut root_ids = Vec::new();
     let mut queue: Vec<FileId> = Vec::new();
-    for root in roots {
+    let mut policy_ids = Vec::new();
+    for (index, root) in roots.iter().chain(&options.policy_files).enumerate() {
+        let is_policy = index >= roots.len();
         if let Some(existing) = files.find(root) {
-            root_ids.push(existing);
+            if is_policy { policy_ids.push(existing) } else { root_ids.push(existing) }
             continue;
         }
         match db.read(root) {
             Ok(text) => {
                 let id = files.add(root.clone(), Arc::from(text));
-                root_ids.push(id);
+                if is_policy { policy_ids.push(id) } else { root_ids.push(id) }
                 queue.push(id);
             }
             Err(message) => diagnostics.push(
@@ -106,6 +127,8 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String]) -> Analysis {
     }
     report_module_cycles(&files, &mut links, &mut diagnostics);
 
+    let mut notes = Vec::new();
+    let mut evaluations = Vec::new();
     let (checked, graph, mut semantic) = {
         let mut model = Model::default();
         for file in files.iter() {
@@ -138,8 +161,27 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String]) -> Analysis {
         let checker = check::Checker::new(&files, &model, targets);
         let (checked, semantic) = checker.run();
         let graph = ir::Graph::build(&model, &checked);
+        let has_errors = diagnostics.iter().chain(&semantic).any(Diagnostic::is_error);
+        if options.evaluate && !has_errors {
+            let reached: Vec<FileId> = links.iter().filter_map(|l| l.target).collect();
+            for &root in &root_ids {
+                if reached.contains(&root) || policy_ids.contains(&root) {
+                    continue;
+                }
+                if !model.modules.get(&root).is_some_and(|m| m.has_instances || !m.policies.is_empty()) {
+                    continue;
+                }
+                let evaluation =
+                    eval::evaluate(&files, &model, &checked, db, root, &options.params, &policy_ids);
+                notes.extend(evaluation.notes.iter().cloned());
+                evaluations.push((root, evaluation));
+            }
+        }
         (checked, graph, semantic)
     };
+    for (_, evaluation) in &evaluations {
+        diagnostics.extend(evaluation.diagnostics.iter().cloned());
+    }
     diagnostics.append(&mut semantic);
     let text = |span: Span| files.get(span.file).source.get(span.range()).unwrap_or_default().to_string();
     let location = |span: Span| {
@@ -149,7 +191,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String]) -> Analysis {
     };
     diagnostics.extend(graph.cycles(&text, &location));
     sort_diagnostics(&mut diagnostics);
-    Analysis { files, roots: root_ids, diagnostics, checked, graph }
+    Analysis { files, roots: root_ids, diagnostics, checked, graph, evaluations, notes }
 }
 
 /// Every `module` and `import` item, wherever it is written.

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use smol_str::SmolStr;
 
+use crate::ty::{FieldTy, Ty};
+
 /// A value. Maps and records are both `Map` (string keys in lexicographic
 /// order). `Unknown` is a value that only exists after apply; every
 /// operation on it yields `Unknown`. `Secret` marks a value that must not be
@@ -143,6 +145,38 @@ impl Value {
         })
     }
 
+    /// The most precise type of a value: a map is a record of its entries
+    /// (which is assignable to `map<T>` when every entry fits `T`), a list
+    /// has the common type of its items (`any` when they have none, or when
+    /// it is empty), an unknown is `any`.
+    pub fn type_of(&self) -> Ty {
+        match self {
+            Value::None => Ty::None,
+            Value::Bool(_) => Ty::Bool,
+            Value::Int(_) => Ty::Int,
+            Value::Float(_) => Ty::Float,
+            Value::String(_) => Ty::String,
+            Value::Duration(_) => Ty::Duration,
+            Value::List(items) => {
+                let mut types = items.iter().map(Value::type_of);
+                let element = match types.next() {
+                    None => Ty::Any,
+                    Some(first) => types.try_fold(first, |a, b| Ty::unify(&a, &b)).unwrap_or(Ty::Any),
+                };
+                Ty::list(element)
+            }
+            Value::Map(entries) => Ty::record(
+                None,
+                entries
+                    .iter()
+                    .map(|(name, value)| FieldTy { name: name.clone(), ty: value.type_of(), optional: false })
+                    .collect(),
+            ),
+            Value::Secret(inner) => Ty::secret(inner.type_of()),
+            Value::Unknown => Ty::Any,
+        }
+    }
+
     /// JSON text of a value without secrets or unknowns.
     pub fn to_json_text(&self) -> Option<String> {
         let mut out = String::new();
@@ -267,6 +301,23 @@ mod tests {
         assert!(!list.to_string().contains("hunter2"));
         assert_eq!(list.to_json_text(), None);
         assert_eq!(Value::Unknown.to_string(), "(known after apply)");
+    }
+
+    #[test]
+    fn types_of_values() {
+        assert_eq!(Value::Int(1).type_of(), Ty::Int);
+        assert_eq!(Value::list(vec![Value::Int(1), Value::Float(2.0)]).type_of(), Ty::list(Ty::Float));
+        assert_eq!(Value::list(vec![Value::Int(1), Value::string("a")]).type_of(), Ty::list(Ty::Any));
+        assert_eq!(Value::list(vec![]).type_of(), Ty::list(Ty::Any));
+        let mut m = BTreeMap::new();
+        m.insert(SmolStr::new("a"), Value::string("x"));
+        let record = Value::map(m).type_of();
+        assert_eq!(record.to_string(), "{ a: string }");
+        assert!(record.assignable_to(&Ty::map(Ty::String)));
+        assert!(!record.assignable_to(&Ty::map(Ty::Int)));
+        assert!(Value::map(BTreeMap::new()).type_of().assignable_to(&Ty::map(Ty::Int)));
+        assert_eq!(Value::secret(Value::Bool(true)).type_of(), Ty::secret(Ty::Bool));
+        assert_eq!(Value::Unknown.type_of(), Ty::Any);
     }
 
     #[test]

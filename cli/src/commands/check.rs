@@ -34,15 +34,9 @@ pub(crate) struct CheckArgs {
     evaluation: EvaluationArgs,
 }
 
-/// Inputs of evaluation and policy checking. `check` accepts them so that
-/// scripts can pass the same flags as to `plan`, but the stage that reads
-/// them (type checking and policies) does not exist yet.
+/// Inputs of evaluation and policy checking, shared with `plan`.
 #[derive(Debug, clap::Args)]
-#[allow(
-    dead_code,
-    reason = "accepted and validated now, read once check evaluates parameters and policies"
-)]
-struct EvaluationArgs {
+pub(crate) struct EvaluationArgs {
     /// Set the parameter K to V (repeatable).
     #[arg(long = "var", value_name = "K=V", value_parser = parse_var)]
     vars: Vec<(String, String)>,
@@ -54,6 +48,70 @@ struct EvaluationArgs {
     /// A policy file or folder to check against (repeatable).
     #[arg(long = "policy", value_name = "PATH")]
     policies: Vec<PathBuf>,
+}
+
+impl EvaluationArgs {
+    /// Param values merged by priority: `--var` over `--var-file` over
+    /// `ORCH_VAR_NAME`, and the policy files.
+    pub(crate) fn options(&self) -> Result<orch_compiler::Options, miette::Report> {
+        use orch_compiler::eval::ParamInput;
+        let mut params = std::collections::HashMap::new();
+        for (name, value) in std::env::vars() {
+            if let Some(param) = name.strip_prefix("ORCH_VAR_")
+                && !param.is_empty()
+            {
+                params.insert(param.to_string(), ParamInput::Text(value));
+            }
+        }
+        if let Some(path) = &self.var_file {
+            let text = files::read_source(path)?;
+            let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+                miette!(code = "orchc::var_file", "{}: not valid JSON: {error}", path.display())
+            })?;
+            let serde_json::Value::Object(entries) = json else {
+                return Err(miette!(
+                    code = "orchc::var_file",
+                    help = "write an object such as {\"env\": \"prod\", \"replicas\": 3}",
+                    "{}: a var file holds one JSON object",
+                    path.display()
+                ));
+            };
+            for (name, value) in entries {
+                params.insert(name, ParamInput::Value(json_to_value(value)));
+            }
+        }
+        for (name, value) in &self.vars {
+            params.insert(name.clone(), ParamInput::Text(value.clone()));
+        }
+        let mut policy_files = Vec::new();
+        if !self.policies.is_empty() {
+            let discovery = files::discover(&self.policies);
+            if let Some(error) = discovery.errors.into_iter().next() {
+                return Err(error);
+            }
+            policy_files.extend(discovery.files.iter().map(|p| p.to_string_lossy().into_owned()));
+        }
+        Ok(orch_compiler::Options { params, policy_files, evaluate: true })
+    }
+}
+
+/// A JSON value as an Orch value: objects become maps, integral numbers
+/// ints, other numbers floats, `null` none.
+fn json_to_value(json: serde_json::Value) -> orch_stdlib::Value {
+    use orch_stdlib::Value;
+    match json {
+        serde_json::Value::Null => Value::None,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(text) => Value::string(text),
+        serde_json::Value::Array(items) => Value::list(items.into_iter().map(json_to_value).collect()),
+        serde_json::Value::Object(entries) => {
+            Value::map(entries.into_iter().map(|(k, v)| (k.into(), json_to_value(v))).collect())
+        }
+    }
 }
 
 /// Parses `K=V`, where `K` is a parameter name.
@@ -93,7 +151,17 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
             }
         }
     }
-    let analysis = orch_compiler::analyze(&sources, &roots);
+    let options = match args.evaluation.options() {
+        Ok(options) => options,
+        Err(error) => {
+            errors::report(error);
+            return Outcome::Failure;
+        }
+    };
+    let analysis = orch_compiler::analyze(&sources, &roots, &options);
+    for note in &analysis.notes {
+        eprintln!("note: {note}");
+    }
     let mut db = SourceDb::default();
     for file in analysis.files.iter() {
         db.add_path(PathBuf::from(&file.path), file.source.to_string());

@@ -39,7 +39,7 @@ impl Checker<'_, '_> {
             ExprKind::Ident(ident) => self.name(file, ident, scope).0,
             ExprKind::Paren(inner) => self.expr(file, inner, scope, expected),
             ExprKind::List(items) => self.list(file, expr, items, scope, expected),
-            ExprKind::Object(fields) => self.object(file, fields, scope, expected),
+            ExprKind::Object(fields) => self.object(file, expr, fields, scope, expected),
             ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) => {
                 self.comprehension(file, comprehension, scope)
             }
@@ -184,11 +184,18 @@ impl Checker<'_, '_> {
         };
         let mut result = Typed::new(Ty::list(element_expected.clone().unwrap_or(Ty::Any)));
         let mut element: Option<Ty> = None;
+        let mut failed = false;
         for item in items {
             let typed = self.expr(file, item, scope, element_expected.as_ref());
             result.phase = result.phase.join(&typed.phase);
             if typed.ty.is_secret() {
                 result.secret = result.secret.or(typed.secret.clone());
+            }
+            // Against a list type, each element is checked where it is written.
+            if let Some(want) = &element_expected
+                && !self.expect_assignable(item, &typed, want, "a list element")
+            {
+                failed = true;
             }
             element = match element {
                 None => Some(typed.ty.clone()),
@@ -210,17 +217,36 @@ impl Checker<'_, '_> {
                 },
             };
         }
+        // A list of secrets is secret, unless its type says that its
+        // elements are (`list<secret<string>>`).
+        let secret_elements = element_expected.as_ref().is_some_and(Ty::is_secret);
         if let Some(element) = element {
-            let element = element_expected.filter(|e| element.assignable_to(e) && !element.is_secret()).unwrap_or(element);
+            let element = element_expected
+                .filter(|e| element.assignable_to(e) && (!element.is_secret() || e.is_secret()))
+                .unwrap_or(element);
             result.ty = Ty::list(element);
         }
-        if result.secret.is_some() {
+        if failed {
+            result.ty = Ty::Error;
+        } else if result.secret.is_some() && !secret_elements {
             result.ty = Ty::secret(result.ty);
         }
         result
     }
 
-    fn object(&mut self, file: FileId, fields: &[ast::Field], scope: ScopeId, expected: Option<&Ty>) -> Typed {
+    /// An object literal: a map when a `map<T>` is expected, a record
+    /// otherwise. Against a record type, each field is checked where it is
+    /// written: an unknown field (with the closest name), a missing required
+    /// field, a value of the wrong type; the literal then has the error type,
+    /// so that the declaration does not report the mismatch again.
+    fn object(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        fields: &[ast::Field],
+        scope: ScopeId,
+        expected: Option<&Ty>,
+    ) -> Typed {
         let mut result = Typed::new(Ty::Error);
         let mut out: Vec<FieldTy> = Vec::new();
         let map_element = match expected.map(Ty::reveal) {
@@ -228,9 +254,14 @@ impl Checker<'_, '_> {
             _ => None,
         };
         let record = match expected.map(Ty::unwrap_optional) {
-            Some(Ty::Record(record)) => Some(record.clone()),
+            Some(Ty::Record(record)) if map_element.is_none() => Some(record.clone()),
             _ => None,
         };
+        let mut failed = false;
+        // Whether a secret went into a field that is not declared secret:
+        // then the whole object is secret.
+        let mut leaks_secret = false;
+        let mut misspelt: Vec<SmolStr> = Vec::new();
         for field in fields {
             let key: SmolStr = match &field.key {
                 FieldKey::Name(name) => name.name.clone(),
@@ -250,17 +281,67 @@ impl Checker<'_, '_> {
             }
             let field_expected = match (&map_element, &record) {
                 (Some(element), _) => Some(element.clone()),
-                (None, Some(record)) => record.field(&key).map(|f| f.ty.clone()),
+                (None, Some(record)) => match record.field(&key) {
+                    Some(schema) => Some(schema.ty.clone()),
+                    None => {
+                        failed = true;
+                        let record_ty = Ty::Record(record.clone());
+                        let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+                        let mut diagnostic = Diagnostic::new(
+                            &codes::E0301,
+                            field.key.span(),
+                            format!("unknown field `{key}` on `{record_ty}`"),
+                        );
+                        if let Some(suggestion) = closest(&key, names.iter().copied()) {
+                            diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                            // A misspelt field is not also reported missing.
+                            misspelt.push(SmolStr::new(suggestion));
+                        }
+                        self.error(diagnostic.with_help(format!("`{record_ty}` fields: {}", names.join(", "))));
+                        None
+                    }
+                },
                 _ => None,
             };
             let typed = self.expr(file, &field.value, scope, field_expected.as_ref());
             result.phase = result.phase.join(&typed.phase);
             if typed.ty.is_secret() {
                 result.secret = result.secret.or(typed.secret.clone());
+                leaks_secret |= !field_expected.as_ref().is_some_and(Ty::is_secret);
+            }
+            if let Some(want) = &field_expected
+                && !self.expect_assignable(&field.value, &typed, want, &format!("the field `{key}`"))
+            {
+                failed = true;
             }
             out.push(FieldTy { name: key, ty: typed.ty, optional: false });
         }
-        result.ty = Ty::record(None, out);
+        if let Some(record) = &record {
+            let missing: Vec<&str> = record
+                .fields
+                .iter()
+                .filter(|f| !f.optional && !misspelt.contains(&f.name) && out.iter().all(|given| given.name != f.name))
+                .map(|f| f.name.as_str())
+                .collect();
+            if !missing.is_empty() {
+                failed = true;
+                let record_ty = Ty::Record(record.clone());
+                let list = missing.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+                let noun = if missing.len() == 1 { "field" } else { "fields" };
+                self.error(
+                    Diagnostic::new(
+                        &codes::E0302,
+                        expr.span,
+                        format!("missing required {noun} {list} of `{record_ty}`"),
+                    )
+                    .with_help(format!("add {}", missing.iter().map(|name| format!("`{name} = ...`")).collect::<Vec<_>>().join(", "))),
+                );
+            }
+        }
+        result.ty = if failed { Ty::Error } else { Ty::record(None, out) };
+        if leaks_secret && !failed {
+            result.ty = Ty::secret(result.ty);
+        }
         result
     }
 
@@ -291,13 +372,20 @@ impl Checker<'_, '_> {
         if value.ty.is_secret() {
             secret = secret.or(value.secret.clone());
         }
+        // Like a list literal, a collection built from secrets is secret.
+        let mut any_secret = value.ty.is_secret();
         let ty = match key {
             Some(key) => {
                 phase = phase.join(&key.phase);
+                if key.ty.is_secret() {
+                    any_secret = true;
+                    secret = secret.or(key.secret);
+                }
                 Ty::map(value.ty)
             }
             None => Ty::list(value.ty),
         };
+        let ty = if any_secret { Ty::secret(ty) } else { ty };
         Typed { ty, phase, secret, origin: None }
     }
 
@@ -801,8 +889,14 @@ pub(super) fn for_header(
             (Ty::List(inner), _) if matches!(inner.reveal(), Ty::String | Ty::Enum(_)) && decl.binding.second.is_none() => {
                 KeyKind::String
             }
-            // `for i, x in xs` asks for positions explicitly.
+            // `for i, x in xs` asks for positions explicitly, and the
+            // instances of `resources(KIND)` in a policy are not declared.
             (Ty::List(_), _) if decl.binding.second.is_some() => KeyKind::Int,
+            (Ty::List(_), ExprKind::Call { callee, .. })
+                if matches!(&callee.kind, ExprKind::Ident(name) if name.name == "resources") =>
+            {
+                KeyKind::Int
+            }
             (Ty::List(inner), _) => {
                 if !inner.is_error() {
                     let first = &decl.binding.first.name;

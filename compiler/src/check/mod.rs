@@ -121,6 +121,8 @@ pub struct Checker<'m, 'a> {
     loops_in_progress: HashSet<ScopeId>,
     /// The block whose header is being checked, if any.
     headers: Vec<ScopeId>,
+    /// Type aliases already resolved, by file and name.
+    pub(crate) alias_types: HashMap<(FileId, SmolStr), Ty>,
 }
 
 impl<'m, 'a> Checker<'m, 'a> {
@@ -137,6 +139,7 @@ impl<'m, 'a> Checker<'m, 'a> {
             locals: Vec::new(),
             loops_in_progress: HashSet::new(),
             headers: Vec::new(),
+            alias_types: HashMap::new(),
         }
     }
 
@@ -146,6 +149,7 @@ impl<'m, 'a> Checker<'m, 'a> {
         for decl in &self.model.decls {
             self.check_decl(decl.id);
         }
+        types::check_aliases(&mut self);
         let mut scopes: Vec<ScopeId> = self.model.scopes.iter().map(|s| s.id).collect();
         scopes.sort();
         for scope in scopes {
@@ -311,15 +315,7 @@ impl<'m, 'a> Checker<'m, 'a> {
     /// Checks that `typed` may be used where `expected` is wanted; reports a
     /// type mismatch or a leaked secret.
     pub(crate) fn expect_type(&mut self, expr: &Expr, typed: &Typed, expected: &Ty, what: &str) -> bool {
-        if !typed.ty.assignable_to(expected) {
-            self.error(
-                Diagnostic::new(
-                    &codes::E0201,
-                    expr.span,
-                    format!("{what} must be `{expected}`, but this is `{}`", typed.ty),
-                )
-                .with_primary_message(format!("expected `{expected}`, found `{}`", typed.ty)),
-            );
+        if !self.expect_assignable(expr, typed, expected, what) {
             return false;
         }
         if typed.ty.is_secret() && !expected.is_secret() {
@@ -327,6 +323,19 @@ impl<'m, 'a> Checker<'m, 'a> {
             return false;
         }
         true
+    }
+
+    /// Checks that `typed` may be used where `expected` is wanted, ignoring
+    /// secrecy (the caller decides where a secret may go).
+    pub(crate) fn expect_assignable(&mut self, expr: &Expr, typed: &Typed, expected: &Ty, what: &str) -> bool {
+        if typed.ty.assignable_to(expected) {
+            return true;
+        }
+        self.error(
+            Diagnostic::new(&codes::E0201, expr.span, format!("{what} must be `{expected}`, but this is `{}`", typed.ty))
+                .with_primary_message(format!("expected `{expected}`, found `{}`", typed.ty)),
+        );
+        false
     }
 
     pub(crate) fn secret_leak(&mut self, span: Span, typed: &Typed, what: &str) {
@@ -404,7 +413,7 @@ impl<'m, 'a> Checker<'m, 'a> {
                 continue;
             }
             let Some(name) = decl.name else { continue };
-            if name.name.starts_with('_') {
+            if name.name.starts_with('_') || !self.is_registered(decl.id) {
                 continue;
             }
             let (code, what) = match decl.kind {
@@ -419,6 +428,25 @@ impl<'m, 'a> Checker<'m, 'a> {
                     .with_help(format!("remove it, or start its name with `_` to keep it: `_{}`", name.name)),
             );
         }
+    }
+}
+
+impl Checker<'_, '_> {
+    /// Whether `id` is the declaration its name refers to; a duplicate
+    /// (already reported) is not, and is never used.
+    fn is_registered(&self, id: DeclId) -> bool {
+        let decl = self.model.decl(id);
+        let Some(name) = decl.name else { return true };
+        let scope = self.model.scope(decl.scope);
+        let names = if decl.kind == DeclKind::Let && scope.parent.is_some() {
+            &scope.lets
+        } else {
+            match self.model.modules.get(&decl.file) {
+                Some(module) => &module.names,
+                None => return true,
+            }
+        };
+        names.get(&name.name) == Some(&id)
     }
 }
 

@@ -152,6 +152,11 @@ fn alias(checker: &mut Checker<'_, '_>, file: FileId, name: &str, ty: &TypeExpr,
         checker.error(diagnostic);
         return Ty::Error;
     };
+    // Each alias is resolved once, so that a mistake in it is reported
+    // once however often it is used.
+    if let Some(resolved) = checker.alias_types.get(&(file, SmolStr::new(name))) {
+        return resolved.clone();
+    }
     let key = SmolStr::new(format!("{}:{name}", file.0));
     if !seen.insert(key.clone()) {
         checker.error(Diagnostic::new(&codes::E0104, ty.span, format!("the type `{name}` refers to itself"))
@@ -160,10 +165,27 @@ fn alias(checker: &mut Checker<'_, '_>, file: FileId, name: &str, ty: &TypeExpr,
     }
     let resolved = resolve_in(checker, file, &alias.ty, seen);
     seen.remove(&key);
-    match resolved {
+    let resolved = match resolved {
         Ty::Record(record) if record.name.is_none() => {
             Ty::record(Some(name), record.fields.clone())
         }
         other => other,
+    };
+    checker.alias_types.insert((file, SmolStr::new(name)), resolved.clone());
+    resolved
+}
+
+/// Resolves every type alias of every module, used or not, so that a
+/// mistake in an unused alias is reported too.
+pub(super) fn check_aliases(checker: &mut Checker<'_, '_>) {
+    let mut aliases: Vec<(FileId, u32, SmolStr, &TypeExpr)> = Vec::new();
+    for (&file, module) in &checker.model.modules {
+        for (name, alias) in &module.types {
+            aliases.push((file, alias.name.span.start, name.clone(), &alias.ty));
+        }
+    }
+    aliases.sort_by_key(|(file, start, _, _)| (*file, *start));
+    for (file, _, name, ty) in aliases {
+        alias(checker, file, &name, ty, &mut HashSet::new());
     }
 }

@@ -128,11 +128,6 @@ pub(super) fn map_element(ty: &Ty) -> Option<Ty> {
     }
 }
 
-/// Whether a type is a string or an enum of strings (or unknown).
-pub(super) fn is_stringish(ty: &Ty) -> bool {
-    ty.assignable_to(&Ty::String)
-}
-
 /// The argument at `index`, or an error naming what is missing. The
 /// checker reports arity first, so this only fires for calls it could not
 /// check.

@@ -1,7 +1,21 @@
 //! Resource and data kinds (LANGUAGE.md §7): each field's type, default,
 //! whether it is required, computed by the provider (`out`), forces
 //! replacement when changed, or is sensitive, and its documentation.
+//!
+//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `pg`,
+//! `random`. Fields keep the order in which they are documented (inputs
+//! first, required ones leading), which is the order hovers and help list
+//! them in.
 
+mod core;
+mod env;
+mod exec;
+mod fs;
+mod http;
+mod pg;
+mod random;
+
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::ty::{FieldTy, Ty};
@@ -26,6 +40,60 @@ pub struct FieldSchema {
     pub sensitive: bool,
 }
 
+impl FieldSchema {
+    /// An input the configuration must set.
+    pub fn required(name: &'static str, ty: Ty, doc: &'static str) -> FieldSchema {
+        FieldSchema {
+            name,
+            ty,
+            doc,
+            required: true,
+            default: None,
+            output: false,
+            forces_replacement: false,
+            sensitive: false,
+        }
+    }
+
+    /// An input that may be left out, and is then absent (`none`): its
+    /// type in an instance is optional.
+    pub fn optional(name: &'static str, ty: Ty, doc: &'static str) -> FieldSchema {
+        FieldSchema { required: false, ..FieldSchema::required(name, ty, doc) }
+    }
+
+    /// An input that takes `default` when left out.
+    pub fn defaulted(name: &'static str, ty: Ty, default: Value, doc: &'static str) -> FieldSchema {
+        FieldSchema { default: Some(default), ..FieldSchema::optional(name, ty, doc) }
+    }
+
+    /// A field the provider computes.
+    pub fn output(name: &'static str, ty: Ty, doc: &'static str) -> FieldSchema {
+        FieldSchema { output: true, ..FieldSchema::optional(name, ty, doc) }
+    }
+
+    /// Marks the field as replacing the object when it changes.
+    pub fn forcing_replacement(self) -> FieldSchema {
+        FieldSchema { forces_replacement: true, ..self }
+    }
+
+    /// Marks the field sensitive: its value is secret.
+    pub fn marked_sensitive(self) -> FieldSchema {
+        FieldSchema { sensitive: true, ..self }
+    }
+
+    /// An input that is neither required nor defaulted: absent when left
+    /// out.
+    pub fn is_optional_input(&self) -> bool {
+        !self.output && !self.required && self.default.is_none()
+    }
+}
+
+/// The provider of a kind: the first segment of its dotted name (`fs` for
+/// `fs.file`).
+pub fn provider_of(kind: &str) -> &str {
+    kind.split('.').next().unwrap_or(kind)
+}
+
 /// A resource or data kind.
 #[derive(Debug, Clone)]
 pub struct KindSchema {
@@ -38,6 +106,21 @@ pub struct KindSchema {
 }
 
 impl KindSchema {
+    /// A managed resource kind.
+    pub fn resource(name: &'static str, doc: &'static str, fields: Vec<FieldSchema>) -> KindSchema {
+        KindSchema { name, data: false, doc, fields }
+    }
+
+    /// A data kind: a read-only look-up.
+    pub fn data(name: &'static str, doc: &'static str, fields: Vec<FieldSchema>) -> KindSchema {
+        KindSchema { name, data: true, doc, fields }
+    }
+
+    /// The provider that implements the kind (`fs` for `fs.file`).
+    pub fn provider(&self) -> &'static str {
+        provider_of(self.name)
+    }
+
     pub fn field(&self, name: &str) -> Option<&FieldSchema> {
         self.fields.iter().find(|f| f.name == name)
     }
@@ -78,5 +161,31 @@ pub fn lookup_kind(name: &str) -> Option<&'static KindSchema> {
 }
 
 fn all_kinds() -> Vec<KindSchema> {
-    Vec::new()
+    let mut kinds: Vec<KindSchema> = [
+        core::kinds(),
+        env::kinds(),
+        exec::kinds(),
+        fs::kinds(),
+        http::kinds(),
+        pg::kinds(),
+        random::kinds(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    kinds.sort_by_key(|kind| kind.name);
+    kinds
 }
+
+/// `{}`: the default of map fields.
+fn empty_map() -> Value {
+    Value::map(BTreeMap::new())
+}
+
+/// `[]`: the default of list fields.
+fn empty_list() -> Value {
+    Value::list(Vec::new())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,849 @@
+//! Check-time evaluation: with every param known (defaults, `--var`,
+//! `--var-file`, `ORCH_VAR_*`), loops and conditions are expanded into
+//! instances, every value known at plan time is computed, and `assert`,
+//! `warn` and `policy` blocks run. Values that only exist after apply are
+//! [`Value::Unknown`]; assertions that read them wait for apply.
+//!
+//! Evaluation is lazy and memoised per module instance, declaration and
+//! instance key, so declarations may be used above their definition.
+
+mod expr;
+pub mod params;
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use orch_lang::ast::{self, ExprKind, FieldKey, ItemKind};
+use orch_lang::diagnostic::codes;
+use orch_lang::{Diagnostic, FileId, Span};
+use orch_stdlib::{Value, lookup_kind};
+use smol_str::SmolStr;
+
+use crate::check::{Checked, KeyKind};
+use crate::db::{Files, SourceDb};
+use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
+pub use params::{ParamInput, conform};
+
+/// One key of an instance address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Str(SmolStr),
+    Int(i64),
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Str(text) => write!(f, "[{text:?}]"),
+            Key::Int(index) => write!(f, "[{index}]"),
+        }
+    }
+}
+
+/// A resource, data or module instance of the expanded configuration.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// `conf["api"]`, `db.role`, `db["eu"].role`.
+    pub address: String,
+    pub decl: DeclId,
+    pub kind: DeclKind,
+    /// The resource or data kind (`fs.file`); empty for modules.
+    pub resource_kind: String,
+    /// Inputs as configured (defaults filled in), outputs unknown.
+    pub value: Value,
+    /// Addresses of the instances this one depends on.
+    pub depends_on: Vec<String>,
+    pub span: Span,
+    context: usize,
+    keys: Vec<Key>,
+}
+
+/// The result of evaluating one root module.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub instances: Vec<Instance>,
+    pub outputs: BTreeMap<String, Value>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Why evaluation was skipped, when it was.
+    pub notes: Vec<String>,
+}
+
+/// A failure during evaluation, at a span.
+#[derive(Debug, Clone)]
+pub(crate) struct EvalError {
+    pub(crate) span: Span,
+    pub(crate) message: String,
+}
+
+pub(crate) type EvalResult<T> = Result<T, EvalError>;
+
+/// A module instance: the root, or one instance of a `module` declaration.
+#[derive(Debug)]
+struct Context {
+    file: FileId,
+    /// The address prefix of everything inside: `""`, `db.`, `db["eu"].`.
+    prefix: String,
+    params: HashMap<SmolStr, Value>,
+}
+
+/// Loop variables bound at some point of a block.
+type Frame = Rc<Vec<(SmolStr, Value)>>;
+
+/// The elements of a `for`: each key with the variables it binds.
+type Elements = Rc<Vec<(Key, Vec<(SmolStr, Value)>)>>;
+
+pub struct Evaluator<'e, 'a> {
+    files: &'e Files,
+    model: &'e Model<'a>,
+    checked: &'e Checked,
+    db: &'e dyn SourceDb,
+    contexts: Vec<Context>,
+    values: HashMap<(usize, DeclId, Vec<Key>), Value>,
+    in_progress: std::collections::HashSet<(usize, DeclId, Vec<Key>)>,
+    elements: HashMap<(usize, ScopeId, Vec<Key>), Elements>,
+    frames: HashMap<(usize, ScopeId, Vec<Key>), Frame>,
+    children: HashMap<(usize, DeclId, Vec<Key>), usize>,
+    instances: Vec<Instance>,
+    diagnostics: Vec<Diagnostic>,
+    /// Spans already reported, so that a failing expression shared by many
+    /// instances is reported once.
+    reported: std::collections::HashSet<Span>,
+    /// Comprehension and key-expression variables, innermost last.
+    locals: Vec<(SmolStr, Value)>,
+}
+
+/// Evaluates the configuration rooted at `root` with the given param
+/// values; `policy_files` are extra files whose policies apply to it.
+pub fn evaluate(
+    files: &Files,
+    model: &Model<'_>,
+    checked: &Checked,
+    db: &dyn SourceDb,
+    root: FileId,
+    inputs: &HashMap<String, ParamInput>,
+    policy_files: &[FileId],
+) -> Evaluation {
+    let mut evaluator = Evaluator {
+        files,
+        model,
+        checked,
+        db,
+        contexts: Vec::new(),
+        values: HashMap::new(),
+        in_progress: Default::default(),
+        elements: HashMap::new(),
+        frames: HashMap::new(),
+        children: HashMap::new(),
+        instances: Vec::new(),
+        diagnostics: Vec::new(),
+        reported: Default::default(),
+        locals: Vec::new(),
+    };
+    let mut notes = Vec::new();
+    let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
+        return Evaluation { diagnostics: evaluator.diagnostics, notes, ..Evaluation::default() };
+    };
+    evaluator.contexts.push(Context { file: root, prefix: String::new(), params });
+    evaluator.enumerate_module(0);
+    let mut outputs = BTreeMap::new();
+    if let Some(module) = model.modules.get(&root) {
+        for &decl in &module.decls {
+            if model.decl(decl).kind != DeclKind::Output {
+                continue;
+            }
+            let scope = model.module_scope[&root];
+            match evaluator.reference(0, decl, scope, &[]) {
+                Ok(value) => {
+                    outputs.insert(model.decl(decl).name_str().to_string(), value);
+                }
+                Err(error) => evaluator.report(error),
+            }
+        }
+    }
+    evaluator.run_assertions();
+    let mut policy_sources: Vec<FileId> = evaluator.contexts.iter().map(|c| c.file).collect();
+    policy_sources.extend(policy_files);
+    policy_sources.sort();
+    policy_sources.dedup();
+    for file in policy_sources {
+        evaluator.run_policies(file);
+    }
+    evaluator.link_instances();
+    Evaluation { instances: evaluator.instances, outputs, diagnostics: evaluator.diagnostics, notes }
+}
+
+impl<'e, 'a> Evaluator<'e, 'a> {
+    fn report(&mut self, error: EvalError) {
+        if self.reported.insert(error.span) {
+            self.diagnostics.push(Diagnostic::new(&codes::E0601, error.span, error.message));
+        }
+    }
+
+    /// The values of the root module's params, or `None` (with a note)
+    /// when a required one is missing.
+    fn root_params(
+        &mut self,
+        root: FileId,
+        inputs: &HashMap<String, ParamInput>,
+        notes: &mut Vec<String>,
+    ) -> Option<HashMap<SmolStr, Value>> {
+        let module = self.model.modules.get(&root)?;
+        let mut values = HashMap::new();
+        let mut missing = Vec::new();
+        let mut defaults = Vec::new();
+        for &decl in &module.decls {
+            let d = self.model.decl(decl);
+            if d.kind != DeclKind::Param {
+                continue;
+            }
+            let ItemKind::Param(param) = &d.item.kind else { continue };
+            let ty = self.checked.decl_types.get(&decl).map(|t| t.ty.clone()).unwrap_or(orch_stdlib::Ty::Error);
+            match inputs.get(d.name_str()) {
+                Some(input) => match conform(input.to_value(), &ty) {
+                    Ok(value) => {
+                        values.insert(SmolStr::new(d.name_str()), value);
+                    }
+                    Err(problem) => self.diagnostics.push(
+                        Diagnostic::new(
+                            &codes::E0603,
+                            d.name_span(),
+                            format!("the value given for the param `{}` does not fit its type: {problem}", d.name_str()),
+                        )
+                        .with_help(format!("`{}` is a `{ty}`", d.name_str())),
+                    ),
+                },
+                None if param.default.is_some() => defaults.push(decl),
+                None => missing.push(d.name_str().to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            let path = &self.files.get(root).path;
+            notes.push(format!(
+                "{path}: evaluation skipped: no value for the required param{} {}; pass them with --var NAME=VALUE, --var-file or ORCH_VAR_NAME",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            ));
+            return None;
+        }
+        if self.diagnostics.iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        // Defaults may use other params: evaluate them in a context that
+        // already holds the given values.
+        self.contexts.push(Context { file: root, prefix: String::new(), params: values });
+        for decl in defaults {
+            let ItemKind::Param(param) = &self.model.decl(decl).item.kind else { continue };
+            let Some(default) = &param.default else { continue };
+            let scope = self.model.decl(decl).scope;
+            match self.eval_expr(0, scope, &[], default) {
+                Ok(value) => {
+                    let name = SmolStr::new(self.model.decl(decl).name_str());
+                    self.contexts[0].params.insert(name, value);
+                }
+                Err(error) => self.report(error),
+            }
+        }
+        let context = self.contexts.pop()?;
+        Some(context.params)
+    }
+
+    /// Evaluates every resource, data, module and output of a module
+    /// instance, registering instances.
+    fn enumerate_module(&mut self, context: usize) {
+        let file = self.contexts[context].file;
+        let Some(module) = self.model.modules.get(&file) else { return };
+        for &decl in &module.decls {
+            let kind = self.model.decl(decl).kind;
+            if !matches!(kind, DeclKind::Resource | DeclKind::Data | DeclKind::Module | DeclKind::Let) {
+                continue;
+            }
+            let scope = self.model.decl(decl).scope;
+            if self.model.decl(decl).policy.is_some() {
+                continue;
+            }
+            match self.key_combinations(context, scope) {
+                Ok(combinations) => {
+                    for keys in combinations {
+                        if let Err(error) = self.decl_value(context, decl, &keys) {
+                            self.report(error);
+                        }
+                    }
+                }
+                Err(error) => self.report(error),
+            }
+        }
+    }
+
+    /// Every key combination under which `scope` is entered (conditions
+    /// true), outermost loop first.
+    fn key_combinations(&mut self, context: usize, scope: ScopeId) -> EvalResult<Vec<Vec<Key>>> {
+        let mut chain = self.model.scope_chain(scope);
+        chain.reverse();
+        let mut combinations: Vec<Vec<Key>> = vec![Vec::new()];
+        for scope in chain {
+            let mut next = Vec::new();
+            for keys in combinations {
+                match &self.model.scope(scope).kind {
+                    ScopeKind::For(_) => {
+                        let elements = self.elements(context, scope, &keys)?;
+                        for (key, _) in elements.iter() {
+                            let mut extended = keys.clone();
+                            extended.push(key.clone());
+                            next.push(extended);
+                        }
+                    }
+                    ScopeKind::If { .. } => {
+                        if self.if_taken(context, scope, &keys)? {
+                            next.push(keys);
+                        }
+                    }
+                    ScopeKind::Module | ScopeKind::Policy(_) => next.push(keys),
+                }
+            }
+            combinations = next;
+        }
+        Ok(combinations)
+    }
+
+    /// The elements of the `for` block `scope` under the outer keys.
+    fn elements(&mut self, context: usize, scope: ScopeId, outer: &[Key]) -> EvalResult<Elements> {
+        let memo = (context, scope, outer.to_vec());
+        if let Some(elements) = self.elements.get(&memo) {
+            return Ok(elements.clone());
+        }
+        let ScopeKind::For(decl) = &self.model.scope(scope).kind else { return Ok(Rc::new(Vec::new())) };
+        let parent = self.model.scope(scope).parent.unwrap_or(scope);
+        let collection = self.eval_expr(context, parent, outer, &decl.collection)?;
+        let key_kind = self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
+        let collection = collection.reveal_all();
+        let mut out: Vec<(Key, Vec<(SmolStr, Value)>)> = Vec::new();
+        let first = decl.binding.first.name.clone();
+        let second = decl.binding.second.as_ref().map(|s| s.name.clone());
+        let items: Vec<(Value, Value)> = match &collection {
+            Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
+            Value::Map(entries) => entries.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            Value::Unknown => {
+                return Err(EvalError {
+                    span: decl.collection.span,
+                    message: "the collection of this `for` is not known until apply".to_string(),
+                });
+            }
+            other => {
+                return Err(EvalError {
+                    span: decl.collection.span,
+                    message: format!("cannot iterate over a {}", other.kind_name()),
+                });
+            }
+        };
+        for (index, item) in items {
+            let bindings = match &second {
+                Some(second) => vec![(first.clone(), index.clone()), (second.clone(), item.clone())],
+                None => vec![(first.clone(), item.clone())],
+            };
+            let key = match &decl.key {
+                Some(key_expr) => {
+                    let value = self.with_locals(&bindings, |this| this.eval_expr(context, parent, outer, key_expr))?;
+                    match value.reveal().0 {
+                        Value::String(text) => Key::Str(text.clone()),
+                        Value::Unknown => {
+                            return Err(EvalError {
+                                span: key_expr.span,
+                                message: "this instance key is not known until apply".to_string(),
+                            });
+                        }
+                        other => {
+                            return Err(EvalError {
+                                span: key_expr.span,
+                                message: format!("an instance key must be a string, this is a {}", other.kind_name()),
+                            });
+                        }
+                    }
+                }
+                None => match (&index, &item, key_kind, &collection) {
+                    (_, _, KeyKind::String, Value::Map(_)) => match &index {
+                        Value::String(text) => Key::Str(text.clone()),
+                        _ => Key::Int(0),
+                    },
+                    (_, Value::String(text), KeyKind::String, _) => Key::Str(text.clone()),
+                    (Value::Int(i), Value::Int(value), KeyKind::Int, _) if matches!(decl.collection.kind, ExprKind::Range { .. }) => {
+                        let _ = i;
+                        Key::Int(*value)
+                    }
+                    (Value::Int(i), _, _, _) => Key::Int(*i),
+                    (Value::String(text), _, _, _) => Key::Str(text.clone()),
+                    _ => Key::Int(0),
+                },
+            };
+            if out.iter().any(|(k, _)| *k == key) {
+                let span = decl.key.as_ref().map_or(decl.collection.span, |k| k.span);
+                let diagnostic = Diagnostic::new(
+                    &codes::E0602,
+                    span,
+                    format!("two instances have the key {key}: instance keys must be unique"),
+                )
+                .with_help("instance keys identify objects in state; make them unique, for example with `key`");
+                if self.reported.insert(span) {
+                    self.diagnostics.push(diagnostic);
+                }
+                continue;
+            }
+            out.push((key, bindings));
+        }
+        let elements = Rc::new(out);
+        self.elements.insert(memo, elements.clone());
+        Ok(elements)
+    }
+
+    /// Whether the `if` branch `scope` is taken under `keys`.
+    fn if_taken(&mut self, context: usize, scope: ScopeId, keys: &[Key]) -> EvalResult<bool> {
+        let ScopeKind::If { decl, branch } = &self.model.scope(scope).kind else { return Ok(true) };
+        let (decl, branch) = (*decl, *branch);
+        let parent = self.model.scope(scope).parent.unwrap_or(scope);
+        for (index, (condition, _)) in decl.branches.iter().enumerate() {
+            let value = self.eval_expr(context, parent, keys, condition)?;
+            let truth = match value.reveal().0 {
+                Value::Bool(b) => *b,
+                Value::Unknown => {
+                    return Err(EvalError {
+                        span: condition.span,
+                        message: "this condition is not known until apply".to_string(),
+                    });
+                }
+                other => {
+                    return Err(EvalError {
+                        span: condition.span,
+                        message: format!("a condition must be a bool, this is a {}", other.kind_name()),
+                    });
+                }
+            };
+            if index == branch {
+                return Ok(truth);
+            }
+            if truth {
+                return Ok(false);
+            }
+        }
+        // The `else` block: every condition was false.
+        Ok(branch == decl.branches.len())
+    }
+
+    /// The loop variables bound inside `scope` under `keys`.
+    pub(crate) fn frame(&mut self, context: usize, scope: ScopeId, keys: &[Key]) -> EvalResult<Frame> {
+        let memo = (context, scope, keys.to_vec());
+        if let Some(frame) = self.frames.get(&memo) {
+            return Ok(frame.clone());
+        }
+        let mut chain = self.model.scope_chain(scope);
+        chain.reverse();
+        let mut bindings = Vec::new();
+        let mut used = 0;
+        for scope in chain {
+            if !matches!(self.model.scope(scope).kind, ScopeKind::For(_)) {
+                continue;
+            }
+            let Some(key) = keys.get(used) else { break };
+            let elements = self.elements(context, scope, &keys[..used])?;
+            if let Some((_, vars)) = elements.iter().find(|(k, _)| k == key) {
+                bindings.extend(vars.iter().cloned());
+            }
+            used += 1;
+        }
+        let frame = Rc::new(bindings);
+        self.frames.insert(memo, frame.clone());
+        Ok(frame)
+    }
+
+    /// The number of `for` blocks around `scope`.
+    pub(crate) fn loop_depth(&self, scope: ScopeId) -> usize {
+        self.model.scope_chain(scope).iter().filter(|s| matches!(self.model.scope(**s).kind, ScopeKind::For(_))).count()
+    }
+
+    /// The value of `decl` seen from `site` with the site's loop keys:
+    /// loops and conditions around `decl` that do not surround the site
+    /// make a map, a list or an optional.
+    pub(crate) fn reference(&mut self, context: usize, decl: DeclId, site: ScopeId, site_keys: &[Key]) -> EvalResult<Value> {
+        let mut decl_chain = self.model.scope_chain(self.model.decl(decl).scope);
+        decl_chain.reverse();
+        let mut site_chain = self.model.scope_chain(site);
+        site_chain.reverse();
+        let mut shared = 0;
+        let mut keys = Vec::new();
+        while shared < decl_chain.len() && shared < site_chain.len() && decl_chain[shared] == site_chain[shared] {
+            if matches!(self.model.scope(decl_chain[shared]).kind, ScopeKind::For(_)) {
+                match site_keys.get(keys.len()) {
+                    Some(key) => keys.push(key.clone()),
+                    None => break,
+                }
+            }
+            shared += 1;
+        }
+        let rest: Vec<ScopeId> = decl_chain[shared..].to_vec();
+        self.build(context, decl, &rest, keys)
+    }
+
+    fn build(&mut self, context: usize, decl: DeclId, rest: &[ScopeId], keys: Vec<Key>) -> EvalResult<Value> {
+        let Some((&scope, deeper)) = rest.split_first() else {
+            return self.decl_value(context, decl, &keys);
+        };
+        match &self.model.scope(scope).kind {
+            ScopeKind::For(_) => {
+                let elements = self.elements(context, scope, &keys)?;
+                let key_kind = self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
+                let mut map = BTreeMap::new();
+                let mut list = Vec::new();
+                for (key, _) in elements.iter() {
+                    let mut extended = keys.clone();
+                    extended.push(key.clone());
+                    let value = self.build(context, decl, deeper, extended)?;
+                    match (key_kind, key) {
+                        (KeyKind::String, Key::Str(text)) => {
+                            map.insert(text.clone(), value);
+                        }
+                        (KeyKind::String, Key::Int(i)) => {
+                            map.insert(SmolStr::new(i.to_string()), value);
+                        }
+                        (KeyKind::Int, _) => list.push(value),
+                    }
+                }
+                Ok(if key_kind == KeyKind::String { Value::map(map) } else { Value::list(list) })
+            }
+            ScopeKind::If { .. } => {
+                if self.if_taken(context, scope, &keys)? {
+                    self.build(context, decl, deeper, keys)
+                } else {
+                    Ok(Value::None)
+                }
+            }
+            ScopeKind::Module | ScopeKind::Policy(_) => self.build(context, decl, deeper, keys),
+        }
+    }
+
+    /// The value of one instance of `decl`.
+    fn decl_value(&mut self, context: usize, decl: DeclId, keys: &[Key]) -> EvalResult<Value> {
+        let memo = (context, decl, keys.to_vec());
+        if let Some(value) = self.values.get(&memo) {
+            return Ok(value.clone());
+        }
+        if !self.in_progress.insert(memo.clone()) {
+            // A cycle, reported by the checker.
+            return Ok(Value::Unknown);
+        }
+        let result = self.compute(context, decl, keys);
+        self.in_progress.remove(&memo);
+        let value = result?;
+        self.values.insert(memo, value.clone());
+        Ok(value)
+    }
+
+    fn compute(&mut self, context: usize, decl: DeclId, keys: &[Key]) -> EvalResult<Value> {
+        let d = self.model.decl(decl);
+        let (scope, item, kind) = (d.scope, d.item, d.kind);
+        match &item.kind {
+            ItemKind::Param(_) => {
+                let name = d.name_str();
+                Ok(self.contexts[context].params.get(name).cloned().unwrap_or(Value::Unknown))
+            }
+            ItemKind::Let(decl_ast) => self.eval_expr(context, scope, keys, &decl_ast.value),
+            ItemKind::Output(output) => self.eval_expr(context, scope, keys, &output.value),
+            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+                let mut fields = BTreeMap::new();
+                for field in &resource.body.fields {
+                    let FieldKey::Name(name) = &field.key else { continue };
+                    let value = self.eval_expr(context, scope, keys, &field.value)?;
+                    fields.insert(name.name.clone(), value);
+                }
+                let kind_name = resource.kind.to_dotted();
+                if let Some(schema) = lookup_kind(&kind_name) {
+                    for field in &schema.fields {
+                        let name = SmolStr::new(field.name);
+                        if field.output {
+                            fields.insert(name, Value::Unknown);
+                        } else if !fields.contains_key(&name) {
+                            fields.insert(name, field.default.clone().unwrap_or(Value::None));
+                        }
+                        if field.sensitive
+                            && let Some(value) = fields.get_mut(field.name)
+                        {
+                            *value = Value::secret(value.clone());
+                        }
+                    }
+                }
+                let value = Value::map(fields);
+                let address = self.address(context, decl, keys);
+                self.instances.push(Instance {
+                    address,
+                    decl,
+                    kind,
+                    resource_kind: kind_name,
+                    value: value.clone(),
+                    depends_on: Vec::new(),
+                    span: self.model.decl(decl).name_span(),
+                    context,
+                    keys: keys.to_vec(),
+                });
+                Ok(value)
+            }
+            ItemKind::Module(module) => self.module_value(context, decl, scope, keys, module),
+            _ => Ok(Value::Unknown),
+        }
+    }
+
+    fn module_value(
+        &mut self,
+        context: usize,
+        decl: DeclId,
+        scope: ScopeId,
+        keys: &[Key],
+        module: &ast::Module,
+    ) -> EvalResult<Value> {
+        let Some(&target) = self.checked.targets.get(&decl) else { return Ok(Value::Unknown) };
+        let memo = (context, decl, keys.to_vec());
+        let child = match self.children.get(&memo) {
+            Some(&child) => child,
+            None => {
+                let mut params = HashMap::new();
+                for field in &module.body.fields {
+                    let FieldKey::Name(name) = &field.key else { continue };
+                    let value = self.eval_expr(context, scope, keys, &field.value)?;
+                    params.insert(name.name.clone(), value);
+                }
+                let prefix = format!("{}{}", self.address(context, decl, keys), ".");
+                let child = self.contexts.len();
+                self.contexts.push(Context { file: target, prefix, params });
+                self.children.insert(memo, child);
+                // Defaults of params not given.
+                if let Some(info) = self.model.modules.get(&target) {
+                    let module_scope = self.model.module_scope[&target];
+                    for &param in &info.decls {
+                        let d = self.model.decl(param);
+                        let ItemKind::Param(ast_param) = &d.item.kind else { continue };
+                        if self.contexts[child].params.contains_key(d.name_str()) {
+                            continue;
+                        }
+                        if let Some(default) = &ast_param.default {
+                            let value = self.eval_expr(child, module_scope, &[], default)?;
+                            let name = SmolStr::new(self.model.decl(param).name_str());
+                            self.contexts[child].params.insert(name, value);
+                        }
+                    }
+                }
+                self.enumerate_module(child);
+                child
+            }
+        };
+        let mut outputs = BTreeMap::new();
+        if let Some(info) = self.model.modules.get(&target) {
+            let module_scope = self.model.module_scope[&target];
+            for &output in &info.decls {
+                if self.model.decl(output).kind != DeclKind::Output {
+                    continue;
+                }
+                let value = self.reference(child, output, module_scope, &[])?;
+                outputs.insert(SmolStr::new(self.model.decl(output).name_str()), value);
+            }
+        }
+        Ok(Value::map(outputs))
+    }
+
+    /// The address of an instance: the module prefix, the name and keys.
+    fn address(&self, context: usize, decl: DeclId, keys: &[Key]) -> String {
+        let mut out = self.contexts[context].prefix.clone();
+        out.push_str(self.model.decl(decl).name_str());
+        for key in keys {
+            out.push_str(&key.to_string());
+        }
+        out
+    }
+
+    /// Runs every `assert` and `warn` outside policies.
+    fn run_assertions(&mut self) {
+        for context in 0..self.contexts.len() {
+            let file = self.contexts[context].file;
+            let Some(module) = self.model.modules.get(&file) else { continue };
+            let decls: Vec<DeclId> = module
+                .decls
+                .iter()
+                .copied()
+                .filter(|d| matches!(self.model.decl(*d).kind, DeclKind::Assert | DeclKind::Warn))
+                .filter(|d| self.model.decl(*d).policy.is_none())
+                .collect();
+            for decl in decls {
+                self.run_assertion(context, decl, None);
+            }
+        }
+    }
+
+    /// Evaluates one assertion in every instance of its scope.
+    fn run_assertion(&mut self, context: usize, decl: DeclId, policy: Option<&ast::Policy>) {
+        let d = self.model.decl(decl);
+        let (scope, kind) = (d.scope, d.kind);
+        let (ItemKind::Assert(assert) | ItemKind::Warn(assert)) = &d.item.kind else { return };
+        let combinations = match self.key_combinations(context, scope) {
+            Ok(combinations) => combinations,
+            Err(error) => return self.report(error),
+        };
+        for keys in combinations {
+            let condition = match self.eval_expr(context, scope, &keys, &assert.condition) {
+                Ok(value) => value,
+                Err(error) => {
+                    self.report(error);
+                    continue;
+                }
+            };
+            if condition.reveal().0 != &Value::Bool(false) {
+                continue;
+            }
+            let message = match self.eval_expr(context, scope, &keys, &assert.message) {
+                Ok(value) => match value {
+                    Value::String(text) => text.to_string(),
+                    other => other.to_string(),
+                },
+                Err(error) => {
+                    self.report(error);
+                    continue;
+                }
+            };
+            let prefix = &self.contexts[context].prefix;
+            let place = if prefix.is_empty() { String::new() } else { format!(" (in {})", prefix.trim_end_matches('.')) };
+            let diagnostic = match (policy, kind) {
+                (Some(policy), _) => {
+                    let mut diagnostic = Diagnostic::new(
+                        &codes::E0802,
+                        assert.condition.span,
+                        format!("policy `{}` is violated: {message}", policy.name.name),
+                    )
+                    .with_primary_message("this check failed");
+                    if let Some(instance) = self.policy_subject(context, scope, &keys) {
+                        diagnostic = diagnostic.with_label(instance.1, format!("by `{}`", instance.0));
+                    }
+                    diagnostic
+                }
+                (None, DeclKind::Warn) => {
+                    Diagnostic::new(&codes::W0801, assert.condition.span, format!("{message}{place}"))
+                        .with_primary_message("this condition is false")
+                }
+                (None, _) => Diagnostic::new(&codes::E0801, assert.condition.span, format!("{message}{place}"))
+                    .with_primary_message("this assertion failed"),
+            };
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    /// For an assertion inside `for x in resources(KIND)`, the instance
+    /// (address and span) that the current keys select.
+    fn policy_subject(&mut self, context: usize, scope: ScopeId, keys: &[Key]) -> Option<(String, Span)> {
+        let mut chain = self.model.scope_chain(scope);
+        chain.reverse();
+        let mut depth = 0;
+        for scope in chain {
+            let ScopeKind::For(decl) = &self.model.scope(scope).kind else { continue };
+            if let ExprKind::Call { callee, args } = &decl.collection.kind
+                && matches!(&callee.kind, ExprKind::Ident(n) if n.name == "resources")
+                && let Some(kind) = args.first().and_then(|a| expr::dotted(&a.value))
+                && let Some(Key::Int(index)) = keys.get(depth)
+            {
+                let _ = context;
+                let instance = self.instances.iter().filter(|i| i.resource_kind == kind).nth(*index as usize)?;
+                return Some((instance.address.clone(), instance.span));
+            }
+            depth += 1;
+        }
+        None
+    }
+
+    fn run_policies(&mut self, file: FileId) {
+        let Some(module) = self.model.modules.get(&file) else { return };
+        let policies = module.policies.clone();
+        let context = match self.contexts.iter().position(|c| c.file == file) {
+            Some(context) => context,
+            None => {
+                self.contexts.push(Context { file, prefix: String::new(), params: HashMap::new() });
+                self.contexts.len() - 1
+            }
+        };
+        for policy in policies {
+            let decls: Vec<DeclId> = self
+                .model
+                .decls
+                .iter()
+                .filter(|d| d.file == file && d.policy.is_some_and(|p| std::ptr::eq(p, policy)))
+                .filter(|d| matches!(d.kind, DeclKind::Assert | DeclKind::Warn))
+                .map(|d| d.id)
+                .collect();
+            for decl in decls {
+                self.run_assertion(context, decl, Some(policy));
+            }
+        }
+    }
+
+    /// Fills `depends_on` of every instance from the IR graph, following
+    /// references through lets, params and outputs.
+    fn link_instances(&mut self) {
+        use petgraph::visit::EdgeRef;
+        let _ = &self.files;
+        let graph = &self.checked;
+        let _ = graph;
+        let ir = crate::ir::Graph::build(self.model, self.checked);
+        let mut by_decl: HashMap<(usize, DeclId), Vec<usize>> = HashMap::new();
+        for (index, instance) in self.instances.iter().enumerate() {
+            by_decl.entry((instance.context, instance.decl)).or_default().push(index);
+        }
+        let mut links = Vec::new();
+        for (index, instance) in self.instances.iter().enumerate() {
+            let Some(&node) = ir.nodes.get(&instance.decl) else { continue };
+            let mut targets: Vec<DeclId> = Vec::new();
+            let mut stack = vec![node];
+            let mut seen = vec![node];
+            while let Some(current) = stack.pop() {
+                for edge in ir.graph.edges(current) {
+                    let target = edge.target();
+                    if seen.contains(&target) {
+                        continue;
+                    }
+                    seen.push(target);
+                    let decl = ir.graph[target].decl;
+                    match self.model.decl(decl).kind {
+                        DeclKind::Resource | DeclKind::Data | DeclKind::Module => targets.push(decl),
+                        _ => stack.push(target),
+                    }
+                }
+            }
+            let mut depends = Vec::new();
+            let own_scope = self.model.decl(instance.decl).scope;
+            for target in targets {
+                let shared = shared_loops(self.model, own_scope, self.model.decl(target).scope);
+                for &other in by_decl.get(&(instance.context, target)).into_iter().flatten() {
+                    let other = &self.instances[other];
+                    if other.keys.iter().take(shared).eq(instance.keys.iter().take(shared)) {
+                        depends.push(other.address.clone());
+                    }
+                }
+                // A module instance stands for everything inside it.
+                if self.model.decl(target).kind == DeclKind::Module {
+                    let prefix = format!("{}.", self.address(instance.context, target, &instance.keys[..shared.min(instance.keys.len())]));
+                    depends.extend(self.instances.iter().filter(|i| i.address.starts_with(&prefix)).map(|i| i.address.clone()));
+                }
+            }
+            depends.sort();
+            depends.dedup();
+            links.push((index, depends));
+        }
+        for (index, depends) in links {
+            self.instances[index].depends_on = depends;
+        }
+    }
+}
+
+/// How many `for` blocks two scopes share, counted from the outside.
+fn shared_loops(model: &Model<'_>, a: ScopeId, b: ScopeId) -> usize {
+    let mut a_chain = model.scope_chain(a);
+    a_chain.reverse();
+    let mut b_chain = model.scope_chain(b);
+    b_chain.reverse();
+    a_chain
+        .iter()
+        .zip(&b_chain)
+        .take_while(|(x, y)| x == y)
+        .filter(|(x, _)| matches!(model.scope(**x).kind, ScopeKind::For(_)))
+        .count()
+}

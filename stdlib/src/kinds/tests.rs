@@ -1,0 +1,126 @@
+//! Invariants of every kind schema.
+
+use super::{FieldSchema, KindSchema, kinds, lookup_kind, provider_of};
+use crate::ty::Ty;
+
+fn every_field() -> impl Iterator<Item = (&'static KindSchema, &'static FieldSchema)> {
+    kinds().iter().flat_map(|kind| kind.fields.iter().map(move |field| (kind, field)))
+}
+
+#[test]
+fn names_are_sorted_unique_and_complete() {
+    let names: Vec<&str> = kinds().iter().map(|k| k.name).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(names, sorted);
+    let resources = [
+        "core.value", "exec.run", "fs.dir", "fs.file", "http.request", "pg.database", "pg.grant",
+        "pg.role", "pg.schema", "random.password",
+    ];
+    for name in resources {
+        assert!(!lookup_kind(name).expect(name).data, "{name} is a resource kind");
+    }
+    for name in ["env.var", "fs.read", "http.get"] {
+        assert!(lookup_kind(name).expect(name).data, "{name} is a data kind");
+    }
+    assert_eq!(names.len(), resources.len() + 3);
+    for kind in kinds() {
+        let mut fields: Vec<&str> = kind.fields.iter().map(|f| f.name).collect();
+        fields.sort_unstable();
+        fields.dedup();
+        assert_eq!(fields.len(), kind.fields.len(), "{}: duplicate field", kind.name);
+    }
+}
+
+#[test]
+fn everything_is_documented() {
+    for kind in kinds() {
+        assert!(kind.doc.ends_with('.'), "{}: kind doc", kind.name);
+        assert!(!kind.fields.is_empty(), "{}: no fields", kind.name);
+    }
+    for (kind, field) in every_field() {
+        assert!(field.doc.len() > 10 && field.doc.ends_with('.'), "{}.{}: doc", kind.name, field.name);
+        assert!(!field.doc.contains("  "), "{}.{}: doc has a double space", kind.name, field.name);
+    }
+}
+
+#[test]
+fn flags_are_consistent() {
+    for (kind, field) in every_field() {
+        let at = format!("{}.{}", kind.name, field.name);
+        if field.output {
+            assert!(!field.required, "{at}: an output cannot be required");
+            assert!(field.default.is_none(), "{at}: an output has no default");
+            assert!(!field.forces_replacement, "{at}: an output cannot force replacement");
+        }
+        if field.required {
+            assert!(field.default.is_none(), "{at}: a required field has no default");
+        }
+        assert!(!matches!(field.ty, Ty::Secret(_)), "{at}: use `sensitive`, not a secret type");
+        if kind.data {
+            assert!(!field.forces_replacement, "{at}: data kinds are never replaced");
+        }
+    }
+}
+
+#[test]
+fn defaults_fit_their_fields() {
+    for (kind, field) in every_field() {
+        if let Some(default) = &field.default {
+            let ty = default.type_of();
+            assert!(
+                ty.assignable_to(&field.ty),
+                "{}.{}: default of type {ty} does not fit {}",
+                kind.name,
+                field.name,
+                field.ty
+            );
+        }
+    }
+}
+
+#[test]
+fn language_table_fields() {
+    let field = |kind: &str, name: &str| lookup_kind(kind).and_then(|k| k.field(name)).expect(name);
+    assert!(field("fs.file", "path").forces_replacement && field("fs.file", "path").required);
+    assert_eq!(field("fs.file", "mode").default, Some(crate::Value::Int(0o644)));
+    assert_eq!(field("fs.dir", "mode").default, Some(crate::Value::Int(0o755)));
+    assert!(field("exec.run", "env").sensitive);
+    assert!(field("exec.run", "triggers").forces_replacement);
+    assert!(field("random.password", "result").sensitive && field("random.password", "result").output);
+    assert!(!field("pg.database", "name").forces_replacement, "databases are renamed in place");
+    for name in ["template", "encoding", "lc_collate", "lc_ctype"] {
+        assert!(field("pg.database", name).forces_replacement, "pg.database.{name}");
+    }
+    assert!(field("pg.role", "password").sensitive);
+    assert!(field("pg.schema", "database").forces_replacement);
+    let grant = lookup_kind("pg.grant").expect("pg.grant");
+    for f in grant.inputs() {
+        assert_eq!(f.forces_replacement, f.name != "privileges", "pg.grant.{}", f.name);
+    }
+    assert_eq!(field("env.var", "value").ty, Ty::optional(Ty::String));
+}
+
+#[test]
+fn instance_types() {
+    let file = lookup_kind("fs.file").expect("fs.file");
+    let Ty::Record(record) = file.instance_type() else { panic!("a record") };
+    assert_eq!(record.name.as_deref(), Some("fs.file"));
+    assert!(!record.field("content").expect("content").optional, "defaulted is present");
+    assert!(!record.field("sha256").expect("sha256").optional);
+    let run = lookup_kind("exec.run").expect("exec.run");
+    let Ty::Record(record) = run.instance_type() else { panic!("a record") };
+    assert!(record.field("update").expect("update").optional);
+    assert!(record.field("env").expect("env").ty.is_secret());
+}
+
+#[test]
+fn providers() {
+    assert_eq!(provider_of("fs.file"), "fs");
+    assert_eq!(provider_of("acme.bucket.v2"), "acme");
+    assert_eq!(provider_of("plain"), "plain");
+    assert_eq!(lookup_kind("pg.role").expect("pg.role").provider(), "pg");
+    assert!(FieldSchema::optional("x", Ty::Int, "X.").is_optional_input());
+    assert!(!FieldSchema::output("x", Ty::Int, "X.").is_optional_input());
+}
