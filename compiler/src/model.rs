@@ -205,12 +205,16 @@ impl<'a> Model<'a> {
                     .with_help("move the declaration to the top level of the file"),
             );
         };
+        // A top-level-only declaration written in a block is reported, then
+        // collected as if it stood at the top level, so that its uses do
+        // not report it missing as well.
+        let top = self.module_scope.get(&file).copied().unwrap_or(scope);
         match &item.kind {
             ItemKind::Param(param) => {
                 if in_block {
-                    return misplaced("a `param`", param.name.span, diagnostics);
+                    misplaced("a `param`", param.name.span, diagnostics);
                 }
-                let id = self.add_decl(file, DeclKind::Param, Some(&param.name), item, scope, None);
+                let id = self.add_decl(file, DeclKind::Param, Some(&param.name), item, top, None);
                 self.mark_instances(file);
                 self.register_name(file, id, diagnostics);
             }
@@ -230,7 +234,7 @@ impl<'a> Model<'a> {
             }
             ItemKind::TypeAlias(alias) => {
                 if in_block {
-                    return misplaced("a `type`", alias.name.span, diagnostics);
+                    misplaced("a `type`", alias.name.span, diagnostics);
                 }
                 let module = self.modules.entry(file).or_default();
                 if let Some(existing) = module.types.get(&alias.name.name) {
@@ -273,14 +277,14 @@ impl<'a> Model<'a> {
             }
             ItemKind::Import(import) => {
                 if in_block {
-                    return misplaced("an `import`", import.alias.span, diagnostics);
+                    misplaced("an `import`", import.alias.span, diagnostics);
                 }
-                let id = self.add_decl(file, DeclKind::Import, Some(&import.alias), item, scope, None);
+                let id = self.add_decl(file, DeclKind::Import, Some(&import.alias), item, top, None);
                 self.register_name(file, id, diagnostics);
             }
             ItemKind::Provider(provider) => {
                 if in_block {
-                    return misplaced("a `provider`", provider.name.span, diagnostics);
+                    misplaced("a `provider`", provider.name.span, diagnostics);
                 }
                 self.modules.entry(file).or_default().providers.push(provider);
             }
@@ -292,10 +296,10 @@ impl<'a> Model<'a> {
             }
             ItemKind::Policy(decl) => {
                 if in_block {
-                    return misplaced("a `policy`", decl.name.span, diagnostics);
+                    misplaced("a `policy`", decl.name.span, diagnostics);
                 }
                 self.modules.entry(file).or_default().policies.push(decl);
-                let inner = self.new_scope(file, Some(scope), ScopeKind::Policy(decl));
+                let inner = self.new_scope(file, Some(top), ScopeKind::Policy(decl));
                 for item in &decl.block.items {
                     self.collect(file, item, inner, Some(decl), diagnostics);
                 }

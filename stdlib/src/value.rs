@@ -161,7 +161,9 @@ impl Value {
                 let mut types = items.iter().map(Value::type_of);
                 let element = match types.next() {
                     None => Ty::Any,
-                    Some(first) => types.try_fold(first, |a, b| Ty::unify(&a, &b)).unwrap_or(Ty::Any),
+                    Some(first) => {
+                        types.try_fold(first, |a, b| Ty::unify(&a, &b)).unwrap_or(Ty::Any)
+                    }
                 };
                 Ty::list(element)
             }
@@ -169,7 +171,11 @@ impl Value {
                 None,
                 entries
                     .iter()
-                    .map(|(name, value)| FieldTy { name: name.clone(), ty: value.type_of(), optional: false })
+                    .map(|(name, value)| FieldTy {
+                        name: name.clone(),
+                        ty: value.type_of(),
+                        optional: false,
+                    })
                     .collect(),
             ),
             Value::Secret(inner) => Ty::secret(inner.type_of()),
@@ -306,8 +312,14 @@ mod tests {
     #[test]
     fn types_of_values() {
         assert_eq!(Value::Int(1).type_of(), Ty::Int);
-        assert_eq!(Value::list(vec![Value::Int(1), Value::Float(2.0)]).type_of(), Ty::list(Ty::Float));
-        assert_eq!(Value::list(vec![Value::Int(1), Value::string("a")]).type_of(), Ty::list(Ty::Any));
+        assert_eq!(
+            Value::list(vec![Value::Int(1), Value::Float(2.0)]).type_of(),
+            Ty::list(Ty::Float)
+        );
+        assert_eq!(
+            Value::list(vec![Value::Int(1), Value::string("a")]).type_of(),
+            Ty::list(Ty::Any)
+        );
         assert_eq!(Value::list(vec![]).type_of(), Ty::list(Ty::Any));
         let mut m = BTreeMap::new();
         m.insert(SmolStr::new("a"), Value::string("x"));

@@ -3,7 +3,11 @@
 //!
 //! An expectation is a comment on the offending line, `//~ error[E0001]`, or
 //! on a later line pointing up, `//~^ error[E0001]` (one `^` per line up),
-//! optionally followed by `: text` that the message must contain.
+//! optionally followed by `: text` that the message must contain. The text
+//! may be split by ` ... `: then its pieces must appear in that order (for
+//! example a message and, later, one of its labels).
+
+pub mod generate;
 
 use std::path::{Path, PathBuf};
 
@@ -82,7 +86,7 @@ pub fn compare(expected: &[Expectation], actual: &[(Expectation, String)]) -> Re
             got.line == want.line
                 && got.code == want.code
                 && got.severity == want.severity
-                && want.message.as_ref().is_none_or(|m| message.contains(m.as_str()))
+                && want.message.as_ref().is_none_or(|m| contains_in_order(message, m))
         });
         match found {
             Some(index) => {
@@ -104,4 +108,17 @@ pub fn compare(expected: &[Expectation], actual: &[(Expectation, String)]) -> Re
         ));
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+}
+
+/// Whether the pieces of `pattern` separated by ` ... ` occur in `text` in
+/// that order, without overlapping.
+pub fn contains_in_order(text: &str, pattern: &str) -> bool {
+    let mut rest = text;
+    for piece in pattern.split(" ... ") {
+        match rest.find(piece) {
+            Some(position) => rest = &rest[position + piece.len()..],
+            None => return false,
+        }
+    }
+    true
 }

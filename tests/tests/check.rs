@@ -6,7 +6,10 @@
 //! `modules/` (or beside it) by relative path. The diagnostics located in
 //! the root file must be exactly the ones written inline with
 //! `//~ error[CODE]: text` or `//~^ warning[CODE]` (see
-//! `orch_tests::expectations`).
+//! `orch_tests::expectations`). The text is matched against the message
+//! followed by the labels and the help, as in
+//! `message; primary: did you mean `x`?; label: first declared here; help: ...`,
+//! so that an expectation may name a suggestion or a step of a chain.
 //!
 //! Other files of the program must produce no diagnostic, unless the root
 //! file contains the comment `// expect-module-diagnostics`: then each of
@@ -20,8 +23,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use orch_compiler::{SourceDb, analyze};
-use orch_lang::{FileId, LineIndex};
+use orch_compiler::{Options, SourceDb, analyze};
+use orch_lang::{Diagnostic, FileId, LineIndex};
 use orch_tests::{Expectation, compare, expectations, files_with_suffix, repo_root};
 
 /// The marker that lets diagnostics in module files be expected.
@@ -60,7 +63,8 @@ fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
     let root_path = relative.to_string_lossy().replace('\\', "/");
     let db = CorpusDb { base: base.to_path_buf() };
     let source = db.read(&root_path)?;
-    let analysis = analyze(&db, std::slice::from_ref(&root_path));
+    // Semantic analysis only: evaluation has its own corpus.
+    let analysis = analyze(&db, std::slice::from_ref(&root_path), &Options::default());
     let root = *analysis.roots.first().ok_or("the root file was not loaded")?;
 
     // The reported diagnostics of each file, as expectations with messages.
@@ -75,7 +79,7 @@ fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
             code: diagnostic.code.code.to_string(),
             message: None,
         };
-        reported.entry(span.file).or_default().push((got, diagnostic.message.clone()));
+        reported.entry(span.file).or_default().push((got, describe(diagnostic)));
     }
 
     let expected = expectations(&source)?;
@@ -100,4 +104,20 @@ fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n").into()) }
+}
+
+/// The message, the primary label, the other labels and the help of a
+/// diagnostic, in one line.
+fn describe(diagnostic: &Diagnostic) -> String {
+    let mut text = diagnostic.message.clone();
+    if !diagnostic.primary.message.is_empty() {
+        text.push_str(&format!("; primary: {}", diagnostic.primary.message));
+    }
+    for label in &diagnostic.labels {
+        text.push_str(&format!("; label: {}", label.message));
+    }
+    if let Some(help) = &diagnostic.help {
+        text.push_str(&format!("; help: {help}"));
+    }
+    text
 }

@@ -739,8 +739,27 @@ impl Checker<'_, '_> {
 
     fn call(&mut self, file: FileId, expr: &Expr, callee: &Expr, args: &[ast::Arg], scope: ScopeId) -> Typed {
         let ExprKind::Ident(name) = &callee.kind else {
-            let callee_ty = self.expr(file, callee, scope, None);
-            if !callee_ty.ty.is_error() {
+            // `xs.length()`: a built-in called like a method.
+            let method = match &callee.kind {
+                ExprKind::Field { base, name, .. } if lookup_function(&name.name).is_some() => Some((base, name)),
+                _ => None,
+            };
+            let callee_ty = match method {
+                Some((base, _)) => self.expr(file, base, scope, None),
+                None => self.expr(file, callee, scope, None),
+            };
+            // The arguments are still checked, for their own mistakes and uses.
+            for arg in args {
+                self.expr(file, &arg.value, scope, None);
+            }
+            if let Some((base, function)) = method {
+                let base_text = source_text(self, file, base);
+                let more = if args.is_empty() { "" } else { ", ..." };
+                self.error(
+                    Diagnostic::new(&codes::E0202, callee.span, format!("`{}` is a function, not a method", function.name))
+                        .with_help(format!("pass the value as the first argument: `{}({base_text}{more})`", function.name)),
+                );
+            } else if !callee_ty.ty.is_error() {
                 self.error(Diagnostic::new(&codes::E0202, callee.span, "only built-in functions can be called")
                     .with_help("Orch has no user-defined functions; see `orchc explain E0202`"));
             }

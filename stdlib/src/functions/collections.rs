@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashSet};
 use smol_str::SmolStr;
 
 use super::support::{
-    arg, arity, at_most, compare_numbers, count, expect, int_arg, list_arg, list_element,
-    map_arg, map_element, mismatch, str_arg, string_items, value_mismatch, values_equal,
+    arg, arity, at_most, compare_numbers, count, expect, int_arg, list_arg, list_element, map_arg,
+    map_element, mismatch, str_arg, string_items, value_mismatch, values_equal,
 };
 use super::{BuiltinError, Function, Host};
 use crate::ty::{FieldTy, Ty};
@@ -38,9 +38,13 @@ length({ a = 1, b = 2 }) // 2
 fn check_length(args: &[Ty]) -> Result<Ty, String> {
     arity("length", args, 1, 1, "value")?;
     match args[0].reveal() {
-        Ty::String | Ty::Enum(_) | Ty::List(_) | Ty::Map(_) | Ty::Record(_) | Ty::Any | Ty::Error => {
-            Ok(Ty::Int)
-        }
+        Ty::String
+        | Ty::Enum(_)
+        | Ty::List(_)
+        | Ty::Map(_)
+        | Ty::Record(_)
+        | Ty::Any
+        | Ty::Error => Ok(Ty::Int),
         _ => Err(mismatch("length", args, 0, "value", "a string, list or map")),
     }
 }
@@ -629,8 +633,8 @@ lookup({ api = 8080 }, "worker", 80)   // 80
 
 fn check_lookup(args: &[Ty]) -> Result<Ty, String> {
     arity("lookup", args, 3, 3, "map, key, default")?;
-    let element =
-        map_element(&args[0]).ok_or_else(|| mismatch("lookup", args, 0, "map", "a map or record"))?;
+    let element = map_element(&args[0])
+        .ok_or_else(|| mismatch("lookup", args, 0, "map", "a map or record"))?;
     expect("lookup", args, 1, "key", &Ty::String, "a string")?;
     Ty::unify(&element, &args[2]).ok_or_else(|| {
         format!("`lookup` default must be {element}, like the map's values, found {}", args[2])
@@ -746,11 +750,7 @@ fn eval_max(args: &[Value], _: &dyn Host) -> Result<Value, BuiltinError> {
 /// arguments. Durations are allowed for `min` and `max`.
 fn check_numbers(name: &str, args: &[Ty], durations: bool) -> Result<Ty, String> {
     arity(name, args, 1, usize::MAX, "values...")?;
-    let expected = if durations {
-        "a list of numbers or durations"
-    } else {
-        "a list of numbers"
-    };
+    let expected = if durations { "a list of numbers or durations" } else { "a list of numbers" };
     let elements: Vec<Ty> = match args {
         [single] => match single.reveal() {
             Ty::Any => return Ok(Ty::Any),
@@ -830,7 +830,11 @@ mod tests {
             None,
             fields
                 .iter()
-                .map(|(name, ty, optional)| FieldTy { name: (*name).into(), ty: ty.clone(), optional: *optional })
+                .map(|(name, ty, optional)| FieldTy {
+                    name: (*name).into(),
+                    ty: ty.clone(),
+                    optional: *optional,
+                })
                 .collect(),
         )
     }
@@ -840,10 +844,16 @@ mod tests {
         assert_eq!(eval(&LENGTH, &[s("héllo")]), Value::Int(5));
         assert_eq!(eval(&LENGTH, &[ints(&[1, 2])]), Value::Int(2));
         assert_eq!(eval(&LENGTH, &[map(&[("a", Value::Int(1))])]), Value::Int(1));
-        assert_eq!(eval_err(&LENGTH, &[Value::Int(1)]), "`length` takes a string, list or map, found int");
+        assert_eq!(
+            eval_err(&LENGTH, &[Value::Int(1)]),
+            "`length` takes a string, list or map, found int"
+        );
         assert_eq!(check(&LENGTH, &[Ty::map(Ty::Int)]), Ok(Ty::Int));
         assert_eq!(check(&LENGTH, &[record(&[("a", Ty::Int, false)])]), Ok(Ty::Int));
-        assert_eq!(check(&LENGTH, &[Ty::Bool]), Err("`length` takes a string, list or map, found bool".into()));
+        assert_eq!(
+            check(&LENGTH, &[Ty::Bool]),
+            Err("`length` takes a string, list or map, found bool".into())
+        );
         assert!(check(&LENGTH, &[Ty::String, Ty::String]).is_err());
     }
 
@@ -860,7 +870,8 @@ mod tests {
         );
         assert_eq!(
             check(&CONTAINS, &[Ty::String, Ty::Int]),
-            Err("`contains` takes a string to look for as its second argument `needle`, found int".into())
+            Err("`contains` takes a string to look for as its second argument `needle`, found int"
+                .into())
         );
         assert!(check(&CONTAINS, &[Ty::map(Ty::Int), Ty::String]).unwrap_err().contains("keys(m)"));
         assert_eq!(check(&CONTAINS, &[Ty::Any, Ty::Int]), Ok(Ty::Bool));
@@ -878,7 +889,10 @@ mod tests {
         assert_eq!(check(&VALUES, &[mixed]), Ok(Ty::list(Ty::Any)));
         let numbers = record(&[("a", Ty::Int, false), ("b", Ty::Float, false)]);
         assert_eq!(check(&VALUES, &[numbers]), Ok(Ty::list(Ty::Float)));
-        assert_eq!(check(&KEYS, &[Ty::list(Ty::Int)]), Err("`keys` takes a map or record, found list<int>".into()));
+        assert_eq!(
+            check(&KEYS, &[Ty::list(Ty::Int)]),
+            Err("`keys` takes a map or record, found list<int>".into())
+        );
         assert_eq!(check(&VALUES, &[Ty::Error]), Ok(Ty::Error));
         assert_eq!(eval_err(&KEYS, &[ints(&[])]), "`keys` takes a map or record, found list");
     }
@@ -886,7 +900,10 @@ mod tests {
     #[test]
     fn concatenation() {
         assert_eq!(eval(&CONCAT, &[ints(&[1]), ints(&[2, 3]), ints(&[])]), ints(&[1, 2, 3]));
-        assert_eq!(check(&CONCAT, &[Ty::list(Ty::Int), Ty::list(Ty::Float)]), Ok(Ty::list(Ty::Float)));
+        assert_eq!(
+            check(&CONCAT, &[Ty::list(Ty::Int), Ty::list(Ty::Float)]),
+            Ok(Ty::list(Ty::Float))
+        );
         assert_eq!(
             check(&CONCAT, &[Ty::list(Ty::Int), Ty::list(Ty::String)]),
             Err("`concat` cannot join list<int> and list<string>: their elements have different types".into())
@@ -910,7 +927,11 @@ mod tests {
         let patch = record(&[("port", Ty::Float, false), ("tls", Ty::Bool, true)]);
         assert_eq!(
             check(&MERGE, &[defaults.clone(), patch]),
-            Ok(record(&[("name", Ty::String, false), ("port", Ty::Float, false), ("tls", Ty::Bool, true)]))
+            Ok(record(&[
+                ("name", Ty::String, false),
+                ("port", Ty::Float, false),
+                ("tls", Ty::Bool, true)
+            ]))
         );
         let optional_port = record(&[("port", Ty::String, true)]);
         assert_eq!(
@@ -945,8 +966,14 @@ mod tests {
     fn distinct_sort_reverse() {
         let names = list(vec![s("a"), s("b"), s("a"), s("c"), s("b")]);
         assert_eq!(eval(&DISTINCT, &[names]), list(vec![s("a"), s("b"), s("c")]));
-        assert_eq!(eval(&DISTINCT, &[list(vec![Value::Int(1), Value::Float(1.0), Value::Int(2)])]), ints(&[1, 2]));
-        assert_eq!(eval(&SORT, &[list(vec![s("b"), s("a"), s("C")])]), list(vec![s("C"), s("a"), s("b")]));
+        assert_eq!(
+            eval(&DISTINCT, &[list(vec![Value::Int(1), Value::Float(1.0), Value::Int(2)])]),
+            ints(&[1, 2])
+        );
+        assert_eq!(
+            eval(&SORT, &[list(vec![s("b"), s("a"), s("C")])]),
+            list(vec![s("C"), s("a"), s("b")])
+        );
         assert_eq!(
             eval(&SORT, &[list(vec![Value::Int(3), Value::Float(1.5), Value::Int(2)])]),
             list(vec![Value::Float(1.5), Value::Int(2), Value::Int(3)])
@@ -956,7 +983,10 @@ mod tests {
             eval_err(&SORT, &[list(vec![s("a"), Value::Int(1)])]),
             "`sort` cannot order a list that mixes string and int"
         );
-        assert!(eval_err(&SORT, &[list(vec![Value::Bool(true)])]).contains("found a list containing bool"));
+        assert!(
+            eval_err(&SORT, &[list(vec![Value::Bool(true)])])
+                .contains("found a list containing bool")
+        );
         assert_eq!(check(&SORT, &[Ty::list(Ty::Duration)]), Ok(Ty::list(Ty::Duration)));
         assert_eq!(
             check(&SORT, &[Ty::list(Ty::Bool)]),
@@ -964,13 +994,17 @@ mod tests {
         );
         assert_eq!(eval(&REVERSE, &[ints(&[1, 2, 3])]), ints(&[3, 2, 1]));
         assert_eq!(check(&REVERSE, &[Ty::list(Ty::String)]), Ok(Ty::list(Ty::String)));
-        assert_eq!(check(&REVERSE, &[Ty::String]), Err("`reverse` takes a list, found string".into()));
+        assert_eq!(
+            check(&REVERSE, &[Ty::String]),
+            Err("`reverse` takes a list, found string".into())
+        );
         assert_eq!(check(&DISTINCT, &[Ty::Any]), Ok(Ty::list(Ty::Any)));
     }
 
     #[test]
     fn ranges() {
-        let r = |args: &[i64]| eval(&RANGE, &args.iter().map(|i| Value::Int(*i)).collect::<Vec<_>>());
+        let r =
+            |args: &[i64]| eval(&RANGE, &args.iter().map(|i| Value::Int(*i)).collect::<Vec<_>>());
         assert_eq!(r(&[3]), ints(&[0, 1, 2]));
         assert_eq!(r(&[1, 4]), ints(&[1, 2, 3]));
         assert_eq!(r(&[4, 1]), ints(&[4, 3, 2]));
@@ -979,7 +1013,10 @@ mod tests {
         assert_eq!(r(&[-2]), ints(&[]));
         assert_eq!(r(&[i64::MAX - 1, i64::MAX]), ints(&[i64::MAX - 1]));
         assert_eq!(r(&[i64::MIN, i64::MIN + 2, i64::MAX]), ints(&[i64::MIN]));
-        assert_eq!(eval_err(&RANGE, &[Value::Int(0), Value::Int(1), Value::Int(0)]), "`range` step must not be zero");
+        assert_eq!(
+            eval_err(&RANGE, &[Value::Int(0), Value::Int(1), Value::Int(0)]),
+            "`range` step must not be zero"
+        );
         assert_eq!(
             eval_err(&RANGE, &[Value::Int(i64::MIN), Value::Int(i64::MAX)]),
             "`range` would make 18446744073709551615 items; the limit is 1000000"
@@ -1008,7 +1045,10 @@ mod tests {
             eval_err(&ZIPMAP, &[list(vec![s("a"), s("a")]), ints(&[1, 2])]),
             "`zipmap` key \"a\" appears more than once"
         );
-        assert_eq!(check(&ZIPMAP, &[Ty::list(Ty::String), Ty::list(Ty::Bool)]), Ok(Ty::map(Ty::Bool)));
+        assert_eq!(
+            check(&ZIPMAP, &[Ty::list(Ty::String), Ty::list(Ty::Bool)]),
+            Ok(Ty::map(Ty::Bool))
+        );
         assert!(check(&ZIPMAP, &[Ty::list(Ty::Int), Ty::list(Ty::Bool)]).is_err());
         assert!(check(&ZIPMAP, &[Ty::list(Ty::String), Ty::Bool]).is_err());
     }
@@ -1019,7 +1059,10 @@ mod tests {
         assert_eq!(eval(&LOOKUP, &[m.clone(), s("api"), Value::Int(80)]), Value::Int(8080));
         assert_eq!(eval(&LOOKUP, &[m, s("db"), Value::Int(80)]), Value::Int(80));
         assert_eq!(check(&LOOKUP, &[Ty::map(Ty::Int), Ty::String, Ty::Int]), Ok(Ty::Int));
-        assert_eq!(check(&LOOKUP, &[Ty::map(Ty::Int), Ty::String, Ty::None]), Ok(Ty::optional(Ty::Int)));
+        assert_eq!(
+            check(&LOOKUP, &[Ty::map(Ty::Int), Ty::String, Ty::None]),
+            Ok(Ty::optional(Ty::Int))
+        );
         assert_eq!(
             check(&LOOKUP, &[Ty::map(Ty::Int), Ty::String, Ty::String]),
             Err("`lookup` default must be int, like the map's values, found string".into())
@@ -1043,7 +1086,10 @@ mod tests {
         assert_eq!(check(&SUM, &[Ty::list(Ty::Int)]), Ok(Ty::Int));
         assert_eq!(check(&SUM, &[Ty::list(Ty::Float)]), Ok(Ty::Float));
         assert_eq!(check(&SUM, &[Ty::Int, Ty::Float]), Ok(Ty::Float));
-        assert_eq!(check(&SUM, &[Ty::list(Ty::String)]), Err("`sum` takes a list of numbers, found list<string>".into()));
+        assert_eq!(
+            check(&SUM, &[Ty::list(Ty::String)]),
+            Err("`sum` takes a list of numbers, found list<string>".into())
+        );
         assert_eq!(
             check(&SUM, &[Ty::Int, Ty::String]),
             Err("`sum` takes a number as its second argument `values`, found string".into())
@@ -1057,14 +1103,26 @@ mod tests {
         assert_eq!(eval(&MIN, &[ints(&[3, 1, 2])]), Value::Int(1));
         assert_eq!(eval(&MAX, &[ints(&[3, 1, 2])]), Value::Int(3));
         assert_eq!(eval(&MAX, &[Value::Int(2), Value::Float(2.5)]), Value::Float(2.5));
-        assert_eq!(eval(&MIN, &[Value::Duration(30_000), Value::Duration(60_000)]), Value::Duration(30_000));
+        assert_eq!(
+            eval(&MIN, &[Value::Duration(30_000), Value::Duration(60_000)]),
+            Value::Duration(30_000)
+        );
         assert_eq!(eval_err(&MIN, &[ints(&[])]), "`min` of an empty list has no value");
-        assert_eq!(eval_err(&MAX, &[Value::Int(1), Value::Duration(1)]), "`max` cannot compare duration with int");
-        assert_eq!(eval_err(&MAX, &[list(vec![s("a"), s("b")])]), "`max` takes numbers or durations, found string");
+        assert_eq!(
+            eval_err(&MAX, &[Value::Int(1), Value::Duration(1)]),
+            "`max` cannot compare duration with int"
+        );
+        assert_eq!(
+            eval_err(&MAX, &[list(vec![s("a"), s("b")])]),
+            "`max` takes numbers or durations, found string"
+        );
         assert_eq!(check(&MIN, &[Ty::list(Ty::Int)]), Ok(Ty::Int));
         assert_eq!(check(&MAX, &[Ty::Int, Ty::Float]), Ok(Ty::Float));
         assert_eq!(check(&MIN, &[Ty::Duration, Ty::Duration]), Ok(Ty::Duration));
-        assert_eq!(check(&MIN, &[Ty::Duration, Ty::Int]), Err("`min` cannot mix durations and numbers".into()));
+        assert_eq!(
+            check(&MIN, &[Ty::Duration, Ty::Int]),
+            Err("`min` cannot mix durations and numbers".into())
+        );
         assert_eq!(
             check(&MAX, &[Ty::list(Ty::String)]),
             Err("`max` takes a list of numbers or durations, found list<string>".into())

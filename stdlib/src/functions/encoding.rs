@@ -185,9 +185,11 @@ pub(crate) fn to_json(name: &str, value: &Value) -> Result<serde_json::Value, Bu
         Value::None => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Int(i) => serde_json::Value::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number).ok_or_else(
-            || BuiltinError::new(format!("`{name}` cannot encode the float {f}: it is not finite")),
-        )?,
+        Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map(serde_json::Value::Number).ok_or_else(|| {
+                BuiltinError::new(format!("`{name}` cannot encode the float {f}: it is not finite"))
+            })?
+        }
         Value::String(text) => serde_json::Value::String(text.to_string()),
         Value::Duration(ms) => serde_json::Value::String(format_duration(*ms)),
         Value::List(items) => serde_json::Value::Array(
@@ -258,10 +260,17 @@ mod tests {
         assert_eq!(eval(&JSON_DECODE, &[s("-3")]), Value::Int(-3));
         assert_eq!(eval(&JSON_DECODE, &[s("3.0")]), Value::Float(3.0));
         assert_eq!(eval(&JSON_DECODE, &[s("1e3")]), Value::Float(1000.0));
-        assert_eq!(eval(&JSON_DECODE, &[s("18446744073709551615")]), Value::Float(1.8446744073709552e19));
+        assert_eq!(
+            eval(&JSON_DECODE, &[s("18446744073709551615")]),
+            Value::Float(1.8446744073709552e19)
+        );
         assert_eq!(
             eval(&JSON_DECODE, &[s(r#"[true, "é", {"b": 1, "a": []}]"#)]),
-            list(vec![Value::Bool(true), s("é"), map(&[("a", list(vec![])), ("b", Value::Int(1))])])
+            list(vec![
+                Value::Bool(true),
+                s("é"),
+                map(&[("a", list(vec![])), ("b", Value::Int(1))])
+            ])
         );
     }
 
@@ -274,14 +283,20 @@ mod tests {
         let deep = "[".repeat(10_000);
         assert!(eval_err(&JSON_DECODE, &[s(deep)]).contains("recursion limit"));
         assert_eq!(check(&JSON_DECODE, &[Ty::String]), Ok(Ty::Any));
-        assert_eq!(check(&JSON_DECODE, &[Ty::Int]), Err("`json_decode` takes a string, found int".into()));
+        assert_eq!(
+            check(&JSON_DECODE, &[Ty::Int]),
+            Err("`json_decode` takes a string, found int".into())
+        );
     }
 
     #[test]
     fn yaml() {
         let value = map(&[("name", s("api")), ("ports", ints(&[80]))]);
         assert_eq!(eval(&YAML_ENCODE, &[value]), s("name: api\nports:\n- 80\n"));
-        assert_eq!(eval(&YAML_ENCODE, &[list(vec![s("true"), s("1.0"), s("null"), s("x")])]), s("- 'true'\n- '1.0'\n- 'null'\n- x\n"));
+        assert_eq!(
+            eval(&YAML_ENCODE, &[list(vec![s("true"), s("1.0"), s("null"), s("x")])]),
+            s("- 'true'\n- '1.0'\n- 'null'\n- x\n")
+        );
         assert_eq!(eval(&YAML_ENCODE, &[map(&[])]), s("{}\n"));
         assert_eq!(eval(&YAML_ENCODE, &[s("multi\nline")]), s("|-\n  multi\n  line\n"));
         assert_eq!(check(&YAML_ENCODE, &[Ty::Any]), Ok(Ty::String));

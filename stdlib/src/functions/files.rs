@@ -89,9 +89,9 @@ fn eval_template(args: &[Value], host: &dyn Host) -> Result<Value, BuiltinError>
     let path = str_arg("template", args, 0, "path")?;
     let vars = map_arg("template", args, 1, "vars")?;
     let source = read("template", path, host)?;
-    render(&source, vars)
-        .map(Value::string)
-        .map_err(|(line, reason)| BuiltinError::new(format!("template {path:?}, line {line}: {reason}")))
+    render(&source, vars).map(Value::string).map_err(|(line, reason)| {
+        BuiltinError::new(format!("template {path:?}, line {line}: {reason}"))
+    })
 }
 
 /// Renders a template; an error carries its 1-based line.
@@ -195,7 +195,10 @@ mod tests {
         );
         assert_eq!(check(&FILE, &[Ty::String]), Ok(Ty::String));
         assert_eq!(check(&FILE, &[Ty::Int]), Err("`file` takes a string, found int".into()));
-        assert_eq!(eval_err(&FILE, &[s("x")]), "`file` cannot read \"x\": reading files is not available here");
+        assert_eq!(
+            eval_err(&FILE, &[s("x")]),
+            "`file` cannot read \"x\": reading files is not available here"
+        );
     }
 
     #[test]
@@ -204,15 +207,28 @@ mod tests {
             eval_with(&TEMPLATE, &[s("app.tpl"), vars()], &host()),
             Ok(s("listen 8080\nuser app\ncost $5 ${literal}\n"))
         );
-        let error = |file: &str| eval_with(&TEMPLATE, &[s(file), vars()], &host()).unwrap_err().message;
+        let error =
+            |file: &str| eval_with(&TEMPLATE, &[s(file), vars()], &host()).unwrap_err().message;
         assert_eq!(
             error("bad.tpl"),
             "template \"bad.tpl\", line 2: `${port + 1}` is not supported: a template may only use `${name}` or `${name.field}`"
         );
-        assert_eq!(error("unclosed.tpl"), "template \"unclosed.tpl\", line 2: `${` is never closed by `}`");
-        assert_eq!(error("unknown.tpl"), "template \"unknown.tpl\", line 1: unknown variable `prot`; `vars` has `db`, `port`");
-        assert_eq!(error("field.tpl"), "template \"field.tpl\", line 1: `db` has no field `usr`; it has `user`");
-        assert_eq!(error("scalar.tpl"), "template \"scalar.tpl\", line 1: `port` is an int, it has no field `x`");
+        assert_eq!(
+            error("unclosed.tpl"),
+            "template \"unclosed.tpl\", line 2: `${` is never closed by `}`"
+        );
+        assert_eq!(
+            error("unknown.tpl"),
+            "template \"unknown.tpl\", line 1: unknown variable `prot`; `vars` has `db`, `port`"
+        );
+        assert_eq!(
+            error("field.tpl"),
+            "template \"field.tpl\", line 1: `db` has no field `usr`; it has `user`"
+        );
+        assert_eq!(
+            error("scalar.tpl"),
+            "template \"scalar.tpl\", line 1: `port` is an int, it has no field `x`"
+        );
         assert_eq!(error("missing.tpl"), "`template` cannot read \"missing.tpl\": no such file");
     }
 
@@ -233,7 +249,13 @@ mod tests {
         assert_eq!(render("", &empty), Ok(String::new()));
         assert_eq!(render("$", &empty), Ok("$".to_owned()));
         assert_eq!(render("é$${", &empty), Ok("é${".to_owned()));
-        assert_eq!(render("${}", &empty).unwrap_err().1, "`${}` is not supported: a template may only use `${name}` or `${name.field}`");
-        assert_eq!(render("${a}", &empty).unwrap_err().1, "unknown variable `a`; `vars` has no fields");
+        assert_eq!(
+            render("${}", &empty).unwrap_err().1,
+            "`${}` is not supported: a template may only use `${name}` or `${name.field}`"
+        );
+        assert_eq!(
+            render("${a}", &empty).unwrap_err().1,
+            "unknown variable `a`; `vars` has no fields"
+        );
     }
 }

@@ -8,7 +8,13 @@
 //!   `reveal`, which exists to remove the mark).
 //! - `eval` receives argument values with secret marks removed and never
 //!   `Unknown` ones: a call with an unknown argument is unknown, a call with
-//!   a secret argument gives a secret.
+//!   a secret argument gives a secret. "Secret" and "unknown" count anywhere
+//!   inside an argument (`Value::contains_secret`, `Value::is_known`).
+//!   Implementations still reveal nested marks themselves, so a caller that
+//!   strips only the outer mark gets correct results too.
+//! - `eval` errors may quote argument values ("cannot convert \"abc\" to an
+//!   int"): when an argument was secret, the caller must not show the
+//!   message as it is.
 //! - Errors carry no span; the caller attaches the call's span.
 //!
 //! [`Function::call`] applies these conventions to values, for callers that
@@ -64,7 +70,10 @@ pub struct MemoryHost {
 impl MemoryHost {
     pub fn new<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> MemoryHost {
         MemoryHost {
-            files: files.into_iter().map(|(path, text)| (path.to_owned(), text.to_owned())).collect(),
+            files: files
+                .into_iter()
+                .map(|(path, text)| (path.to_owned(), text.to_owned()))
+                .collect(),
         }
     }
 }

@@ -218,6 +218,7 @@ mod tests {
         assert_eq!(host("10.12.112.0/20", -2), s("10.12.127.254"));
         assert_eq!(host("10.12.112.0/20", -1), s("10.12.127.255"));
         assert_eq!(host("10.0.0.5/32", 0), s("10.0.0.5"));
+        assert_eq!(host("fd00:fd12:3456:7890::/56", 34), s("fd00:fd12:3456:7800::22"));
         assert_eq!(host("fd00:fd12:3456:7890:00a2::/72", 34), s("fd00:fd12:3456:7890::22"));
         assert_eq!(host("::/0", -1), s("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
         assert_eq!(host("::/0", i64::MIN), s("ffff:ffff:ffff:ffff:8000::"));

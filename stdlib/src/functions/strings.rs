@@ -406,7 +406,10 @@ format("%q", "a\"b")                      // "\"a\\\"b\""
 fn check_format(args: &[Ty]) -> Result<Ty, String> {
     arity("format", args, 1, usize::MAX, "spec, values...")?;
     if !args[0].assignable_to(&Ty::String) {
-        return Err(format!("`format` takes a string as its first argument `spec`, found {}", args[0]));
+        return Err(format!(
+            "`format` takes a string as its first argument `spec`, found {}",
+            args[0]
+        ));
     }
     Ok(Ty::String)
 }
@@ -429,9 +432,12 @@ fn eval_format(args: &[Value], _: &dyn Host) -> Result<Value, BuiltinError> {
             while let Some(d) = chars.next_if(char::is_ascii_digit) {
                 digits.push(d);
             }
-            precision = Some(digits.parse::<usize>().ok().filter(|p| *p <= 64).ok_or_else(|| {
-                BuiltinError::new("`format`: `%.` must be followed by a precision from 0 to 64, as in `%.2f`")
-            })?);
+            precision =
+                Some(digits.parse::<usize>().ok().filter(|p| *p <= 64).ok_or_else(|| {
+                    BuiltinError::new(
+                        "`format`: `%.` must be followed by a precision from 0 to 64, as in `%.2f`",
+                    )
+                })?);
         }
         let verb = chars.next();
         if verb == Some('%') && precision.is_none() {
@@ -439,7 +445,9 @@ fn eval_format(args: &[Value], _: &dyn Host) -> Result<Value, BuiltinError> {
             continue;
         }
         let verb = match verb {
-            Some(verb @ ('s' | 'd' | 'f' | 'v' | 'q')) if precision.is_none() || verb == 'f' => verb,
+            Some(verb @ ('s' | 'd' | 'f' | 'v' | 'q')) if precision.is_none() || verb == 'f' => {
+                verb
+            }
             Some(other) => {
                 let shown = match precision {
                     Some(p) => format!("%.{p}{other}"),
@@ -507,7 +515,9 @@ fn format_one(
             out.push_str(&format!("{number:.*}", precision.unwrap_or(6)));
         }
         'q' => match value {
-            Value::String(text) => out.push_str(&serde_json::Value::from(text.as_str()).to_string()),
+            Value::String(text) => {
+                out.push_str(&serde_json::Value::from(text.as_str()).to_string())
+            }
             _ => return Err(wrong("a string")),
         },
         _ => out.push_str(&text_of(value)),
@@ -541,7 +551,10 @@ mod tests {
         assert_eq!(eval(&TRIM, &[s("  hello\n")]), s("hello"));
         assert_eq!(eval(&TRIM, &[s("--hello-!"), s("-!")]), s("hello"));
         assert_eq!(eval(&TRIM, &[s("xx"), s("x")]), s(""));
-        assert_eq!(check(&TRIM, &[Ty::String, Ty::Int]).unwrap_err(), "`trim` takes a string as its second argument `chars`, found int");
+        assert_eq!(
+            check(&TRIM, &[Ty::String, Ty::Int]).unwrap_err(),
+            "`trim` takes a string as its second argument `chars`, found int"
+        );
         assert!(check(&TRIM, &[Ty::String, Ty::String, Ty::String]).is_err());
     }
 
@@ -571,7 +584,10 @@ mod tests {
         assert_eq!(eval(&REPLACE, &[s("a-b-c"), s("-"), s("+")]), s("a+b+c"));
         assert_eq!(eval(&REPLACE, &[s("v1.2.3"), s(r"/v(\d+)\..*/"), s("$1")]), s("1"));
         assert_eq!(eval(&REPLACE, &[s("/"), s("/"), s("x")]), s("x"));
-        assert_eq!(eval_err(&REPLACE, &[s("a"), s(""), s("x")]), "`replace` needs a non-empty substring to look for");
+        assert_eq!(
+            eval_err(&REPLACE, &[s("a"), s(""), s("x")]),
+            "`replace` needs a non-empty substring to look for"
+        );
         assert_eq!(
             eval_err(&REPLACE, &[s("a"), s("/(/"), s("x")]),
             "`replace`: invalid regular expression \"(\": unclosed group"
@@ -630,15 +646,24 @@ mod tests {
             args.extend_from_slice(values);
             args
         };
-        assert_eq!(eval(&FORMAT, &f("%s listens on %d", &[s("api"), Value::Int(8080)])), s("api listens on 8080"));
+        assert_eq!(
+            eval(&FORMAT, &f("%s listens on %d", &[s("api"), Value::Int(8080)])),
+            s("api listens on 8080")
+        );
         assert_eq!(eval(&FORMAT, &f("%.2f%%", &[Value::Float(99.5)])), s("99.50%"));
         assert_eq!(eval(&FORMAT, &f("%f", &[Value::Int(1)])), s("1.000000"));
         assert_eq!(eval(&FORMAT, &f("%q", &[s("a\"b")])), s("\"a\\\"b\""));
         assert_eq!(eval(&FORMAT, &f("%v", &[list(vec![Value::Int(1), s("x")])])), s("[1,\"x\"]"));
         assert_eq!(eval(&FORMAT, &f("%s", &[Value::Bool(true)])), s("true"));
         assert_eq!(eval(&FORMAT, &f("100%% é", &[])), s("100% é"));
-        assert_eq!(eval_err(&FORMAT, &f("%s %s", &[s("a")])), "`format`: the spec needs more values than the 1 given");
-        assert_eq!(eval_err(&FORMAT, &f("%s", &[s("a"), s("b")])), "`format`: 2 values given but the spec uses only 1");
+        assert_eq!(
+            eval_err(&FORMAT, &f("%s %s", &[s("a")])),
+            "`format`: the spec needs more values than the 1 given"
+        );
+        assert_eq!(
+            eval_err(&FORMAT, &f("%s", &[s("a"), s("b")])),
+            "`format`: 2 values given but the spec uses only 1"
+        );
         assert_eq!(
             eval_err(&FORMAT, &f("%d", &[s("a")])),
             "`format`: %d needs an int, found string (value 1)"

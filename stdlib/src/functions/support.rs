@@ -55,7 +55,13 @@ fn arity_message(name: &str, found: usize, min: usize, max: usize, params: &str)
 
 /// The message for an argument of the wrong type: "`upper` takes a string,
 /// found int" for a lone argument, otherwise naming the argument.
-pub(super) fn mismatch(name: &str, args: &[Ty], index: usize, param: &str, expected: &str) -> String {
+pub(super) fn mismatch(
+    name: &str,
+    args: &[Ty],
+    index: usize,
+    param: &str,
+    expected: &str,
+) -> String {
     let found = args.get(index).map(ToString::to_string).unwrap_or_else(|| "nothing".to_owned());
     described_mismatch(name, args.len(), index, param, expected, &found)
 }
@@ -71,7 +77,10 @@ fn described_mismatch(
     if count == 1 {
         format!("`{name}` takes {expected}, found {found}")
     } else {
-        format!("`{name}` takes {expected} as its {} argument `{param}`, found {found}", ordinal(index))
+        format!(
+            "`{name}` takes {expected} as its {} argument `{param}`, found {found}",
+            ordinal(index)
+        )
     }
 }
 
@@ -258,7 +267,9 @@ pub(super) fn values_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| ka == kb && values_equal(va, vb))
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && values_equal(va, vb))
         }
         (x, y) => x == y,
     }
@@ -283,7 +294,10 @@ mod tests {
     #[test]
     fn arity_messages() {
         let one = [Ty::Int];
-        assert_eq!(arity("upper", &[], 1, 1, "text"), Err("`upper` takes 1 argument (text), found 0".into()));
+        assert_eq!(
+            arity("upper", &[], 1, 1, "text"),
+            Err("`upper` takes 1 argument (text), found 0".into())
+        );
         assert_eq!(
             arity("trim", &[Ty::Int, Ty::Int, Ty::Int], 1, 2, "text, chars?"),
             Err("`trim` takes 1 or 2 arguments (text, chars?), found 3".into())
@@ -301,7 +315,10 @@ mod tests {
 
     #[test]
     fn mismatch_messages() {
-        assert_eq!(mismatch("upper", &[Ty::Int], 0, "text", "a string"), "`upper` takes a string, found int");
+        assert_eq!(
+            mismatch("upper", &[Ty::Int], 0, "text", "a string"),
+            "`upper` takes a string, found int"
+        );
         assert_eq!(
             mismatch("replace", &[Ty::String, Ty::Int, Ty::String], 1, "substring", "a string"),
             "`replace` takes a string as its second argument `substring`, found int"

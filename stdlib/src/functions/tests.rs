@@ -49,16 +49,56 @@ pub(crate) fn ints(items: &[i64]) -> Value {
 }
 
 pub(crate) fn map(entries: &[(&str, Value)]) -> Value {
-    Value::map(entries.iter().map(|(k, v)| (SmolStr::new(k), v.clone())).collect::<BTreeMap<_, _>>())
+    Value::map(
+        entries.iter().map(|(k, v)| (SmolStr::new(k), v.clone())).collect::<BTreeMap<_, _>>(),
+    )
 }
 
 /// LANGUAGE.md §7's minimum.
 const REQUIRED: &[&str] = &[
-    "length", "upper", "lower", "trim", "split", "join", "replace", "starts_with", "ends_with",
-    "contains", "substr", "regex_match", "format", "keys", "values", "concat", "merge", "flatten",
-    "distinct", "sort", "reverse", "range", "zipmap", "lookup", "sum", "min", "max", "json_encode",
-    "json_decode", "yaml_encode", "base64_encode", "base64_decode", "sha256", "sha1", "md5", "file",
-    "template", "cidr_subnet", "cidr_host", "string", "int", "float", "reveal",
+    "length",
+    "upper",
+    "lower",
+    "trim",
+    "split",
+    "join",
+    "replace",
+    "starts_with",
+    "ends_with",
+    "contains",
+    "substr",
+    "regex_match",
+    "format",
+    "keys",
+    "values",
+    "concat",
+    "merge",
+    "flatten",
+    "distinct",
+    "sort",
+    "reverse",
+    "range",
+    "zipmap",
+    "lookup",
+    "sum",
+    "min",
+    "max",
+    "json_encode",
+    "json_decode",
+    "yaml_encode",
+    "base64_encode",
+    "base64_decode",
+    "sha256",
+    "sha1",
+    "md5",
+    "file",
+    "template",
+    "cidr_subnet",
+    "cidr_host",
+    "string",
+    "int",
+    "float",
+    "reveal",
 ];
 
 #[test]
@@ -206,10 +246,7 @@ fn call_applies_the_conventions() {
     let upper = lookup_function("upper").expect("upper exists");
     assert_eq!(upper.call(&[Value::Unknown], &NoFiles), Ok(Value::Unknown));
     assert_eq!(upper.call(&[list(vec![Value::Unknown])], &NoFiles), Ok(Value::Unknown));
-    assert_eq!(
-        upper.call(&[Value::secret(s("pw"))], &NoFiles),
-        Ok(Value::secret(s("PW")))
-    );
+    assert_eq!(upper.call(&[Value::secret(s("pw"))], &NoFiles), Ok(Value::secret(s("PW"))));
     let join = lookup_function("join").expect("join exists");
     assert_eq!(
         join.call(&[s(""), list(vec![Value::secret(s("a")), s("b")])], &NoFiles),

@@ -22,7 +22,11 @@ fn value() -> KindSchema {
                 "Arbitrary values whose change replaces the resource.",
             )
             .forcing_replacement(),
-            FieldSchema::output("output", Ty::Any, "The stored value: `input` as of the last apply."),
+            FieldSchema::output(
+                "output",
+                Ty::Any,
+                "The stored value: `input` as of the last apply.",
+            ),
         ],
     )
 }

@@ -58,8 +58,16 @@ fn run() -> KindSchema {
                  `create` again. Use it to re-run a command when something it reads changes.",
             )
             .forcing_replacement(),
-            FieldSchema::output("stdout", Ty::String, "What the last command wrote to standard output."),
-            FieldSchema::output("stderr", Ty::String, "What the last command wrote to standard error."),
+            FieldSchema::output(
+                "stdout",
+                Ty::String,
+                "What the last command wrote to standard output.",
+            ),
+            FieldSchema::output(
+                "stderr",
+                Ty::String,
+                "What the last command wrote to standard error.",
+            ),
             FieldSchema::output("exit_code", Ty::Int, "The exit status of the last command."),
         ],
     )

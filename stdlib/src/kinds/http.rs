@@ -57,7 +57,11 @@ fn request() -> KindSchema {
                 Value::string("DELETE"),
                 "The method of the deleting request.",
             ),
-            FieldSchema::output("status", Ty::Int, "The status of the creating request's response."),
+            FieldSchema::output(
+                "status",
+                Ty::Int,
+                "The status of the creating request's response.",
+            ),
             FieldSchema::output(
                 "response_body",
                 Ty::String,

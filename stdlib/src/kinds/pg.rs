@@ -219,7 +219,7 @@ fn schema() -> KindSchema {
 }
 
 fn grant() -> KindSchema {
-    let object_types: Arc<[SmolStr]> = GRANT_OBJECT_TYPES.iter().map(|t| SmolStr::new(t)).collect();
+    let object_types: Arc<[SmolStr]> = GRANT_OBJECT_TYPES.iter().map(SmolStr::new).collect();
     KindSchema::resource(
         "pg.grant",
         "Privileges of a role on a database, a schema, or objects in a schema. Only \

@@ -15,8 +15,16 @@ fn names_are_sorted_unique_and_complete() {
     sorted.dedup();
     assert_eq!(names, sorted);
     let resources = [
-        "core.value", "exec.run", "fs.dir", "fs.file", "http.request", "pg.database", "pg.grant",
-        "pg.role", "pg.schema", "random.password",
+        "core.value",
+        "exec.run",
+        "fs.dir",
+        "fs.file",
+        "http.request",
+        "pg.database",
+        "pg.grant",
+        "pg.role",
+        "pg.schema",
+        "random.password",
     ];
     for name in resources {
         assert!(!lookup_kind(name).expect(name).data, "{name} is a resource kind");
@@ -40,7 +48,12 @@ fn everything_is_documented() {
         assert!(!kind.fields.is_empty(), "{}: no fields", kind.name);
     }
     for (kind, field) in every_field() {
-        assert!(field.doc.len() > 10 && field.doc.ends_with('.'), "{}.{}: doc", kind.name, field.name);
+        assert!(
+            field.doc.len() > 10 && field.doc.ends_with('.'),
+            "{}.{}: doc",
+            kind.name,
+            field.name
+        );
         assert!(!field.doc.contains("  "), "{}.{}: doc has a double space", kind.name, field.name);
     }
 }
@@ -88,7 +101,9 @@ fn language_table_fields() {
     assert_eq!(field("fs.dir", "mode").default, Some(crate::Value::Int(0o755)));
     assert!(field("exec.run", "env").sensitive);
     assert!(field("exec.run", "triggers").forces_replacement);
-    assert!(field("random.password", "result").sensitive && field("random.password", "result").output);
+    assert!(
+        field("random.password", "result").sensitive && field("random.password", "result").output
+    );
     assert!(!field("pg.database", "name").forces_replacement, "databases are renamed in place");
     for name in ["template", "encoding", "lc_collate", "lc_ctype"] {
         assert!(field("pg.database", name).forces_replacement, "pg.database.{name}");
