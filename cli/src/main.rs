@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{check, explain, fmt};
+use crate::commands::{check, explain, fmt, graph};
 
 /// The Orch infrastructure language: check, format and explain `.orch` files.
 #[derive(Debug, Parser)]
@@ -30,6 +30,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Format `.orch` files in place, or standard input with `-`.
     Fmt(fmt::FmtArgs),
+    /// Print the dependency graph of a configuration (dot, Mermaid or JSON).
+    Graph(graph::GraphArgs),
     /// Print the documentation page of a diagnostic code.
     Explain(explain::ExplainArgs),
 }
@@ -92,6 +94,7 @@ fn run(command: Command) -> Outcome {
     match command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Explain(args) => explain::run(&args),
     }
 }

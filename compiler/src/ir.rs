@@ -2,7 +2,7 @@
 //! reference and `@depends_on`, spans kept on nodes and edges. Cycles are
 //! reported as one diagnostic that walks the cycle edge by edge.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId, Span};

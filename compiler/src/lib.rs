@@ -134,7 +134,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
         for file in files.iter() {
             model.add_file(file.id, &file.parsed.file, &mut diagnostics);
         }
-        let mut targets = HashMap::new();
+        let mut targets = rustc_hash::FxHashMap::default();
         for decl in &model.decls {
             if !matches!(decl.kind, DeclKind::Module | DeclKind::Import) {
                 continue;
@@ -172,7 +172,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
                     continue;
                 }
                 let evaluation =
-                    eval::evaluate(&files, &model, &checked, db, root, &options.params, &policy_ids);
+                    eval::evaluate(&files, &model, &checked, &graph, db, root, &options.params, &policy_ids);
                 notes.extend(evaluation.notes.iter().cloned());
                 evaluations.push((root, evaluation));
             }

@@ -6,7 +6,7 @@
 //! names (their type outside the block is wrapped: `map<T>`, `list<T>`,
 //! `T?`); `let`s inside a block are local to the block.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use orch_lang::ast::{self, Ident, Item, ItemKind};
 use orch_lang::diagnostic::codes;
@@ -152,7 +152,7 @@ impl<'a> Model<'a> {
 
     fn new_scope(&mut self, file: FileId, parent: Option<ScopeId>, kind: ScopeKind<'a>) -> ScopeId {
         let id = ScopeId(self.scopes.len() as u32);
-        self.scopes.push(Scope { id, file, parent, kind, lets: HashMap::new() });
+        self.scopes.push(Scope { id, file, parent, kind, lets: HashMap::default() });
         id
     }
 

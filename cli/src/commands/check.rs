@@ -39,15 +39,15 @@ pub(crate) struct CheckArgs {
 pub(crate) struct EvaluationArgs {
     /// Set the parameter K to V (repeatable).
     #[arg(long = "var", value_name = "K=V", value_parser = parse_var)]
-    vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
 
     /// Read parameter values from a file.
     #[arg(long, value_name = "F")]
-    var_file: Option<PathBuf>,
+    pub(crate) var_file: Option<PathBuf>,
 
     /// A policy file or folder to check against (repeatable).
     #[arg(long = "policy", value_name = "PATH")]
-    policies: Vec<PathBuf>,
+    pub(crate) policies: Vec<PathBuf>,
 }
 
 impl EvaluationArgs {
@@ -115,7 +115,7 @@ fn json_to_value(json: serde_json::Value) -> orch_stdlib::Value {
 }
 
 /// Parses `K=V`, where `K` is a parameter name.
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
     let Some((name, value)) = text.split_once('=') else {
         return Err(format!("expected K=V, found `{text}`"));
     };

@@ -88,7 +88,12 @@ pub(crate) fn render(graph: &Graph, format: GraphFormat, out: &mut dyn Write) ->
 /// The text lines of a node's label: what it is, then its resource kind or
 /// module file.
 fn label_lines(node: &Node) -> Vec<String> {
-    let mut lines = vec![format!("{} {}", node.kind, node.name)];
+    let title = match node.kind {
+        // Named `assert@LINE` already.
+        "assert" | "warn" => node.name.clone(),
+        kind => format!("{kind} {}", node.name),
+    };
+    let mut lines = vec![title];
     lines.extend(node.resource_kind.iter().cloned());
     lines.extend(node.module_file.iter().cloned());
     lines

@@ -7,6 +7,7 @@
 //! 1-based lines and character columns once, for every renderer.
 
 pub(crate) mod github;
+pub(crate) mod graph;
 pub(crate) mod human;
 pub(crate) mod json;
 pub(crate) mod sarif;

@@ -12,7 +12,7 @@ mod exprs;
 pub mod phase;
 mod types;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use orch_lang::ast::{Expr, ExprId};
 use orch_lang::diagnostic::codes;
@@ -132,14 +132,14 @@ impl<'m, 'a> Checker<'m, 'a> {
             model,
             diagnostics: Vec::new(),
             out: Checked { targets, ..Checked::default() },
-            in_progress: HashSet::new(),
-            done: HashSet::new(),
-            used: HashSet::new(),
+            in_progress: HashSet::default(),
+            done: HashSet::default(),
+            used: HashSet::default(),
             current: Vec::new(),
             locals: Vec::new(),
-            loops_in_progress: HashSet::new(),
+            loops_in_progress: HashSet::default(),
             headers: Vec::new(),
-            alias_types: HashMap::new(),
+            alias_types: HashMap::default(),
         }
     }
 

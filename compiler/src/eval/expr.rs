@@ -423,19 +423,14 @@ impl Evaluator<'_, '_> {
         }
         let Some(function) = lookup_function(&name.name) else { return Ok(Value::Unknown) };
         let mut values = Vec::with_capacity(args.len());
-        let mut secret = false;
         for arg in args {
-            let value = self.eval_expr(context, scope, keys, &arg.value)?;
-            if !value.is_known() {
-                return Ok(Value::Unknown);
-            }
-            secret |= value.contains_secret();
-            values.push(value.reveal_all());
+            values.push(self.eval_expr(context, scope, keys, &arg.value)?);
         }
         let module_path = self.files.get(self.contexts[context].file).path.clone();
         let host = ModuleHost { db: self.db, module_path: &module_path };
-        let result = (function.eval)(&values, &host).map_err(|e| error(expr.span, e.message))?;
-        Ok(if secret && function.name != "reveal" { Value::secret(result) } else { result })
+        // `call` handles unknown and secret arguments, and never quotes a
+        // secret in its error message.
+        function.call(&values, &host).map_err(|e| error(expr.span, e.message))
     }
 }
 

@@ -10,7 +10,9 @@
 mod expr;
 pub mod params;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 use orch_lang::ast::{self, ExprKind, FieldKey, ItemKind};
@@ -99,7 +101,7 @@ pub struct Evaluator<'e, 'a> {
     db: &'e dyn SourceDb,
     contexts: Vec<Context>,
     values: HashMap<(usize, DeclId, Vec<Key>), Value>,
-    in_progress: std::collections::HashSet<(usize, DeclId, Vec<Key>)>,
+    in_progress: rustc_hash::FxHashSet<(usize, DeclId, Vec<Key>)>,
     elements: HashMap<(usize, ScopeId, Vec<Key>), Elements>,
     frames: HashMap<(usize, ScopeId, Vec<Key>), Frame>,
     children: HashMap<(usize, DeclId, Vec<Key>), usize>,
@@ -107,20 +109,22 @@ pub struct Evaluator<'e, 'a> {
     diagnostics: Vec<Diagnostic>,
     /// Spans already reported, so that a failing expression shared by many
     /// instances is reported once.
-    reported: std::collections::HashSet<Span>,
+    reported: rustc_hash::FxHashSet<Span>,
     /// Comprehension and key-expression variables, innermost last.
     locals: Vec<(SmolStr, Value)>,
 }
 
 /// Evaluates the configuration rooted at `root` with the given param
 /// values; `policy_files` are extra files whose policies apply to it.
+#[allow(clippy::too_many_arguments, reason = "the parts of an analysis, borrowed separately")]
 pub fn evaluate(
     files: &Files,
     model: &Model<'_>,
     checked: &Checked,
+    graph: &crate::ir::Graph,
     db: &dyn SourceDb,
     root: FileId,
-    inputs: &HashMap<String, ParamInput>,
+    inputs: &std::collections::HashMap<String, ParamInput>,
     policy_files: &[FileId],
 ) -> Evaluation {
     let mut evaluator = Evaluator {
@@ -129,11 +133,11 @@ pub fn evaluate(
         checked,
         db,
         contexts: Vec::new(),
-        values: HashMap::new(),
+        values: HashMap::default(),
         in_progress: Default::default(),
-        elements: HashMap::new(),
-        frames: HashMap::new(),
-        children: HashMap::new(),
+        elements: HashMap::default(),
+        frames: HashMap::default(),
+        children: HashMap::default(),
         instances: Vec::new(),
         diagnostics: Vec::new(),
         reported: Default::default(),
@@ -168,7 +172,7 @@ pub fn evaluate(
     for file in policy_sources {
         evaluator.run_policies(file);
     }
-    evaluator.link_instances();
+    evaluator.link_instances(graph);
     Evaluation { instances: evaluator.instances, outputs, diagnostics: evaluator.diagnostics, notes }
 }
 
@@ -184,11 +188,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     fn root_params(
         &mut self,
         root: FileId,
-        inputs: &HashMap<String, ParamInput>,
+        inputs: &std::collections::HashMap<String, ParamInput>,
         notes: &mut Vec<String>,
     ) -> Option<HashMap<SmolStr, Value>> {
         let module = self.model.modules.get(&root)?;
-        let mut values = HashMap::new();
+        let mut values = HashMap::default();
         let mut missing = Vec::new();
         let mut defaults = Vec::new();
         for &decl in &module.decls {
@@ -601,7 +605,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let child = match self.children.get(&memo) {
             Some(&child) => child,
             None => {
-                let mut params = HashMap::new();
+                let mut params = HashMap::default();
                 for field in &module.body.fields {
                     let FieldKey::Name(name) = &field.key else { continue };
                     let value = self.eval_expr(context, scope, keys, &field.value)?;
@@ -757,7 +761,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let context = match self.contexts.iter().position(|c| c.file == file) {
             Some(context) => context,
             None => {
-                self.contexts.push(Context { file, prefix: String::new(), params: HashMap::new() });
+                self.contexts.push(Context { file, prefix: String::new(), params: HashMap::default() });
                 self.contexts.len() - 1
             }
         };
@@ -778,13 +782,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// Fills `depends_on` of every instance from the IR graph, following
     /// references through lets, params and outputs.
-    fn link_instances(&mut self) {
+    fn link_instances(&mut self, ir: &crate::ir::Graph) {
         use petgraph::visit::EdgeRef;
-        let _ = &self.files;
-        let graph = &self.checked;
-        let _ = graph;
-        let ir = crate::ir::Graph::build(self.model, self.checked);
-        let mut by_decl: HashMap<(usize, DeclId), Vec<usize>> = HashMap::new();
+        let mut by_decl: HashMap<(usize, DeclId), Vec<usize>> = HashMap::default();
         for (index, instance) in self.instances.iter().enumerate() {
             by_decl.entry((instance.context, instance.decl)).or_default().push(index);
         }
