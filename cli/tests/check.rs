@@ -245,18 +245,11 @@ fn missing_and_unreadable_inputs_fail_but_others_are_checked() {
 fn evaluation_flags_are_accepted_and_validated() {
     let project = Project::new();
     project.write("main.orch", CLEAN);
+    project.write("dev.vars", r#"{"replicas": 3}"#);
+    project.write("policies/small.orch", "policy small_dirs {\n  for d in resources(fs.dir) {\n    assert d.mode <= 0o755, \"${d.path} is too open\"\n  }\n}\n");
+    project.write("more.orch", "policy named {\n  for d in resources(fs.dir) {\n    assert d.path != \"\", \"a directory needs a path\"\n  }\n}\n");
     let run = project.run(&[
-        "check",
-        "main.orch",
-        "--var",
-        "replicas=3",
-        "--var",
-        "url=postgres://a/b?x=1",
-        "--var-file",
-        "dev.vars",
-        "--policy",
-        "policies",
-        "--policy",
+        "check", "main.orch", "--var", "replicas=3", "--var-file", "dev.vars", "--policy", "policies", "--policy",
         "more.orch",
     ]);
     run.expect_code(0);
@@ -264,6 +257,46 @@ fn evaluation_flags_are_accepted_and_validated() {
     let run = project.run(&["check", "main.orch", "--var", "replicas"]);
     run.expect_code(1);
     assert!(run.stderr.contains("expected K=V"), "{}", run.stderr);
+}
+
+#[test]
+fn params_come_from_vars_var_files_and_the_environment_in_that_order() {
+    let project = Project::new();
+    project.write(
+        "main.orch",
+        "param replicas: int\nassert replicas < 5, \"too many replicas: ${replicas}\"\n",
+    );
+    project.write("high.vars", r#"{"replicas": 7}"#);
+    // A missing required param skips evaluation with a note.
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("evaluation skipped"), "{}", run.stderr);
+    // The var file is used, and fails the assertion.
+    let run = project.run(&["check", "main.orch", "--var-file", "high.vars", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(run.json()["diagnostics"][0]["code"], "E0801");
+    assert_eq!(run.json()["diagnostics"][0]["message"], "too many replicas: 7");
+    // --var wins over the var file.
+    let run = project.run(&["check", "main.orch", "--var-file", "high.vars", "--var", "replicas=2"]);
+    run.expect_code(0);
+    // A value of the wrong type is reported at the param.
+    let run = project.run(&["check", "main.orch", "--var", "replicas=many", "--format", "json"]);
+    run.expect_code(1);
+    assert_eq!(run.json()["diagnostics"][0]["code"], "E0603");
+}
+
+#[test]
+fn policy_files_apply_to_the_configuration() {
+    let project = Project::new();
+    project.write("main.orch", "resource open: fs.dir {\n  path = \"/srv/open\"\n  mode = 0o777\n}\n");
+    project.write("policy.orch", "policy closed_dirs {\n  for d in resources(fs.dir) {\n    assert d.mode <= 0o755, \"${d.path} is open to everyone\"\n  }\n}\n");
+    let run = project.run(&["check", "main.orch", "--policy", "policy.orch", "--format", "json"]);
+    run.expect_code(1);
+    let diagnostic = &run.json()["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "E0802");
+    assert_eq!(diagnostic["message"], "policy `closed_dirs` is violated: /srv/open is open to everyone");
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(0);
 }
 
 #[test]

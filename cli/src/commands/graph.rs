@@ -341,23 +341,19 @@ fn instance_graph(analysis: &Analysis) -> Option<Graph> {
         if by_address.insert(instance.address.as_str(), instance).is_some() {
             continue;
         }
-        let description = analysis
-            .graph
-            .nodes
-            .get(&instance.decl)
-            .and_then(|&index| analysis.graph.graph[index].description.clone());
+        let declaration = analysis.graph.nodes.get(&instance.decl).map(|&index| &analysis.graph.graph[index]);
         let segments = address_segments(&instance.address);
         let groups = (1..segments.len()).map(|n| format!("module {}", segments[..n].join("."))).collect();
         let (line, _) = sources.line_col(instance.span);
         nodes.push(Node {
             id: instance.address.clone(),
             kind: instance.kind.describe(),
-            name: instance.address.clone(),
+            name: declaration.map_or_else(String::new, |node| node.name.clone()),
             resource_kind: (!instance.resource_kind.is_empty()).then(|| instance.resource_kind.clone()),
             module_file: None,
             file: sources.path(instance.span.file).to_string(),
             line,
-            description,
+            description: declaration.and_then(|node| node.description.clone()),
             groups,
         });
     }

@@ -44,7 +44,8 @@ pub(crate) struct Node {
     /// `resource`, `data`, `module`, `param`, `let`, `output`, `assert`
     /// or `warn`.
     pub(crate) kind: &'static str,
-    /// The declaration's name (`assert@LINE` for an assert).
+    /// The declaration's name (`assert@LINE` for an assert), also for an
+    /// instance, whose id is its address.
     pub(crate) name: String,
     /// `fs.file` for a resource or data node.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,8 +88,10 @@ pub(crate) fn render(graph: &Graph, format: GraphFormat, out: &mut dyn Write) ->
 
 /// The text lines of a node's label: what it is, then its resource kind or
 /// module file.
-fn label_lines(node: &Node) -> Vec<String> {
+fn label_lines(graph: &Graph, node: &Node) -> Vec<String> {
     let title = match node.kind {
+        // An instance shows its address.
+        kind if graph.expanded => format!("{kind} {}", node.id),
         // Named `assert@LINE` already.
         "assert" | "warn" => node.name.clone(),
         kind => format!("{kind} {}", node.name),
@@ -128,7 +131,7 @@ fn dot(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  node [shape=box, fontname=\"Helvetica\"];")?;
     writeln!(out, "  edge [fontname=\"Helvetica\"];")?;
     let mut clusters = 0;
-    dot_tree(&Tree::of(graph), 1, &mut clusters, out)?;
+    dot_tree(graph, &Tree::of(graph), 1, &mut clusters, out)?;
     for edge in &graph.edges {
         let style = if edge.explicit { " [style=dashed]" } else { "" };
         writeln!(out, "  {} -> {}{style};", dot_quote(&edge.from), dot_quote(&edge.to))?;
@@ -136,10 +139,16 @@ fn dot(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "}}")
 }
 
-fn dot_tree(tree: &Tree<'_>, depth: usize, clusters: &mut usize, out: &mut dyn Write) -> io::Result<()> {
+fn dot_tree(
+    graph: &Graph,
+    tree: &Tree<'_>,
+    depth: usize,
+    clusters: &mut usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let indent = "  ".repeat(depth);
     for node in &tree.nodes {
-        let label = label_lines(node).iter().map(|line| dot_escape(line)).collect::<Vec<_>>().join("\\n");
+        let label = label_lines(graph, node).iter().map(|line| dot_escape(line)).collect::<Vec<_>>().join("\\n");
         let mut attributes = vec![format!("label=\"{label}\"")];
         attributes.extend(dot_shape(node.kind).map(str::to_string));
         if let Some(description) = &node.description {
@@ -151,7 +160,7 @@ fn dot_tree(tree: &Tree<'_>, depth: usize, clusters: &mut usize, out: &mut dyn W
         writeln!(out, "{indent}subgraph cluster_{clusters} {{")?;
         *clusters += 1;
         writeln!(out, "{indent}  label={};", dot_quote(label))?;
-        dot_tree(child, depth + 1, clusters, out)?;
+        dot_tree(graph, child, depth + 1, clusters, out)?;
         writeln!(out, "{indent}}}")?;
     }
     Ok(())
@@ -200,7 +209,7 @@ fn mermaid(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
         graph.nodes.iter().enumerate().map(|(index, node)| (node.id.as_str(), format!("n{index}"))).collect();
     writeln!(out, "flowchart LR")?;
     let mut groups = 0;
-    mermaid_tree(&Tree::of(graph), &short, 1, &mut groups, out)?;
+    mermaid_tree(graph, &Tree::of(graph), &short, 1, &mut groups, out)?;
     for edge in &graph.edges {
         let (Some(from), Some(to)) = (short.get(edge.from.as_str()), short.get(edge.to.as_str())) else {
             continue;
@@ -212,6 +221,7 @@ fn mermaid(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn mermaid_tree(
+    graph: &Graph,
     tree: &Tree<'_>,
     short: &BTreeMap<&str, String>,
     depth: usize,
@@ -220,13 +230,13 @@ fn mermaid_tree(
 ) -> io::Result<()> {
     let indent = "  ".repeat(depth);
     for node in &tree.nodes {
-        let label = label_lines(node).iter().map(|line| mermaid_escape(line)).collect::<Vec<_>>().join("<br/>");
+        let label = label_lines(graph, node).iter().map(|line| mermaid_escape(line)).collect::<Vec<_>>().join("<br/>");
         writeln!(out, "{indent}{}[\"{label}\"]", short[node.id.as_str()])?;
     }
     for (label, child) in &tree.children {
         writeln!(out, "{indent}subgraph g{groups} [\"{}\"]", mermaid_escape(label))?;
         *groups += 1;
-        mermaid_tree(child, short, depth + 1, groups, out)?;
+        mermaid_tree(graph, child, short, depth + 1, groups, out)?;
         writeln!(out, "{indent}end")?;
     }
     Ok(())

@@ -95,4 +95,4 @@ impl Run {
 
 /// A file with no problems.
 pub(crate) const CLEAN: &str =
-    "param replicas: int = 2\n\nresource data_dir: fs.dir {\n  path = \"/srv/data\"\n}\n";
+    "param replicas: int = 2\n\nresource data_dir: fs.dir {\n  path = \"/srv/data-${replicas}\"\n}\n";

@@ -61,6 +61,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) -> Typed {
         ItemKind::Import(import) => {
             if !is_literal(&import.source) {
                 checker.error(not_literal(&import.source, "an import path"));
+                // Its names are still resolved, so that they count as used.
+                checker.expr(file, &import.source, scope, None);
             }
             Typed::error()
         }
@@ -189,6 +191,8 @@ fn module_instance(
 ) -> Typed {
     if !is_literal(&module.source) {
         checker.error(not_literal(&module.source, "a module path"));
+        // Its names are still resolved, so that they count as used.
+        checker.expr(file, &module.source, scope, None);
     }
     let Some(&target) = checker.out.targets.get(&id) else {
         // The loader reported why the module could not be loaded.

@@ -66,7 +66,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
         match name {
             "description" => {
                 let [arg] = args else {
-                    return wrong_args(checker, decorator.span, "`@description` takes one string");
+                    wrong_args(checker, decorator.span, "`@description` takes one string");
+                    continue;
                 };
                 let typed = checker.expr(file, &arg.value, scope, Some(&Ty::String));
                 checker.expect_type(&arg.value, &typed, &Ty::String, "a description");
@@ -112,7 +113,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             }
             "timeout" => {
                 let [arg] = args else {
-                    return wrong_args(checker, decorator.span, "`@timeout` takes one duration, such as `5m`");
+                    wrong_args(checker, decorator.span, "`@timeout` takes one duration, such as `5m`");
+                    continue;
                 };
                 let typed = checker.expr(file, &arg.value, scope, Some(&Ty::Duration));
                 checker.expect_type(&arg.value, &typed, &Ty::Duration, "a timeout");
@@ -137,10 +139,12 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             }
             "provider" => {
                 let [arg] = args else {
-                    return wrong_args(checker, decorator.span, "`@provider` takes the alias of a provider block");
+                    wrong_args(checker, decorator.span, "`@provider` takes the alias of a provider block");
+                    continue;
                 };
                 let ExprKind::Ident(alias) = &arg.value.kind else {
-                    return wrong_args(checker, arg.span, "`@provider` takes the alias of a provider block");
+                    wrong_args(checker, arg.span, "`@provider` takes the alias of a provider block");
+                    continue;
                 };
                 let providers = checker.model.modules.get(&file).map(|m| m.providers.clone()).unwrap_or_default();
                 let aliases: Vec<&str> =

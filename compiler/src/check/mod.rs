@@ -412,6 +412,10 @@ impl<'m, 'a> Checker<'m, 'a> {
             if self.used.contains(&decl.id) {
                 continue;
             }
+            // A file with syntax errors may have lost the uses.
+            if self.files.get(decl.file).parsed.has_errors() {
+                continue;
+            }
             let Some(name) = decl.name else { continue };
             if name.name.starts_with('_') || !self.is_registered(decl.id) {
                 continue;
