@@ -210,8 +210,12 @@ impl orch_compiler::SourceDb for FsSources {
             return Ok(text.clone());
         }
         match std::fs::read(path) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err("no such file".to_string()),
+            Ok(bytes) => {
+                String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Err("no such file".to_string())
+            }
             Err(error) => Err(error.to_string()),
         }
     }

@@ -249,7 +249,15 @@ fn evaluation_flags_are_accepted_and_validated() {
     project.write("policies/small.orch", "policy small_dirs {\n  for d in resources(fs.dir) {\n    assert d.mode <= 0o755, \"${d.path} is too open\"\n  }\n}\n");
     project.write("more.orch", "policy named {\n  for d in resources(fs.dir) {\n    assert d.path != \"\", \"a directory needs a path\"\n  }\n}\n");
     let run = project.run(&[
-        "check", "main.orch", "--var", "replicas=3", "--var-file", "dev.vars", "--policy", "policies", "--policy",
+        "check",
+        "main.orch",
+        "--var",
+        "replicas=3",
+        "--var-file",
+        "dev.vars",
+        "--policy",
+        "policies",
+        "--policy",
         "more.orch",
     ]);
     run.expect_code(0);
@@ -277,7 +285,8 @@ fn params_come_from_vars_var_files_and_the_environment_in_that_order() {
     assert_eq!(run.json()["diagnostics"][0]["code"], "E0801");
     assert_eq!(run.json()["diagnostics"][0]["message"], "too many replicas: 7");
     // --var wins over the var file.
-    let run = project.run(&["check", "main.orch", "--var-file", "high.vars", "--var", "replicas=2"]);
+    let run =
+        project.run(&["check", "main.orch", "--var-file", "high.vars", "--var", "replicas=2"]);
     run.expect_code(0);
     // A value of the wrong type is reported at the param.
     let run = project.run(&["check", "main.orch", "--var", "replicas=many", "--format", "json"]);
@@ -288,13 +297,17 @@ fn params_come_from_vars_var_files_and_the_environment_in_that_order() {
 #[test]
 fn policy_files_apply_to_the_configuration() {
     let project = Project::new();
-    project.write("main.orch", "resource open: fs.dir {\n  path = \"/srv/open\"\n  mode = 0o777\n}\n");
+    project
+        .write("main.orch", "resource open: fs.dir {\n  path = \"/srv/open\"\n  mode = 0o777\n}\n");
     project.write("policy.orch", "policy closed_dirs {\n  for d in resources(fs.dir) {\n    assert d.mode <= 0o755, \"${d.path} is open to everyone\"\n  }\n}\n");
     let run = project.run(&["check", "main.orch", "--policy", "policy.orch", "--format", "json"]);
     run.expect_code(1);
     let diagnostic = &run.json()["diagnostics"][0];
     assert_eq!(diagnostic["code"], "E0802");
-    assert_eq!(diagnostic["message"], "policy `closed_dirs` is violated: /srv/open is open to everyone");
+    assert_eq!(
+        diagnostic["message"],
+        "policy `closed_dirs` is violated: /srv/open is open to everyone"
+    );
     let run = project.run(&["check", "main.orch"]);
     run.expect_code(0);
 }

@@ -50,9 +50,15 @@ fn main() {
         ("errors_are_rendered_instead_of_a_graph", errors_are_rendered_instead_of_a_graph),
         ("vars_give_required_params_a_value", vars_give_required_params_a_value),
         ("a_missing_file_is_an_error", a_missing_file_is_an_error),
-        ("a_file_without_declarations_is_an_empty_graph", a_file_without_declarations_is_an_empty_graph),
+        (
+            "a_file_without_declarations_is_an_empty_graph",
+            a_file_without_declarations_is_an_empty_graph,
+        ),
         ("the_default_format_is_dot", the_default_format_is_dot),
-        ("explicit_edges_are_dashed_only_without_a_value", explicit_edges_are_dashed_only_without_a_value),
+        (
+            "explicit_edges_are_dashed_only_without_a_value",
+            explicit_edges_are_dashed_only_without_a_value,
+        ),
     ];
     for (name, test) in tests {
         trials.push(Trial::test(name, test));
@@ -83,7 +89,12 @@ fn snapshot_name(case: &str, format: &str, expanded: bool) -> String {
 }
 
 fn arguments(case: &str, format: &str, expanded: bool) -> Vec<String> {
-    let mut args = vec!["graph".to_string(), format!("{case}.orch"), "--format".to_string(), format.to_string()];
+    let mut args = vec![
+        "graph".to_string(),
+        format!("{case}.orch"),
+        "--format".to_string(),
+        format.to_string(),
+    ];
     if expanded {
         args.push("--expanded".to_string());
     }
@@ -117,7 +128,8 @@ fn orchc(dir: &Path, args: &[String]) -> Result<Output, Failed> {
 fn snapshot_case(case: &str, format: &str, expanded: bool) -> Result<(), Failed> {
     let dir = data_dir();
     let source_name = format!("{case}.orch");
-    let source = std::fs::read_to_string(dir.join(&source_name)).map_err(|e| format!("{source_name}: {e}"))?;
+    let source = std::fs::read_to_string(dir.join(&source_name))
+        .map_err(|e| format!("{source_name}: {e}"))?;
     let args = arguments(case, format, expanded);
     let output = orchc(&dir, &args)?;
     let mut actual = format!("$ orchc {}\n---- source: {source_name}\n{source}", args.join(" "));
@@ -134,7 +146,8 @@ fn snapshot_case(case: &str, format: &str, expanded: bool) -> Result<(), Failed>
     match std::fs::read_to_string(&snapshot) {
         Ok(expected) if expected == actual => Ok(()),
         _ if update => {
-            std::fs::write(&snapshot, &actual).map_err(|e| format!("{}: {e}", snapshot.display()))?;
+            std::fs::write(&snapshot, &actual)
+                .map_err(|e| format!("{}: {e}", snapshot.display()))?;
             Ok(())
         }
         Ok(expected) => Err(format!(
@@ -180,7 +193,9 @@ fn json_document(case: &str, expanded: bool) -> Result<Option<Value>, Failed> {
         }
         return Ok(None);
     }
-    serde_json::from_str(&output.stdout).map(Some).map_err(|e| format!("{e}:\n{}", output.stdout).into())
+    serde_json::from_str(&output.stdout)
+        .map(Some)
+        .map_err(|e| format!("{e}:\n{}", output.stdout).into())
 }
 
 fn json_shape_case(case: &str, expanded: bool) -> Result<(), Failed> {
@@ -206,8 +221,16 @@ fn check_json_shape(document: &Value, expanded: bool) -> Result<(), Failed> {
     let mut ids: Vec<&str> = Vec::new();
     for node in nodes {
         for key in keys(node) {
-            let allowed =
-                ["id", "kind", "name", "resource_kind", "module_file", "file", "line", "description"];
+            let allowed = [
+                "id",
+                "kind",
+                "name",
+                "resource_kind",
+                "module_file",
+                "file",
+                "line",
+                "description",
+            ];
             if !allowed.contains(&key.as_str()) {
                 return Err(format!("unknown node key `{key}`: {node}").into());
             }
@@ -235,7 +258,9 @@ fn check_json_shape(document: &Value, expanded: bool) -> Result<(), Failed> {
         }
         let has_resource_kind = matches!(node["kind"].as_str(), Some("resource" | "data"));
         if node["resource_kind"].is_string() != has_resource_kind {
-            return Err(format!("resource_kind is given exactly for resources and data: {node}").into());
+            return Err(
+                format!("resource_kind is given exactly for resources and data: {node}").into()
+            );
         }
         ids.push(node["id"].as_str().unwrap_or(""));
     }
@@ -301,15 +326,21 @@ fn expect(condition: bool, message: impl FnOnce() -> String) -> Result<(), Faile
 
 fn errors_are_rendered_instead_of_a_graph() -> Result<(), Failed> {
     let project = Project::new();
-    project.write("main.orch", "resource a: fs.file {\n  pth = \"/x\"\n  content = \"\"\n}\n");
-    for args in [&["graph", "main.orch"][..], &["graph", "main.orch", "--expanded", "--format", "json"]] {
+    project.write("main.orch", "resource a: fs.file {\n  path = \"/x\"\n  conten = \"\"\n}\n");
+    for args in
+        [&["graph", "main.orch"][..], &["graph", "main.orch", "--expanded", "--format", "json"]]
+    {
         let run = project.run(args);
         let shown = format!("{args:?}: {run:?}");
         expect(run.code == 1, || format!("exit status: {shown}"))?;
         expect(run.stdout.is_empty(), || format!("a graph was printed: {shown}"))?;
-        expect(run.stderr.contains("error[E0301]: unknown field `pth`"), || format!("no diagnostic: {shown}"))?;
-        expect(run.stderr.contains("main.orch:2:3"), || format!("no location: {shown}"))?;
-        expect(run.stderr.contains("error: 1 error (checked 1 file)"), || format!("no summary: {shown}"))?;
+        expect(run.stderr.contains("error[E0301]: unknown field `conten`"), || {
+            format!("no diagnostic: {shown}")
+        })?;
+        expect(run.stderr.contains("main.orch:3:3"), || format!("no location: {shown}"))?;
+        expect(run.stderr.contains("error: 1 error (checked 1 file)"), || {
+            format!("no summary: {shown}")
+        })?;
     }
     Ok(())
 }
@@ -325,14 +356,18 @@ fn vars_give_required_params_a_value() -> Result<(), Failed> {
         let document: Value = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
         document["nodes"]
             .as_array()
-            .map(|nodes| nodes.iter().filter_map(|n| n["id"].as_str().map(str::to_string)).collect())
+            .map(|nodes| {
+                nodes.iter().filter_map(|n| n["id"].as_str().map(str::to_string)).collect()
+            })
             .unwrap_or_default()
     };
     let base = ["graph", "main.orch", "--expanded", "--format", "json"];
 
     let run = project.run(&base);
     expect(run.code == 1 && run.stdout.is_empty(), || format!("without a value: {run:?}"))?;
-    expect(run.stderr.contains("no value for the required param `names`"), || format!("no note: {run:?}"))?;
+    expect(run.stderr.contains("no value for the required param `names`"), || {
+        format!("no note: {run:?}")
+    })?;
     expect(run.stderr.contains("cannot draw the expanded graph"), || format!("no error: {run:?}"))?;
 
     let run = project.run(&[&base[..], &["--var", r#"names=["a"]"#]].concat());
@@ -372,7 +407,8 @@ fn a_file_without_declarations_is_an_empty_graph() -> Result<(), Failed> {
         expect(run.code == 0, || format!("{run:?}"))?;
         let document = run.json();
         check_json_shape(&document, expanded)?;
-        let empty = document["nodes"] == Value::Array(Vec::new()) && document["edges"] == Value::Array(Vec::new());
+        let empty = document["nodes"] == Value::Array(Vec::new())
+            && document["edges"] == Value::Array(Vec::new());
         expect(empty, || format!("{run:?}"))?;
     }
     let run = project.run(&["graph", "main.orch", "--format", "mermaid"]);
@@ -381,11 +417,12 @@ fn a_file_without_declarations_is_an_empty_graph() -> Result<(), Failed> {
 
 fn the_default_format_is_dot() -> Result<(), Failed> {
     let project = Project::new();
-    project.write("main.orch", common::CLEAN);
+    project
+        .write("main.orch", "let unused = 1\n\nresource data_dir: fs.dir { path = \"./data\" }\n");
     let run = project.run(&["graph", "main.orch"]);
     expect(run.code == 0 && run.stdout.starts_with("digraph orch {\n"), || format!("{run:?}"))?;
     expect(run.stdout.contains("\"resource.data_dir\""), || format!("{run:?}"))?;
-    // Warnings (the param is unused) are `check`'s business.
+    // Warnings (the let is unused) are `check`'s business.
     expect(run.stderr.is_empty(), || format!("{run:?}"))
 }
 
@@ -404,7 +441,8 @@ fn explicit_edges_are_dashed_only_without_a_value() -> Result<(), Failed> {
         }
         let run = project.run(&args);
         expect(run.code == 0, || format!("{run:?}"))?;
-        let (a, b, c) = if expanded { ("a", "b", "c") } else { ("resource.a", "resource.b", "resource.c") };
+        let (a, b, c) =
+            if expanded { ("a", "b", "c") } else { ("resource.a", "resource.b", "resource.c") };
         let expected = serde_json::json!([
             {"from": a, "to": b, "explicit": false},
             {"from": a, "to": c, "explicit": true},

@@ -63,7 +63,11 @@ impl Files {
 /// without touching the file system.
 pub fn join_path(from: &str, relative: &str) -> String {
     let base = Path::new(from).parent().unwrap_or(Path::new(""));
-    let joined = if Path::new(relative).is_absolute() { PathBuf::from(relative) } else { base.join(relative) };
+    let joined = if Path::new(relative).is_absolute() {
+        PathBuf::from(relative)
+    } else {
+        base.join(relative)
+    };
     let mut out = PathBuf::new();
     for component in joined.components() {
         match component {

@@ -49,13 +49,14 @@ impl Graph {
             if decl.kind == DeclKind::Import {
                 continue;
             }
-            let description = decl.item.decorators.iter().find(|d| d.name.name == "description").and_then(|d| {
-                let arg = d.args.as_ref()?.first()?;
-                match &arg.value.kind {
-                    orch_lang::ast::ExprKind::Str(lit) => lit.as_plain(),
-                    _ => None,
-                }
-            });
+            let description =
+                decl.item.decorators.iter().find(|d| d.name.name == "description").and_then(|d| {
+                    let arg = d.args.as_ref()?.first()?;
+                    match &arg.value.kind {
+                        orch_lang::ast::ExprKind::Str(lit) => lit.as_plain(),
+                        _ => None,
+                    }
+                });
             let index = out.graph.add_node(Node {
                 decl: decl.id,
                 kind: decl.kind,
@@ -90,7 +91,11 @@ impl Graph {
     }
 
     /// One diagnostic per cycle, walking it edge by edge.
-    pub fn cycles(&self, source_text: &dyn Fn(Span) -> String, location: &dyn Fn(Span) -> String) -> Vec<Diagnostic> {
+    pub fn cycles(
+        &self,
+        source_text: &dyn Fn(Span) -> String,
+        location: &dyn Fn(Span) -> String,
+    ) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for component in tarjan_scc(&self.graph) {
             let cycle = match component.as_slice() {
@@ -111,8 +116,10 @@ impl Graph {
                 .enumerate()
                 .min_by_key(|(_, n)| (self.graph[**n].file, self.graph[**n].span.start))
                 .map_or(0, |(i, _)| i);
-            let cycle: Vec<NodeIndex> = cycle[start..].iter().chain(&cycle[..start]).copied().collect();
-            let names: Vec<String> = cycle.iter().map(|n| format!("`{}`", self.graph[*n].name)).collect();
+            let cycle: Vec<NodeIndex> =
+                cycle[start..].iter().chain(&cycle[..start]).copied().collect();
+            let names: Vec<String> =
+                cycle.iter().map(|n| format!("`{}`", self.graph[*n].name)).collect();
             let first = &self.graph[cycle[0]];
             let mut diagnostic = Diagnostic::new(
                 &codes::E0501,
@@ -146,7 +153,11 @@ impl Graph {
         let start = component[0];
         let mut path = vec![start];
         let mut visited = vec![start];
-        if self.extend_to(start, start, component, &mut path, &mut visited) { path } else { Vec::new() }
+        if self.extend_to(start, start, component, &mut path, &mut visited) {
+            path
+        } else {
+            Vec::new()
+        }
     }
 
     /// Depth-first search from `node` back to `start`, extending `path`.

@@ -72,18 +72,28 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
     for (index, root) in roots.iter().chain(&options.policy_files).enumerate() {
         let is_policy = index >= roots.len();
         if let Some(existing) = files.find(root) {
-            if is_policy { policy_ids.push(existing) } else { root_ids.push(existing) }
+            if is_policy {
+                policy_ids.push(existing)
+            } else {
+                root_ids.push(existing)
+            }
             continue;
         }
         match db.read(root) {
             Ok(text) => {
                 let id = files.add(root.clone(), Arc::from(text));
-                if is_policy { policy_ids.push(id) } else { root_ids.push(id) }
+                if is_policy {
+                    policy_ids.push(id)
+                } else {
+                    root_ids.push(id)
+                }
                 queue.push(id);
             }
-            Err(message) => diagnostics.push(
-                Diagnostic::new(&codes::E0701, Span::default(), format!("cannot read `{root}`: {message}")),
-            ),
+            Err(message) => diagnostics.push(Diagnostic::new(
+                &codes::E0701,
+                Span::default(),
+                format!("cannot read `{root}`: {message}"),
+            )),
         }
     }
     while let Some(file) = queue.pop() {
@@ -104,20 +114,22 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
             let path = join_path(&files.get(file).path, &relative);
             let target = match files.find(&path) {
                 Some(id) => Some(id),
-                None => match db.read(&path) {
-                    Ok(text) => {
-                        let id = files.add(path.clone(), Arc::from(text));
-                        queue.push(id);
-                        Some(id)
-                    }
-                    Err(message) => {
-                        diagnostics.push(
+                None => {
+                    match db.read(&path) {
+                        Ok(text) => {
+                            let id = files.add(path.clone(), Arc::from(text));
+                            queue.push(id);
+                            Some(id)
+                        }
+                        Err(message) => {
+                            diagnostics.push(
                             Diagnostic::new(&codes::E0701, source_span, format!("cannot read `{path}`: {message}"))
                                 .with_help("module and import paths are relative to the file that names them"),
                         );
-                        None
+                            None
+                        }
                     }
-                },
+                }
             };
             links.push(Link { from: file, item_span, path_span: source_span, target, is_import });
         }
@@ -139,7 +151,8 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
             if !matches!(decl.kind, DeclKind::Module | DeclKind::Import) {
                 continue;
             }
-            if let Some(link) = links.iter().find(|l| l.from == decl.file && l.item_span == decl.item.span)
+            if let Some(link) =
+                links.iter().find(|l| l.from == decl.file && l.item_span == decl.item.span)
                 && let Some(target) = link.target
             {
                 targets.insert(decl.id, target);
@@ -168,11 +181,23 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
                 if reached.contains(&root) || policy_ids.contains(&root) {
                     continue;
                 }
-                if !model.modules.get(&root).is_some_and(|m| m.has_instances || !m.policies.is_empty()) {
+                if !model
+                    .modules
+                    .get(&root)
+                    .is_some_and(|m| m.has_instances || !m.policies.is_empty())
+                {
                     continue;
                 }
-                let evaluation =
-                    eval::evaluate(&files, &model, &checked, &graph, db, root, &options.params, &policy_ids);
+                let evaluation = eval::evaluate(
+                    &files,
+                    &model,
+                    &checked,
+                    &graph,
+                    db,
+                    root,
+                    &options.params,
+                    &policy_ids,
+                );
                 notes.extend(evaluation.notes.iter().cloned());
                 evaluations.push((root, evaluation));
             }
@@ -183,7 +208,8 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
         diagnostics.extend(evaluation.diagnostics.iter().cloned());
     }
     diagnostics.append(&mut semantic);
-    let text = |span: Span| files.get(span.file).source.get(span.range()).unwrap_or_default().to_string();
+    let text =
+        |span: Span| files.get(span.file).source.get(span.range()).unwrap_or_default().to_string();
     let location = |span: Span| {
         let file = files.get(span.file);
         let at = LineIndex::new(&file.source).line_col(&file.source, span.start);
@@ -244,9 +270,14 @@ fn report_module_cycles(files: &Files, links: &mut [Link], diagnostics: &mut Vec
             Diagnostic::new(
                 &codes::E0702,
                 link.path_span,
-                format!("`{}` reaches itself: `{target}` leads back to it", files.get(link.from).path),
+                format!(
+                    "`{}` reaches itself: `{target}` leads back to it",
+                    files.get(link.from).path
+                ),
             )
-            .with_help("modules and imports must form a tree; move what both need into a third file"),
+            .with_help(
+                "modules and imports must form a tree; move what both need into a third file",
+            ),
         );
     }
 }

@@ -80,7 +80,10 @@ pub enum ScopeKind<'a> {
     For(&'a ast::For),
     /// Branch `branch` of an `if` (its index in `branches`), or the `else`
     /// block when `branch == branches.len()`.
-    If { decl: &'a ast::If, branch: usize },
+    If {
+        decl: &'a ast::If,
+        branch: usize,
+    },
     Policy(&'a ast::Policy),
 }
 
@@ -141,7 +144,12 @@ impl<'a> Model<'a> {
     }
 
     /// Collects the declarations and scopes of `file`.
-    pub fn add_file(&mut self, file: FileId, ast: &'a ast::SourceFile, diagnostics: &mut Vec<Diagnostic>) {
+    pub fn add_file(
+        &mut self,
+        file: FileId,
+        ast: &'a ast::SourceFile,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) {
         let scope = self.new_scope(file, None, ScopeKind::Module);
         self.module_scope.insert(file, scope);
         self.modules.insert(file, ModuleInfo::default());
@@ -178,7 +186,11 @@ impl<'a> Model<'a> {
         let Some(ident) = self.decl(id).name else { return };
         let existing = self.modules.get(&file).and_then(|m| m.names.get(&ident.name).copied());
         if let Some(existing) = existing {
-            diagnostics.push(duplicate(ident, self.decl(existing).name_span(), self.decl(existing).kind));
+            diagnostics.push(duplicate(
+                ident,
+                self.decl(existing).name_span(),
+                self.decl(existing).kind,
+            ));
             return;
         }
         // A block `let` of the same name elsewhere is reported when the
@@ -201,8 +213,12 @@ impl<'a> Model<'a> {
         let misplaced = |what: &str, span: Span, diagnostics: &mut Vec<Diagnostic>| {
             let place = if in_policy { "a `policy`" } else { "an `if` or `for` block" };
             diagnostics.push(
-                Diagnostic::new(&codes::E0107, span, format!("{what} cannot be declared inside {place}"))
-                    .with_help("move the declaration to the top level of the file"),
+                Diagnostic::new(
+                    &codes::E0107,
+                    span,
+                    format!("{what} cannot be declared inside {place}"),
+                )
+                .with_help("move the declaration to the top level of the file"),
             );
         };
         // A top-level-only declaration written in a block is reported, then
@@ -254,7 +270,11 @@ impl<'a> Model<'a> {
                 if in_policy {
                     return misplaced("a resource", resource.name.span, diagnostics);
                 }
-                let kind = if matches!(item.kind, ItemKind::Resource(_)) { DeclKind::Resource } else { DeclKind::Data };
+                let kind = if matches!(item.kind, ItemKind::Resource(_)) {
+                    DeclKind::Resource
+                } else {
+                    DeclKind::Data
+                };
                 let id = self.add_decl(file, kind, Some(&resource.name), item, scope, None);
                 self.mark_instances(file);
                 self.register_name(file, id, diagnostics);
@@ -263,7 +283,8 @@ impl<'a> Model<'a> {
                 if in_policy {
                     return misplaced("an `output`", output.name.span, diagnostics);
                 }
-                let id = self.add_decl(file, DeclKind::Output, Some(&output.name), item, scope, None);
+                let id =
+                    self.add_decl(file, DeclKind::Output, Some(&output.name), item, scope, None);
                 self.mark_instances(file);
                 self.register_name(file, id, diagnostics);
             }
@@ -271,7 +292,8 @@ impl<'a> Model<'a> {
                 if in_policy {
                     return misplaced("a `module`", module.name.span, diagnostics);
                 }
-                let id = self.add_decl(file, DeclKind::Module, Some(&module.name), item, scope, None);
+                let id =
+                    self.add_decl(file, DeclKind::Module, Some(&module.name), item, scope, None);
                 self.mark_instances(file);
                 self.register_name(file, id, diagnostics);
             }
@@ -279,7 +301,8 @@ impl<'a> Model<'a> {
                 if in_block {
                     misplaced("an `import`", import.alias.span, diagnostics);
                 }
-                let id = self.add_decl(file, DeclKind::Import, Some(&import.alias), item, top, None);
+                let id =
+                    self.add_decl(file, DeclKind::Import, Some(&import.alias), item, top, None);
                 self.register_name(file, id, diagnostics);
             }
             ItemKind::Provider(provider) => {
@@ -312,8 +335,11 @@ impl<'a> Model<'a> {
                     }
                 }
                 if let Some(block) = &decl.else_block {
-                    let inner =
-                        self.new_scope(file, Some(scope), ScopeKind::If { decl, branch: decl.branches.len() });
+                    let inner = self.new_scope(
+                        file,
+                        Some(scope),
+                        ScopeKind::If { decl, branch: decl.branches.len() },
+                    );
                     for item in &block.items {
                         self.collect(file, item, inner, policy, diagnostics);
                     }

@@ -91,14 +91,16 @@ fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
         return Err("files outside ok/ must expect at least one diagnostic".into());
     }
     let mut problems = Vec::new();
-    if let Err(difference) = compare(&expected, reported.get(&root).map_or(&[][..], Vec::as_slice)) {
+    if let Err(difference) = compare(&expected, reported.get(&root).map_or(&[][..], Vec::as_slice))
+    {
         problems.push(difference);
     }
 
     let module_diagnostics_expected = source.contains(EXPECT_MODULE_DIAGNOSTICS);
     for file in analysis.files.iter().filter(|f| f.id != root) {
         let actual = reported.get(&file.id).map_or(&[][..], Vec::as_slice);
-        let expected = if module_diagnostics_expected { expectations(&file.source)? } else { Vec::new() };
+        let expected =
+            if module_diagnostics_expected { expectations(&file.source)? } else { Vec::new() };
         if let Err(difference) = compare(&expected, actual) {
             problems.push(format!("in {}:\n{difference}", file.path));
         }

@@ -107,7 +107,9 @@ fn json_to_value(json: serde_json::Value) -> orch_stdlib::Value {
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(text) => Value::string(text),
-        serde_json::Value::Array(items) => Value::list(items.into_iter().map(json_to_value).collect()),
+        serde_json::Value::Array(items) => {
+            Value::list(items.into_iter().map(json_to_value).collect())
+        }
         serde_json::Value::Object(entries) => {
             Value::map(entries.into_iter().map(|(k, v)| (k.into(), json_to_value(v))).collect())
         }

@@ -71,8 +71,11 @@ pub(crate) fn run(args: &GraphArgs) -> Outcome {
     let root = sources.preload(&args.file, text);
     // Params are read (and a bad `--var-file` reported) in both views, so
     // that a script can pass the same flags with or without `--expanded`.
-    let evaluation =
-        EvaluationArgs { vars: args.vars.clone(), var_file: args.var_file.clone(), policies: Vec::new() };
+    let evaluation = EvaluationArgs {
+        vars: args.vars.clone(),
+        var_file: args.var_file.clone(),
+        policies: Vec::new(),
+    };
     let mut options = match evaluation.options() {
         Ok(options) => options,
         Err(error) => {
@@ -106,7 +109,8 @@ pub(crate) fn run(args: &GraphArgs) -> Outcome {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let written = crate::render::graph::render(&graph, args.format, &mut out).and_then(|()| out.flush());
+    let written =
+        crate::render::graph::render(&graph, args.format, &mut out).and_then(|()| out.flush());
     if let Err(error) = written {
         errors::report(errors::io_error("cannot write the graph", error));
         return Outcome::Failure;
@@ -147,7 +151,11 @@ struct Sources<'a> {
 
 impl<'a> Sources<'a> {
     fn new(analysis: &'a Analysis) -> Sources<'a> {
-        let root = analysis.roots.first().map(|&root| analysis.files.get(root).path.as_str()).unwrap_or("");
+        let root = analysis
+            .roots
+            .first()
+            .map(|&root| analysis.files.get(root).path.as_str())
+            .unwrap_or("");
         let root_dir = Path::new(root).parent().unwrap_or(Path::new("")).to_path_buf();
         let mut line_indexes = HashMap::new();
         let mut resource_kinds = HashMap::new();
@@ -230,7 +238,8 @@ fn declaration_graph(analysis: &Analysis) -> Graph {
             .filter(|node| node.weight.kind == DeclKind::Module)
             .filter_map(|node| analysis.checked.targets.get(&node.weight.decl).copied()),
     );
-    let shown: Vec<bool> = raw_nodes.iter().map(|node| module_files.contains(&node.weight.file)).collect();
+    let shown: Vec<bool> =
+        raw_nodes.iter().map(|node| module_files.contains(&node.weight.file)).collect();
 
     // Ids: `KIND.NAME` (`assert@LINE` for asserts and warns), prefixed by
     // `FILE:` outside the root file. Two block `let`s of one name, or two
@@ -243,8 +252,11 @@ fn declaration_graph(analysis: &Analysis) -> Graph {
             DeclKind::Assert | DeclKind::Warn => format!("{}@{line}", node.kind.describe()),
             kind => format!("{}.{}", kind.describe(), node.name),
         };
-        let base =
-            if Some(node.file) == root { local } else { format!("{}:{local}", sources.relative(node.file)) };
+        let base = if Some(node.file) == root {
+            local
+        } else {
+            format!("{}:{local}", sources.relative(node.file))
+        };
         bases.push(base);
     }
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -280,10 +292,13 @@ fn declaration_graph(analysis: &Analysis) -> Graph {
             _ => None,
         };
         let module_file = match node.kind {
-            DeclKind::Module => analysis.checked.targets.get(&node.decl).map(|&file| sources.relative(file)),
+            DeclKind::Module => {
+                analysis.checked.targets.get(&node.decl).map(|&file| sources.relative(file))
+            }
             _ => None,
         };
-        let groups = if Some(node.file) == root { Vec::new() } else { vec![sources.relative(node.file)] };
+        let groups =
+            if Some(node.file) == root { Vec::new() } else { vec![sources.relative(node.file)] };
         nodes.push(Node {
             id: id.clone(),
             kind: node.kind.describe(),
@@ -341,15 +356,18 @@ fn instance_graph(analysis: &Analysis) -> Option<Graph> {
         if by_address.insert(instance.address.as_str(), instance).is_some() {
             continue;
         }
-        let declaration = analysis.graph.nodes.get(&instance.decl).map(|&index| &analysis.graph.graph[index]);
+        let declaration =
+            analysis.graph.nodes.get(&instance.decl).map(|&index| &analysis.graph.graph[index]);
         let segments = address_segments(&instance.address);
-        let groups = (1..segments.len()).map(|n| format!("module {}", segments[..n].join("."))).collect();
+        let groups =
+            (1..segments.len()).map(|n| format!("module {}", segments[..n].join("."))).collect();
         let (line, _) = sources.line_col(instance.span);
         nodes.push(Node {
             id: instance.address.clone(),
             kind: instance.kind.describe(),
             name: declaration.map_or_else(String::new, |node| node.name.clone()),
-            resource_kind: (!instance.resource_kind.is_empty()).then(|| instance.resource_kind.clone()),
+            resource_kind: (!instance.resource_kind.is_empty())
+                .then(|| instance.resource_kind.clone()),
             module_file: None,
             file: sources.path(instance.span.file).to_string(),
             line,
@@ -372,7 +390,8 @@ fn instance_graph(analysis: &Analysis) -> Option<Graph> {
 /// Sorts the nodes and turns the pairs (already sorted) into edges.
 fn finish(expanded: bool, mut nodes: Vec<Node>, pairs: BTreeMap<(String, String), bool>) -> Graph {
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
-    let edges = pairs.into_iter().map(|((from, to), explicit)| Edge { from, to, explicit }).collect();
+    let edges =
+        pairs.into_iter().map(|((from, to), explicit)| Edge { from, to, explicit }).collect();
     Graph { expanded, nodes, edges }
 }
 
@@ -452,7 +471,8 @@ impl<'a> ValueLinks<'a> {
     fn carries(&self, instance: &Instance, read: &[usize], dependency: &Instance) -> bool {
         let ir = &self.analysis.graph.graph;
         let segments = address_segments(&instance.address);
-        let prefix: String = segments[..segments.len() - 1].iter().map(|s| format!("{s}.")).collect();
+        let prefix: String =
+            segments[..segments.len() - 1].iter().map(|s| format!("{s}.")).collect();
         read.iter().any(|&index| {
             let node = &ir.raw_nodes()[index].weight;
             if node.decl == dependency.decl {

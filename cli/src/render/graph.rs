@@ -127,7 +127,7 @@ impl<'g> Tree<'g> {
 
 fn dot(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "digraph orch {{")?;
-    writeln!(out, "  rankdir=LR;")?;
+    writeln!(out, "  graph [rankdir=LR, fontname=\"Helvetica\"];")?;
     writeln!(out, "  node [shape=box, fontname=\"Helvetica\"];")?;
     writeln!(out, "  edge [fontname=\"Helvetica\"];")?;
     let mut clusters = 0;
@@ -148,7 +148,11 @@ fn dot_tree(
 ) -> io::Result<()> {
     let indent = "  ".repeat(depth);
     for node in &tree.nodes {
-        let label = label_lines(graph, node).iter().map(|line| dot_escape(line)).collect::<Vec<_>>().join("\\n");
+        let label = label_lines(graph, node)
+            .iter()
+            .map(|line| dot_escape(line))
+            .collect::<Vec<_>>()
+            .join("\\n");
         let mut attributes = vec![format!("label=\"{label}\"")];
         attributes.extend(dot_shape(node.kind).map(str::to_string));
         if let Some(description) = &node.description {
@@ -205,13 +209,18 @@ fn dot_escape(text: &str) -> String {
 fn mermaid(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
     // Mermaid ids cannot hold quotes or brackets: nodes are `n0`, `n1`, ...
     // in the order of their ids.
-    let short: BTreeMap<&str, String> =
-        graph.nodes.iter().enumerate().map(|(index, node)| (node.id.as_str(), format!("n{index}"))).collect();
+    let short: BTreeMap<&str, String> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| (node.id.as_str(), format!("n{index}")))
+        .collect();
     writeln!(out, "flowchart LR")?;
     let mut groups = 0;
     mermaid_tree(graph, &Tree::of(graph), &short, 1, &mut groups, out)?;
     for edge in &graph.edges {
-        let (Some(from), Some(to)) = (short.get(edge.from.as_str()), short.get(edge.to.as_str())) else {
+        let (Some(from), Some(to)) = (short.get(edge.from.as_str()), short.get(edge.to.as_str()))
+        else {
             continue;
         };
         let arrow = if edge.explicit { "-.->" } else { "-->" };
@@ -230,7 +239,11 @@ fn mermaid_tree(
 ) -> io::Result<()> {
     let indent = "  ".repeat(depth);
     for node in &tree.nodes {
-        let label = label_lines(graph, node).iter().map(|line| mermaid_escape(line)).collect::<Vec<_>>().join("<br/>");
+        let label = label_lines(graph, node)
+            .iter()
+            .map(|line| mermaid_escape(line))
+            .collect::<Vec<_>>()
+            .join("<br/>");
         writeln!(out, "{indent}{}[\"{label}\"]", short[node.id.as_str()])?;
     }
     for (label, child) in &tree.children {
@@ -271,8 +284,12 @@ struct Document<'g> {
 }
 
 fn json(graph: &Graph, out: &mut dyn Write) -> io::Result<()> {
-    let document =
-        Document { version: JSON_VERSION, expanded: graph.expanded, nodes: &graph.nodes, edges: &graph.edges };
+    let document = Document {
+        version: JSON_VERSION,
+        expanded: graph.expanded,
+        nodes: &graph.nodes,
+        edges: &graph.edges,
+    };
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)
 }
@@ -290,6 +307,9 @@ mod tests {
 
     #[test]
     fn mermaid_labels_use_entities() {
-        assert_eq!(mermaid_escape(r#"conf["a#b"] <x> & y"#), "conf[#quot;a#35;b#quot;] #lt;x#gt; #amp; y");
+        assert_eq!(
+            mermaid_escape(r#"conf["a#b"] <x> & y"#),
+            "conf[#quot;a#35;b#quot;] #lt;x#gt; #amp; y"
+        );
     }
 }

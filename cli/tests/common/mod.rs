@@ -94,5 +94,4 @@ impl Run {
 }
 
 /// A file with no problems.
-pub(crate) const CLEAN: &str =
-    "param replicas: int = 2\n\nresource data_dir: fs.dir {\n  path = \"/srv/data-${replicas}\"\n}\n";
+pub(crate) const CLEAN: &str = "param replicas: int = 2\n\nresource data_dir: fs.dir {\n  path = \"/srv/data-${replicas}\"\n}\n";

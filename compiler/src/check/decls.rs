@@ -18,7 +18,12 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) -> Typed {
             let ty = types::resolve(checker, file, &param.ty);
             if let Some(default) = &param.default {
                 let typed = checker.expr(file, default, scope, Some(&ty));
-                checker.expect_type(default, &typed, &ty, &format!("the default of `{}`", param.name.name));
+                checker.expect_type(
+                    default,
+                    &typed,
+                    &ty,
+                    &format!("the default of `{}`", param.name.name),
+                );
             }
             let secret = ty.is_secret().then(|| SecretSource {
                 span: param.name.span,
@@ -42,21 +47,34 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) -> Typed {
             let typed = checker.expr(file, &output.value, scope, declared.as_ref());
             match declared {
                 Some(ty) => {
-                    checker.expect_type(&output.value, &typed, &ty, &format!("the output `{}`", output.name.name));
+                    checker.expect_type(
+                        &output.value,
+                        &typed,
+                        &ty,
+                        &format!("the output `{}`", output.name.name),
+                    );
                     Typed { ty, ..typed }
                 }
                 None => {
                     if typed.ty.is_secret() {
-                        let what = format!("the output `{}` (declare it `secret<T>` to export a secret)", output.name.name);
+                        let what = format!(
+                            "the output `{}` (declare it `secret<T>` to export a secret)",
+                            output.name.name
+                        );
                         checker.secret_leak(output.value.span, &typed, &what);
                     }
                     typed
                 }
             }
         }
-        ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-            resource_body(checker, id, file, scope, resource, matches!(item.kind, ItemKind::Data(_)))
-        }
+        ItemKind::Resource(resource) | ItemKind::Data(resource) => resource_body(
+            checker,
+            id,
+            file,
+            scope,
+            resource,
+            matches!(item.kind, ItemKind::Data(_)),
+        ),
         ItemKind::Module(module) => module_instance(checker, id, file, scope, module),
         ItemKind::Import(import) => {
             if !is_literal(&import.source) {
@@ -102,9 +120,14 @@ fn resource_body(
 ) -> Typed {
     let kind_name = resource.kind.to_dotted();
     let Some(kind) = lookup_kind(&kind_name) else {
-        let candidates: Vec<&str> = orch_stdlib::kinds::kinds().iter().filter(|k| k.data == data).map(|k| k.name).collect();
+        let candidates: Vec<&str> =
+            orch_stdlib::kinds::kinds().iter().filter(|k| k.data == data).map(|k| k.name).collect();
         let what = if data { "data" } else { "resource" };
-        let mut diagnostic = Diagnostic::new(&codes::E0103, resource.kind.span, format!("unknown {what} kind `{kind_name}`"));
+        let mut diagnostic = Diagnostic::new(
+            &codes::E0103,
+            resource.kind.span,
+            format!("unknown {what} kind `{kind_name}`"),
+        );
         if let Some(suggestion) = closest(&kind_name, candidates.iter().copied()) {
             diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
         }
@@ -116,10 +139,14 @@ fn resource_body(
         return Typed::error();
     };
     if kind.data != data {
-        let (is, keyword) = if kind.data { ("a data kind", "data") } else { ("a resource kind", "resource") };
+        let (is, keyword) =
+            if kind.data { ("a data kind", "data") } else { ("a resource kind", "resource") };
         checker.error(
             Diagnostic::new(&codes::E0103, resource.kind.span, format!("`{kind_name}` is {is}"))
-                .with_help(format!("declare it with `{keyword} {}: {kind_name} {{ ... }}`", resource.name.name)),
+                .with_help(format!(
+                    "declare it with `{keyword} {}: {kind_name} {{ ... }}`",
+                    resource.name.name
+                )),
         );
     }
     let mut input_phase = Phase::Known;
@@ -127,12 +154,17 @@ fn resource_body(
         let FieldKey::Name(name) = &field.key else { continue };
         let Some(schema) = kind.field(&name.name) else {
             let inputs: Vec<&str> = kind.inputs().map(|f| f.name).collect();
-            let mut diagnostic =
-                Diagnostic::new(&codes::E0301, name.span, format!("unknown field `{}` on {kind_name}", name.name));
+            let mut diagnostic = Diagnostic::new(
+                &codes::E0301,
+                name.span,
+                format!("unknown field `{}` on {kind_name}", name.name),
+            );
             if let Some(suggestion) = closest(&name.name, inputs.iter().copied()) {
-                diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic =
+                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
             }
-            checker.error(diagnostic.with_help(format!("{kind_name} fields: {}", inputs.join(", "))));
+            checker
+                .error(diagnostic.with_help(format!("{kind_name} fields: {}", inputs.join(", "))));
             checker.expr(file, &field.value, scope, None);
             continue;
         };
@@ -148,7 +180,8 @@ fn resource_body(
             checker.expr(file, &field.value, scope, None);
             continue;
         }
-        let expected = if schema.sensitive { Ty::secret(schema.ty.clone()) } else { schema.ty.clone() };
+        let expected =
+            if schema.sensitive { Ty::secret(schema.ty.clone()) } else { schema.ty.clone() };
         let typed = checker.expr(file, &field.value, scope, Some(&expected));
         checker.expect_type(&field.value, &typed, &expected, &format!("`{}`", name.name));
         input_phase = input_phase.join(&typed.phase.through(field.value.span, || {
@@ -157,7 +190,11 @@ fn resource_body(
         checker.out.field_phases.insert((id, name.name.clone()), typed.phase.clone());
     }
     for required in kind.inputs().filter(|f| f.required) {
-        let present = resource.body.fields.iter().any(|f| matches!(&f.key, FieldKey::Name(n) if n.name == required.name));
+        let present = resource
+            .body
+            .fields
+            .iter()
+            .any(|f| matches!(&f.key, FieldKey::Name(n) if n.name == required.name));
         if !present {
             checker.error(
                 Diagnostic::new(
@@ -166,7 +203,11 @@ fn resource_body(
                     format!("missing required field `{}` of {kind_name}", required.name),
                 )
                 .with_label(resource.body.span, format!("add `{} = ...` here", required.name))
-                .with_help(format!("`{}`: {}", required.name, first_line(required.doc))),
+                .with_help(format!(
+                    "`{}`: {}",
+                    required.name,
+                    first_line(required.doc)
+                )),
             );
         }
     }
@@ -203,7 +244,8 @@ fn module_instance(
     };
     let model = checker.model;
     let Some(info) = model.modules.get(&target) else { return Typed::error() };
-    let params: Vec<DeclId> = info.decls.iter().copied().filter(|d| model.decl(*d).kind == DeclKind::Param).collect();
+    let params: Vec<DeclId> =
+        info.decls.iter().copied().filter(|d| model.decl(*d).kind == DeclKind::Param).collect();
     let mut arg_phase = Phase::Known;
     for field in &module.body.fields {
         let FieldKey::Name(name) = &field.key else { continue };
@@ -215,7 +257,8 @@ fn module_instance(
                 format!("module `{}` has no param `{}`", module.name.name, name.name),
             );
             if let Some(suggestion) = closest(&name.name, names.iter().copied()) {
-                diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic =
+                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
             }
             checker.error(diagnostic.with_help(format!("its params: {}", names.join(", "))));
             checker.expr(file, &field.value, scope, None);
@@ -229,25 +272,38 @@ fn module_instance(
     for &param in &params {
         let decl = model.decl(param);
         let ItemKind::Param(ast_param) = &decl.item.kind else { continue };
-        let given = module.body.fields.iter().any(|f| matches!(&f.key, FieldKey::Name(n) if n.name == decl.name_str()));
+        let given = module
+            .body
+            .fields
+            .iter()
+            .any(|f| matches!(&f.key, FieldKey::Name(n) if n.name == decl.name_str()));
         if ast_param.default.is_none() && !given {
             checker.error(
                 Diagnostic::new(
                     &codes::E0302,
                     module.name.span,
-                    format!("missing required param `{}` of module `{}`", decl.name_str(), module.name.name),
+                    format!(
+                        "missing required param `{}` of module `{}`",
+                        decl.name_str(),
+                        module.name.name
+                    ),
                 )
                 .with_label(decl.name_span(), "declared here without a default"),
             );
         }
     }
     // The instance is the record of the module's outputs.
-    let outputs: Vec<DeclId> = info.decls.iter().copied().filter(|d| model.decl(*d).kind == DeclKind::Output).collect();
+    let outputs: Vec<DeclId> =
+        info.decls.iter().copied().filter(|d| model.decl(*d).kind == DeclKind::Output).collect();
     let mut fields = Vec::new();
     for output in outputs {
         let module_scope = model.module_scope[&target];
         let typed = checker.decl_type_from(output, module_scope);
-        fields.push(FieldTy { name: model.decl(output).name_str().into(), ty: typed.ty, optional: false });
+        fields.push(FieldTy {
+            name: model.decl(output).name_str().into(),
+            ty: typed.ty,
+            optional: false,
+        });
     }
     let mut typed = Typed::new(Ty::record(Some(&format!("module {}", module.name.name)), fields));
     typed.origin = Some(id);

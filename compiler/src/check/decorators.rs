@@ -13,17 +13,20 @@ use crate::suggest::closest;
 
 /// The decorators and the declarations they apply to.
 const DECORATORS: &[(&str, &[DeclKind])] = &[
-    ("description", &[
-        DeclKind::Param,
-        DeclKind::Let,
-        DeclKind::Resource,
-        DeclKind::Data,
-        DeclKind::Output,
-        DeclKind::Module,
-        DeclKind::Import,
-        DeclKind::Assert,
-        DeclKind::Warn,
-    ]),
+    (
+        "description",
+        &[
+            DeclKind::Param,
+            DeclKind::Let,
+            DeclKind::Resource,
+            DeclKind::Data,
+            DeclKind::Output,
+            DeclKind::Module,
+            DeclKind::Import,
+            DeclKind::Assert,
+            DeclKind::Warn,
+        ],
+    ),
     ("depends_on", &[DeclKind::Resource, DeclKind::Data, DeclKind::Module]),
     ("prevent_destroy", &[DeclKind::Resource]),
     ("create_before_destroy", &[DeclKind::Resource]),
@@ -40,10 +43,14 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
     for decorator in &item.decorators {
         let name = decorator.name.name.as_str();
         let Some((_, allowed)) = DECORATORS.iter().find(|(n, _)| *n == name) else {
-            let mut diagnostic =
-                Diagnostic::new(&codes::E0106, decorator.name.span, format!("unknown decorator `@{name}`"));
+            let mut diagnostic = Diagnostic::new(
+                &codes::E0106,
+                decorator.name.span,
+                format!("unknown decorator `@{name}`"),
+            );
             if let Some(suggestion) = closest(name, DECORATORS.iter().map(|(n, _)| *n)) {
-                diagnostic = diagnostic.with_primary_message(format!("did you mean `@{suggestion}`?"));
+                diagnostic =
+                    diagnostic.with_primary_message(format!("did you mean `@{suggestion}`?"));
             }
             let names: Vec<String> = DECORATORS.iter().map(|(n, _)| format!("@{n}")).collect();
             checker.error(diagnostic.with_help(format!("decorators: {}", names.join(", "))));
@@ -58,7 +65,11 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             continue;
         }
         if seen.contains(&name) {
-            checker.error(Diagnostic::new(&codes::E0208, decorator.span, format!("`@{name}` is given twice")));
+            checker.error(Diagnostic::new(
+                &codes::E0208,
+                decorator.span,
+                format!("`@{name}` is given twice"),
+            ));
             continue;
         }
         seen.push(name);
@@ -74,12 +85,20 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             }
             "prevent_destroy" | "create_before_destroy" => {
                 if decorator.args.is_some() {
-                    wrong_args(checker, decorator.span, &format!("`@{name}` takes no arguments; write `@{name}`"));
+                    wrong_args(
+                        checker,
+                        decorator.span,
+                        &format!("`@{name}` takes no arguments; write `@{name}`"),
+                    );
                 }
             }
             "depends_on" => {
                 if args.is_empty() {
-                    wrong_args(checker, decorator.span, "`@depends_on` names at least one declaration");
+                    wrong_args(
+                        checker,
+                        decorator.span,
+                        "`@depends_on` names at least one declaration",
+                    );
                 }
                 for arg in args {
                     depends_on(checker, file, scope, arg);
@@ -92,7 +111,11 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                 };
                 for arg in args {
                     let ExprKind::Ident(field) = &arg.value.kind else {
-                        wrong_args(checker, arg.span, "`@ignore_changes` takes field names, such as `content`");
+                        wrong_args(
+                            checker,
+                            arg.span,
+                            "`@ignore_changes` takes field names, such as `content`",
+                        );
                         continue;
                     };
                     if let Some(kind) = lookup_kind(&kind_name)
@@ -105,7 +128,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                             format!("unknown field `{}` on {kind_name}", field.name),
                         );
                         if let Some(suggestion) = closest(&field.name, names.iter().copied()) {
-                            diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                            diagnostic = diagnostic
+                                .with_primary_message(format!("did you mean `{suggestion}`?"));
                         }
                         checker.error(diagnostic);
                     }
@@ -113,7 +137,11 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             }
             "timeout" => {
                 let [arg] = args else {
-                    wrong_args(checker, decorator.span, "`@timeout` takes one duration, such as `5m`");
+                    wrong_args(
+                        checker,
+                        decorator.span,
+                        "`@timeout` takes one duration, such as `5m`",
+                    );
                     continue;
                 };
                 let typed = checker.expr(file, &arg.value, scope, Some(&Ty::Duration));
@@ -139,16 +167,31 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             }
             "provider" => {
                 let [arg] = args else {
-                    wrong_args(checker, decorator.span, "`@provider` takes the alias of a provider block");
+                    wrong_args(
+                        checker,
+                        decorator.span,
+                        "`@provider` takes the alias of a provider block",
+                    );
                     continue;
                 };
                 let ExprKind::Ident(alias) = &arg.value.kind else {
-                    wrong_args(checker, arg.span, "`@provider` takes the alias of a provider block");
+                    wrong_args(
+                        checker,
+                        arg.span,
+                        "`@provider` takes the alias of a provider block",
+                    );
                     continue;
                 };
-                let providers = checker.model.modules.get(&file).map(|m| m.providers.clone()).unwrap_or_default();
-                let aliases: Vec<&str> =
-                    providers.iter().filter_map(|p| p.alias.as_ref().map(|a| a.name.as_str())).collect();
+                let providers = checker
+                    .model
+                    .modules
+                    .get(&file)
+                    .map(|m| m.providers.clone())
+                    .unwrap_or_default();
+                let aliases: Vec<&str> = providers
+                    .iter()
+                    .filter_map(|p| p.alias.as_ref().map(|a| a.name.as_str()))
+                    .collect();
                 if !aliases.contains(&alias.name.as_str()) {
                     let mut diagnostic = Diagnostic::new(
                         &codes::E0101,
@@ -156,7 +199,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                         format!("no provider configuration is aliased `{}`", alias.name),
                     );
                     if let Some(suggestion) = closest(&alias.name, aliases.iter().copied()) {
-                        diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                        diagnostic = diagnostic
+                            .with_primary_message(format!("did you mean `{suggestion}`?"));
                     }
                     checker.error(diagnostic.with_help(format!(
                         "declare it: `provider NAME as {} {{ ... }}`",
@@ -175,9 +219,18 @@ fn wrong_args(checker: &mut Checker<'_, '_>, span: Span, message: &str) {
 
 /// `@depends_on(a, db.role)`: each argument names a declaration (or a
 /// declaration inside a module instance); it becomes an ordering edge.
-fn depends_on(checker: &mut Checker<'_, '_>, file: orch_lang::FileId, scope: crate::model::ScopeId, arg: &ast::Arg) {
+fn depends_on(
+    checker: &mut Checker<'_, '_>,
+    file: orch_lang::FileId,
+    scope: crate::model::ScopeId,
+    arg: &ast::Arg,
+) {
     let Some(path) = dotted_path(&arg.value) else {
-        return wrong_args(checker, arg.span, "`@depends_on` takes names of declarations, such as `data_dir`");
+        return wrong_args(
+            checker,
+            arg.span,
+            "`@depends_on` takes names of declarations, such as `data_dir`",
+        );
     };
     let first = path.split('.').next().unwrap_or_default();
     match checker.lookup(file, first, scope) {
@@ -186,10 +239,14 @@ fn depends_on(checker: &mut Checker<'_, '_>, file: orch_lang::FileId, scope: cra
         }
         _ => {
             let names = checker.visible_names(file, scope);
-            let mut diagnostic =
-                Diagnostic::new(&codes::E0101, arg.value.span, format!("cannot find `{first}` in this scope"));
+            let mut diagnostic = Diagnostic::new(
+                &codes::E0101,
+                arg.value.span,
+                format!("cannot find `{first}` in this scope"),
+            );
             if let Some(suggestion) = closest(first, names.iter().map(|n| n.as_str())) {
-                diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic =
+                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
             }
             checker.error(diagnostic);
         }

@@ -14,13 +14,25 @@ use crate::suggest::closest;
 impl Checker<'_, '_> {
     /// Infers the type of `expr` in `scope`, using `expected` to type
     /// object literals and empty collections.
-    pub(crate) fn expr(&mut self, file: FileId, expr: &Expr, scope: ScopeId, expected: Option<&Ty>) -> Typed {
+    pub(crate) fn expr(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        scope: ScopeId,
+        expected: Option<&Ty>,
+    ) -> Typed {
         let typed = self.expr_inner(file, expr, scope, expected);
         self.record(file, expr, &typed.ty);
         typed
     }
 
-    fn expr_inner(&mut self, file: FileId, expr: &Expr, scope: ScopeId, expected: Option<&Ty>) -> Typed {
+    fn expr_inner(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        scope: ScopeId,
+        expected: Option<&Ty>,
+    ) -> Typed {
         match &expr.kind {
             ExprKind::Int(_) => Typed::new(Ty::Int),
             ExprKind::Float(_) => Typed::new(Ty::Float),
@@ -29,7 +41,8 @@ impl Checker<'_, '_> {
             ExprKind::None => Typed::new(Ty::None),
             ExprKind::Str(lit) => {
                 // A plain literal is a member of the enum it is checked against.
-                if let (Some(Ty::Enum(members)), Some(text)) = (expected.map(Ty::unwrap_optional), lit.as_plain())
+                if let (Some(Ty::Enum(members)), Some(text)) =
+                    (expected.map(Ty::unwrap_optional), lit.as_plain())
                     && members.iter().any(|m| *m == text)
                 {
                     return Typed::new(Ty::Enum(vec![SmolStr::new(text)].into()));
@@ -40,11 +53,14 @@ impl Checker<'_, '_> {
             ExprKind::Paren(inner) => self.expr(file, inner, scope, expected),
             ExprKind::List(items) => self.list(file, expr, items, scope, expected),
             ExprKind::Object(fields) => self.object(file, expr, fields, scope, expected),
-            ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) => {
+            ExprKind::ListComprehension(comprehension)
+            | ExprKind::MapComprehension(comprehension) => {
                 self.comprehension(file, comprehension, scope)
             }
             ExprKind::Unary { op, operand } => self.unary(file, expr, *op, operand, scope),
-            ExprKind::Binary { op, lhs, rhs } => self.binary(file, expr, *op, lhs, rhs, scope, expected),
+            ExprKind::Binary { op, lhs, rhs } => {
+                self.binary(file, expr, *op, lhs, rhs, scope, expected)
+            }
             ExprKind::Conditional { condition, then, otherwise } => {
                 let cond = self.expr(file, condition, scope, Some(&Ty::Bool));
                 self.expect_bool(condition, &cond, "the condition of `? :`");
@@ -57,7 +73,10 @@ impl Checker<'_, '_> {
                             Diagnostic::new(
                                 &codes::E0201,
                                 expr.span,
-                                format!("the branches of `? :` have different types: `{}` and `{}`", a.ty, b.ty),
+                                format!(
+                                    "the branches of `? :` have different types: `{}` and `{}`",
+                                    a.ty, b.ty
+                                ),
                             )
                             .with_label(then.span, format!("this is `{}`", a.ty))
                             .with_label(otherwise.span, format!("this is `{}`", b.ty)),
@@ -76,7 +95,9 @@ impl Checker<'_, '_> {
                 self.expect_type(end, &b, &Ty::Int, "a range bound");
                 Typed::new(Ty::list(Ty::Int)).with_phase(a.phase.join(&b.phase))
             }
-            ExprKind::Field { base, name, optional } => self.field(file, expr, base, name, *optional, scope),
+            ExprKind::Field { base, name, optional } => {
+                self.field(file, expr, base, name, *optional, scope)
+            }
             ExprKind::Index { base, index } => self.index(file, expr, base, index, scope),
             ExprKind::Call { callee, args } => self.call(file, expr, callee, args, scope),
             ExprKind::Error => Typed::error(),
@@ -101,11 +122,17 @@ impl Checker<'_, '_> {
                         inner.span,
                         format!("a `{}` cannot be interpolated into a string", typed.ty),
                     )
-                    .with_help("interpolate a field or an element, or convert it with `json_encode(...)`"),
+                    .with_help(
+                        "interpolate a field or an element, or convert it with `json_encode(...)`",
+                    ),
                 ),
                 Ty::Optional(_) | Ty::None => self.error(
-                    Diagnostic::new(&codes::E0204, inner.span, format!("`{}` may be none", typed.ty))
-                        .with_help("give a default with `??`, for example `${x ?? \"\"}`"),
+                    Diagnostic::new(
+                        &codes::E0204,
+                        inner.span,
+                        format!("`{}` may be none", typed.ty),
+                    )
+                    .with_help("give a default with `??`, for example `${x ?? \"\"}`"),
                 ),
                 _ => {}
             }
@@ -120,7 +147,12 @@ impl Checker<'_, '_> {
 
     /// Resolves a name; returns its type and, for declarations, the index
     /// of the recorded reference.
-    pub(crate) fn name(&mut self, file: FileId, ident: &ast::Ident, scope: ScopeId) -> (Typed, Option<usize>) {
+    pub(crate) fn name(
+        &mut self,
+        file: FileId,
+        ident: &ast::Ident,
+        scope: ScopeId,
+    ) -> (Typed, Option<usize>) {
         match self.lookup(file, &ident.name, scope) {
             Some(Resolved::Local(typed)) => (typed, None),
             Some(Resolved::Decl(id)) => {
@@ -146,7 +178,9 @@ impl Checker<'_, '_> {
                 }
                 if matches!(kind, DeclKind::Let | DeclKind::Output) {
                     let name = ident.name.clone();
-                    typed.phase = typed.phase.through(ident.span, || format!("`{name}` is only known after apply"));
+                    typed.phase = typed
+                        .phase
+                        .through(ident.span, || format!("`{name}` is only known after apply"));
                 }
                 if kind == DeclKind::Param && typed.ty.is_secret() && typed.secret.is_none() {
                     typed.secret = Some(SecretSource {
@@ -157,16 +191,22 @@ impl Checker<'_, '_> {
                 (typed, reference)
             }
             None => {
-                let mut diagnostic =
-                    Diagnostic::new(&codes::E0101, ident.span, format!("cannot find `{}` in this scope", ident.name));
+                let mut diagnostic = Diagnostic::new(
+                    &codes::E0101,
+                    ident.span,
+                    format!("cannot find `{}` in this scope", ident.name),
+                );
                 if lookup_function(&ident.name).is_some() {
                     diagnostic = diagnostic
                         .with_primary_message("this is a function")
                         .with_help(format!("call it: `{}(...)`", ident.name));
                 } else {
                     let names = self.visible_names(file, scope);
-                    if let Some(suggestion) = closest(&ident.name, names.iter().map(SmolStr::as_str)) {
-                        diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    if let Some(suggestion) =
+                        closest(&ident.name, names.iter().map(SmolStr::as_str))
+                    {
+                        diagnostic = diagnostic
+                            .with_primary_message(format!("did you mean `{suggestion}`?"));
                     } else {
                         diagnostic = diagnostic.with_primary_message("not declared");
                     }
@@ -177,7 +217,14 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn list(&mut self, file: FileId, expr: &Expr, items: &[Expr], scope: ScopeId, expected: Option<&Ty>) -> Typed {
+    fn list(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        items: &[Expr],
+        scope: ScopeId,
+        expected: Option<&Ty>,
+    ) -> Typed {
         let element_expected = match expected.map(Ty::reveal) {
             Some(Ty::List(inner)) => Some(inner.as_ref().clone()),
             _ => None,
@@ -199,11 +246,12 @@ impl Checker<'_, '_> {
             }
             element = match element {
                 None => Some(typed.ty.clone()),
-                Some(previous) => match Ty::unify(&previous, &typed.ty) {
-                    Some(ty) => Some(ty),
-                    None => {
-                        if element_expected.is_none() {
-                            self.error(
+                Some(previous) => {
+                    match Ty::unify(&previous, &typed.ty) {
+                        Some(ty) => Some(ty),
+                        None => {
+                            if element_expected.is_none() {
+                                self.error(
                                 Diagnostic::new(
                                     &codes::E0201,
                                     item.span,
@@ -211,10 +259,11 @@ impl Checker<'_, '_> {
                                 )
                                 .with_label(expr.span, "in this list"),
                             );
+                            }
+                            Some(Ty::Error)
                         }
-                        Some(Ty::Error)
                     }
-                },
+                }
             };
         }
         // A list of secrets is secret, unless its type says that its
@@ -286,18 +335,23 @@ impl Checker<'_, '_> {
                     None => {
                         failed = true;
                         let record_ty = Ty::Record(record.clone());
-                        let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
+                        let names: Vec<&str> =
+                            record.fields.iter().map(|f| f.name.as_str()).collect();
                         let mut diagnostic = Diagnostic::new(
                             &codes::E0301,
                             field.key.span(),
                             format!("unknown field `{key}` on `{record_ty}`"),
                         );
                         if let Some(suggestion) = closest(&key, names.iter().copied()) {
-                            diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                            diagnostic = diagnostic
+                                .with_primary_message(format!("did you mean `{suggestion}`?"));
                             // A misspelt field is not also reported missing.
                             misspelt.push(SmolStr::new(suggestion));
                         }
-                        self.error(diagnostic.with_help(format!("`{record_ty}` fields: {}", names.join(", "))));
+                        self.error(
+                            diagnostic
+                                .with_help(format!("`{record_ty}` fields: {}", names.join(", "))),
+                        );
                         None
                     }
                 },
@@ -310,7 +364,12 @@ impl Checker<'_, '_> {
                 leaks_secret |= !field_expected.as_ref().is_some_and(Ty::is_secret);
             }
             if let Some(want) = &field_expected
-                && !self.expect_assignable(&field.value, &typed, want, &format!("the field `{key}`"))
+                && !self.expect_assignable(
+                    &field.value,
+                    &typed,
+                    want,
+                    &format!("the field `{key}`"),
+                )
             {
                 failed = true;
             }
@@ -320,13 +379,18 @@ impl Checker<'_, '_> {
             let missing: Vec<&str> = record
                 .fields
                 .iter()
-                .filter(|f| !f.optional && !misspelt.contains(&f.name) && out.iter().all(|given| given.name != f.name))
+                .filter(|f| {
+                    !f.optional
+                        && !misspelt.contains(&f.name)
+                        && out.iter().all(|given| given.name != f.name)
+                })
                 .map(|f| f.name.as_str())
                 .collect();
             if !missing.is_empty() {
                 failed = true;
                 let record_ty = Ty::Record(record.clone());
-                let list = missing.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+                let list =
+                    missing.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
                 let noun = if missing.len() == 1 { "field" } else { "fields" };
                 self.error(
                     Diagnostic::new(
@@ -334,7 +398,14 @@ impl Checker<'_, '_> {
                         expr.span,
                         format!("missing required {noun} {list} of `{record_ty}`"),
                     )
-                    .with_help(format!("add {}", missing.iter().map(|name| format!("`{name} = ...`")).collect::<Vec<_>>().join(", "))),
+                    .with_help(format!(
+                        "add {}",
+                        missing
+                            .iter()
+                            .map(|name| format!("`{name} = ...`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 );
             }
         }
@@ -345,9 +416,15 @@ impl Checker<'_, '_> {
         result
     }
 
-    fn comprehension(&mut self, file: FileId, comprehension: &ast::Comprehension, scope: ScopeId) -> Typed {
+    fn comprehension(
+        &mut self,
+        file: FileId,
+        comprehension: &ast::Comprehension,
+        scope: ScopeId,
+    ) -> Typed {
         let collection = self.expr(file, &comprehension.collection, scope, None);
-        let bindings = self.bindings(&comprehension.binding, &comprehension.collection, &collection, false);
+        let bindings =
+            self.bindings(&comprehension.binding, &comprehension.collection, &collection, false);
         let count = bindings.len();
         for (name, typed) in bindings {
             self.push_local(name, typed);
@@ -399,20 +476,33 @@ impl Checker<'_, '_> {
         _declarations: bool,
     ) -> Vec<(SmolStr, Typed)> {
         let phase = collection.phase.clone();
-        let element = |ty: Ty| Typed { ty, phase: phase.clone(), secret: collection.secret.clone(), origin: collection.origin };
+        let element = |ty: Ty| Typed {
+            ty,
+            phase: phase.clone(),
+            secret: collection.secret.clone(),
+            origin: collection.origin,
+        };
         let (key_ty, value_ty) = match collection.ty.reveal() {
             Ty::List(inner) => (Ty::Int, inner.as_ref().clone()),
             Ty::Map(inner) => (Ty::String, inner.as_ref().clone()),
             Ty::Record(record) => {
-                let value = record.fields.iter().map(|f| f.ty.clone()).reduce(|a, b| Ty::unify(&a, &b).unwrap_or(Ty::Any));
+                let value = record
+                    .fields
+                    .iter()
+                    .map(|f| f.ty.clone())
+                    .reduce(|a, b| Ty::unify(&a, &b).unwrap_or(Ty::Any));
                 (Ty::String, value.unwrap_or(Ty::Any))
             }
             Ty::Any => (Ty::Any, Ty::Any),
             Ty::Error => (Ty::Error, Ty::Error),
             other => {
                 self.error(
-                    Diagnostic::new(&codes::E0209, collection_expr.span, format!("cannot iterate over a `{other}`"))
-                        .with_help("iterate over a list, a map or a range such as `0..3`"),
+                    Diagnostic::new(
+                        &codes::E0209,
+                        collection_expr.span,
+                        format!("cannot iterate over a `{other}`"),
+                    )
+                    .with_help("iterate over a list, a map or a range such as `0..3`"),
                 );
                 (Ty::Error, Ty::Error)
             }
@@ -421,16 +511,29 @@ impl Checker<'_, '_> {
         match &binding.second {
             None => vec![(binding.first.name.clone(), element(value_ty))],
             Some(second) => {
-                vec![(binding.first.name.clone(), element(key_ty)), (second.name.clone(), element(value_ty))]
+                vec![
+                    (binding.first.name.clone(), element(key_ty)),
+                    (second.name.clone(), element(value_ty)),
+                ]
             }
         }
     }
 
-    fn unary(&mut self, file: FileId, expr: &Expr, op: UnaryOp, operand: &Expr, scope: ScopeId) -> Typed {
+    fn unary(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        op: UnaryOp,
+        operand: &Expr,
+        scope: ScopeId,
+    ) -> Typed {
         let typed = self.expr(file, operand, scope, None);
         let ok = match op {
             UnaryOp::Not => typed.ty.reveal().assignable_to(&Ty::Bool),
-            UnaryOp::Neg => matches!(typed.ty.reveal(), Ty::Int | Ty::Float | Ty::Duration | Ty::Any | Ty::Error),
+            UnaryOp::Neg => matches!(
+                typed.ty.reveal(),
+                Ty::Int | Ty::Float | Ty::Duration | Ty::Any | Ty::Error
+            ),
         };
         if !ok {
             let symbol = if op == UnaryOp::Not { "!" } else { "-" };
@@ -456,7 +559,8 @@ impl Checker<'_, '_> {
         expected: Option<&Ty>,
     ) -> Typed {
         let a = self.expr(file, lhs, scope, if op == BinaryOp::Coalesce { expected } else { None });
-        let rhs_expected = if op == BinaryOp::Coalesce { Some(a.ty.unwrap_optional().clone()) } else { None };
+        let rhs_expected =
+            if op == BinaryOp::Coalesce { Some(a.ty.unwrap_optional().clone()) } else { None };
         let b = self.expr(file, rhs, scope, rhs_expected.as_ref());
         let phase = a.phase.join(&b.phase);
         let secret = a.secret.clone().or(b.secret.clone());
@@ -483,11 +587,14 @@ impl Checker<'_, '_> {
                 (ta.assignable_to(&Bool) && tb.assignable_to(&Bool)).then_some(Bool)
             }
             BinaryOp::Eq | BinaryOp::NotEq => {
-                let comparable = ta.assignable_to(&tb) || tb.assignable_to(&ta) || Ty::unify(&ta, &tb).is_some();
+                let comparable =
+                    ta.assignable_to(&tb) || tb.assignable_to(&ta) || Ty::unify(&ta, &tb).is_some();
                 comparable.then_some(Bool)
             }
             BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => match (&ta, &tb) {
-                (Int | Float, Int | Float) | (Duration, Duration) | (String | Enum(_), String | Enum(_)) => Some(Bool),
+                (Int | Float, Int | Float)
+                | (Duration, Duration)
+                | (String | Enum(_), String | Enum(_)) => Some(Bool),
                 (Any, _) | (_, Any) => Some(Bool),
                 _ => None,
             },
@@ -497,7 +604,9 @@ impl Checker<'_, '_> {
                 (Duration, Duration) => Some(Duration),
                 (String | Enum(_), String | Enum(_)) => Some(String),
                 (List(x), List(y)) => Ty::unify(x, y).map(Ty::list),
-                (Any, other) | (other, Any) => Some(if matches!(other, Any) { Any } else { other.clone() }),
+                (Any, other) | (other, Any) => {
+                    Some(if matches!(other, Any) { Any } else { other.clone() })
+                }
                 _ => None,
             },
             BinaryOp::Sub => match (&ta, &tb) {
@@ -552,16 +661,22 @@ impl Checker<'_, '_> {
             self.used_import(id);
             self.record(file, base, &Ty::Error);
             let Some(&target) = self.out.targets.get(&id) else { return Typed::error() };
-            let Some(&decl) = self.model.modules.get(&target).and_then(|m| m.names.get(&name.name)) else {
-                let names: Vec<SmolStr> =
-                    self.model.modules.get(&target).map(|m| m.names.keys().cloned().collect()).unwrap_or_default();
+            let Some(&decl) = self.model.modules.get(&target).and_then(|m| m.names.get(&name.name))
+            else {
+                let names: Vec<SmolStr> = self
+                    .model
+                    .modules
+                    .get(&target)
+                    .map(|m| m.names.keys().cloned().collect())
+                    .unwrap_or_default();
                 let mut diagnostic = Diagnostic::new(
                     &codes::E0101,
                     name.span,
                     format!("`{}` declares no `{}`", ident.name, name.name),
                 );
                 if let Some(suggestion) = closest(&name.name, names.iter().map(SmolStr::as_str)) {
-                    diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    diagnostic =
+                        diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
                 }
                 self.error(diagnostic);
                 return Typed::error();
@@ -602,7 +717,11 @@ impl Checker<'_, '_> {
         let field_ty = match &inner {
             Ty::Record(record) => match record.field(&name.name) {
                 Some(field) => {
-                    if field.optional { Ty::optional(field.ty.clone()) } else { field.ty.clone() }
+                    if field.optional {
+                        Ty::optional(field.ty.clone())
+                    } else {
+                        field.ty.clone()
+                    }
                 }
                 None => {
                     let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
@@ -612,7 +731,8 @@ impl Checker<'_, '_> {
                         format!("`{inner}` has no field `{}`", name.name),
                     );
                     if let Some(suggestion) = closest(&name.name, names.iter().copied()) {
-                        diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                        diagnostic = diagnostic
+                            .with_primary_message(format!("did you mean `{suggestion}`?"));
                     }
                     self.error(diagnostic.with_help(format!("its fields: {}", names.join(", "))));
                     return Typed::error();
@@ -649,16 +769,26 @@ impl Checker<'_, '_> {
     }
 
     /// The phase of field `name` of the instances of `origin`.
-    fn field_phase(&mut self, origin: crate::model::DeclId, name: &str, span: Span, file: FileId) -> Phase {
+    fn field_phase(
+        &mut self,
+        origin: crate::model::DeclId,
+        name: &str,
+        span: Span,
+        file: FileId,
+    ) -> Phase {
         let decl = self.model.decl(origin);
         let text = span_text(self, span);
         let _ = file;
         match decl.kind {
             DeclKind::Resource | DeclKind::Data => {
-                let (ast::ItemKind::Resource(resource) | ast::ItemKind::Data(resource)) = &decl.item.kind else {
+                let (ast::ItemKind::Resource(resource) | ast::ItemKind::Data(resource)) =
+                    &decl.item.kind
+                else {
                     return Phase::Known;
                 };
-                let Some(kind) = lookup_kind(&resource.kind.to_dotted()) else { return Phase::Known };
+                let Some(kind) = lookup_kind(&resource.kind.to_dotted()) else {
+                    return Phase::Known;
+                };
                 let Some(field) = kind.field(name) else { return Phase::Known };
                 if field.output {
                     if decl.kind == DeclKind::Data {
@@ -672,7 +802,9 @@ impl Checker<'_, '_> {
                             .map(|(_, p)| p.clone())
                             .collect();
                         let phase = inputs.into_iter().fold(Phase::Known, |acc, p| acc.join(&p));
-                        return phase.through(span, || format!("`{text}` is read after apply, when its inputs exist"));
+                        return phase.through(span, || {
+                            format!("`{text}` is read after apply, when its inputs exist")
+                        });
                     }
                     return Phase::Apply(std::rc::Rc::new(super::PhaseStep {
                         span,
@@ -681,12 +813,18 @@ impl Checker<'_, '_> {
                     }));
                 }
                 self.check_decl(origin);
-                let phase = self.out.field_phases.get(&(origin, SmolStr::new(name))).cloned().unwrap_or_default();
+                let phase = self
+                    .out
+                    .field_phases
+                    .get(&(origin, SmolStr::new(name)))
+                    .cloned()
+                    .unwrap_or_default();
                 phase.through(span, || format!("`{text}` is only known after apply"))
             }
             DeclKind::Module => {
                 let Some(&target) = self.out.targets.get(&origin) else { return Phase::Known };
-                let Some(&output) = self.model.modules.get(&target).and_then(|m| m.names.get(name)) else {
+                let Some(&output) = self.model.modules.get(&target).and_then(|m| m.names.get(name))
+                else {
                     return Phase::Known;
                 };
                 let phase = self.check_decl(output).phase;
@@ -697,7 +835,14 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn index(&mut self, file: FileId, expr: &Expr, base: &Expr, index: &Expr, scope: ScopeId) -> Typed {
+    fn index(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        base: &Expr,
+        index: &Expr,
+        scope: ScopeId,
+    ) -> Typed {
         let (typed, reference) = match &base.kind {
             ExprKind::Ident(ident) => {
                 let (typed, reference) = self.name(file, ident, scope);
@@ -713,22 +858,29 @@ impl Checker<'_, '_> {
             (Ty::List(inner), Ty::Int | Ty::Any) => inner.as_ref().clone(),
             (Ty::Map(inner), Ty::String | Ty::Enum(_) | Ty::Any) => inner.as_ref().clone(),
             (Ty::Record(record), Ty::String | Ty::Enum(_)) => match &index.kind {
-                ExprKind::Str(lit) => match lit.as_plain().and_then(|k| record.field(&k).cloned()) {
-                    Some(field) => field.ty,
-                    None => Ty::Any,
-                },
+                ExprKind::Str(lit) => {
+                    match lit.as_plain().and_then(|k| record.field(&k).cloned()) {
+                        Some(field) => field.ty,
+                        None => Ty::Any,
+                    }
+                }
                 _ => Ty::Any,
             },
             (Ty::Any, _) => Ty::Any,
             (base_ty, key_ty) => {
                 self.error(
-                    Diagnostic::new(&codes::E0207, expr.span, format!("cannot index a `{base_ty}` with a `{key_ty}`"))
-                        .with_help("index a list with an `int` and a map with a `string`"),
+                    Diagnostic::new(
+                        &codes::E0207,
+                        expr.span,
+                        format!("cannot index a `{base_ty}` with a `{key_ty}`"),
+                    )
+                    .with_help("index a list with an `int` and a map with a `string`"),
                 );
                 return Typed::error();
             }
         };
-        let ty = if typed.ty.is_secret() || key.ty.is_secret() { Ty::secret(element) } else { element };
+        let ty =
+            if typed.ty.is_secret() || key.ty.is_secret() { Ty::secret(element) } else { element };
         Typed {
             ty,
             phase: typed.phase.join(&key.phase),
@@ -737,11 +889,20 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn call(&mut self, file: FileId, expr: &Expr, callee: &Expr, args: &[ast::Arg], scope: ScopeId) -> Typed {
+    fn call(
+        &mut self,
+        file: FileId,
+        expr: &Expr,
+        callee: &Expr,
+        args: &[ast::Arg],
+        scope: ScopeId,
+    ) -> Typed {
         let ExprKind::Ident(name) = &callee.kind else {
             // `xs.length()`: a built-in called like a method.
             let method = match &callee.kind {
-                ExprKind::Field { base, name, .. } if lookup_function(&name.name).is_some() => Some((base, name)),
+                ExprKind::Field { base, name, .. } if lookup_function(&name.name).is_some() => {
+                    Some((base, name))
+                }
                 _ => None,
             };
             let callee_ty = match method {
@@ -756,12 +917,25 @@ impl Checker<'_, '_> {
                 let base_text = source_text(self, file, base);
                 let more = if args.is_empty() { "" } else { ", ..." };
                 self.error(
-                    Diagnostic::new(&codes::E0202, callee.span, format!("`{}` is a function, not a method", function.name))
-                        .with_help(format!("pass the value as the first argument: `{}({base_text}{more})`", function.name)),
+                    Diagnostic::new(
+                        &codes::E0202,
+                        callee.span,
+                        format!("`{}` is a function, not a method", function.name),
+                    )
+                    .with_help(format!(
+                        "pass the value as the first argument: `{}({base_text}{more})`",
+                        function.name
+                    )),
                 );
             } else if !callee_ty.ty.is_error() {
-                self.error(Diagnostic::new(&codes::E0202, callee.span, "only built-in functions can be called")
-                    .with_help("Orch has no user-defined functions; see `orchc explain E0202`"));
+                self.error(
+                    Diagnostic::new(
+                        &codes::E0202,
+                        callee.span,
+                        "only built-in functions can be called",
+                    )
+                    .with_help("Orch has no user-defined functions; see `orchc explain E0202`"),
+                );
             }
             return Typed::error();
         };
@@ -770,10 +944,14 @@ impl Checker<'_, '_> {
         }
         let Some(function) = lookup_function(&name.name) else {
             let names = orch_stdlib::functions::functions().iter().map(|f| f.name);
-            let mut diagnostic =
-                Diagnostic::new(&codes::E0105, name.span, format!("unknown function `{}`", name.name));
+            let mut diagnostic = Diagnostic::new(
+                &codes::E0105,
+                name.span,
+                format!("unknown function `{}`", name.name),
+            );
             if let Some(suggestion) = closest(&name.name, names) {
-                diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic =
+                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
             }
             self.error(diagnostic);
             for arg in args {
@@ -819,26 +997,53 @@ impl Checker<'_, '_> {
     }
 
     /// `resources(KIND)`: every instance of a kind, inside policies.
-    fn resources_call(&mut self, _file: FileId, expr: &Expr, args: &[ast::Arg], scope: ScopeId) -> Typed {
-        let in_policy = self.model.scope_chain(scope).iter().any(|s| matches!(self.model.scope(*s).kind, ScopeKind::Policy(_)));
+    fn resources_call(
+        &mut self,
+        _file: FileId,
+        expr: &Expr,
+        args: &[ast::Arg],
+        scope: ScopeId,
+    ) -> Typed {
+        let in_policy = self
+            .model
+            .scope_chain(scope)
+            .iter()
+            .any(|s| matches!(self.model.scope(*s).kind, ScopeKind::Policy(_)));
         if !in_policy {
-            self.error(Diagnostic::new(&codes::E0202, expr.span, "`resources(KIND)` is only available inside a `policy`"));
+            self.error(Diagnostic::new(
+                &codes::E0202,
+                expr.span,
+                "`resources(KIND)` is only available inside a `policy`",
+            ));
         }
         let [arg] = args else {
-            self.error(Diagnostic::new(&codes::E0202, expr.span, "`resources` takes one resource kind, such as `fs.file`"));
+            self.error(Diagnostic::new(
+                &codes::E0202,
+                expr.span,
+                "`resources` takes one resource kind, such as `fs.file`",
+            ));
             return Typed::error();
         };
         let Some(path) = dotted_path(&arg.value) else {
-            self.error(Diagnostic::new(&codes::E0202, arg.value.span, "`resources` takes a resource kind, such as `fs.file`"));
+            self.error(Diagnostic::new(
+                &codes::E0202,
+                arg.value.span,
+                "`resources` takes a resource kind, such as `fs.file`",
+            ));
             return Typed::error();
         };
         match lookup_kind(&path) {
             Some(kind) => Typed::new(Ty::list(kind.instance_type())),
             None => {
                 let names = orch_stdlib::kinds::kinds().iter().map(|k| k.name);
-                let mut diagnostic = Diagnostic::new(&codes::E0103, arg.value.span, format!("unknown resource kind `{path}`"));
+                let mut diagnostic = Diagnostic::new(
+                    &codes::E0103,
+                    arg.value.span,
+                    format!("unknown resource kind `{path}`"),
+                );
                 if let Some(suggestion) = closest(&path, names) {
-                    diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    diagnostic =
+                        diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
                 }
                 self.error(diagnostic);
                 Typed::error()
@@ -855,7 +1060,9 @@ impl Checker<'_, '_> {
 pub(crate) fn dotted_path(expr: &Expr) -> Option<String> {
     match &expr.kind {
         ExprKind::Ident(ident) => Some(ident.name.to_string()),
-        ExprKind::Field { base, name, optional: false } => Some(format!("{}.{}", dotted_path(base)?, name.name)),
+        ExprKind::Field { base, name, optional: false } => {
+            Some(format!("{}.{}", dotted_path(base)?, name.name))
+        }
         _ => None,
     }
 }
@@ -884,8 +1091,10 @@ pub(super) fn for_header(
     let collection = checker.expr(file, &decl.collection, parent, None);
     checker.require_plan_time(decl.collection.span, &collection.phase, "the collection of a `for`");
     let bindings = checker.bindings(&decl.binding, &decl.collection, &collection, true);
-    let bindings: Vec<(SmolStr, Typed)> =
-        bindings.into_iter().map(|(name, typed)| (name, Typed { phase: Phase::Known, ..typed })).collect();
+    let bindings: Vec<(SmolStr, Typed)> = bindings
+        .into_iter()
+        .map(|(name, typed)| (name, Typed { phase: Phase::Known, ..typed }))
+        .collect();
     let key_kind = match &decl.key {
         Some(key) => {
             let count = bindings.len();
@@ -897,7 +1106,11 @@ pub(super) fn for_header(
             if !typed.ty.reveal().assignable_to(&Ty::String) {
                 checker.expect_type(key, &typed, &Ty::String, "an instance key");
             } else if typed.ty.is_secret() {
-                checker.secret_leak(key.span, &typed, "an instance key (keys are shown in plans and state)");
+                checker.secret_leak(
+                    key.span,
+                    &typed,
+                    "an instance key (keys are shown in plans and state)",
+                );
             }
             checker.require_plan_time(key.span, &typed.phase, "the `key` of a `for`");
             KeyKind::String
@@ -905,15 +1118,16 @@ pub(super) fn for_header(
         None => match (collection.ty.reveal(), &decl.collection.kind) {
             (_, ExprKind::Range { .. }) => KeyKind::Int,
             (Ty::Map(_) | Ty::Record(_), _) => KeyKind::String,
-            (Ty::List(inner), _) if matches!(inner.reveal(), Ty::String | Ty::Enum(_)) && decl.binding.second.is_none() => {
+            (Ty::List(inner), _)
+                if matches!(inner.reveal(), Ty::String | Ty::Enum(_))
+                    && decl.binding.second.is_none() =>
+            {
                 KeyKind::String
             }
             // `for i, x in xs` asks for positions explicitly, and the
             // instances of `resources(KIND)` in a policy are not declared.
             (Ty::List(_), _) if decl.binding.second.is_some() => KeyKind::Int,
-            (Ty::List(_), ExprKind::Call { callee, .. })
-                if matches!(&callee.kind, ExprKind::Ident(name) if name.name == "resources") =>
-            {
+            (Ty::List(_), ExprKind::Call { callee, .. }) if matches!(&callee.kind, ExprKind::Ident(name) if name.name == "resources") => {
                 KeyKind::Int
             }
             (Ty::List(inner), _) => {

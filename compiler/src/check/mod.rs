@@ -126,7 +126,11 @@ pub struct Checker<'m, 'a> {
 }
 
 impl<'m, 'a> Checker<'m, 'a> {
-    pub fn new(files: &'a Files, model: &'m Model<'a>, targets: HashMap<DeclId, FileId>) -> Checker<'m, 'a> {
+    pub fn new(
+        files: &'a Files,
+        model: &'m Model<'a>,
+        targets: HashMap<DeclId, FileId>,
+    ) -> Checker<'m, 'a> {
         Checker {
             files,
             model,
@@ -240,10 +244,11 @@ impl<'m, 'a> Checker<'m, 'a> {
         let Some(condition) = decl.branches.get(*branch).map(|(c, _)| c) else { return false };
         let wanted = orch_lang::dump::dump_expr(condition);
         use_chain.iter().any(|&scope| match &self.model.scope(scope).kind {
-            ScopeKind::If { decl: other, branch: other_branch } => other
-                .branches
-                .get(*other_branch)
-                .is_some_and(|(c, _)| *other_branch == 0 && *branch == 0 && orch_lang::dump::dump_expr(c) == wanted),
+            ScopeKind::If { decl: other, branch: other_branch } => {
+                other.branches.get(*other_branch).is_some_and(|(c, _)| {
+                    *other_branch == 0 && *branch == 0 && orch_lang::dump::dump_expr(c) == wanted
+                })
+            }
             _ => false,
         })
     }
@@ -298,7 +303,9 @@ impl<'m, 'a> Checker<'m, 'a> {
         let mut diagnostic = Diagnostic::new(
             &codes::E0401,
             span,
-            format!("{what} must be known at plan time, but it depends on a value computed on apply"),
+            format!(
+                "{what} must be known at plan time, but it depends on a value computed on apply"
+            ),
         )
         .with_primary_message(format!("{what} is only known after apply"));
         for step in &steps {
@@ -314,7 +321,13 @@ impl<'m, 'a> Checker<'m, 'a> {
 
     /// Checks that `typed` may be used where `expected` is wanted; reports a
     /// type mismatch or a leaked secret.
-    pub(crate) fn expect_type(&mut self, expr: &Expr, typed: &Typed, expected: &Ty, what: &str) -> bool {
+    pub(crate) fn expect_type(
+        &mut self,
+        expr: &Expr,
+        typed: &Typed,
+        expected: &Ty,
+        what: &str,
+    ) -> bool {
         if !self.expect_assignable(expr, typed, expected, what) {
             return false;
         }
@@ -327,13 +340,23 @@ impl<'m, 'a> Checker<'m, 'a> {
 
     /// Checks that `typed` may be used where `expected` is wanted, ignoring
     /// secrecy (the caller decides where a secret may go).
-    pub(crate) fn expect_assignable(&mut self, expr: &Expr, typed: &Typed, expected: &Ty, what: &str) -> bool {
+    pub(crate) fn expect_assignable(
+        &mut self,
+        expr: &Expr,
+        typed: &Typed,
+        expected: &Ty,
+        what: &str,
+    ) -> bool {
         if typed.ty.assignable_to(expected) {
             return true;
         }
         self.error(
-            Diagnostic::new(&codes::E0201, expr.span, format!("{what} must be `{expected}`, but this is `{}`", typed.ty))
-                .with_primary_message(format!("expected `{expected}`, found `{}`", typed.ty)),
+            Diagnostic::new(
+                &codes::E0201,
+                expr.span,
+                format!("{what} must be `{expected}`, but this is `{}`", typed.ty),
+            )
+            .with_primary_message(format!("expected `{expected}`, found `{}`", typed.ty)),
         );
         false
     }
@@ -346,7 +369,8 @@ impl<'m, 'a> Checker<'m, 'a> {
                  wrap the value in `reveal(...)` to show it on purpose",
             );
         if let Some(source) = &typed.secret {
-            diagnostic = diagnostic.with_label(source.span, format!("the secret comes from {}", source.description));
+            diagnostic = diagnostic
+                .with_label(source.span, format!("the secret comes from {}", source.description));
         }
         self.error(diagnostic);
     }
@@ -428,8 +452,15 @@ impl<'m, 'a> Checker<'m, 'a> {
                 _ => continue,
             };
             self.diagnostics.push(
-                Diagnostic::new(code, name.span, format!("the {what} `{}` is never used", name.name))
-                    .with_help(format!("remove it, or start its name with `_` to keep it: `_{}`", name.name)),
+                Diagnostic::new(
+                    code,
+                    name.span,
+                    format!("the {what} `{}` is never used", name.name),
+                )
+                .with_help(format!(
+                    "remove it, or start its name with `_` to keep it: `_{}`",
+                    name.name
+                )),
             );
         }
     }

@@ -41,9 +41,11 @@ impl Phase {
     pub fn through(&self, span: Span, message: impl FnOnce() -> String) -> Phase {
         match self {
             Phase::Known => Phase::Known,
-            Phase::Apply(step) => {
-                Phase::Apply(Rc::new(PhaseStep { span, message: message(), cause: Some(step.clone()) }))
-            }
+            Phase::Apply(step) => Phase::Apply(Rc::new(PhaseStep {
+                span,
+                message: message(),
+                cause: Some(step.clone()),
+            })),
         }
     }
 

@@ -12,14 +12,20 @@ use super::Checker;
 use crate::model::DeclKind;
 use crate::suggest::closest;
 
-const BUILTIN_TYPES: &[&str] = &["string", "int", "float", "bool", "duration", "any", "list", "map", "secret"];
+const BUILTIN_TYPES: &[&str] =
+    &["string", "int", "float", "bool", "duration", "any", "list", "map", "secret"];
 
 /// The type a type expression denotes; reports unknown names.
 pub(super) fn resolve(checker: &mut Checker<'_, '_>, file: FileId, ty: &TypeExpr) -> Ty {
     resolve_in(checker, file, ty, &mut HashSet::new())
 }
 
-fn resolve_in(checker: &mut Checker<'_, '_>, file: FileId, ty: &TypeExpr, seen: &mut HashSet<SmolStr>) -> Ty {
+fn resolve_in(
+    checker: &mut Checker<'_, '_>,
+    file: FileId,
+    ty: &TypeExpr,
+    seen: &mut HashSet<SmolStr>,
+) -> Ty {
     match &ty.kind {
         TypeExprKind::Named(path) => {
             let dotted = path.to_dotted();
@@ -33,8 +39,14 @@ fn resolve_in(checker: &mut Checker<'_, '_>, file: FileId, ty: &TypeExpr, seen: 
                     "any" => return Ty::Any,
                     "list" | "map" | "secret" => {
                         checker.error(
-                            Diagnostic::new(&codes::E0104, ty.span, format!("`{dotted}` needs a type argument"))
-                                .with_help(format!("write `{dotted}<T>`, for example `{dotted}<string>`")),
+                            Diagnostic::new(
+                                &codes::E0104,
+                                ty.span,
+                                format!("`{dotted}` needs a type argument"),
+                            )
+                            .with_help(format!(
+                                "write `{dotted}<T>`, for example `{dotted}<string>`"
+                            )),
                         );
                         return Ty::Error;
                     }
@@ -67,8 +79,14 @@ fn resolve_in(checker: &mut Checker<'_, '_>, file: FileId, ty: &TypeExpr, seen: 
             let expected_args = match dotted.as_str() {
                 "list" | "map" | "secret" => 1,
                 _ => {
-                    checker.error(Diagnostic::new(&codes::E0104, name.span, format!("unknown generic type `{dotted}`"))
-                        .with_help("the generic types are `list<T>`, `map<T>` and `secret<T>`"));
+                    checker.error(
+                        Diagnostic::new(
+                            &codes::E0104,
+                            name.span,
+                            format!("unknown generic type `{dotted}`"),
+                        )
+                        .with_help("the generic types are `list<T>`, `map<T>` and `secret<T>`"),
+                    );
                     return Ty::Error;
                 }
             };
@@ -125,7 +143,9 @@ fn resolve_in(checker: &mut Checker<'_, '_>, file: FileId, ty: &TypeExpr, seen: 
                                 member.span,
                                 format!("a union may only list string literals, found `{other}`"),
                             )
-                            .with_help("write an enum as `\"a\" | \"b\"`; use `T?` for an optional value"),
+                            .with_help(
+                                "write an enum as `\"a\" | \"b\"`; use `T?` for an optional value",
+                            ),
                         );
                         return Ty::Error;
                     }
@@ -139,13 +159,25 @@ fn resolve_in(checker: &mut Checker<'_, '_>, file: FileId, ty: &TypeExpr, seen: 
 
 /// A type alias of `file`, resolved (aliases may refer to each other, not
 /// to themselves).
-fn alias(checker: &mut Checker<'_, '_>, file: FileId, name: &str, ty: &TypeExpr, seen: &mut HashSet<SmolStr>) -> Ty {
-    let Some(alias) = checker.model.modules.get(&file).and_then(|m| m.types.get(name).copied()) else {
+fn alias(
+    checker: &mut Checker<'_, '_>,
+    file: FileId,
+    name: &str,
+    ty: &TypeExpr,
+    seen: &mut HashSet<SmolStr>,
+) -> Ty {
+    let Some(alias) = checker.model.modules.get(&file).and_then(|m| m.types.get(name).copied())
+    else {
         let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();
-        let local: Vec<SmolStr> =
-            checker.model.modules.get(&file).map(|m| m.types.keys().cloned().collect()).unwrap_or_default();
+        let local: Vec<SmolStr> = checker
+            .model
+            .modules
+            .get(&file)
+            .map(|m| m.types.keys().cloned().collect())
+            .unwrap_or_default();
         candidates.extend(local.iter().map(SmolStr::as_str));
-        let mut diagnostic = Diagnostic::new(&codes::E0104, ty.span, format!("unknown type `{name}`"));
+        let mut diagnostic =
+            Diagnostic::new(&codes::E0104, ty.span, format!("unknown type `{name}`"));
         if let Some(suggestion) = closest(name, candidates.iter().copied()) {
             diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
         }
@@ -159,8 +191,10 @@ fn alias(checker: &mut Checker<'_, '_>, file: FileId, name: &str, ty: &TypeExpr,
     }
     let key = SmolStr::new(format!("{}:{name}", file.0));
     if !seen.insert(key.clone()) {
-        checker.error(Diagnostic::new(&codes::E0104, ty.span, format!("the type `{name}` refers to itself"))
-            .with_help("recursive types are not supported"));
+        checker.error(
+            Diagnostic::new(&codes::E0104, ty.span, format!("the type `{name}` refers to itself"))
+                .with_help("recursive types are not supported"),
+        );
         return Ty::Error;
     }
     let resolved = resolve_in(checker, file, &alias.ty, seen);

@@ -35,7 +35,9 @@ fn error(span: orch_lang::Span, message: impl Into<String>) -> EvalError {
 pub(super) fn dotted(expr: &Expr) -> Option<String> {
     match &expr.kind {
         ExprKind::Ident(ident) => Some(ident.name.to_string()),
-        ExprKind::Field { base, name, optional: false } => Some(format!("{}.{}", dotted(base)?, name.name)),
+        ExprKind::Field { base, name, optional: false } => {
+            Some(format!("{}.{}", dotted(base)?, name.name))
+        }
         _ => None,
     }
 }
@@ -55,7 +57,13 @@ impl Evaluator<'_, '_> {
     }
 
     /// Evaluates `expr` written in `scope`, inside the loop instance `keys`.
-    pub(crate) fn eval_expr(&mut self, context: usize, scope: ScopeId, keys: &[Key], expr: &Expr) -> EvalResult<Value> {
+    pub(crate) fn eval_expr(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+        expr: &Expr,
+    ) -> EvalResult<Value> {
         match &expr.kind {
             ExprKind::Int(value) => Ok(Value::Int(*value)),
             ExprKind::Float(value) => Ok(Value::Float(*value)),
@@ -83,7 +91,9 @@ impl Evaluator<'_, '_> {
                         FieldKey::Quoted(lit) => match self.string(context, scope, keys, lit)? {
                             Value::String(text) => text,
                             Value::Unknown => return Ok(Value::Unknown),
-                            _ => return Err(error(lit.span, "an object key must be a plain string")),
+                            _ => {
+                                return Err(error(lit.span, "an object key must be a plain string"));
+                            }
                         },
                     };
                     let value = self.eval_expr(context, scope, keys, &field.value)?;
@@ -91,7 +101,8 @@ impl Evaluator<'_, '_> {
                 }
                 Ok(Value::map(out))
             }
-            ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) => {
+            ExprKind::ListComprehension(comprehension)
+            | ExprKind::MapComprehension(comprehension) => {
                 self.comprehension(context, scope, keys, expr, comprehension)
             }
             ExprKind::Unary { op, operand } => {
@@ -100,23 +111,33 @@ impl Evaluator<'_, '_> {
                 let result = match (op, inner) {
                     (_, Value::Unknown) => Value::Unknown,
                     (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-                    (UnaryOp::Neg, Value::Int(i)) => {
-                        Value::Int(i.checked_neg().ok_or_else(|| error(expr.span, "integer overflow"))?)
-                    }
+                    (UnaryOp::Neg, Value::Int(i)) => Value::Int(
+                        i.checked_neg().ok_or_else(|| error(expr.span, "integer overflow"))?,
+                    ),
                     (UnaryOp::Neg, Value::Float(f)) => Value::Float(-f),
                     (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(-d),
-                    (_, other) => return Err(error(expr.span, format!("cannot apply this operator to a {}", other.kind_name()))),
+                    (_, other) => {
+                        return Err(error(
+                            expr.span,
+                            format!("cannot apply this operator to a {}", other.kind_name()),
+                        ));
+                    }
                 };
                 Ok(if secret { Value::secret(result) } else { result })
             }
-            ExprKind::Binary { op, lhs, rhs } => self.binary(context, scope, keys, expr, *op, lhs, rhs),
+            ExprKind::Binary { op, lhs, rhs } => {
+                self.binary(context, scope, keys, expr, *op, lhs, rhs)
+            }
             ExprKind::Conditional { condition, then, otherwise } => {
                 let value = self.eval_expr(context, scope, keys, condition)?;
                 match value.reveal().0 {
                     Value::Bool(true) => self.eval_expr(context, scope, keys, then),
                     Value::Bool(false) => self.eval_expr(context, scope, keys, otherwise),
                     Value::Unknown => Ok(Value::Unknown),
-                    other => Err(error(condition.span, format!("a condition must be a bool, this is a {}", other.kind_name()))),
+                    other => Err(error(
+                        condition.span,
+                        format!("a condition must be a bool, this is a {}", other.kind_name()),
+                    )),
                 }
             }
             ExprKind::Range { start, end, inclusive } => {
@@ -127,7 +148,10 @@ impl Evaluator<'_, '_> {
                     (Value::Int(a), Value::Int(b)) => {
                         let end = if *inclusive { b.saturating_add(1) } else { *b };
                         if end.saturating_sub(*a) > MAX_RANGE {
-                            return Err(error(expr.span, format!("this range has more than {MAX_RANGE} elements")));
+                            return Err(error(
+                                expr.span,
+                                format!("this range has more than {MAX_RANGE} elements"),
+                            ));
                         }
                         Ok(Value::list((*a..end).map(Value::Int).collect()))
                     }
@@ -140,16 +164,29 @@ impl Evaluator<'_, '_> {
                 let result = match inner {
                     Value::Unknown => Value::Unknown,
                     Value::None if *optional => Value::None,
-                    Value::None => return Err(error(expr.span, format!("`{}` is none here", base_text(self, base)))),
+                    Value::None => {
+                        return Err(error(
+                            expr.span,
+                            format!("`{}` is none here", base_text(self, base)),
+                        ));
+                    }
                     Value::Map(entries) => match entries.get(&name.name) {
                         Some(value) => value.clone(),
                         // An optional record field that was left out.
                         None if self.optional_field(base, &name.name) => Value::None,
                         None => {
-                            return Err(error(name.span, format!("there is no key `{}` here", name.name)));
+                            return Err(error(
+                                name.span,
+                                format!("there is no key `{}` here", name.name),
+                            ));
                         }
                     },
-                    other => return Err(error(name.span, format!("a {} has no fields", other.kind_name()))),
+                    other => {
+                        return Err(error(
+                            name.span,
+                            format!("a {} has no fields", other.kind_name()),
+                        ));
+                    }
                 };
                 Ok(if secret { Value::secret(result) } else { result })
             }
@@ -166,7 +203,10 @@ impl Evaluator<'_, '_> {
                             None => {
                                 return Err(error(
                                     index.span,
-                                    format!("index {i} is out of range: the list has {} elements", items.len()),
+                                    format!(
+                                        "index {i} is out of range: the list has {} elements",
+                                        items.len()
+                                    ),
                                 ));
                             }
                         }
@@ -174,15 +214,26 @@ impl Evaluator<'_, '_> {
                     (Value::Map(entries), Value::String(k)) => match entries.get(k) {
                         Some(value) => value.clone(),
                         None => {
-                            let known: Vec<&str> = entries.keys().map(SmolStr::as_str).take(10).collect();
+                            let known: Vec<&str> =
+                                entries.keys().map(SmolStr::as_str).take(10).collect();
                             return Err(error(
                                 index.span,
-                                format!("the key {k:?} is missing; the keys are: {}", known.join(", ")),
+                                format!(
+                                    "the key {k:?} is missing; the keys are: {}",
+                                    known.join(", ")
+                                ),
                             ));
                         }
                     },
                     (base, key) => {
-                        return Err(error(expr.span, format!("cannot index a {} with a {}", base.kind_name(), key.kind_name())));
+                        return Err(error(
+                            expr.span,
+                            format!(
+                                "cannot index a {} with a {}",
+                                base.kind_name(),
+                                key.kind_name()
+                            ),
+                        ));
                     }
                 };
                 Ok(if secret || key.is_secret() { Value::secret(result) } else { result })
@@ -192,7 +243,13 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn string(&mut self, context: usize, scope: ScopeId, keys: &[Key], lit: &ast::StrLit) -> EvalResult<Value> {
+    fn string(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+        lit: &ast::StrLit,
+    ) -> EvalResult<Value> {
         let mut out = String::new();
         let mut secret = false;
         for part in &lit.parts {
@@ -217,7 +274,13 @@ impl Evaluator<'_, '_> {
     }
 
     /// Resolves a name at run time the way the checker resolved it.
-    fn name(&mut self, context: usize, scope: ScopeId, keys: &[Key], ident: &ast::Ident) -> EvalResult<Value> {
+    fn name(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+        ident: &ast::Ident,
+    ) -> EvalResult<Value> {
         if let Some((_, value)) = self.locals.iter().rev().find(|(n, _)| *n == ident.name) {
             return Ok(value.clone());
         }
@@ -234,7 +297,8 @@ impl Evaluator<'_, '_> {
                 return self.reference(context, decl, scope, keys);
             }
         }
-        let Some(&decl) = self.model.modules.get(&file).and_then(|m| m.names.get(&ident.name)) else {
+        let Some(&decl) = self.model.modules.get(&file).and_then(|m| m.names.get(&ident.name))
+        else {
             return Ok(Value::Unknown);
         };
         if self.model.decl(decl).kind == DeclKind::Import {
@@ -255,10 +319,17 @@ impl Evaluator<'_, '_> {
         let secret = collection.contains_secret();
         let items: Vec<(Value, Value)> = match collection.reveal().0 {
             Value::Unknown => return Ok(Value::Unknown),
-            Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            Value::List(items) => {
+                items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect()
+            }
+            Value::Map(entries) => {
+                entries.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect()
+            }
             other => {
-                return Err(error(comprehension.collection.span, format!("cannot iterate over a {}", other.kind_name())));
+                return Err(error(
+                    comprehension.collection.span,
+                    format!("cannot iterate over a {}", other.kind_name()),
+                ));
             }
         };
         let first = comprehension.binding.first.name.clone();
@@ -277,7 +348,10 @@ impl Evaluator<'_, '_> {
                         Value::Bool(false) => return Ok(None),
                         Value::Unknown => return Ok(Some((None, Value::Unknown))),
                         other => {
-                            return Err(error(condition.span, format!("a filter must be a bool, this is a {}", other.kind_name())));
+                            return Err(error(
+                                condition.span,
+                                format!("a filter must be a bool, this is a {}", other.kind_name()),
+                            ));
                         }
                     }
                 }
@@ -303,7 +377,10 @@ impl Evaluator<'_, '_> {
                     }
                     Value::Unknown => return Ok(Value::Unknown),
                     other => {
-                        return Err(error(expr.span, format!("a map key must be a string, this is a {}", other.kind_name())));
+                        return Err(error(
+                            expr.span,
+                            format!("a map key must be a string, this is a {}", other.kind_name()),
+                        ));
                     }
                 },
             }
@@ -344,8 +421,12 @@ impl Evaluator<'_, '_> {
             (BinaryOp::Eq, _, _) => Value::Bool(equal(&x, &y)),
             (BinaryOp::NotEq, _, _) => Value::Bool(!equal(&x, &y)),
             (BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq, _, _) => {
-                let ordering = compare(&x, &y)
-                    .ok_or_else(|| error(expr.span, format!("cannot compare a {} with a {}", x.kind_name(), y.kind_name())))?;
+                let ordering = compare(&x, &y).ok_or_else(|| {
+                    error(
+                        expr.span,
+                        format!("cannot compare a {} with a {}", x.kind_name(), y.kind_name()),
+                    )
+                })?;
                 Value::Bool(match op {
                     BinaryOp::Lt => ordering.is_lt(),
                     BinaryOp::LtEq => ordering.is_le(),
@@ -353,17 +434,29 @@ impl Evaluator<'_, '_> {
                     _ => ordering.is_ge(),
                 })
             }
-            (BinaryOp::Add, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_add(*b).ok_or_else(overflow)?),
-            (BinaryOp::Sub, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_sub(*b).ok_or_else(overflow)?),
-            (BinaryOp::Mul, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_mul(*b).ok_or_else(overflow)?),
+            (BinaryOp::Add, Value::Int(a), Value::Int(b)) => {
+                Value::Int(a.checked_add(*b).ok_or_else(overflow)?)
+            }
+            (BinaryOp::Sub, Value::Int(a), Value::Int(b)) => {
+                Value::Int(a.checked_sub(*b).ok_or_else(overflow)?)
+            }
+            (BinaryOp::Mul, Value::Int(a), Value::Int(b)) => {
+                Value::Int(a.checked_mul(*b).ok_or_else(overflow)?)
+            }
             (BinaryOp::Div | BinaryOp::Rem, Value::Int(_), Value::Int(0)) => {
                 return Err(error(rhs.span, "division by zero"));
             }
-            (BinaryOp::Div, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_div(*b).ok_or_else(overflow)?),
-            (BinaryOp::Rem, Value::Int(a), Value::Int(b)) => Value::Int(a.checked_rem(*b).ok_or_else(overflow)?),
-            (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem, _, _)
-                if number(&x).is_some() && number(&y).is_some() =>
-            {
+            (BinaryOp::Div, Value::Int(a), Value::Int(b)) => {
+                Value::Int(a.checked_div(*b).ok_or_else(overflow)?)
+            }
+            (BinaryOp::Rem, Value::Int(a), Value::Int(b)) => {
+                Value::Int(a.checked_rem(*b).ok_or_else(overflow)?)
+            }
+            (
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem,
+                _,
+                _,
+            ) if number(&x).is_some() && number(&y).is_some() => {
                 let (a, b) = (number(&x).unwrap_or_default(), number(&y).unwrap_or_default());
                 if matches!(op, BinaryOp::Div | BinaryOp::Rem) && b == 0.0 {
                     return Err(error(rhs.span, "division by zero"));
@@ -382,10 +475,13 @@ impl Evaluator<'_, '_> {
             (BinaryOp::Sub, Value::Duration(a), Value::Duration(b)) => {
                 Value::Duration(a.checked_sub(*b).ok_or_else(overflow)?)
             }
-            (BinaryOp::Mul, Value::Duration(a), Value::Int(b)) | (BinaryOp::Mul, Value::Int(b), Value::Duration(a)) => {
+            (BinaryOp::Mul, Value::Duration(a), Value::Int(b))
+            | (BinaryOp::Mul, Value::Int(b), Value::Duration(a)) => {
                 Value::Duration(a.checked_mul(*b).ok_or_else(overflow)?)
             }
-            (BinaryOp::Div, Value::Duration(_), Value::Int(0)) => return Err(error(rhs.span, "division by zero")),
+            (BinaryOp::Div, Value::Duration(_), Value::Int(0)) => {
+                return Err(error(rhs.span, "division by zero"));
+            }
             (BinaryOp::Div, Value::Duration(a), Value::Int(b)) => Value::Duration(a / b),
             (BinaryOp::Add, Value::String(a), Value::String(b)) => Value::string(format!("{a}{b}")),
             (BinaryOp::Add, Value::List(a), Value::List(b)) => {
@@ -394,7 +490,12 @@ impl Evaluator<'_, '_> {
             _ => {
                 return Err(error(
                     expr.span,
-                    format!("`{}` cannot be applied to a {} and a {}", op.symbol(), x.kind_name(), y.kind_name()),
+                    format!(
+                        "`{}` cannot be applied to a {} and a {}",
+                        op.symbol(),
+                        x.kind_name(),
+                        y.kind_name()
+                    ),
                 ));
             }
         };
@@ -416,9 +517,15 @@ impl Evaluator<'_, '_> {
     ) -> EvalResult<Value> {
         let ExprKind::Ident(name) = &callee.kind else { return Ok(Value::Unknown) };
         if name.name == "resources" {
-            let Some(kind) = args.first().and_then(|a| dotted(&a.value)) else { return Ok(Value::Unknown) };
-            let values: Vec<Value> =
-                self.instances.iter().filter(|i| i.resource_kind == kind).map(|i| i.value.clone()).collect();
+            let Some(kind) = args.first().and_then(|a| dotted(&a.value)) else {
+                return Ok(Value::Unknown);
+            };
+            let values: Vec<Value> = self
+                .instances
+                .iter()
+                .filter(|i| i.resource_kind == kind)
+                .map(|i| i.value.clone())
+                .collect();
             return Ok(Value::list(values));
         }
         let Some(function) = lookup_function(&name.name) else { return Ok(Value::Unknown) };
@@ -438,7 +545,9 @@ impl Evaluator<'_, '_> {
     /// Whether the checker typed `base` as a record whose field `name` is
     /// optional.
     fn optional_field(&self, base: &Expr, name: &str) -> bool {
-        let Some(ty) = self.checked.expr_types.get(&(base.span.file, base.id)) else { return false };
+        let Some(ty) = self.checked.expr_types.get(&(base.span.file, base.id)) else {
+            return false;
+        };
         match ty.unwrap_optional() {
             orch_stdlib::Ty::Record(record) => record.field(name).is_some_and(|f| f.optional),
             _ => false,
@@ -462,8 +571,12 @@ fn number(value: &Value) -> Option<f64> {
 /// Structural equality; an int equals the float of the same value.
 fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => number(a) == number(b),
-        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| equal(a, b)),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            number(a) == number(b)
+        }
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| equal(a, b))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
         }
@@ -474,7 +587,9 @@ fn equal(a: &Value, b: &Value) -> bool {
 fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => number(a)?.partial_cmp(&number(b)?),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            number(a)?.partial_cmp(&number(b)?)
+        }
         (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,

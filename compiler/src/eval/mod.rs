@@ -173,7 +173,12 @@ pub fn evaluate(
         evaluator.run_policies(file);
     }
     evaluator.link_instances(graph);
-    Evaluation { instances: evaluator.instances, outputs, diagnostics: evaluator.diagnostics, notes }
+    Evaluation {
+        instances: evaluator.instances,
+        outputs,
+        diagnostics: evaluator.diagnostics,
+        notes,
+    }
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
@@ -201,20 +206,33 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 continue;
             }
             let ItemKind::Param(param) = &d.item.kind else { continue };
-            let ty = self.checked.decl_types.get(&decl).map(|t| t.ty.clone()).unwrap_or(orch_stdlib::Ty::Error);
+            let ty = self
+                .checked
+                .decl_types
+                .get(&decl)
+                .map(|t| t.ty.clone())
+                .unwrap_or(orch_stdlib::Ty::Error);
             match inputs.get(d.name_str()) {
                 Some(input) => match conform(input.to_value(), &ty) {
                     Ok(value) => {
                         values.insert(SmolStr::new(d.name_str()), value);
                     }
-                    Err(problem) => self.diagnostics.push(
+                    Err(problem) => {
+                        // Never quote a secret's value.
+                        let problem = if ty.is_secret() {
+                            "the value is hidden because the param is secret".to_string()
+                        } else {
+                            problem
+                        };
+                        self.diagnostics.push(
                         Diagnostic::new(
                             &codes::E0603,
                             d.name_span(),
                             format!("the value given for the param `{}` does not fit its type: {problem}", d.name_str()),
                         )
                         .with_help(format!("`{}` is a `{ty}`", d.name_str())),
-                    ),
+                    )
+                    }
                 },
                 None if param.default.is_some() => defaults.push(decl),
                 None => missing.push(d.name_str().to_string()),
@@ -242,6 +260,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             match self.eval_expr(0, scope, &[], default) {
                 Ok(value) => {
                     let name = SmolStr::new(self.model.decl(decl).name_str());
+                    let value = self.conform_param(decl, value);
                     self.contexts[0].params.insert(name, value);
                 }
                 Err(error) => self.report(error),
@@ -251,6 +270,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Some(context.params)
     }
 
+    /// A param value in the shape of the param's type: secret when the type
+    /// is, optional record fields present as none. Values were type-checked
+    /// statically, so a mismatch only happens with unknown values.
+    fn conform_param(&self, param: DeclId, value: Value) -> Value {
+        let Some(typed) = self.checked.decl_types.get(&param) else { return value };
+        if !value.is_known() {
+            return if typed.ty.is_secret() { Value::secret(value) } else { value };
+        }
+        conform(value.clone(), &typed.ty).unwrap_or(value)
+    }
+
     /// Evaluates every resource, data, module and output of a module
     /// instance, registering instances.
     fn enumerate_module(&mut self, context: usize) {
@@ -258,7 +288,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let Some(module) = self.model.modules.get(&file) else { return };
         for &decl in &module.decls {
             let kind = self.model.decl(decl).kind;
-            if !matches!(kind, DeclKind::Resource | DeclKind::Data | DeclKind::Module | DeclKind::Let) {
+            if !matches!(
+                kind,
+                DeclKind::Resource | DeclKind::Data | DeclKind::Module | DeclKind::Let
+            ) {
                 continue;
             }
             let scope = self.model.decl(decl).scope;
@@ -315,7 +348,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if let Some(elements) = self.elements.get(&memo) {
             return Ok(elements.clone());
         }
-        let ScopeKind::For(decl) = &self.model.scope(scope).kind else { return Ok(Rc::new(Vec::new())) };
+        let ScopeKind::For(decl) = &self.model.scope(scope).kind else {
+            return Ok(Rc::new(Vec::new()));
+        };
         let parent = self.model.scope(scope).parent.unwrap_or(scope);
         let collection = self.eval_expr(context, parent, outer, &decl.collection)?;
         let key_kind = self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
@@ -324,8 +359,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let first = decl.binding.first.name.clone();
         let second = decl.binding.second.as_ref().map(|s| s.name.clone());
         let items: Vec<(Value, Value)> = match &collection {
-            Value::List(items) => items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect(),
-            Value::Map(entries) => entries.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect(),
+            Value::List(items) => {
+                items.iter().enumerate().map(|(i, v)| (Value::Int(i as i64), v.clone())).collect()
+            }
+            Value::Map(entries) => {
+                entries.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect()
+            }
             Value::Unknown => {
                 return Err(EvalError {
                     span: decl.collection.span,
@@ -341,12 +380,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         };
         for (index, item) in items {
             let bindings = match &second {
-                Some(second) => vec![(first.clone(), index.clone()), (second.clone(), item.clone())],
+                Some(second) => {
+                    vec![(first.clone(), index.clone()), (second.clone(), item.clone())]
+                }
                 None => vec![(first.clone(), item.clone())],
             };
             let key = match &decl.key {
                 Some(key_expr) => {
-                    let value = self.with_locals(&bindings, |this| this.eval_expr(context, parent, outer, key_expr))?;
+                    let value = self.with_locals(&bindings, |this| {
+                        this.eval_expr(context, parent, outer, key_expr)
+                    })?;
                     match value.reveal().0 {
                         Value::String(text) => Key::Str(text.clone()),
                         Value::Unknown => {
@@ -358,7 +401,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         other => {
                             return Err(EvalError {
                                 span: key_expr.span,
-                                message: format!("an instance key must be a string, this is a {}", other.kind_name()),
+                                message: format!(
+                                    "an instance key must be a string, this is a {}",
+                                    other.kind_name()
+                                ),
                             });
                         }
                     }
@@ -369,7 +415,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         _ => Key::Int(0),
                     },
                     (_, Value::String(text), KeyKind::String, _) => Key::Str(text.clone()),
-                    (Value::Int(i), Value::Int(value), KeyKind::Int, _) if matches!(decl.collection.kind, ExprKind::Range { .. }) => {
+                    (Value::Int(i), Value::Int(value), KeyKind::Int, _)
+                        if matches!(decl.collection.kind, ExprKind::Range { .. }) =>
+                    {
                         let _ = i;
                         Key::Int(*value)
                     }
@@ -416,7 +464,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 other => {
                     return Err(EvalError {
                         span: condition.span,
-                        message: format!("a condition must be a bool, this is a {}", other.kind_name()),
+                        message: format!(
+                            "a condition must be a bool, this is a {}",
+                            other.kind_name()
+                        ),
                     });
                 }
             };
@@ -432,7 +483,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     /// The loop variables bound inside `scope` under `keys`.
-    pub(crate) fn frame(&mut self, context: usize, scope: ScopeId, keys: &[Key]) -> EvalResult<Frame> {
+    pub(crate) fn frame(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+    ) -> EvalResult<Frame> {
         let memo = (context, scope, keys.to_vec());
         if let Some(frame) = self.frames.get(&memo) {
             return Ok(frame.clone());
@@ -459,20 +515,33 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// The number of `for` blocks around `scope`.
     pub(crate) fn loop_depth(&self, scope: ScopeId) -> usize {
-        self.model.scope_chain(scope).iter().filter(|s| matches!(self.model.scope(**s).kind, ScopeKind::For(_))).count()
+        self.model
+            .scope_chain(scope)
+            .iter()
+            .filter(|s| matches!(self.model.scope(**s).kind, ScopeKind::For(_)))
+            .count()
     }
 
     /// The value of `decl` seen from `site` with the site's loop keys:
     /// loops and conditions around `decl` that do not surround the site
     /// make a map, a list or an optional.
-    pub(crate) fn reference(&mut self, context: usize, decl: DeclId, site: ScopeId, site_keys: &[Key]) -> EvalResult<Value> {
+    pub(crate) fn reference(
+        &mut self,
+        context: usize,
+        decl: DeclId,
+        site: ScopeId,
+        site_keys: &[Key],
+    ) -> EvalResult<Value> {
         let mut decl_chain = self.model.scope_chain(self.model.decl(decl).scope);
         decl_chain.reverse();
         let mut site_chain = self.model.scope_chain(site);
         site_chain.reverse();
         let mut shared = 0;
         let mut keys = Vec::new();
-        while shared < decl_chain.len() && shared < site_chain.len() && decl_chain[shared] == site_chain[shared] {
+        while shared < decl_chain.len()
+            && shared < site_chain.len()
+            && decl_chain[shared] == site_chain[shared]
+        {
             if matches!(self.model.scope(decl_chain[shared]).kind, ScopeKind::For(_)) {
                 match site_keys.get(keys.len()) {
                     Some(key) => keys.push(key.clone()),
@@ -485,14 +554,21 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         self.build(context, decl, &rest, keys)
     }
 
-    fn build(&mut self, context: usize, decl: DeclId, rest: &[ScopeId], keys: Vec<Key>) -> EvalResult<Value> {
+    fn build(
+        &mut self,
+        context: usize,
+        decl: DeclId,
+        rest: &[ScopeId],
+        keys: Vec<Key>,
+    ) -> EvalResult<Value> {
         let Some((&scope, deeper)) = rest.split_first() else {
             return self.decl_value(context, decl, &keys);
         };
         match &self.model.scope(scope).kind {
             ScopeKind::For(_) => {
                 let elements = self.elements(context, scope, &keys)?;
-                let key_kind = self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
+                let key_kind =
+                    self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
                 let mut map = BTreeMap::new();
                 let mut list = Vec::new();
                 for (key, _) in elements.iter() {
@@ -606,9 +682,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Some(&child) => child,
             None => {
                 let mut params = HashMap::default();
+                let target_names = self.model.modules.get(&target).map(|m| &m.names);
                 for field in &module.body.fields {
                     let FieldKey::Name(name) = &field.key else { continue };
-                    let value = self.eval_expr(context, scope, keys, &field.value)?;
+                    let mut value = self.eval_expr(context, scope, keys, &field.value)?;
+                    if let Some(&param) = target_names.and_then(|n| n.get(&name.name)) {
+                        value = self.conform_param(param, value);
+                    }
                     params.insert(name.name.clone(), value);
                 }
                 let prefix = format!("{}{}", self.address(context, decl, keys), ".");
@@ -626,6 +706,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         }
                         if let Some(default) = &ast_param.default {
                             let value = self.eval_expr(child, module_scope, &[], default)?;
+                            let value = self.conform_param(param, value);
                             let name = SmolStr::new(self.model.decl(param).name_str());
                             self.contexts[child].params.insert(name, value);
                         }
@@ -708,7 +789,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
             };
             let prefix = &self.contexts[context].prefix;
-            let place = if prefix.is_empty() { String::new() } else { format!(" (in {})", prefix.trim_end_matches('.')) };
+            let place = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!(" (in {})", prefix.trim_end_matches('.'))
+            };
             let diagnostic = match (policy, kind) {
                 (Some(policy), _) => {
                     let mut diagnostic = Diagnostic::new(
@@ -718,16 +803,23 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     )
                     .with_primary_message("this check failed");
                     if let Some(instance) = self.policy_subject(context, scope, &keys) {
-                        diagnostic = diagnostic.with_label(instance.1, format!("by `{}`", instance.0));
+                        diagnostic =
+                            diagnostic.with_label(instance.1, format!("by `{}`", instance.0));
                     }
                     diagnostic
                 }
-                (None, DeclKind::Warn) => {
-                    Diagnostic::new(&codes::W0801, assert.condition.span, format!("{message}{place}"))
-                        .with_primary_message("this condition is false")
-                }
-                (None, _) => Diagnostic::new(&codes::E0801, assert.condition.span, format!("{message}{place}"))
-                    .with_primary_message("this assertion failed"),
+                (None, DeclKind::Warn) => Diagnostic::new(
+                    &codes::W0801,
+                    assert.condition.span,
+                    format!("{message}{place}"),
+                )
+                .with_primary_message("this condition is false"),
+                (None, _) => Diagnostic::new(
+                    &codes::E0801,
+                    assert.condition.span,
+                    format!("{message}{place}"),
+                )
+                .with_primary_message("this assertion failed"),
             };
             self.diagnostics.push(diagnostic);
         }
@@ -735,7 +827,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// For an assertion inside `for x in resources(KIND)`, the instance
     /// (address and span) that the current keys select.
-    fn policy_subject(&mut self, context: usize, scope: ScopeId, keys: &[Key]) -> Option<(String, Span)> {
+    fn policy_subject(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+    ) -> Option<(String, Span)> {
         let mut chain = self.model.scope_chain(scope);
         chain.reverse();
         let mut depth = 0;
@@ -747,7 +844,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 && let Some(Key::Int(index)) = keys.get(depth)
             {
                 let _ = context;
-                let instance = self.instances.iter().filter(|i| i.resource_kind == kind).nth(*index as usize)?;
+                let instance = self
+                    .instances
+                    .iter()
+                    .filter(|i| i.resource_kind == kind)
+                    .nth(*index as usize)?;
                 return Some((instance.address.clone(), instance.span));
             }
             depth += 1;
@@ -761,7 +862,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let context = match self.contexts.iter().position(|c| c.file == file) {
             Some(context) => context,
             None => {
-                self.contexts.push(Context { file, prefix: String::new(), params: HashMap::default() });
+                self.contexts.push(Context {
+                    file,
+                    prefix: String::new(),
+                    params: HashMap::default(),
+                });
                 self.contexts.len() - 1
             }
         };
@@ -803,7 +908,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     seen.push(target);
                     let decl = ir.graph[target].decl;
                     match self.model.decl(decl).kind {
-                        DeclKind::Resource | DeclKind::Data | DeclKind::Module => targets.push(decl),
+                        DeclKind::Resource | DeclKind::Data | DeclKind::Module => {
+                            targets.push(decl)
+                        }
                         _ => stack.push(target),
                     }
                 }
@@ -820,8 +927,20 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 // A module instance stands for everything inside it.
                 if self.model.decl(target).kind == DeclKind::Module {
-                    let prefix = format!("{}.", self.address(instance.context, target, &instance.keys[..shared.min(instance.keys.len())]));
-                    depends.extend(self.instances.iter().filter(|i| i.address.starts_with(&prefix)).map(|i| i.address.clone()));
+                    let prefix = format!(
+                        "{}.",
+                        self.address(
+                            instance.context,
+                            target,
+                            &instance.keys[..shared.min(instance.keys.len())]
+                        )
+                    );
+                    depends.extend(
+                        self.instances
+                            .iter()
+                            .filter(|i| i.address.starts_with(&prefix))
+                            .map(|i| i.address.clone()),
+                    );
                 }
             }
             depends.sort();

@@ -55,7 +55,9 @@ fn literal_value(expr: &orch_lang::ast::Expr) -> Option<Value> {
             Value::Float(value) => Value::Float(-value),
             _ => return None,
         },
-        ExprKind::List(items) => Value::list(items.iter().map(literal_value).collect::<Option<Vec<_>>>()?),
+        ExprKind::List(items) => {
+            Value::list(items.iter().map(literal_value).collect::<Option<Vec<_>>>()?)
+        }
         ExprKind::Object(fields) => {
             let mut map = BTreeMap::new();
             for field in fields {
@@ -98,12 +100,19 @@ pub fn conform(value: Value, ty: &Ty) -> Result<Value, String> {
             }
         }
         (Ty::List(inner), Value::List(items)) => Ok(Value::list(
-            items.iter().cloned().map(|item| conform(item, inner)).collect::<Result<Vec<_>, _>>()?,
+            items
+                .iter()
+                .cloned()
+                .map(|item| conform(item, inner))
+                .collect::<Result<Vec<_>, _>>()?,
         )),
         (Ty::Map(inner), Value::Map(entries)) => {
             let mut out = BTreeMap::new();
             for (key, item) in entries.iter() {
-                out.insert(key.clone(), conform(item.clone(), inner).map_err(|e| format!("`{key}`: {e}"))?);
+                out.insert(
+                    key.clone(),
+                    conform(item.clone(), inner).map_err(|e| format!("`{key}`: {e}"))?,
+                );
             }
             Ok(Value::map(out))
         }
@@ -112,7 +121,8 @@ pub fn conform(value: Value, ty: &Ty) -> Result<Value, String> {
             for field in &record.fields {
                 match entries.get(&field.name) {
                     Some(item) => {
-                        let item = conform(item.clone(), &field.ty).map_err(|e| format!("`{}`: {e}", field.name))?;
+                        let item = conform(item.clone(), &field.ty)
+                            .map_err(|e| format!("`{}`: {e}", field.name))?;
                         out.insert(field.name.clone(), item);
                     }
                     None if field.optional => {
@@ -137,7 +147,10 @@ mod tests {
     #[test]
     fn text_is_a_literal_or_a_string() {
         assert_eq!(ParamInput::Text("3".into()).to_value(), Value::Int(3));
-        assert_eq!(ParamInput::Text("[1, 2]".into()).to_value(), Value::list(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(
+            ParamInput::Text("[1, 2]".into()).to_value(),
+            Value::list(vec![Value::Int(1), Value::Int(2)])
+        );
         assert_eq!(ParamInput::Text("prod".into()).to_value(), Value::string("prod"));
         assert_eq!(ParamInput::Text("\"a b\"".into()).to_value(), Value::string("a b"));
         assert_eq!(ParamInput::Text("hello world".into()).to_value(), Value::string("hello world"));
