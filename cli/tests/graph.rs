@@ -23,6 +23,9 @@ use serde_json::Value;
 
 const FORMATS: [&str; 3] = ["dot", "mermaid", "json"];
 
+/// A test that needs its own files or flags.
+type Test = fn() -> Result<(), Failed>;
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
@@ -46,7 +49,7 @@ fn main() {
             }));
         }
     }
-    let tests: [(&str, fn() -> Result<(), Failed>); 6] = [
+    let tests: [(&str, Test); 6] = [
         ("errors_are_rendered_instead_of_a_graph", errors_are_rendered_instead_of_a_graph),
         ("vars_give_required_params_a_value", vars_give_required_params_a_value),
         ("a_missing_file_is_an_error", a_missing_file_is_an_error),
@@ -240,7 +243,7 @@ fn check_json_shape(document: &Value, expanded: bool) -> Result<(), Failed> {
                 return Err(format!("node `{key}` is not a string: {node}").into());
             }
         }
-        if !node["line"].as_u64().is_some_and(|line| line >= 1) {
+        if node["line"].as_u64().is_none_or(|line| line < 1) {
             return Err(format!("node line: {node}").into());
         }
         for key in ["resource_kind", "module_file", "description"] {

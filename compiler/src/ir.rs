@@ -11,7 +11,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::check::Checked;
-use crate::model::{DeclId, DeclKind, Model};
+use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
 
 /// A declaration in the graph.
 #[derive(Debug, Clone)]
@@ -70,11 +70,27 @@ impl Graph {
         for reference in &checked.references {
             out.add_edge(reference.from, reference.to, reference.span, reference.explicit);
         }
-        // Everything inside a block depends on what its header reads.
+        // Everything inside a block depends on what its header reads; a
+        // later branch of an `if` also on the conditions before it.
+        let mut branches: HashMap<*const orch_lang::ast::If, Vec<(usize, ScopeId)>> =
+            HashMap::default();
+        for scope in &model.scopes {
+            if let ScopeKind::If { decl, branch } = &scope.kind {
+                branches.entry(std::ptr::from_ref(*decl)).or_default().push((*branch, scope.id));
+            }
+        }
         for decl in &model.decls {
             for scope in model.scope_chain(decl.scope) {
-                for &(to, span) in checked.block_refs.get(&scope).into_iter().flatten() {
-                    out.add_edge(decl.id, to, span, false);
+                let mut headers = vec![scope];
+                if let ScopeKind::If { decl: if_decl, branch } = &model.scope(scope).kind {
+                    let siblings =
+                        branches.get(&std::ptr::from_ref(*if_decl)).into_iter().flatten();
+                    headers.extend(siblings.filter(|(b, _)| b < branch).map(|(_, s)| *s));
+                }
+                for header in headers {
+                    for &(to, span) in checked.block_refs.get(&header).into_iter().flatten() {
+                        out.add_edge(decl.id, to, span, false);
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 fn corpus() -> Vec<String> {
     let root = repo_root();
     let mut files = files_with_suffix(&root.join("tests/data/parse/ok"), ".orch");
+    files.extend(files_with_suffix(&root.join("tests/data/check"), ".orch"));
     files.extend(files_with_suffix(&root.join("examples"), ".orch"));
     files.into_iter().filter_map(|path| std::fs::read_to_string(path).ok()).collect()
 }
@@ -35,12 +36,39 @@ fn check_invariants_here(source: &str) {
         );
     }
     let parsed = parse(FileId(0), source);
+    analyze_alone(source);
     for diagnostic in &parsed.diagnostics {
         let span = diagnostic.primary.span;
         assert!(span.start <= span.end, "inverted span {span:?}");
         assert!(span.end as usize <= source.len(), "span {span:?} past the end");
         assert!(source.is_char_boundary(span.start as usize), "span {span:?} splits a character");
         assert!(source.is_char_boundary(span.end as usize), "span {span:?} splits a character");
+    }
+}
+
+/// Files that exist for modules and imports of mutated sources: none, so
+/// every module path is unreadable, plus the file itself.
+struct OneFile(String);
+
+impl orch_compiler::SourceDb for OneFile {
+    fn read(&self, path: &str) -> Result<String, String> {
+        if path == "main.orch" { Ok(self.0.clone()) } else { Err("no such file".to_string()) }
+    }
+}
+
+/// Runs the whole analysis, evaluation included, on one file: it must not
+/// panic, and its spans must lie in the files.
+fn analyze_alone(source: &str) {
+    let db = OneFile(source.to_string());
+    let options = orch_compiler::Options { evaluate: true, ..orch_compiler::Options::default() };
+    let analysis = orch_compiler::analyze(&db, &["main.orch".to_string()], &options);
+    for diagnostic in &analysis.diagnostics {
+        let span = diagnostic.primary.span;
+        if analysis.files.is_empty() {
+            continue;
+        }
+        let text = &analysis.files.get(span.file).source;
+        assert!(span.end as usize <= text.len(), "span {span:?} past the end of its file");
     }
 }
 

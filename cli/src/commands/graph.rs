@@ -86,13 +86,13 @@ pub(crate) fn run(args: &GraphArgs) -> Outcome {
     options.evaluate = args.expanded;
     let analysis = orch_compiler::analyze(&sources, &[root], &options);
 
-    let mut db = SourceDb::default();
-    for file in analysis.files.iter() {
-        db.add_path(PathBuf::from(&file.path), file.source.to_string());
-    }
-    let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics.clone();
-    sort_diagnostics(&mut diagnostics);
-    if diagnostics.iter().any(Diagnostic::is_error) {
+    if analysis.diagnostics.iter().any(Diagnostic::is_error) {
+        let mut db = SourceDb::default();
+        for file in analysis.files.iter() {
+            db.add_path(PathBuf::from(&file.path), file.source.to_string());
+        }
+        let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics.clone();
+        sort_diagnostics(&mut diagnostics);
         if let Err(error) = report_diagnostics(&db, &diagnostics) {
             errors::report(errors::io_error("cannot write the report", error));
         }

@@ -2,11 +2,12 @@
 
 use orch_lang::ast::{self, ExprKind, FieldKey, ItemKind};
 use orch_lang::diagnostic::codes;
-use orch_lang::{Diagnostic, FileId};
+use orch_lang::{Diagnostic, FileId, Span};
 use orch_stdlib::{FieldTy, Ty, lookup_kind};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::{Checker, Phase, SecretSource, Typed, decorators, types};
-use crate::model::{DeclId, DeclKind};
+use super::{Checker, Phase, SecretSource, Typed, decorators, plan_time_diagnostic, types};
+use crate::model::{DeclId, DeclKind, ScopeId, ScopeKind};
 use crate::suggest::closest;
 
 pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) -> Typed {
@@ -246,6 +247,7 @@ fn module_instance(
     let Some(info) = model.modules.get(&target) else { return Typed::error() };
     let params: Vec<DeclId> =
         info.decls.iter().copied().filter(|d| model.decl(*d).kind == DeclKind::Param).collect();
+    let decides_blocks = params_deciding_blocks(checker, target);
     let mut arg_phase = Phase::Known;
     for field in &module.body.fields {
         let FieldKey::Name(name) = &field.key else { continue };
@@ -267,6 +269,15 @@ fn module_instance(
         let param_ty = checker.check_decl(param).ty;
         let typed = checker.expr(file, &field.value, scope, Some(&param_ty));
         checker.expect_type(&field.value, &typed, &param_ty, &format!("the param `{}`", name.name));
+        if let Some(&read_at) = decides_blocks.get(&param) {
+            let what = format!("the argument `{}`", name.name);
+            if let Some(diagnostic) = plan_time_diagnostic(field.value.span, &typed.phase, &what) {
+                checker.error(diagnostic.with_label(
+                    read_at,
+                    format!("the module expands a `for` or `if` with `{}` here", name.name),
+                ));
+            }
+        }
         arg_phase = arg_phase.join(&typed.phase);
     }
     for &param in &params {
@@ -309,4 +320,50 @@ fn module_instance(
     typed.origin = Some(id);
     typed.phase = arg_phase;
     typed
+}
+
+/// The params of module `file` that the header of a `for` or `if` reads,
+/// directly or through `let`s, with the place in the header that reads
+/// them: a module argument for such a param must be known at plan time.
+/// Chains through resources and nested modules are left to evaluation.
+fn params_deciding_blocks(checker: &mut Checker<'_, '_>, file: FileId) -> HashMap<DeclId, Span> {
+    let model = checker.model;
+    let mut out = HashMap::default();
+    let headers: Vec<ScopeId> = model
+        .scopes
+        .iter()
+        .filter(|s| s.file == file && matches!(s.kind, ScopeKind::For(_) | ScopeKind::If { .. }))
+        .map(|s| s.id)
+        .collect();
+    for scope in headers {
+        checker.check_block_header(scope);
+        let reads = checker.out.block_refs.get(&scope).cloned().unwrap_or_default();
+        for (first, read_at) in reads {
+            let mut stack = vec![first];
+            let mut seen = HashSet::default();
+            while let Some(decl) = stack.pop() {
+                if !seen.insert(decl) {
+                    continue;
+                }
+                match model.decl(decl).kind {
+                    DeclKind::Param => {
+                        out.entry(decl).or_insert(read_at);
+                    }
+                    DeclKind::Let => {
+                        checker.check_decl(decl);
+                        stack.extend(
+                            checker
+                                .out
+                                .references
+                                .iter()
+                                .filter(|r| r.from == decl && !r.explicit)
+                                .map(|r| r.to),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
 }

@@ -83,14 +83,12 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                 let typed = checker.expr(file, &arg.value, scope, Some(&Ty::String));
                 checker.expect_type(&arg.value, &typed, &Ty::String, "a description");
             }
-            "prevent_destroy" | "create_before_destroy" => {
-                if decorator.args.is_some() {
-                    wrong_args(
-                        checker,
-                        decorator.span,
-                        &format!("`@{name}` takes no arguments; write `@{name}`"),
-                    );
-                }
+            "prevent_destroy" | "create_before_destroy" if decorator.args.is_some() => {
+                wrong_args(
+                    checker,
+                    decorator.span,
+                    &format!("`@{name}` takes no arguments; write `@{name}`"),
+                );
             }
             "depends_on" => {
                 if args.is_empty() {

@@ -123,6 +123,8 @@ pub struct Checker<'m, 'a> {
     headers: Vec<ScopeId>,
     /// Type aliases already resolved, by file and name.
     pub(crate) alias_types: HashMap<(FileId, SmolStr), Ty>,
+    /// `if` blocks whose condition has been checked.
+    if_headers_done: HashSet<ScopeId>,
 }
 
 impl<'m, 'a> Checker<'m, 'a> {
@@ -144,6 +146,7 @@ impl<'m, 'a> Checker<'m, 'a> {
             loops_in_progress: HashSet::default(),
             headers: Vec::new(),
             alias_types: HashMap::default(),
+            if_headers_done: HashSet::default(),
         }
     }
 
@@ -276,7 +279,7 @@ impl<'m, 'a> Checker<'m, 'a> {
 
     /// Checks the condition of `if` blocks and the header of `for` blocks:
     /// they must be known at plan time.
-    fn check_block_header(&mut self, scope: ScopeId) {
+    pub(crate) fn check_block_header(&mut self, scope: ScopeId) {
         let file = self.model.scope(scope).file;
         match &self.model.scope(scope).kind {
             ScopeKind::For(_) => {
@@ -284,6 +287,10 @@ impl<'m, 'a> Checker<'m, 'a> {
             }
             ScopeKind::If { decl, branch } => {
                 let Some((condition, _)) = decl.branches.get(*branch) else { return };
+                // A module instance checks its module's conditions early.
+                if !self.if_headers_done.insert(scope) {
+                    return;
+                }
                 let parent = self.model.scope(scope).parent.unwrap_or(scope);
                 self.headers.push(scope);
                 let typed = self.expr(file, condition, parent, Some(&Ty::Bool));
@@ -298,25 +305,9 @@ impl<'m, 'a> Checker<'m, 'a> {
     /// Reports a value that must be known at plan time but is not, with
     /// the chain of references that makes it so.
     pub(crate) fn require_plan_time(&mut self, span: Span, phase: &Phase, what: &str) {
-        let steps = phase.steps();
-        let Some(last) = steps.last() else { return };
-        let mut diagnostic = Diagnostic::new(
-            &codes::E0401,
-            span,
-            format!(
-                "{what} must be known at plan time, but it depends on a value computed on apply"
-            ),
-        )
-        .with_primary_message(format!("{what} is only known after apply"));
-        for step in &steps {
-            diagnostic = diagnostic.with_label(step.span, step.message.clone());
+        if let Some(diagnostic) = plan_time_diagnostic(span, phase, what) {
+            self.error(diagnostic);
         }
-        let origin = last.message.clone();
-        diagnostic = diagnostic.with_help(format!(
-            "{origin}; Orch expands loops and conditions when it plans, before any provider runs. \
-             Use a param or a value known in advance instead"
-        ));
-        self.error(diagnostic);
     }
 
     /// Checks that `typed` may be used where `expected` is wanted; reports a
@@ -483,6 +474,28 @@ impl Checker<'_, '_> {
         };
         names.get(&name.name) == Some(&id)
     }
+}
+
+/// The diagnostic for a value that must be known at plan time but is not
+/// (`None` when `phase` is known), with the chain of references that makes
+/// it so.
+pub(crate) fn plan_time_diagnostic(span: Span, phase: &Phase, what: &str) -> Option<Diagnostic> {
+    let steps = phase.steps();
+    let last = steps.last()?;
+    let mut diagnostic = Diagnostic::new(
+        &codes::E0401,
+        span,
+        format!("{what} must be known at plan time, but it depends on a value computed on apply"),
+    )
+    .with_primary_message(format!("{what} is only known after apply"));
+    for step in &steps {
+        diagnostic = diagnostic.with_label(step.span, step.message.clone());
+    }
+    let origin = last.message.clone();
+    Some(diagnostic.with_help(format!(
+        "{origin}; Orch expands loops and conditions when it plans, before any provider runs. \
+         Use a param or a value known in advance instead"
+    )))
 }
 
 /// What a name refers to.

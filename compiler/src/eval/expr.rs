@@ -92,7 +92,10 @@ impl Evaluator<'_, '_> {
                             Value::String(text) => text,
                             Value::Unknown => return Ok(Value::Unknown),
                             _ => {
-                                return Err(error(lit.span, "an object key must be a plain string"));
+                                return Err(error(
+                                    lit.span,
+                                    "an object key must be a plain string",
+                                ));
                             }
                         },
                     };

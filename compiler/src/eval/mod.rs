@@ -638,8 +638,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         let name = SmolStr::new(field.name);
                         if field.output {
                             fields.insert(name, Value::Unknown);
-                        } else if !fields.contains_key(&name) {
-                            fields.insert(name, field.default.clone().unwrap_or(Value::None));
+                        } else {
+                            fields
+                                .entry(name)
+                                .or_insert_with(|| field.default.clone().unwrap_or(Value::None));
                         }
                         if field.sensitive
                             && let Some(value) = fields.get_mut(field.name)

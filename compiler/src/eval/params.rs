@@ -92,7 +92,7 @@ pub fn conform(value: Value, ty: &Ty) -> Result<Value, String> {
         (Ty::Bool, Value::Bool(value)) => Ok(Value::Bool(value)),
         (Ty::Duration, Value::Duration(value)) => Ok(Value::Duration(value)),
         (Ty::Enum(members), Value::String(text)) => {
-            if members.iter().any(|m| *m == text) {
+            if members.contains(&text) {
                 Ok(Value::String(text))
             } else {
                 let names: Vec<String> = members.iter().map(|m| format!("{m:?}")).collect();
