@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{check, explain, fmt, graph};
+use crate::commands::{check, explain, fmt, graph, lsp};
 
 /// The Orch infrastructure language: check, format and explain `.orch` files.
 #[derive(Debug, Parser)]
@@ -34,6 +34,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Print the documentation page of a diagnostic code.
     Explain(explain::ExplainArgs),
+    /// Run the language server on standard input and output.
+    Lsp(lsp::LspArgs),
 }
 
 /// What a command concluded; every failure has already been reported by the
@@ -96,5 +98,6 @@ fn run(command: Command) -> Outcome {
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
     }
 }

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod db;
 pub mod eval;
+pub mod ide;
 pub mod ir;
 pub mod model;
 pub mod suggest;
@@ -49,6 +50,9 @@ pub struct Analysis {
     pub evaluations: Vec<(FileId, eval::Evaluation)>,
     /// Remarks that are not diagnostics, such as a skipped evaluation.
     pub notes: Vec<String>,
+    /// Every declaration, indexed by [`model::DeclId`]: where it is and
+    /// what it is called, for the language server.
+    pub decls: Vec<model::DeclInfo>,
 }
 
 /// A `module` or `import` item and the file it names.
@@ -141,11 +145,12 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
 
     let mut notes = Vec::new();
     let mut evaluations = Vec::new();
-    let (checked, graph, mut semantic) = {
+    let (checked, graph, mut semantic, decls) = {
         let mut model = Model::default();
         for file in files.iter() {
             model.add_file(file.id, &file.parsed.file, &mut diagnostics);
         }
+        let decls = model.decl_infos();
         let mut targets = rustc_hash::FxHashMap::default();
         for decl in &model.decls {
             if !matches!(decl.kind, DeclKind::Module | DeclKind::Import) {
@@ -202,7 +207,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
                 evaluations.push((root, evaluation));
             }
         }
-        (checked, graph, semantic)
+        (checked, graph, semantic, decls)
     };
     for (_, evaluation) in &evaluations {
         diagnostics.extend(evaluation.diagnostics.iter().cloned());
@@ -217,7 +222,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
     };
     diagnostics.extend(graph.cycles(&text, &location));
     sort_diagnostics(&mut diagnostics);
-    Analysis { files, roots: root_ids, diagnostics, checked, graph, evaluations, notes }
+    Analysis { files, roots: root_ids, diagnostics, checked, graph, evaluations, notes, decls }
 }
 
 /// Every `module` and `import` item, wherever it is written.

@@ -74,6 +74,27 @@ impl Decl<'_> {
     }
 }
 
+/// A declaration as plain data that does not borrow the syntax trees, kept
+/// in [`crate::Analysis`] for the language server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclInfo {
+    pub id: DeclId,
+    pub file: FileId,
+    pub kind: DeclKind,
+    /// `None` for `assert` and `warn`.
+    pub name: Option<SmolStr>,
+    /// The name, or the whole item when it has none.
+    pub name_span: Span,
+    /// The whole declaration, decorators included.
+    pub item_span: Span,
+    /// The text of its `///` comments.
+    pub docs: Option<String>,
+    /// For a `let` declared inside an `if`, `for` or `policy` block, the
+    /// block: the name is visible only there. `None` for module-level
+    /// names.
+    pub block: Option<Span>,
+}
+
 #[derive(Debug)]
 pub enum ScopeKind<'a> {
     Module,
@@ -141,6 +162,35 @@ impl<'a> Model<'a> {
             current = parent;
         }
         chain
+    }
+
+    /// Every declaration as plain data, indexed by [`DeclId`].
+    pub fn decl_infos(&self) -> Vec<DeclInfo> {
+        self.decls
+            .iter()
+            .map(|decl| {
+                let block = match (&self.scope(decl.scope).kind, decl.kind) {
+                    (ScopeKind::Module, _) => None,
+                    (_, kind) if kind != DeclKind::Let => None,
+                    (ScopeKind::For(block), _) => Some(block.block.span),
+                    (ScopeKind::If { decl, branch }, _) => match decl.branches.get(*branch) {
+                        Some((_, block)) => Some(block.span),
+                        None => decl.else_block.as_ref().map(|block| block.span),
+                    },
+                    (ScopeKind::Policy(policy), _) => Some(policy.block.span),
+                };
+                DeclInfo {
+                    id: decl.id,
+                    file: decl.file,
+                    kind: decl.kind,
+                    name: decl.name.map(|n| n.name.clone()),
+                    name_span: decl.name_span(),
+                    item_span: decl.item.span,
+                    docs: decl.item.docs.clone(),
+                    block,
+                }
+            })
+            .collect()
     }
 
     /// Collects the declarations and scopes of `file`.

@@ -64,7 +64,8 @@ fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
     let db = CorpusDb { base: base.to_path_buf() };
     let source = db.read(&root_path)?;
     // Semantic analysis only: evaluation has its own corpus.
-    let analysis = analyze(&db, std::slice::from_ref(&root_path), &Options::default());
+    let options = Options { evaluate: true, ..Options::default() };
+    let analysis = analyze(&db, std::slice::from_ref(&root_path), &options);
     let root = *analysis.roots.first().ok_or("the root file was not loaded")?;
 
     // The reported diagnostics of each file, as expectations with messages.
@@ -82,27 +83,32 @@ fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
         reported.entry(span.file).or_default().push((got, describe(diagnostic)));
     }
 
-    let expected = expectations(&source)?;
-    let in_ok = relative.components().next().is_some_and(|c| c.as_os_str() == "ok");
-    if in_ok && expected.iter().any(|e| e.severity == "error") {
-        return Err("files under ok/ must not expect errors".into());
-    }
-    if !in_ok && expected.is_empty() {
-        return Err("files outside ok/ must expect at least one diagnostic".into());
-    }
-    let mut problems = Vec::new();
-    if let Err(difference) = compare(&expected, reported.get(&root).map_or(&[][..], Vec::as_slice))
-    {
-        problems.push(difference);
-    }
-
     let module_diagnostics_expected = source.contains(EXPECT_MODULE_DIAGNOSTICS);
+    let mut expected_by_file = vec![(root, expectations(&source)?)];
     for file in analysis.files.iter().filter(|f| f.id != root) {
-        let actual = reported.get(&file.id).map_or(&[][..], Vec::as_slice);
         let expected =
             if module_diagnostics_expected { expectations(&file.source)? } else { Vec::new() };
-        if let Err(difference) = compare(&expected, actual) {
-            problems.push(format!("in {}:\n{difference}", file.path));
+        expected_by_file.push((file.id, expected));
+    }
+
+    let in_ok = relative.components().next().is_some_and(|c| c.as_os_str() == "ok");
+    let all_expected = || expected_by_file.iter().flat_map(|(_, expected)| expected);
+    if in_ok && all_expected().any(|e| e.severity == "error") {
+        return Err("files under ok/ must not expect errors".into());
+    }
+    if !in_ok && all_expected().next().is_none() {
+        return Err("files outside ok/ must expect at least one diagnostic".into());
+    }
+
+    let mut problems = Vec::new();
+    for (file, expected) in &expected_by_file {
+        let actual = reported.get(file).map_or(&[][..], Vec::as_slice);
+        if let Err(difference) = compare(expected, actual) {
+            if *file == root {
+                problems.push(difference);
+            } else {
+                problems.push(format!("in {}:\n{difference}", analysis.files.get(*file).path));
+            }
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n").into()) }

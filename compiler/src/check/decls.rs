@@ -151,8 +151,14 @@ fn resource_body(
         );
     }
     let mut input_phase = Phase::Known;
+    let mut misspelt: Vec<&str> = Vec::new();
+    let mut seen_fields: Vec<&ast::Ident> = Vec::new();
     for field in &resource.body.fields {
         let FieldKey::Name(name) = &field.key else { continue };
+        if duplicate_field(checker, &mut seen_fields, name) {
+            checker.expr(file, &field.value, scope, None);
+            continue;
+        }
         let Some(schema) = kind.field(&name.name) else {
             let inputs: Vec<&str> = kind.inputs().map(|f| f.name).collect();
             let mut diagnostic = Diagnostic::new(
@@ -163,6 +169,8 @@ fn resource_body(
             if let Some(suggestion) = closest(&name.name, inputs.iter().copied()) {
                 diagnostic =
                     diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                // A misspelt field is not also reported missing.
+                misspelt.push(suggestion);
             }
             checker
                 .error(diagnostic.with_help(format!("{kind_name} fields: {}", inputs.join(", "))));
@@ -196,7 +204,7 @@ fn resource_body(
             .fields
             .iter()
             .any(|f| matches!(&f.key, FieldKey::Name(n) if n.name == required.name));
-        if !present {
+        if !present && !misspelt.contains(&required.name) {
             checker.error(
                 Diagnostic::new(
                     &codes::E0302,
@@ -216,6 +224,28 @@ fn resource_body(
     let mut typed = Typed::new(kind.instance_type());
     typed.origin = Some(id);
     typed
+}
+
+/// Reports a field given twice in one body; remembers the others.
+fn duplicate_field<'n>(
+    checker: &mut Checker<'_, '_>,
+    given: &mut Vec<&'n ast::Ident>,
+    name: &'n ast::Ident,
+) -> bool {
+    if let Some(first) = given.iter().find(|g| g.name == name.name) {
+        checker.error(
+            Diagnostic::new(
+                &codes::E0102,
+                name.span,
+                format!("the field `{}` is given twice", name.name),
+            )
+            .with_primary_message("given again here")
+            .with_label(first.span, "first given here"),
+        );
+        return true;
+    }
+    given.push(name);
+    false
 }
 
 fn first_line(doc: &str) -> &str {
@@ -249,8 +279,14 @@ fn module_instance(
         info.decls.iter().copied().filter(|d| model.decl(*d).kind == DeclKind::Param).collect();
     let decides_blocks = params_deciding_blocks(checker, target);
     let mut arg_phase = Phase::Known;
+    let mut misspelt: Vec<&str> = Vec::new();
+    let mut seen_fields: Vec<&ast::Ident> = Vec::new();
     for field in &module.body.fields {
         let FieldKey::Name(name) = &field.key else { continue };
+        if duplicate_field(checker, &mut seen_fields, name) {
+            checker.expr(file, &field.value, scope, None);
+            continue;
+        }
         let Some(&param) = params.iter().find(|p| model.decl(**p).name_str() == name.name) else {
             let names: Vec<&str> = params.iter().map(|p| model.decl(*p).name_str()).collect();
             let mut diagnostic = Diagnostic::new(
@@ -261,6 +297,8 @@ fn module_instance(
             if let Some(suggestion) = closest(&name.name, names.iter().copied()) {
                 diagnostic =
                     diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                // A misspelt param is not also reported missing.
+                misspelt.push(suggestion);
             }
             checker.error(diagnostic.with_help(format!("its params: {}", names.join(", "))));
             checker.expr(file, &field.value, scope, None);
@@ -288,7 +326,7 @@ fn module_instance(
             .fields
             .iter()
             .any(|f| matches!(&f.key, FieldKey::Name(n) if n.name == decl.name_str()));
-        if ast_param.default.is_none() && !given {
+        if ast_param.default.is_none() && !given && !misspelt.contains(&decl.name_str()) {
             checker.error(
                 Diagnostic::new(
                     &codes::E0302,
@@ -327,6 +365,9 @@ fn module_instance(
 /// them: a module argument for such a param must be known at plan time.
 /// Chains through resources and nested modules are left to evaluation.
 fn params_deciding_blocks(checker: &mut Checker<'_, '_>, file: FileId) -> HashMap<DeclId, Span> {
+    if let Some(known) = checker.block_params.get(&file) {
+        return known.clone();
+    }
     let model = checker.model;
     let mut out = HashMap::default();
     let headers: Vec<ScopeId> = model
@@ -365,5 +406,6 @@ fn params_deciding_blocks(checker: &mut Checker<'_, '_>, file: FileId) -> HashMa
             }
         }
     }
+    checker.block_params.insert(file, out.clone());
     out
 }

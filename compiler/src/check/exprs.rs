@@ -156,6 +156,7 @@ impl Checker<'_, '_> {
         match self.lookup(file, &ident.name, scope) {
             Some(Resolved::Local(typed)) => (typed, None),
             Some(Resolved::Decl(id)) => {
+                self.out.resolutions.insert(ident.span, id);
                 let decl = self.model.decl(id);
                 let kind = decl.kind;
                 if kind == DeclKind::Import {
@@ -659,6 +660,7 @@ impl Checker<'_, '_> {
             && self.model.decl(id).kind == DeclKind::Import
         {
             self.used_import(id);
+            self.out.resolutions.insert(ident.span, id);
             self.record(file, base, &Ty::Error);
             let Some(&target) = self.out.targets.get(&id) else { return Typed::error() };
             let Some(&decl) = self.model.modules.get(&target).and_then(|m| m.names.get(&name.name))
@@ -681,6 +683,7 @@ impl Checker<'_, '_> {
                 self.error(diagnostic);
                 return Typed::error();
             };
+            self.out.resolutions.insert(name.span, decl);
             let module_scope = self.model.module_scope[&target];
             return self.decl_type_from(decl, module_scope);
         }
@@ -974,11 +977,14 @@ impl Checker<'_, '_> {
             }
             let typed = self.expr(file, &arg.value, scope, None);
             phase = phase.join(&typed.phase);
-            if typed.ty.is_secret() {
+            // Like evaluation, a call is secret when any argument holds a
+            // secret anywhere inside (a record with a secret field too), and
+            // the function sees the types without their marks.
+            if contains_secret(&typed.ty) {
                 any_secret = true;
                 secret = secret.or(typed.secret.clone());
             }
-            arg_types.push(typed.ty.reveal().clone());
+            arg_types.push(reveal_all(&typed.ty));
         }
         match (function.check)(&arg_types) {
             Ok(ty) => {
@@ -1053,6 +1059,35 @@ impl Checker<'_, '_> {
 
     pub(crate) fn used_import(&mut self, id: crate::model::DeclId) {
         self.mark_used(id);
+    }
+}
+
+/// Whether a value of type `ty` holds a secret anywhere.
+pub(super) fn contains_secret(ty: &Ty) -> bool {
+    match ty {
+        Ty::Secret(_) => true,
+        Ty::List(inner) | Ty::Map(inner) | Ty::Optional(inner) => contains_secret(inner),
+        Ty::Record(record) => record.fields.iter().any(|f| contains_secret(&f.ty)),
+        _ => false,
+    }
+}
+
+/// `ty` with every secret mark removed, at any depth.
+fn reveal_all(ty: &Ty) -> Ty {
+    match ty {
+        Ty::Secret(inner) => reveal_all(inner),
+        Ty::List(inner) => Ty::list(reveal_all(inner)),
+        Ty::Map(inner) => Ty::map(reveal_all(inner)),
+        Ty::Optional(inner) => Ty::optional(reveal_all(inner)),
+        Ty::Record(record) if record.fields.iter().any(|f| contains_secret(&f.ty)) => {
+            let fields = record
+                .fields
+                .iter()
+                .map(|f| FieldTy { ty: reveal_all(&f.ty), ..f.clone() })
+                .collect();
+            Ty::record(record.name.as_deref(), fields)
+        }
+        other => other.clone(),
     }
 }
 

@@ -102,6 +102,10 @@ pub struct Checked {
     /// condition, collection or key): every declaration inside depends on
     /// them.
     pub block_refs: HashMap<ScopeId, Vec<(DeclId, Span)>>,
+    /// The declaration each resolved name refers to, keyed by the span of
+    /// the name (an identifier, or `NAME` in `alias.NAME` of an import):
+    /// for the language server's hover and go-to-definition.
+    pub resolutions: HashMap<Span, DeclId>,
 }
 
 pub struct Checker<'m, 'a> {
@@ -125,6 +129,9 @@ pub struct Checker<'m, 'a> {
     pub(crate) alias_types: HashMap<(FileId, SmolStr), Ty>,
     /// `if` blocks whose condition has been checked.
     if_headers_done: HashSet<ScopeId>,
+    /// For each module file, the params that decide its blocks (see
+    /// `decls::params_deciding_blocks`).
+    pub(crate) block_params: HashMap<FileId, HashMap<DeclId, Span>>,
 }
 
 impl<'m, 'a> Checker<'m, 'a> {
@@ -147,6 +154,7 @@ impl<'m, 'a> Checker<'m, 'a> {
             headers: Vec::new(),
             alias_types: HashMap::default(),
             if_headers_done: HashSet::default(),
+            block_params: HashMap::default(),
         }
     }
 
@@ -322,7 +330,7 @@ impl<'m, 'a> Checker<'m, 'a> {
         if !self.expect_assignable(expr, typed, expected, what) {
             return false;
         }
-        if typed.ty.is_secret() && !expected.is_secret() {
+        if leaks_secret(&typed.ty, expected) {
             self.secret_leak(expr.span, typed, what);
             return false;
         }
@@ -496,6 +504,32 @@ pub(crate) fn plan_time_diagnostic(span: Span, phase: &Phase, what: &str) -> Opt
         "{origin}; Orch expands loops and conditions when it plans, before any provider runs. \
          Use a param or a value known in advance instead"
     )))
+}
+
+/// Whether a value of type `value` holds a secret where `expected` does
+/// not allow one: at the top, or in an element or field that `expected`
+/// does not mark `secret<T>` (a record with a secret field assigned to a
+/// record type whose field is a plain `string`).
+pub(crate) fn leaks_secret(value: &Ty, expected: &Ty) -> bool {
+    if expected.is_secret() {
+        return false;
+    }
+    if value.is_secret() {
+        return true;
+    }
+    match (value, expected) {
+        (Ty::List(a), Ty::List(b))
+        | (Ty::Map(a), Ty::Map(b))
+        | (Ty::Optional(a), Ty::Optional(b)) => leaks_secret(a, b),
+        (Ty::Record(a), Ty::Record(b)) => a.fields.iter().any(|f| match b.field(&f.name) {
+            Some(want) => leaks_secret(&f.ty, &want.ty),
+            None => exprs::contains_secret(&f.ty),
+        }),
+        (Ty::Record(a), Ty::Map(b)) => a.fields.iter().any(|f| leaks_secret(&f.ty, b)),
+        (value, Ty::Optional(b)) => leaks_secret(value, b),
+        (value, Ty::Any) => exprs::contains_secret(value),
+        _ => false,
+    }
 }
 
 /// What a name refers to.

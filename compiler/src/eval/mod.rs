@@ -322,7 +322,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             for keys in combinations {
                 match &self.model.scope(scope).kind {
                     ScopeKind::For(_) => {
-                        let elements = self.elements(context, scope, &keys)?;
+                        // Instances of a loop over values not known yet are
+                        // enumerated at plan time.
+                        let Some(elements) = self.elements(context, scope, &keys)? else {
+                            continue;
+                        };
                         for (key, _) in elements.iter() {
                             let mut extended = keys.clone();
                             extended.push(key.clone());
@@ -330,7 +334,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         }
                     }
                     ScopeKind::If { .. } => {
-                        if self.if_taken(context, scope, &keys)? {
+                        if self.if_taken(context, scope, &keys)? == Some(true) {
                             next.push(keys);
                         }
                     }
@@ -342,14 +346,21 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Ok(combinations)
     }
 
-    /// The elements of the `for` block `scope` under the outer keys.
-    fn elements(&mut self, context: usize, scope: ScopeId, outer: &[Key]) -> EvalResult<Elements> {
+    /// The elements of the `for` block `scope` under the outer keys, or
+    /// `None` when the collection is not known yet (it reads a data source,
+    /// which is read at plan time).
+    fn elements(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        outer: &[Key],
+    ) -> EvalResult<Option<Elements>> {
         let memo = (context, scope, outer.to_vec());
         if let Some(elements) = self.elements.get(&memo) {
-            return Ok(elements.clone());
+            return Ok(Some(elements.clone()));
         }
         let ScopeKind::For(decl) = &self.model.scope(scope).kind else {
-            return Ok(Rc::new(Vec::new()));
+            return Ok(Some(Rc::new(Vec::new())));
         };
         let parent = self.model.scope(scope).parent.unwrap_or(scope);
         let collection = self.eval_expr(context, parent, outer, &decl.collection)?;
@@ -365,12 +376,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Value::Map(entries) => {
                 entries.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect()
             }
-            Value::Unknown => {
-                return Err(EvalError {
-                    span: decl.collection.span,
-                    message: "the collection of this `for` is not known until apply".to_string(),
-                });
-            }
+            // The checker made sure it is known at plan time.
+            Value::Unknown => return Ok(None),
             other => {
                 return Err(EvalError {
                     span: decl.collection.span,
@@ -392,12 +399,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     })?;
                     match value.reveal().0 {
                         Value::String(text) => Key::Str(text.clone()),
-                        Value::Unknown => {
-                            return Err(EvalError {
-                                span: key_expr.span,
-                                message: "this instance key is not known until apply".to_string(),
-                            });
-                        }
+                        Value::Unknown => return Ok(None),
                         other => {
                             return Err(EvalError {
                                 span: key_expr.span,
@@ -443,24 +445,27 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         let elements = Rc::new(out);
         self.elements.insert(memo, elements.clone());
-        Ok(elements)
+        Ok(Some(elements))
     }
 
-    /// Whether the `if` branch `scope` is taken under `keys`.
-    fn if_taken(&mut self, context: usize, scope: ScopeId, keys: &[Key]) -> EvalResult<bool> {
-        let ScopeKind::If { decl, branch } = &self.model.scope(scope).kind else { return Ok(true) };
+    /// Whether the `if` branch `scope` is taken under `keys`, or `None`
+    /// while a condition is not known yet.
+    fn if_taken(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+    ) -> EvalResult<Option<bool>> {
+        let ScopeKind::If { decl, branch } = &self.model.scope(scope).kind else {
+            return Ok(Some(true));
+        };
         let (decl, branch) = (*decl, *branch);
         let parent = self.model.scope(scope).parent.unwrap_or(scope);
         for (index, (condition, _)) in decl.branches.iter().enumerate() {
             let value = self.eval_expr(context, parent, keys, condition)?;
             let truth = match value.reveal().0 {
                 Value::Bool(b) => *b,
-                Value::Unknown => {
-                    return Err(EvalError {
-                        span: condition.span,
-                        message: "this condition is not known until apply".to_string(),
-                    });
-                }
+                Value::Unknown => return Ok(None),
                 other => {
                     return Err(EvalError {
                         span: condition.span,
@@ -472,14 +477,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
             };
             if index == branch {
-                return Ok(truth);
+                return Ok(Some(truth));
             }
             if truth {
-                return Ok(false);
+                return Ok(Some(false));
             }
         }
         // The `else` block: every condition was false.
-        Ok(branch == decl.branches.len())
+        Ok(Some(branch == decl.branches.len()))
     }
 
     /// The loop variables bound inside `scope` under `keys`.
@@ -502,7 +507,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 continue;
             }
             let Some(key) = keys.get(used) else { break };
-            let elements = self.elements(context, scope, &keys[..used])?;
+            let Some(elements) = self.elements(context, scope, &keys[..used])? else { break };
             if let Some((_, vars)) = elements.iter().find(|(k, _)| k == key) {
                 bindings.extend(vars.iter().cloned());
             }
@@ -566,7 +571,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         };
         match &self.model.scope(scope).kind {
             ScopeKind::For(_) => {
-                let elements = self.elements(context, scope, &keys)?;
+                let Some(elements) = self.elements(context, scope, &keys)? else {
+                    return Ok(Value::Unknown);
+                };
                 let key_kind =
                     self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
                 let mut map = BTreeMap::new();
@@ -587,13 +594,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 Ok(if key_kind == KeyKind::String { Value::map(map) } else { Value::list(list) })
             }
-            ScopeKind::If { .. } => {
-                if self.if_taken(context, scope, &keys)? {
-                    self.build(context, decl, deeper, keys)
-                } else {
-                    Ok(Value::None)
-                }
-            }
+            ScopeKind::If { .. } => match self.if_taken(context, scope, &keys)? {
+                Some(true) => self.build(context, decl, deeper, keys),
+                Some(false) => Ok(Value::None),
+                None => Ok(Value::Unknown),
+            },
             ScopeKind::Module | ScopeKind::Policy(_) => self.build(context, decl, deeper, keys),
         }
     }

@@ -1,0 +1,276 @@
+//! The analysis thread. It owns the latest [`World`] (an analysis and the
+//! snapshot of documents it was computed from) and works through jobs in
+//! the order they were sent: a snapshot to analyse, or a query to answer.
+//!
+//! Because edits send their snapshot in the order they are applied, and a
+//! query is sent after every edit received before it, a query always sees
+//! the analysis of the text the editor showed when it asked. Snapshots
+//! that queue up while an analysis runs are merged: only the newest is
+//! analysed. Diagnostics of a snapshot that is no longer the newest are
+//! dropped; the newer one publishes its own.
+
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use orch_compiler::{Analysis, Options};
+use orch_lang::{FileId, LineIndex, Span};
+use tower_lsp_server::ls_types::{self as lsp, Location, MessageType, Uri};
+
+use crate::convert::Text;
+use crate::diagnostics;
+use crate::documents::Document;
+use crate::stack::{Failure, catching};
+use crate::workspace::{Sources, uri_of};
+
+/// How long a request waits for the analysis before giving up.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The documents and files one analysis covers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snapshot {
+    /// Increases with every edit; the newest snapshot has the highest.
+    pub(crate) generation: u64,
+    /// The open documents, by path.
+    pub(crate) documents: HashMap<String, Document>,
+    /// Every file to analyse, as `orchc check` would be given them: the
+    /// workspace's `.orch` files and the open documents.
+    pub(crate) roots: Vec<String>,
+    /// Params from `ORCH_VAR_*`, as `orchc check` reads them.
+    pub(crate) params: HashMap<String, String>,
+}
+
+/// An analysis and the snapshot it was computed from.
+pub(crate) struct World {
+    pub(crate) analysis: Analysis,
+    pub(crate) snapshot: Snapshot,
+    indexes: Vec<OnceCell<LineIndex>>,
+}
+
+impl World {
+    fn new(analysis: Analysis, snapshot: Snapshot) -> World {
+        let indexes = (0..analysis.files.len()).map(|_| OnceCell::new()).collect();
+        World { analysis, snapshot, indexes }
+    }
+
+    /// The file loaded from `path`.
+    pub(crate) fn file(&self, path: &str) -> Option<FileId> {
+        self.analysis.files.find(path)
+    }
+
+    /// The text of `file` with its line index.
+    pub(crate) fn text(&self, file: FileId) -> Option<Text<'_>> {
+        let index = self.indexes.get(file.0 as usize)?;
+        let source = &self.analysis.files.get(file).source;
+        Some(Text::new(source, index.get_or_init(|| LineIndex::new(source))))
+    }
+
+    /// The URI of `file`: the open document's, or the file's on disk.
+    pub(crate) fn uri(&self, file: FileId) -> Option<Uri> {
+        self.indexes.get(file.0 as usize)?;
+        let path = &self.analysis.files.get(file).path;
+        match self.snapshot.documents.get(path) {
+            Some(document) => Some(document.uri.clone()),
+            None => uri_of(path),
+        }
+    }
+
+    pub(crate) fn location(&self, span: Span) -> Option<Location> {
+        Some(Location { uri: self.uri(span.file)?, range: self.text(span.file)?.range(span) })
+    }
+}
+
+/// What the analysis thread sends to the client.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// The diagnostics of every file that has some, had some, or is open,
+    /// computed for snapshot `generation`.
+    Diagnostics {
+        generation: u64,
+        files: Vec<(Uri, Option<i32>, Vec<lsp::Diagnostic>)>,
+    },
+    Log(MessageType, String),
+}
+
+type Query = Box<dyn FnOnce(Option<&World>) + Send>;
+
+enum Job {
+    Analyze(Snapshot),
+    Query(Query),
+}
+
+/// The handle the server keeps to the analysis thread.
+pub(crate) struct Analyzer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Analyzer {
+    /// Starts the thread. `latest` is the generation of the newest
+    /// snapshot, which the server raises with every edit.
+    pub(crate) fn start(
+        outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+        latest: Arc<AtomicU64>,
+    ) -> Analyzer {
+        let (jobs, receiver) = mpsc::channel();
+        let started = std::thread::Builder::new()
+            .name("orch-analysis".to_string())
+            .stack_size(orch_lang::ANALYSIS_STACK_SIZE)
+            .spawn(move || {
+                Worker { outbox, latest, world: None, published: HashSet::new() }.run(receiver)
+            });
+        if let Err(error) = started {
+            // Every request will report the analysis as unavailable.
+            eprintln!("orch-lsp: cannot start the analysis thread: {error}");
+        }
+        Analyzer { jobs }
+    }
+
+    /// Asks for `snapshot` to be analysed.
+    pub(crate) fn analyze(&self, snapshot: Snapshot) {
+        let _ = self.jobs.send(Job::Analyze(snapshot));
+    }
+
+    /// Runs `query` on the analysis of every edit sent so far. `None` from
+    /// the query (or no analysis at all) is `Ok(None)`.
+    pub(crate) async fn query<T, F>(&self, query: F) -> Result<Option<T>, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&World) -> Option<T> + Send + 'static,
+    {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let job: Query = Box::new(move |world| {
+            let _ = sender.send(catching(|| world.and_then(query)));
+        });
+        self.jobs
+            .send(Job::Query(job))
+            .map_err(|_| Failure::Unavailable("the analysis thread stopped".to_string()))?;
+        match tokio::time::timeout(QUERY_TIMEOUT, receiver).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(Failure::Unavailable("the analysis thread stopped".to_string())),
+            Err(_) => Err(Failure::TimedOut),
+        }
+    }
+}
+
+struct Worker {
+    outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    latest: Arc<AtomicU64>,
+    world: Option<World>,
+    /// Files whose last published diagnostics were not empty.
+    published: HashSet<Uri>,
+}
+
+impl Worker {
+    fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        let mut pending: Option<Snapshot> = None;
+        loop {
+            let job = if pending.is_some() {
+                match jobs.try_recv() {
+                    Ok(job) => Some(job),
+                    Err(mpsc::TryRecvError::Empty) => None,
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match jobs.recv() {
+                    Ok(job) => Some(job),
+                    Err(_) => return,
+                }
+            };
+            match job {
+                Some(Job::Analyze(snapshot)) => pending = Some(snapshot),
+                Some(Job::Query(query)) => {
+                    if let Some(snapshot) = pending.take() {
+                        self.analyze(snapshot);
+                    }
+                    query(self.world.as_ref());
+                }
+                None => {
+                    if let Some(snapshot) = pending.take() {
+                        self.analyze(snapshot);
+                    }
+                }
+            }
+        }
+    }
+
+    fn analyze(&mut self, mut snapshot: Snapshot) {
+        // A file deleted since the workspace was read is no longer a root.
+        snapshot
+            .roots
+            .retain(|root| snapshot.documents.contains_key(root) || Path::new(root).is_file());
+        let sources = Sources {
+            documents: snapshot
+                .documents
+                .iter()
+                .map(|(p, d)| (p.clone(), d.text.clone()))
+                .collect(),
+        };
+        let options = Options {
+            evaluate: true,
+            params: snapshot
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), orch_compiler::eval::ParamInput::Text(v.clone())))
+                .collect(),
+            ..Options::default()
+        };
+        self.world = None;
+        let analysis =
+            match catching(|| orch_compiler::analyze(&sources, &snapshot.roots, &options)) {
+                Ok(analysis) => analysis,
+                Err(failure) => {
+                    self.log(MessageType::ERROR, format!("the analysis failed: {failure}"));
+                    return;
+                }
+            };
+        let world = World::new(analysis, snapshot);
+        if world.snapshot.generation == self.latest.load(Ordering::SeqCst) {
+            match catching(|| diagnostics::publications(&world, &self.published)) {
+                Ok((files, published)) => {
+                    self.published = published;
+                    let generation = world.snapshot.generation;
+                    let _ = self.outbox.send(Outgoing::Diagnostics { generation, files });
+                }
+                Err(failure) => {
+                    self.log(MessageType::ERROR, format!("cannot convert diagnostics: {failure}"))
+                }
+            }
+        }
+        self.world = Some(world);
+    }
+
+    fn log(&self, kind: MessageType, message: String) {
+        eprintln!("orch-lsp: {message}");
+        let _ = self.outbox.send(Outgoing::Log(kind, message));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_query_fails_alone() {
+        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let analyzer = Analyzer::start(sender, Arc::new(AtomicU64::new(1)));
+        let uri: Uri = "file:///a.orch".parse().unwrap();
+        let document = Document { uri, version: 1, text: Arc::from("let x = 1\n") };
+        analyzer.analyze(Snapshot {
+            generation: 1,
+            documents: [("/a.orch".to_string(), document)].into(),
+            roots: vec!["/a.orch".to_string()],
+            params: HashMap::new(),
+        });
+        let failed = analyzer.query(|_| -> Option<()> { panic!("deliberately") }).await;
+        assert!(
+            matches!(&failed, Err(Failure::Panicked(m)) if m.contains("deliberately")),
+            "{failed:?}"
+        );
+        let files = analyzer.query(|world| Some(world.analysis.files.len())).await;
+        assert_eq!(files, Ok(Some(1)));
+    }
+}

@@ -1,0 +1,64 @@
+//! The Orch language server.
+//!
+//! `orchc lsp` serves the Language Server Protocol over standard input and
+//! output. The server keeps the open documents ([`documents`]), applying
+//! every edit in the order it arrives; each edit hands a snapshot of the
+//! documents to one analysis thread ([`analyzer`]), which runs the same
+//! compiler as `orchc check` over the workspace and publishes the
+//! diagnostics of each file with the version they were computed for.
+//! Requests (hover, definition, completion, ...) run on that thread too,
+//! after every edit received before them, on the analysis of exactly the
+//! text the editor shows.
+//!
+//! **Architecture invariant:** only this crate speaks the protocol. The
+//! compiler answers in byte offsets and plain data (`orch_compiler::ide`);
+//! conversion to UTF-16 line and column positions happens here, in
+//! [`convert`], and one file under `handlers/` answers each request.
+//!
+//! **Architecture invariant:** no input crashes the server. Analyses and
+//! queries run inside `catch_unwind`; a panic is logged, the request fails
+//! and the server keeps serving.
+
+mod analyzer;
+mod convert;
+mod diagnostics;
+mod documents;
+mod handlers;
+mod server;
+mod stack;
+mod workspace;
+
+pub use server::Server;
+
+use tower_lsp_server::{ClientSocket, LspService};
+
+/// The server as a service, for tests and embedders: feed it requests with
+/// [`tower_lsp_server::Server`] over any byte streams.
+pub fn service() -> (LspService<Server>, ClientSocket) {
+    LspService::new(Server::new)
+}
+
+/// Serves the protocol on `input` and `output` until the client exits.
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: tokio::io::AsyncRead + Unpin,
+    O: tokio::io::AsyncWrite,
+{
+    let (service, socket) = service();
+    tower_lsp_server::Server::new(input, output, socket).serve(service).await;
+}
+
+/// Serves the protocol on standard input and output; returns when the
+/// client sends `exit` or closes the stream.
+pub fn serve_stdio() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("orch-lsp")
+        .build()?;
+    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    // Blocking tasks (reading the workspace) must not keep the process
+    // alive once the client has gone.
+    runtime.shutdown_background();
+    Ok(())
+}
