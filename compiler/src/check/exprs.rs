@@ -687,15 +687,7 @@ impl Checker<'_, '_> {
             let module_scope = self.model.module_scope[&target];
             return self.decl_type_from(decl, module_scope);
         }
-        let (typed, reference) = match &base.kind {
-            ExprKind::Ident(ident) => {
-                let (typed, reference) = self.name(file, ident, scope);
-                self.record(file, base, &typed.ty);
-                (typed, reference)
-            }
-            _ => (self.expr(file, base, scope, None), None),
-        };
-        self.widen_reference(reference, expr.span);
+        let typed = self.access_base(file, expr, base, scope);
         let base_ty = typed.ty.reveal().clone();
         let (inner, was_optional) = match &base_ty {
             Ty::Optional(inner) => (inner.as_ref().clone(), true),
@@ -846,15 +838,7 @@ impl Checker<'_, '_> {
         index: &Expr,
         scope: ScopeId,
     ) -> Typed {
-        let (typed, reference) = match &base.kind {
-            ExprKind::Ident(ident) => {
-                let (typed, reference) = self.name(file, ident, scope);
-                self.record(file, base, &typed.ty);
-                (typed, reference)
-            }
-            _ => (self.expr(file, base, scope, None), None),
-        };
-        self.widen_reference(reference, expr.span);
+        let typed = self.access_base(file, expr, base, scope);
         let key = self.expr(file, index, scope, None);
         let element = match (typed.ty.reveal(), key.ty.reveal()) {
             (Ty::Error, _) | (_, Ty::Error) => Ty::Error,
@@ -1000,6 +984,22 @@ impl Checker<'_, '_> {
                 Typed::error()
             }
         }
+    }
+
+    /// The base of `base.f` or `base[i]`. A reference to a declaration is
+    /// widened to cover the whole access, so that graph edges and cycle
+    /// reports show `b.sha256`, not just `b`.
+    fn access_base(&mut self, file: FileId, expr: &Expr, base: &Expr, scope: ScopeId) -> Typed {
+        let (typed, reference) = match &base.kind {
+            ExprKind::Ident(ident) => {
+                let (typed, reference) = self.name(file, ident, scope);
+                self.record(file, base, &typed.ty);
+                (typed, reference)
+            }
+            _ => (self.expr(file, base, scope, None), None),
+        };
+        self.widen_reference(reference, expr.span);
+        typed
     }
 
     /// `resources(KIND)`: every instance of a kind, inside policies.

@@ -349,6 +349,19 @@ impl<'m, 'a> Checker<'m, 'a> {
         if typed.ty.assignable_to(expected) {
             return true;
         }
+        // A `T?` where a `T` is wanted: the fix is a default, not a new type.
+        if typed.ty.is_optional() && typed.ty.unwrap_optional().assignable_to(expected) {
+            self.error(
+                Diagnostic::new(
+                    &codes::E0204,
+                    expr.span,
+                    format!("{what} must be `{expected}`, but this may be none (`{}`)", typed.ty),
+                )
+                .with_primary_message("this value may be none")
+                .with_help("give a default with `??`, for example `value ?? \"\"`"),
+            );
+            return false;
+        }
         self.error(
             Diagnostic::new(
                 &codes::E0201,
