@@ -72,13 +72,16 @@ fn serves_diagnostics_over_stdio_and_exits_cleanly() {
     let response = next("initialize response");
     assert_eq!(response["id"], 1);
     assert_eq!(response["result"]["serverInfo"]["name"], "orch-lsp");
-    stdin.write_all(&frame(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}))).unwrap();
+    stdin
+        .write_all(&frame(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}})))
+        .unwrap();
 
     // The file on disk is analysed as part of the workspace, without being
     // opened; `missing` starts after `é` (one UTF-16 unit, two bytes).
     let diagnostics = loop {
         let message = next("diagnostics");
-        if message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == uri {
+        if message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == uri
+        {
             break message["params"]["diagnostics"].clone();
         }
     };

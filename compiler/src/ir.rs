@@ -34,6 +34,8 @@ pub struct Edge {
     pub span: Span,
     /// From `@depends_on` rather than from a value.
     pub explicit: bool,
+    /// The body field holding the reference, if any.
+    pub field: Option<smol_str::SmolStr>,
 }
 
 #[derive(Debug, Default)]
@@ -68,7 +70,13 @@ impl Graph {
             out.nodes.insert(decl.id, index);
         }
         for reference in &checked.references {
-            out.add_edge(reference.from, reference.to, reference.span, reference.explicit);
+            out.add_edge(
+                reference.from,
+                reference.to,
+                reference.span,
+                reference.explicit,
+                reference.field.clone(),
+            );
         }
         // Everything inside a block depends on what its header reads; a
         // later branch of an `if` also on the conditions before it.
@@ -89,7 +97,7 @@ impl Graph {
                 }
                 for header in headers {
                     for &(to, span) in checked.block_refs.get(&header).into_iter().flatten() {
-                        out.add_edge(decl.id, to, span, false);
+                        out.add_edge(decl.id, to, span, false, None);
                     }
                 }
             }
@@ -97,13 +105,20 @@ impl Graph {
         out
     }
 
-    fn add_edge(&mut self, from: DeclId, to: DeclId, span: Span, explicit: bool) {
+    fn add_edge(
+        &mut self,
+        from: DeclId,
+        to: DeclId,
+        span: Span,
+        explicit: bool,
+        field: Option<smol_str::SmolStr>,
+    ) {
         let (Some(&a), Some(&b)) = (self.nodes.get(&from), self.nodes.get(&to)) else { return };
         // One edge per pair and span is enough.
         if self.graph.edges_connecting(a, b).any(|e| e.weight().span == span) {
             return;
         }
-        self.graph.add_edge(a, b, Edge { span, explicit });
+        self.graph.add_edge(a, b, Edge { span, explicit, field });
     }
 
     /// One diagnostic per cycle, walking it edge by edge.
@@ -147,14 +162,13 @@ impl Graph {
                 let next = cycle[(i + 1) % cycle.len()];
                 let Some(edge) = self.graph.edges_connecting(node, next).next() else { continue };
                 let span = edge.weight().span;
+                let user = match &edge.weight().field {
+                    Some(field) => format!("{}.{field}", self.graph[node].name),
+                    None => self.graph[node].name.clone(),
+                };
                 diagnostic = diagnostic.with_label(
                     span,
-                    format!(
-                        "`{}` uses `{}` at {}",
-                        self.graph[node].name,
-                        source_text(span),
-                        location(span)
-                    ),
+                    format!("`{user}` uses `{}` at {}", source_text(span), location(span)),
                 );
             }
             out.push(diagnostic.with_help(

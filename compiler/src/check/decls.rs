@@ -191,7 +191,9 @@ fn resource_body(
         }
         let expected =
             if schema.sensitive { Ty::secret(schema.ty.clone()) } else { schema.ty.clone() };
+        checker.current_field = Some(name.name.clone());
         let typed = checker.expr(file, &field.value, scope, Some(&expected));
+        checker.current_field = None;
         checker.expect_type(&field.value, &typed, &expected, &format!("`{}`", name.name));
         input_phase = input_phase.join(&typed.phase.through(field.value.span, || {
             format!("`{}.{}` uses a value computed on apply", resource.name.name, name.name)

@@ -68,6 +68,9 @@ pub struct Reference {
     pub span: Span,
     /// From `@depends_on` rather than from a value.
     pub explicit: bool,
+    /// The body field (of a resource, data or module) whose value holds
+    /// the reference, for messages: "`a.content` uses `b.sha256`".
+    pub field: Option<SmolStr>,
 }
 
 /// How a `for` block keys its instances.
@@ -120,6 +123,8 @@ pub struct Checker<'m, 'a> {
     used: HashSet<DeclId>,
     /// The declaration being checked, the source of references.
     current: Vec<DeclId>,
+    /// The body field being checked, if any (see [`Reference::field`]).
+    pub(crate) current_field: Option<SmolStr>,
     /// Comprehension variables, innermost last.
     locals: Vec<(SmolStr, Typed)>,
     loops_in_progress: HashSet<ScopeId>,
@@ -149,6 +154,7 @@ impl<'m, 'a> Checker<'m, 'a> {
             done: HashSet::default(),
             used: HashSet::default(),
             current: Vec::new(),
+            current_field: None,
             locals: Vec::new(),
             loops_in_progress: HashSet::default(),
             headers: Vec::new(),
@@ -192,7 +198,13 @@ impl<'m, 'a> Checker<'m, 'a> {
             return None;
         }
         let from = *self.current.last()?;
-        self.out.references.push(Reference { from, to, span, explicit });
+        self.out.references.push(Reference {
+            from,
+            to,
+            span,
+            explicit,
+            field: self.current_field.clone(),
+        });
         Some(self.out.references.len() - 1)
     }
 
@@ -214,7 +226,9 @@ impl<'m, 'a> Checker<'m, 'a> {
         }
         self.in_progress.insert(id);
         self.current.push(id);
+        let field = self.current_field.take();
         let typed = decls::check(self, id);
+        self.current_field = field;
         self.current.pop();
         self.in_progress.remove(&id);
         self.done.insert(id);
