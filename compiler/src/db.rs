@@ -1,5 +1,7 @@
 //! Sources reach the compiler through [`SourceDb`]; the compiler keeps every
-//! file it loaded, parsed once, in [`Files`].
+//! file it loaded, parsed once, in [`Files`]. A [`ParseCache`] hands the
+//! parses of an earlier analysis to the next one, for the files that did
+//! not change (the language server analyses the workspace on every edit).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -52,10 +54,54 @@ impl Files {
 
     /// Parses and adds a file.
     pub fn add(&mut self, path: String, source: Arc<str>) -> FileId {
+        self.add_cached(path, source, &mut ParseCache::default())
+    }
+
+    /// Adds a file, taking its parse from `cache` when the cache holds the
+    /// same text at the same path and id, and parsing it otherwise.
+    pub fn add_cached(&mut self, path: String, source: Arc<str>, cache: &mut ParseCache) -> FileId {
         let id = FileId(self.files.len() as u32);
-        let parsed = parse(id, &source);
-        self.files.push(SourceFile { id, path, source, parsed });
+        let file = match cache.take(id, &path, &source) {
+            Some(file) => file,
+            None => SourceFile { id, parsed: parse(id, &source), path, source },
+        };
+        self.files.push(file);
         id
+    }
+}
+
+/// The files of an earlier analysis, whose parses a later analysis reuses
+/// for the files it loads unchanged: same path, same text, and the same
+/// [`FileId`] (spans carry the id, so a file that moved in the loading
+/// order is parsed again). Each cached file is used at most once.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    files: Vec<Option<SourceFile>>,
+}
+
+impl ParseCache {
+    /// How many files the cache still holds.
+    pub fn len(&self) -> usize {
+        self.files.iter().flatten().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn take(&mut self, id: FileId, path: &str, source: &str) -> Option<SourceFile> {
+        let slot = self.files.get_mut(id.0 as usize)?;
+        let file = slot.as_ref()?;
+        if file.path != path || *file.source != *source {
+            return None;
+        }
+        slot.take()
+    }
+}
+
+impl From<Files> for ParseCache {
+    fn from(files: Files) -> ParseCache {
+        ParseCache { files: files.files.into_iter().map(Some).collect() }
     }
 }
 
@@ -85,7 +131,30 @@ pub fn join_path(from: &str, relative: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::join_path;
+    use super::*;
+
+    #[test]
+    fn the_cache_gives_back_unchanged_files_at_the_same_id() {
+        let mut files = Files::default();
+        files.add("a.orch".to_string(), Arc::from("let a = 1\n"));
+        files.add("b.orch".to_string(), Arc::from("let b = 2\n"));
+        let a_text = files.get(FileId(0)).source.clone();
+        let mut cache = ParseCache::from(files);
+        assert_eq!(cache.len(), 2);
+
+        let mut next = Files::default();
+        // Same path, text and id: reused, text and all.
+        next.add_cached("a.orch".to_string(), Arc::from("let a = 1\n"), &mut cache);
+        assert!(Arc::ptr_eq(&next.get(FileId(0)).source, &a_text));
+        // Changed text: parsed again.
+        next.add_cached("b.orch".to_string(), Arc::from("let b = 3\n"), &mut cache);
+        assert_eq!(&*next.get(FileId(1)).source, "let b = 3\n");
+        // The old `b` stays unused; a file at another id is not taken.
+        assert_eq!(cache.len(), 1);
+        next.add_cached("b.orch".to_string(), Arc::from("let b = 2\n"), &mut cache);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(next.get(FileId(2)).parsed.file.items[0].span.file, FileId(2));
+    }
 
     #[test]
     fn paths_join_relative_to_the_importing_file() {

@@ -21,7 +21,7 @@ use orch_lang::diagnostic::{codes, sort_diagnostics};
 use orch_lang::{Diagnostic, FileId, LineIndex, Span};
 
 pub use check::{Checked, Typed};
-pub use db::{Files, SourceDb, join_path};
+pub use db::{Files, ParseCache, SourceDb, join_path};
 use model::{DeclKind, Model};
 
 /// What to analyze beyond the files themselves.
@@ -67,6 +67,20 @@ struct Link {
 /// Loads `roots` and every file they reach through `module` and `import`,
 /// then checks them all.
 pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analysis {
+    analyze_with_cache(db, roots, options, ParseCache::default())
+}
+
+/// [`analyze`], taking the parse of every file whose text did not change
+/// from `cache` (made from the files of an earlier analysis) instead of
+/// parsing it again. The result is the same as `analyze`'s; the language
+/// server, which analyses the workspace on every edit, parses only the
+/// edited files.
+pub fn analyze_with_cache(
+    db: &dyn SourceDb,
+    roots: &[String],
+    options: &Options,
+    mut cache: ParseCache,
+) -> Analysis {
     let mut files = Files::default();
     let mut diagnostics = Vec::new();
     let mut links: Vec<Link> = Vec::new();
@@ -85,7 +99,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
         }
         match db.read(root) {
             Ok(text) => {
-                let id = files.add(root.clone(), Arc::from(text));
+                let id = files.add_cached(root.clone(), Arc::from(text), &mut cache);
                 if is_policy {
                     policy_ids.push(id)
                 } else {
@@ -121,7 +135,7 @@ pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analys
                 None => {
                     match db.read(&path) {
                         Ok(text) => {
-                            let id = files.add(path.clone(), Arc::from(text));
+                            let id = files.add_cached(path.clone(), Arc::from(text), &mut cache);
                             queue.push(id);
                             Some(id)
                         }

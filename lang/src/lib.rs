@@ -19,7 +19,7 @@ mod post;
 pub mod span;
 pub mod token;
 
-pub use diagnostic::{Diagnostic, Label, Severity};
+pub use diagnostic::{Diagnostic, Label, Severity, Suggestion};
 pub use lexer::{Comment, Lexed, lex};
 pub use parser::{Parsed, parse};
 pub use post::{walk_expr, walk_item_exprs};

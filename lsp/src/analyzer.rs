@@ -8,6 +8,13 @@
 //! that queue up while an analysis runs are merged: only the newest is
 //! analysed. Diagnostics of a snapshot that is no longer the newest are
 //! dropped; the newer one publishes its own.
+//!
+//! Each analysis starts from what the previous one left: the parses of the
+//! files whose text did not change ([`orch_compiler::ParseCache`]) and the
+//! texts of the files on disk that did not change ([`DiskCache`]), so that
+//! an edit costs the parse of the edited document and the checks, not a
+//! re-read and re-parse of the whole workspace. The previous analysis
+//! itself is freed when the thread has nothing else to do.
 
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
@@ -17,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use orch_compiler::{Analysis, Options};
+use orch_compiler::{Analysis, Options, ParseCache};
 use orch_lang::{FileId, LineIndex, Span};
 use tower_lsp_server::ls_types::{self as lsp, Location, MessageType, Uri};
 
@@ -25,7 +32,7 @@ use crate::convert::Text;
 use crate::diagnostics;
 use crate::documents::Document;
 use crate::stack::{Failure, catching};
-use crate::workspace::{Sources, uri_of};
+use crate::workspace::{DiskCache, Sources, uri_of};
 
 /// How long a request waits for the analysis before giving up.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -120,7 +127,15 @@ impl Analyzer {
             .name("orch-analysis".to_string())
             .stack_size(orch_lang::ANALYSIS_STACK_SIZE)
             .spawn(move || {
-                Worker { outbox, latest, world: None, published: HashSet::new() }.run(receiver)
+                Worker {
+                    outbox,
+                    latest,
+                    world: None,
+                    published: HashSet::new(),
+                    disk: DiskCache::new(),
+                    retired: None,
+                }
+                .run(receiver)
             });
         if let Err(error) = started {
             // Every request will report the analysis as unavailable.
@@ -162,6 +177,13 @@ struct Worker {
     world: Option<World>,
     /// Files whose last published diagnostics were not empty.
     published: HashSet<Uri>,
+    /// The files on disk the last analysis read.
+    disk: DiskCache,
+    /// The world the last analysis replaced, freed when no job waits:
+    /// dropping the analysis of a large workspace takes milliseconds that
+    /// neither the next analysis nor a query should wait for. (Analyses
+    /// are not `Send`, so this cannot happen on another thread.)
+    retired: Option<World>,
 }
 
 impl Worker {
@@ -175,9 +197,17 @@ impl Worker {
                     Err(mpsc::TryRecvError::Disconnected) => return,
                 }
             } else {
-                match jobs.recv() {
+                match jobs.try_recv() {
                     Ok(job) => Some(job),
-                    Err(_) => return,
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        // Nothing to do: a good time to free memory.
+                        self.retired = None;
+                        match jobs.recv() {
+                            Ok(job) => Some(job),
+                            Err(_) => return,
+                        }
+                    }
                 }
             };
             match job {
@@ -202,13 +232,10 @@ impl Worker {
         snapshot
             .roots
             .retain(|root| snapshot.documents.contains_key(root) || Path::new(root).is_file());
-        let sources = Sources {
-            documents: snapshot
-                .documents
-                .iter()
-                .map(|(p, d)| (p.clone(), d.text.clone()))
-                .collect(),
-        };
+        let sources = Sources::new(
+            snapshot.documents.iter().map(|(p, d)| (p.clone(), d.text.clone())).collect(),
+            std::mem::take(&mut self.disk),
+        );
         let options = Options {
             evaluate: true,
             params: snapshot
@@ -218,15 +245,25 @@ impl Worker {
                 .collect(),
             ..Options::default()
         };
-        self.world = None;
-        let analysis =
-            match catching(|| orch_compiler::analyze(&sources, &snapshot.roots, &options)) {
-                Ok(analysis) => analysis,
-                Err(failure) => {
-                    self.log(MessageType::ERROR, format!("the analysis failed: {failure}"));
-                    return;
-                }
-            };
+        let cache = match self.world.take() {
+            Some(mut world) => {
+                let cache = ParseCache::from(std::mem::take(&mut world.analysis.files));
+                self.retired = Some(world);
+                cache
+            }
+            None => ParseCache::default(),
+        };
+        let analyzed = catching(|| {
+            orch_compiler::analyze_with_cache(&sources, &snapshot.roots, &options, cache)
+        });
+        self.disk = sources.into_cache();
+        let analysis = match analyzed {
+            Ok(analysis) => analysis,
+            Err(failure) => {
+                self.log(MessageType::ERROR, format!("the analysis failed: {failure}"));
+                return;
+            }
+        };
         let world = World::new(analysis, snapshot);
         if world.snapshot.generation == self.latest.load(Ordering::SeqCst) {
             match catching(|| diagnostics::publications(&world, &self.published)) {

@@ -1,10 +1,13 @@
 //! The files of the workspace: which `.orch` files a folder holds, how the
 //! compiler's paths map to URIs, and the source database that serves open
-//! documents first and the file system otherwise.
+//! documents first and the file system otherwise (from a cache while the
+//! files do not change).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tower_lsp_server::ls_types::Uri;
 
@@ -65,16 +68,49 @@ pub(crate) fn discover(folder: &Path) -> Vec<String> {
     found
 }
 
+/// A file read from disk, with what identified its version.
+#[derive(Debug)]
+pub(crate) struct DiskFile {
+    len: u64,
+    modified: Option<SystemTime>,
+    text: Arc<str>,
+}
+
+/// The files one analysis read from disk, by path, for the next one.
+pub(crate) type DiskCache = HashMap<String, DiskFile>;
+
 /// Sources for one analysis: the open documents as they were when the
 /// analysis was asked for, then the file system.
+///
+/// Files on disk are read again only when their size or modification time
+/// changed since the previous analysis (`earlier`, the cache it left);
+/// otherwise their text comes from the cache, which is what lets the
+/// compiler reuse their parse as well. Files no analysis reads any more
+/// drop out of the cache.
 pub(crate) struct Sources {
     pub(crate) documents: HashMap<String, Arc<str>>,
+    earlier: RefCell<DiskCache>,
+    read: RefCell<DiskCache>,
+}
+
+impl Sources {
+    pub(crate) fn new(documents: HashMap<String, Arc<str>>, earlier: DiskCache) -> Sources {
+        Sources { documents, earlier: RefCell::new(earlier), read: RefCell::default() }
+    }
+
+    /// The files this analysis read from disk, for the next one.
+    pub(crate) fn into_cache(self) -> DiskCache {
+        self.read.into_inner()
+    }
 }
 
 impl orch_compiler::SourceDb for Sources {
     fn read(&self, path: &str) -> Result<String, String> {
         if let Some(text) = self.documents.get(path) {
             return Ok(text.to_string());
+        }
+        if let Some(file) = self.read.borrow().get(path) {
+            return Ok(file.text.to_string());
         }
         let metadata = std::fs::metadata(path).map_err(|error| match error.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -86,7 +122,66 @@ impl orch_compiler::SourceDb for Sources {
         if metadata.len() > MAX_FILE_BYTES {
             return Err("the file is too large".to_string());
         }
-        let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
-        String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+        let modified = metadata.modified().ok();
+        let earlier = self.earlier.borrow_mut().remove(path);
+        let file = match earlier {
+            Some(file)
+                if file.len == metadata.len()
+                    && file.modified == modified
+                    && modified.is_some() =>
+            {
+                file
+            }
+            _ => {
+                let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| "the file is not valid UTF-8".to_string())?;
+                DiskFile { len: metadata.len(), modified, text: Arc::from(text) }
+            }
+        };
+        let text = file.text.to_string();
+        self.read.borrow_mut().insert(path.to_string(), file);
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use orch_compiler::SourceDb;
+
+    use super::*;
+
+    #[test]
+    fn disk_files_are_read_again_only_when_they_change() {
+        let folder = std::env::temp_dir().join(format!("orch-lsp-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("a.orch");
+        let path = path.to_string_lossy().into_owned();
+        std::fs::write(&path, "let a = 1\n").unwrap();
+
+        let sources = Sources::new(HashMap::new(), DiskCache::new());
+        assert_eq!(sources.read(&path).unwrap(), "let a = 1\n");
+        let cache = sources.into_cache();
+        assert_eq!(cache.len(), 1);
+
+        // Unchanged: served from the cache (the same shared text).
+        let before = cache[&path].text.clone();
+        let sources = Sources::new(HashMap::new(), cache);
+        assert_eq!(sources.read(&path).unwrap(), "let a = 1\n");
+        let cache = sources.into_cache();
+        assert!(Arc::ptr_eq(&cache[&path].text, &before));
+
+        // A different size: read again.
+        std::fs::write(&path, "let a = 12\n").unwrap();
+        let sources = Sources::new(HashMap::new(), cache);
+        assert_eq!(sources.read(&path).unwrap(), "let a = 12\n");
+        let cache = sources.into_cache();
+
+        // An open document wins; a file not read drops out of the cache.
+        let documents = HashMap::from([(path.clone(), Arc::from("let a = 3\n"))]);
+        let sources = Sources::new(documents, cache);
+        assert_eq!(sources.read(&path).unwrap(), "let a = 3\n");
+        assert!(sources.into_cache().is_empty());
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 }

@@ -130,7 +130,9 @@ fn resource_body(
             format!("unknown {what} kind `{kind_name}`"),
         );
         if let Some(suggestion) = closest(&kind_name, candidates.iter().copied()) {
-            diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+            diagnostic = diagnostic
+                .with_primary_message(format!("did you mean `{suggestion}`?"))
+                .with_suggestion(resource.kind.span, suggestion);
         }
         diagnostic = diagnostic.with_help(format!("{what} kinds: {}", candidates.join(", ")));
         checker.error(diagnostic);
@@ -167,8 +169,9 @@ fn resource_body(
                 format!("unknown field `{}` on {kind_name}", name.name),
             );
             if let Some(suggestion) = closest(&name.name, inputs.iter().copied()) {
-                diagnostic =
-                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic = diagnostic
+                    .with_primary_message(format!("did you mean `{suggestion}`?"))
+                    .with_suggestion(name.span, suggestion);
                 // A misspelt field is not also reported missing.
                 misspelt.push(suggestion);
             }
@@ -297,8 +300,9 @@ fn module_instance(
                 format!("module `{}` has no param `{}`", module.name.name, name.name),
             );
             if let Some(suggestion) = closest(&name.name, names.iter().copied()) {
-                diagnostic =
-                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic = diagnostic
+                    .with_primary_message(format!("did you mean `{suggestion}`?"))
+                    .with_suggestion(name.span, suggestion);
                 // A misspelt param is not also reported missing.
                 misspelt.push(suggestion);
             }

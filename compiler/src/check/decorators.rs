@@ -49,8 +49,9 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                 format!("unknown decorator `@{name}`"),
             );
             if let Some(suggestion) = closest(name, DECORATORS.iter().map(|(n, _)| *n)) {
-                diagnostic =
-                    diagnostic.with_primary_message(format!("did you mean `@{suggestion}`?"));
+                diagnostic = diagnostic
+                    .with_primary_message(format!("did you mean `@{suggestion}`?"))
+                    .with_suggestion(decorator.name.span, suggestion);
             }
             let names: Vec<String> = DECORATORS.iter().map(|(n, _)| format!("@{n}")).collect();
             checker.error(diagnostic.with_help(format!("decorators: {}", names.join(", "))));
@@ -127,7 +128,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                         );
                         if let Some(suggestion) = closest(&field.name, names.iter().copied()) {
                             diagnostic = diagnostic
-                                .with_primary_message(format!("did you mean `{suggestion}`?"));
+                                .with_primary_message(format!("did you mean `{suggestion}`?"))
+                                .with_suggestion(field.span, suggestion);
                         }
                         checker.error(diagnostic);
                     }
@@ -198,7 +200,8 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                     );
                     if let Some(suggestion) = closest(&alias.name, aliases.iter().copied()) {
                         diagnostic = diagnostic
-                            .with_primary_message(format!("did you mean `{suggestion}`?"));
+                            .with_primary_message(format!("did you mean `{suggestion}`?"))
+                            .with_suggestion(alias.span, suggestion);
                     }
                     checker.error(diagnostic.with_help(format!(
                         "declare it: `provider NAME as {} {{ ... }}`",
@@ -208,6 +211,38 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             }
             _ => {}
         }
+    }
+}
+
+/// The span of `a` in the path `a.b.c`.
+fn first_segment_span(expr: &ast::Expr) -> Option<Span> {
+    match &expr.kind {
+        ExprKind::Ident(ident) => Some(ident.span),
+        ExprKind::Field { base, .. } => first_segment_span(base),
+        _ => None,
+    }
+}
+
+/// Records what the names of a `@depends_on` path refer to, for the
+/// language server: the first names `first`; the second, when `first` is
+/// a module instance, a declaration of the module's file.
+fn record_depends_on_names(checker: &mut Checker<'_, '_>, first: DeclId, path: &ast::Expr) {
+    let mut names = Vec::new();
+    let mut current = path;
+    while let ExprKind::Field { base, name, .. } = &current.kind {
+        names.push(name);
+        current = base;
+    }
+    let ExprKind::Ident(head) = &current.kind else { return };
+    checker.out.resolutions.insert(head.span, first);
+    let Some(second) = names.last() else { return };
+    if checker.model.decl(first).kind != DeclKind::Module {
+        return;
+    }
+    let Some(&target) = checker.out.targets.get(&first) else { return };
+    if let Some(&decl) = checker.model.modules.get(&target).and_then(|m| m.names.get(&second.name))
+    {
+        checker.out.member_resolutions.insert(second.span, decl);
     }
 }
 
@@ -234,6 +269,7 @@ fn depends_on(
     match checker.lookup(file, first, scope) {
         Some(super::Resolved::Decl(id)) => {
             checker.reference(id, arg.value.span, true);
+            record_depends_on_names(checker, id, &arg.value);
         }
         _ => {
             let names = checker.visible_names(file, scope);
@@ -245,6 +281,9 @@ fn depends_on(
             if let Some(suggestion) = closest(first, names.iter().map(|n| n.as_str())) {
                 diagnostic =
                     diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                if let Some(span) = first_segment_span(&arg.value) {
+                    diagnostic = diagnostic.with_suggestion(span, suggestion);
+                }
             }
             checker.error(diagnostic);
         }

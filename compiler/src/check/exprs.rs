@@ -207,7 +207,8 @@ impl Checker<'_, '_> {
                         closest(&ident.name, names.iter().map(SmolStr::as_str))
                     {
                         diagnostic = diagnostic
-                            .with_primary_message(format!("did you mean `{suggestion}`?"));
+                            .with_primary_message(format!("did you mean `{suggestion}`?"))
+                            .with_suggestion(ident.span, suggestion);
                     } else {
                         diagnostic = diagnostic.with_primary_message("not declared");
                     }
@@ -332,7 +333,10 @@ impl Checker<'_, '_> {
             let field_expected = match (&map_element, &record) {
                 (Some(element), _) => Some(element.clone()),
                 (None, Some(record)) => match record.field(&key) {
-                    Some(schema) => Some(schema.ty.clone()),
+                    Some(schema) => {
+                        self.record_field_use(field.key.span(), record);
+                        Some(schema.ty.clone())
+                    }
                     None => {
                         failed = true;
                         let record_ty = Ty::Record(record.clone());
@@ -344,8 +348,13 @@ impl Checker<'_, '_> {
                             format!("unknown field `{key}` on `{record_ty}`"),
                         );
                         if let Some(suggestion) = closest(&key, names.iter().copied()) {
+                            let replacement = match &field.key {
+                                ast::FieldKey::Name(_) => suggestion.to_string(),
+                                ast::FieldKey::Quoted(_) => format!("{suggestion:?}"),
+                            };
                             diagnostic = diagnostic
-                                .with_primary_message(format!("did you mean `{suggestion}`?"));
+                                .with_primary_message(format!("did you mean `{suggestion}`?"))
+                                .with_suggestion(field.key.span(), replacement);
                             // A misspelt field is not also reported missing.
                             misspelt.push(SmolStr::new(suggestion));
                         }
@@ -677,8 +686,9 @@ impl Checker<'_, '_> {
                     format!("`{}` declares no `{}`", ident.name, name.name),
                 );
                 if let Some(suggestion) = closest(&name.name, names.iter().map(SmolStr::as_str)) {
-                    diagnostic =
-                        diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    diagnostic = diagnostic
+                        .with_primary_message(format!("did you mean `{suggestion}`?"))
+                        .with_suggestion(name.span, suggestion);
                 }
                 self.error(diagnostic);
                 return Typed::error();
@@ -688,6 +698,7 @@ impl Checker<'_, '_> {
             return self.decl_type_from(decl, module_scope);
         }
         let typed = self.access_base(file, expr, base, scope);
+        self.record_member(typed.origin, name);
         let base_ty = typed.ty.reveal().clone();
         let (inner, was_optional) = match &base_ty {
             Ty::Optional(inner) => (inner.as_ref().clone(), true),
@@ -712,11 +723,8 @@ impl Checker<'_, '_> {
         let field_ty = match &inner {
             Ty::Record(record) => match record.field(&name.name) {
                 Some(field) => {
-                    if field.optional {
-                        Ty::optional(field.ty.clone())
-                    } else {
-                        field.ty.clone()
-                    }
+                    self.record_field_use(name.span, record);
+                    if field.optional { Ty::optional(field.ty.clone()) } else { field.ty.clone() }
                 }
                 None => {
                     let names: Vec<&str> = record.fields.iter().map(|f| f.name.as_str()).collect();
@@ -727,7 +735,8 @@ impl Checker<'_, '_> {
                     );
                     if let Some(suggestion) = closest(&name.name, names.iter().copied()) {
                         diagnostic = diagnostic
-                            .with_primary_message(format!("did you mean `{suggestion}`?"));
+                            .with_primary_message(format!("did you mean `{suggestion}`?"))
+                            .with_suggestion(name.span, suggestion);
                     }
                     self.error(diagnostic.with_help(format!("its fields: {}", names.join(", "))));
                     return Typed::error();
@@ -847,7 +856,10 @@ impl Checker<'_, '_> {
             (Ty::Record(record), Ty::String | Ty::Enum(_)) => match &index.kind {
                 ExprKind::Str(lit) => {
                     match lit.as_plain().and_then(|k| record.field(&k).cloned()) {
-                        Some(field) => field.ty,
+                        Some(field) => {
+                            self.record_field_use(lit.span, record);
+                            field.ty
+                        }
                         None => Ty::Any,
                     }
                 }
@@ -937,8 +949,9 @@ impl Checker<'_, '_> {
                 format!("unknown function `{}`", name.name),
             );
             if let Some(suggestion) = closest(&name.name, names) {
-                diagnostic =
-                    diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                diagnostic = diagnostic
+                    .with_primary_message(format!("did you mean `{suggestion}`?"))
+                    .with_suggestion(name.span, suggestion);
             }
             self.error(diagnostic);
             for arg in args {
@@ -1048,8 +1061,9 @@ impl Checker<'_, '_> {
                     format!("unknown resource kind `{path}`"),
                 );
                 if let Some(suggestion) = closest(&path, names) {
-                    diagnostic =
-                        diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+                    diagnostic = diagnostic
+                        .with_primary_message(format!("did you mean `{suggestion}`?"))
+                        .with_suggestion(arg.value.span, suggestion);
                 }
                 self.error(diagnostic);
                 Typed::error()
@@ -1059,6 +1073,27 @@ impl Checker<'_, '_> {
 
     pub(crate) fn used_import(&mut self, id: crate::model::DeclId) {
         self.mark_used(id);
+    }
+
+    /// Records that `name` in `instance.name` is an output of the module
+    /// `origin` instantiates, when the base is a module instance.
+    fn record_member(&mut self, origin: Option<crate::model::DeclId>, name: &ast::Ident) {
+        let Some(origin) = origin.filter(|&o| self.model.decl(o).kind == DeclKind::Module) else {
+            return;
+        };
+        let Some(&target) = self.out.targets.get(&origin) else { return };
+        let output = self.model.modules.get(&target).and_then(|m| m.names.get(&name.name));
+        if let Some(&output) = output.filter(|&&d| self.model.decl(d).kind == DeclKind::Output) {
+            self.out.member_resolutions.insert(name.span, output);
+        }
+    }
+
+    /// Records a use of a field of a named record type (see
+    /// [`super::Checked::field_uses`]).
+    fn record_field_use(&mut self, span: Span, record: &std::sync::Arc<orch_stdlib::RecordTy>) {
+        if record.name.is_some() {
+            self.out.field_uses.insert(span, record.clone());
+        }
     }
 }
 

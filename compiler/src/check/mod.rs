@@ -12,12 +12,14 @@ mod exprs;
 pub mod phase;
 mod types;
 
+use std::sync::Arc;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use orch_lang::ast::{Expr, ExprId};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId, Span};
-use orch_stdlib::Ty;
+use orch_stdlib::{RecordTy, Ty};
 use smol_str::SmolStr;
 
 use crate::db::Files;
@@ -107,8 +109,25 @@ pub struct Checked {
     pub block_refs: HashMap<ScopeId, Vec<(DeclId, Span)>>,
     /// The declaration each resolved name refers to, keyed by the span of
     /// the name (an identifier, or `NAME` in `alias.NAME` of an import):
-    /// for the language server's hover and go-to-definition.
+    /// for the language server's hover and go-to-definition. Also the
+    /// alias of `alias.Type` in type expressions, and the first name of
+    /// each `@depends_on` argument.
     pub resolutions: HashMap<Span, DeclId>,
+    /// The type alias each type name refers to, keyed by the span of the
+    /// name (`Service`, or `Service` in `common.Service`): the file that
+    /// declares it and its name. For find-references and rename.
+    pub type_resolutions: HashMap<Span, (FileId, SmolStr)>,
+    /// `NAME` in `instance.NAME` where the base is a module instance (an
+    /// output of the module's file), or in `@depends_on(instance.NAME)` (any
+    /// declaration of it): that declaration.
+    pub member_resolutions: HashMap<Span, DeclId>,
+    /// Each use of a field of a named record type (an alias or a kind),
+    /// keyed by the span of the field name (`NAME` in `value.NAME`, the key
+    /// of an object literal checked against the record) or of the string
+    /// literal in `value["NAME"]`: the record type it belongs to.
+    pub field_uses: HashMap<Span, Arc<RecordTy>>,
+    /// Every type alias, resolved, by file and name.
+    pub aliases: HashMap<(FileId, SmolStr), Ty>,
 }
 
 pub struct Checker<'m, 'a> {
@@ -179,6 +198,7 @@ impl<'m, 'a> Checker<'m, 'a> {
             }
         }
         self.report_unused();
+        self.out.aliases = std::mem::take(&mut self.alias_types);
         (self.out, self.diagnostics)
     }
 

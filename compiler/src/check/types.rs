@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use orch_lang::ast::{TypeExpr, TypeExprKind};
+use orch_lang::ast::{Ident, TypeExpr, TypeExprKind};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId};
 use orch_stdlib::{FieldTy, Ty, lookup_kind};
@@ -52,6 +52,7 @@ fn resolve_in(
                     }
                     _ => {}
                 }
+                record_type_name(checker, file, &path.segments[0]);
                 return alias(checker, file, &path.segments[0].name, ty, seen);
             }
             // `alias.Type` from an import, or a resource kind.
@@ -64,7 +65,9 @@ fn resolve_in(
                 && path.segments.len() == 2
             {
                 checker.used_import(import);
+                checker.out.resolutions.insert(path.segments[0].span, import);
                 if let Some(&target) = checker.out.targets.get(&import) {
+                    record_type_name(checker, target, &path.segments[1]);
                     return alias(checker, target, &path.segments[1].name, ty, seen);
                 }
                 return Ty::Error;
@@ -157,6 +160,15 @@ fn resolve_in(
     }
 }
 
+/// Records which alias a type name refers to, when `file` declares it.
+fn record_type_name(checker: &mut Checker<'_, '_>, file: FileId, name: &Ident) {
+    let declared =
+        checker.model.modules.get(&file).is_some_and(|m| m.types.contains_key(&name.name));
+    if declared {
+        checker.out.type_resolutions.insert(name.span, (file, name.name.clone()));
+    }
+}
+
 /// A type alias of `file`, resolved (aliases may refer to each other, not
 /// to themselves).
 fn alias(
@@ -179,7 +191,17 @@ fn alias(
         let mut diagnostic =
             Diagnostic::new(&codes::E0104, ty.span, format!("unknown type `{name}`"));
         if let Some(suggestion) = closest(name, candidates.iter().copied()) {
-            diagnostic = diagnostic.with_primary_message(format!("did you mean `{suggestion}`?"));
+            // In `common.Servce`, only the last segment is replaced, unless
+            // the suggestion is a built-in type.
+            let span = match &ty.kind {
+                TypeExprKind::Named(path) if !BUILTIN_TYPES.contains(&suggestion) => {
+                    path.segments.last().map_or(ty.span, |segment| segment.span)
+                }
+                _ => ty.span,
+            };
+            diagnostic = diagnostic
+                .with_primary_message(format!("did you mean `{suggestion}`?"))
+                .with_suggestion(span, suggestion);
         }
         checker.error(diagnostic);
         return Ty::Error;

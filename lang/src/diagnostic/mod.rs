@@ -38,6 +38,16 @@ impl Label {
     }
 }
 
+/// A machine-applicable fix: replace the text at `span` with
+/// `replacement`. Editors offer it as a quick fix; renderers for the
+/// command line do not show it (the primary label already says it in
+/// words, such as "did you mean `path`?").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub span: Span,
+    pub replacement: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub code: &'static Code,
@@ -50,6 +60,8 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// How to fix it, when a fix is likely.
     pub help: Option<String>,
+    /// The same fix as data, when it is one replacement (a did-you-mean).
+    pub suggestion: Option<Suggestion>,
 }
 
 impl Diagnostic {
@@ -62,6 +74,7 @@ impl Diagnostic {
             primary: Label::new(span, ""),
             labels: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -78,6 +91,12 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Records a machine-applicable replacement of `span`.
+    pub fn with_suggestion(mut self, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        self.suggestion = Some(Suggestion { span, replacement: replacement.into() });
         self
     }
 

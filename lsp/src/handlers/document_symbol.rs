@@ -33,24 +33,29 @@ fn convert(text: &Text<'_>, symbol: &ide::Symbol) -> DocumentSymbol {
     DocumentSymbol {
         name: symbol.name.clone(),
         detail: symbol.detail.clone(),
-        kind: match symbol.kind {
-            Kind::Param => SymbolKind::PROPERTY,
-            Kind::Let => SymbolKind::VARIABLE,
-            Kind::Type => SymbolKind::STRUCT,
-            Kind::Resource => SymbolKind::OBJECT,
-            Kind::Data => SymbolKind::OBJECT,
-            Kind::Output => SymbolKind::FIELD,
-            Kind::Module => SymbolKind::MODULE,
-            Kind::Import => SymbolKind::NAMESPACE,
-            Kind::Provider => SymbolKind::PACKAGE,
-            Kind::Policy => SymbolKind::INTERFACE,
-            Kind::Block => SymbolKind::NAMESPACE,
-        },
+        kind: symbol_kind(symbol.kind),
         tags: None,
         deprecated: None,
         range: text.range(symbol.span),
         selection_range: text.range(symbol.name_span),
         children: (!symbol.children.is_empty())
             .then(|| symbol.children.iter().map(|child| convert(text, child)).collect()),
+    }
+}
+
+/// The protocol's kind of a symbol (also for `workspace/symbol`).
+pub(crate) fn symbol_kind(kind: Kind) -> SymbolKind {
+    match kind {
+        Kind::Param => SymbolKind::PROPERTY,
+        Kind::Let => SymbolKind::VARIABLE,
+        Kind::Type => SymbolKind::STRUCT,
+        Kind::Resource => SymbolKind::OBJECT,
+        Kind::Data => SymbolKind::OBJECT,
+        Kind::Output => SymbolKind::FIELD,
+        Kind::Module => SymbolKind::MODULE,
+        Kind::Import => SymbolKind::NAMESPACE,
+        Kind::Provider => SymbolKind::PACKAGE,
+        Kind::Policy => SymbolKind::INTERFACE,
+        Kind::Block => SymbolKind::NAMESPACE,
     }
 }

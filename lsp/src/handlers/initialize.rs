@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use tower_lsp_server::ls_types::*;
 
+use crate::handlers;
 use crate::server::Server;
 use crate::stack::catching;
 use crate::workspace::discover;
@@ -42,6 +43,16 @@ pub(crate) fn initialize(server: &Server, params: InitializeParams) -> Initializ
                 ..CompletionOptions::default()
             }),
             document_formatting_provider: Some(OneOf::Left(true)),
+            references_provider: Some(OneOf::Left(true)),
+            rename_provider: Some(OneOf::Right(RenameOptions {
+                prepare_provider: Some(true),
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            })),
+            workspace_symbol_provider: Some(OneOf::Left(true)),
+            signature_help_provider: Some(handlers::signature_help::capability()),
+            semantic_tokens_provider: Some(handlers::semantic_tokens::capability()),
+            inlay_hint_provider: Some(OneOf::Left(true)),
+            code_action_provider: Some(handlers::code_action::capability()),
             ..ServerCapabilities::default()
         },
         server_info: Some(ServerInfo {

@@ -207,12 +207,14 @@ impl Client {
         self.request("textDocument/definition", params).await.expect("definition succeeds")
     }
 
-    /// The completion items, in the order of their `sortText`.
+    /// The completion items, in the order of their `sortText`, from a list
+    /// or from an array.
     pub(crate) async fn completion(&self, uri: &str, at: Value) -> Vec<Value> {
         let params = json!({ "textDocument": { "uri": uri }, "position": at });
         let result =
             self.request("textDocument/completion", params).await.expect("completion succeeds");
-        let mut items = result.as_array().cloned().unwrap_or_default();
+        let items = result.get("items").unwrap_or(&result);
+        let mut items = items.as_array().cloned().unwrap_or_default();
         items.sort_by_key(|item| item["sortText"].as_str().unwrap_or_default().to_string());
         items
     }

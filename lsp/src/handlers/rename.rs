@@ -1,0 +1,64 @@
+//! `textDocument/rename`: one workspace edit that renames a declaration,
+//! type, record field or loop variable in every file that names it. A
+//! refused rename is an error response whose message says why, which
+//! editors show as it is.
+
+use std::collections::HashMap;
+
+use tower_lsp_server::jsonrpc::{self, ErrorCode, Result};
+use tower_lsp_server::ls_types::{RenameParams, TextEdit, Uri, WorkspaceEdit};
+
+use crate::analyzer::World;
+use crate::server::Server;
+use crate::workspace::path_of;
+
+/// `RequestFailed`: the request was valid but could not be carried out.
+const REQUEST_FAILED: i64 = -32803;
+
+pub(crate) async fn rename(server: &Server, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+    let at = params.text_document_position;
+    let new_name = params.new_name;
+    let path = path_of(&at.text_document.uri);
+    let answer = server
+        .query("rename", move |world| {
+            let file = world.file(&path)?;
+            let offset = world.text(file)?.offset(at.position);
+            let spans = orch_compiler::ide::rename(&world.analysis, file, offset, &new_name);
+            Some(spans.and_then(|spans| edit(world, &spans, &new_name)))
+        })
+        .await?;
+    refused(answer)
+}
+
+/// The edit that replaces every span with `new_name`.
+fn edit(
+    world: &World,
+    spans: &[orch_lang::Span],
+    new_name: &str,
+) -> std::result::Result<WorkspaceEdit, String> {
+    let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
+    for &span in spans {
+        // A partial rename would leave the program broken: all or nothing.
+        let location = world
+            .location(span)
+            .ok_or_else(|| format!("cannot edit `{}`", world.analysis.files.get(span.file).path))?;
+        changes
+            .entry(location.uri)
+            .or_default()
+            .push(TextEdit { range: location.range, new_text: new_name.to_string() });
+    }
+    Ok(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() })
+}
+
+/// A refusal from the compiler as an error response with its message.
+pub(crate) fn refused<T>(answer: Option<std::result::Result<T, String>>) -> Result<Option<T>> {
+    match answer {
+        None => Ok(None),
+        Some(Ok(value)) => Ok(Some(value)),
+        Some(Err(message)) => Err(jsonrpc::Error {
+            code: ErrorCode::ServerError(REQUEST_FAILED),
+            message: message.into(),
+            data: None,
+        }),
+    }
+}
