@@ -67,19 +67,20 @@ struct Link {
 /// Loads `roots` and every file they reach through `module` and `import`,
 /// then checks them all.
 pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analysis {
-    analyze_with_cache(db, roots, options, ParseCache::default())
+    analyze_with_cache(db, roots, options, &mut ParseCache::default())
 }
 
 /// [`analyze`], taking the parse of every file whose text did not change
 /// from `cache` (made from the files of an earlier analysis) instead of
 /// parsing it again. The result is the same as `analyze`'s; the language
 /// server, which analyses the workspace on every edit, parses only the
-/// edited files.
+/// edited files. What the analysis did not use stays in `cache`, for the
+/// caller to free when it suits it.
 pub fn analyze_with_cache(
     db: &dyn SourceDb,
     roots: &[String],
     options: &Options,
-    mut cache: ParseCache,
+    cache: &mut ParseCache,
 ) -> Analysis {
     let mut files = Files::default();
     let mut diagnostics = Vec::new();
@@ -99,7 +100,7 @@ pub fn analyze_with_cache(
         }
         match db.read(root) {
             Ok(text) => {
-                let id = files.add_cached(root.clone(), Arc::from(text), &mut cache);
+                let id = files.add_cached(root.clone(), Arc::from(text), cache);
                 if is_policy {
                     policy_ids.push(id)
                 } else {
@@ -135,7 +136,7 @@ pub fn analyze_with_cache(
                 None => {
                     match db.read(&path) {
                         Ok(text) => {
-                            let id = files.add_cached(path.clone(), Arc::from(text), &mut cache);
+                            let id = files.add_cached(path.clone(), Arc::from(text), cache);
                             queue.push(id);
                             Some(id)
                         }

@@ -62,8 +62,10 @@ fn cached_analyses_equal_fresh_ones_across_edits() {
         *text = text.replacen(from, to, 1);
         let db = Memory(sources.clone());
         let fresh = analyze(&db, &roots, &options);
-        let cache = ParseCache::from(std::mem::take(&mut previous.files));
-        let cached = analyze_with_cache(&db, &roots, &options, cache);
+        let mut cache = ParseCache::from(std::mem::take(&mut previous.files));
+        let cached = analyze_with_cache(&db, &roots, &options, &mut cache);
+        // The cache keeps what was not reused: the edited file's old parse.
+        assert_eq!(cache.len(), usize::from(!from.is_empty()), "after editing {path}");
         assert_eq!(summary(&cached), summary(&fresh), "after editing {path}");
         previous = cached;
     }
@@ -83,6 +85,8 @@ fn files_in_a_new_order_are_parsed_again() {
     ]));
     let first = analyze(&db, &["a.orch".to_string(), "b.orch".to_string()], &options);
     let swapped = ["b.orch".to_string(), "a.orch".to_string()];
-    let cached = analyze_with_cache(&db, &swapped, &options, ParseCache::from(first.files));
+    let mut cache = ParseCache::from(first.files);
+    let cached = analyze_with_cache(&db, &swapped, &options, &mut cache);
+    assert_eq!(cache.len(), 2, "nothing was reused");
     assert_eq!(summary(&cached), summary(&analyze(&db, &swapped, &options)));
 }

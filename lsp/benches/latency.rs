@@ -10,15 +10,17 @@
 //! then measures, each as the median of many samples:
 //!
 //! - **edit → diagnostics**: from sending a one-character `didChange` to
-//!   receiving the `publishDiagnostics` of that version. The edits add and
-//!   remove a letter inside a string, so every analysis is complete
-//!   (parsing, checking and evaluation of every instance: a file with
-//!   errors is not evaluated and is faster).
+//!   receiving the `publishDiagnostics` of that version, edits [`PAUSE`]
+//!   apart. The edits add and remove a letter inside a string, so every
+//!   analysis is complete (parsing, checking and evaluation of every
+//!   instance: a file with errors is not evaluated).
 //! - **edit → error diagnostics**: the same for a letter added to and
 //!   removed from a name, so that every other analysis reports `E0101`.
 //! - **hover** and **completion** on a settled analysis.
 //! - **completion right after an edit**: the `didChange` of a typed letter
 //!   immediately followed by a completion request, as editors send them.
+//! - **workspace: edit → diagnostics**: the document in a folder with nine
+//!   more files of a tenth of its size (about 19,000 lines in all).
 //!
 //! Not a criterion benchmark: each sample is a protocol exchange that
 //! waits for the analysis thread, and what matters is the distribution of
@@ -35,6 +37,11 @@ use support::{Client, position};
 const EDITS: usize = 40;
 const QUERIES: usize = 60;
 const WARM_UP: usize = 5;
+/// The pause before each edit, shorter than the interval between
+/// keystrokes of a fast typist (about 100 ms). The server frees the
+/// previous analysis when it has nothing to do; back-to-back edits would
+/// measure that too.
+const PAUSE: Duration = Duration::from_millis(50);
 
 fn main() {
     let resources =
@@ -125,6 +132,7 @@ async fn run(resources: usize) {
     let after = position(&text, at + 1);
     let mut samples = Vec::new();
     for i in 0..WARM_UP + EDITS {
+        tokio::time::sleep(PAUSE).await;
         version += 1;
         client.edit(uri, version, typed_at.clone(), typed_at.clone(), "e");
         let started = Instant::now();
@@ -140,6 +148,37 @@ async fn run(resources: usize) {
     }
     report("completion right after a one-letter edit", &samples, Some(20));
     let _ = client.request("shutdown", Value::Null).await;
+
+    workspace(&text, middle).await;
+}
+
+/// The same document in a workspace folder with nine more configurations
+/// of a tenth of its size each, read from disk: every edit analyses the
+/// ten files (each a root, checked and evaluated), parsing only the
+/// edited one again.
+async fn workspace(text: &str, middle: usize) {
+    let folder = std::env::temp_dir().join(format!("orch-lsp-latency-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a temporary folder");
+    let main = folder.join("main.orch");
+    std::fs::write(&main, text).unwrap();
+    let other = orch_tests::generate::configuration(285);
+    for i in 0..9 {
+        std::fs::write(folder.join(format!("other_{i}.orch")), &other).unwrap();
+    }
+    let lines = text.lines().count() + 9 * other.lines().count();
+    println!("workspace: 10 files, {lines} lines");
+
+    let mut client = Client::start(Some(&folder)).await;
+    let uri = support::uri(&main);
+    client.open(&uri, 1, text);
+    assert!(client.diagnostics(&uri, Some(1)).await.is_empty());
+    let mut version = 1;
+    let needle = format!("\"/srv/app-{middle}/");
+    let at = text.find(&needle).expect("the middle block") + needle.len();
+    let samples = edits(&mut client, &uri, &mut version, position(text, at), "x").await;
+    report("workspace: edit → diagnostics", &samples, None);
+    let _ = client.request("shutdown", Value::Null).await;
+    let _ = std::fs::remove_dir_all(&folder);
 }
 
 /// Asks for completion at `at` repeatedly on a settled analysis; each
@@ -175,6 +214,7 @@ async fn edits(
     let after = json!({ "line": line, "character": character + letter.len() as u64 });
     let mut samples = Vec::new();
     for i in 0..WARM_UP + EDITS {
+        tokio::time::sleep(PAUSE).await;
         *version += 1;
         let started = Instant::now();
         if i % 2 == 0 {

@@ -9,6 +9,15 @@
 //! analysed. Diagnostics of a snapshot that is no longer the newest are
 //! dropped; the newer one publishes its own.
 //!
+//! Completion is the one request that may overtake edits
+//! ([`Analyzer::query_early`]): editors ask for it right after the
+//! keystroke that triggers it, and waiting for that keystroke's analysis
+//! would cost the whole analysis time. A snapshot waits [`GRACE`] before
+//! its analysis starts, so that such a request, sent along with the edit,
+//! is answered first from the previous analysis, with the document's
+//! newest text for what the cursor is in (see
+//! `orch_compiler::ide::completions_in_text`).
+//!
 //! Each analysis starts from what the previous one left: the parses of the
 //! files whose text did not change ([`orch_compiler::ParseCache`]) and the
 //! texts of the files on disk that did not change ([`DiskCache`]), so that
@@ -22,7 +31,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use orch_compiler::{Analysis, Options, ParseCache};
 use orch_lang::{FileId, LineIndex, Span};
@@ -36,6 +45,11 @@ use crate::workspace::{DiskCache, Sources, uri_of};
 
 /// How long a request waits for the analysis before giving up.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a snapshot waits before it is analysed, for requests sent
+/// along with its edit to be answered first, by [`Analyzer::query_early`].
+/// It delays every analysis by this much.
+pub(crate) const GRACE: Duration = Duration::from_millis(2);
 
 /// The documents and files one analysis covers.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +122,9 @@ type Query = Box<dyn FnOnce(Option<&World>) + Send>;
 enum Job {
     Analyze(Snapshot),
     Query(Query),
+    /// A query that may run on an analysis older than the newest edits,
+    /// if that analysis has loaded this path.
+    Early(String, Query),
 }
 
 /// The handle the server keeps to the analysis thread.
@@ -122,6 +139,16 @@ impl Analyzer {
         outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
         latest: Arc<AtomicU64>,
     ) -> Analyzer {
+        Analyzer::start_with_grace(outbox, latest, GRACE)
+    }
+
+    /// [`Analyzer::start`], with snapshots waiting `grace` (tests make it
+    /// long to be sure that early queries overtake them).
+    fn start_with_grace(
+        outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+        latest: Arc<AtomicU64>,
+        grace: Duration,
+    ) -> Analyzer {
         let (jobs, receiver) = mpsc::channel();
         let started = std::thread::Builder::new()
             .name("orch-analysis".to_string())
@@ -133,7 +160,8 @@ impl Analyzer {
                     world: None,
                     published: HashSet::new(),
                     disk: DiskCache::new(),
-                    retired: None,
+                    retired: Vec::new(),
+                    grace,
                 }
                 .run(receiver)
             });
@@ -156,12 +184,41 @@ impl Analyzer {
         T: Send + 'static,
         F: FnOnce(&World) -> Option<T> + Send + 'static,
     {
+        self.ask(None, query).await
+    }
+
+    /// Runs `query` at once on the latest analysis that loaded `path`,
+    /// even if edits sent since are still waiting for theirs; when there
+    /// is none, on the analysis of every edit sent so far. The query must
+    /// take the document's newest text from elsewhere, and answer from
+    /// the analysis of an older one.
+    pub(crate) async fn query_early<T, F>(
+        &self,
+        path: String,
+        query: F,
+    ) -> Result<Option<T>, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&World) -> Option<T> + Send + 'static,
+    {
+        self.ask(Some(path), query).await
+    }
+
+    async fn ask<T, F>(&self, early: Option<String>, query: F) -> Result<Option<T>, Failure>
+    where
+        T: Send + 'static,
+        F: FnOnce(&World) -> Option<T> + Send + 'static,
+    {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let job: Query = Box::new(move |world| {
             let _ = sender.send(catching(|| world.and_then(query)));
         });
+        let job = match early {
+            Some(path) => Job::Early(path, job),
+            None => Job::Query(job),
+        };
         self.jobs
-            .send(Job::Query(job))
+            .send(job)
             .map_err(|_| Failure::Unavailable("the analysis thread stopped".to_string()))?;
         match tokio::time::timeout(QUERY_TIMEOUT, receiver).await {
             Ok(Ok(result)) => result,
@@ -179,47 +236,68 @@ struct Worker {
     published: HashSet<Uri>,
     /// The files on disk the last analysis read.
     disk: DiskCache,
-    /// The world the last analysis replaced, freed when no job waits:
-    /// dropping the analysis of a large workspace takes milliseconds that
-    /// neither the next analysis nor a query should wait for. (Analyses
-    /// are not `Send`, so this cannot happen on another thread.)
-    retired: Option<World>,
+    /// What the last analyses replaced, freed when no job waits: dropping
+    /// the analysis of a large workspace takes milliseconds that neither
+    /// the next analysis nor a query should wait for. (Analyses are not
+    /// `Send`, so this cannot happen on another thread.)
+    retired: Vec<Garbage>,
+    /// How long a snapshot waits before its analysis: [`GRACE`].
+    grace: Duration,
+}
+
+/// Memory to free when the thread has nothing else to do.
+#[allow(dead_code, reason = "held only to be dropped")]
+enum Garbage {
+    World(Box<World>),
+    Parses(ParseCache),
 }
 
 impl Worker {
     fn run(mut self, jobs: mpsc::Receiver<Job>) {
-        let mut pending: Option<Snapshot> = None;
+        // The newest snapshot not yet analysed, and when the first of the
+        // snapshots it replaced arrived.
+        let mut pending: Option<(Snapshot, Instant)> = None;
         loop {
-            let job = if pending.is_some() {
-                match jobs.try_recv() {
-                    Ok(job) => Some(job),
-                    Err(mpsc::TryRecvError::Empty) => None,
-                    Err(mpsc::TryRecvError::Disconnected) => return,
+            let job = match &pending {
+                Some((_, since)) => {
+                    match jobs.recv_timeout(self.grace.saturating_sub(since.elapsed())) {
+                        Ok(job) => Some(job),
+                        Err(mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
                 }
-            } else {
-                match jobs.try_recv() {
+                None => match jobs.try_recv() {
                     Ok(job) => Some(job),
                     Err(mpsc::TryRecvError::Disconnected) => return,
                     Err(mpsc::TryRecvError::Empty) => {
                         // Nothing to do: a good time to free memory.
-                        self.retired = None;
+                        self.retired.clear();
                         match jobs.recv() {
                             Ok(job) => Some(job),
                             Err(_) => return,
                         }
                     }
-                }
+                },
             };
             match job {
-                Some(Job::Analyze(snapshot)) => pending = Some(snapshot),
-                Some(Job::Query(query)) => {
-                    if let Some(snapshot) = pending.take() {
+                Some(Job::Analyze(snapshot)) => {
+                    let since = pending.take().map_or_else(Instant::now, |(_, since)| since);
+                    pending = Some((snapshot, since));
+                }
+                Some(Job::Early(path, query))
+                    if pending.is_some()
+                        && self.world.as_ref().is_some_and(|w| w.file(&path).is_some()) =>
+                {
+                    query(self.world.as_ref());
+                }
+                Some(Job::Query(query) | Job::Early(_, query)) => {
+                    if let Some((snapshot, _)) = pending.take() {
                         self.analyze(snapshot);
                     }
                     query(self.world.as_ref());
                 }
                 None => {
-                    if let Some(snapshot) = pending.take() {
+                    if let Some((snapshot, _)) = pending.take() {
                         self.analyze(snapshot);
                     }
                 }
@@ -245,17 +323,22 @@ impl Worker {
                 .collect(),
             ..Options::default()
         };
-        let cache = match self.world.take() {
+        // What an earlier analysis left and no idle moment freed: at most
+        // one analysis's worth is kept.
+        self.retired.clear();
+        let mut cache = match self.world.take() {
             Some(mut world) => {
                 let cache = ParseCache::from(std::mem::take(&mut world.analysis.files));
-                self.retired = Some(world);
+                self.retired.push(Garbage::World(Box::new(world)));
                 cache
             }
             None => ParseCache::default(),
         };
         let analyzed = catching(|| {
-            orch_compiler::analyze_with_cache(&sources, &snapshot.roots, &options, cache)
+            orch_compiler::analyze_with_cache(&sources, &snapshot.roots, &options, &mut cache)
         });
+        // The parses of the files that changed.
+        self.retired.push(Garbage::Parses(cache));
         self.disk = sources.into_cache();
         let analysis = match analyzed {
             Ok(analysis) => analysis,
@@ -309,5 +392,48 @@ mod tests {
         );
         let files = analyzer.query(|world| Some(world.analysis.files.len())).await;
         assert_eq!(files, Ok(Some(1)));
+    }
+
+    fn snapshot(generation: u64, text: &str) -> Snapshot {
+        let uri: Uri = "file:///a.orch".parse().unwrap();
+        let document = Document { uri, version: generation as i32, text: Arc::from(text) };
+        Snapshot {
+            generation,
+            documents: [("/a.orch".to_string(), document)].into(),
+            roots: vec!["/a.orch".to_string()],
+            params: HashMap::new(),
+        }
+    }
+
+    fn source(world: &World) -> Option<String> {
+        Some(world.analysis.files.get(world.file("/a.orch")?).source.to_string())
+    }
+
+    #[tokio::test]
+    async fn early_queries_overtake_waiting_snapshots_and_others_do_not() {
+        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let latest = Arc::new(AtomicU64::new(2));
+        let analyzer = Analyzer::start_with_grace(sender, latest, Duration::from_secs(600));
+        // No analysis yet: an early query waits for the first one.
+        analyzer.analyze(snapshot(1, "let a = 1\n"));
+        let seen = analyzer.query_early("/a.orch".to_string(), source).await;
+        assert_eq!(seen, Ok(Some("let a = 1\n".to_string())));
+        // A newer snapshot waits (for ten minutes here): an early query is
+        // answered from the analysis it has, a plain one analyses first.
+        analyzer.analyze(snapshot(2, "let a = 2\n"));
+        let seen = analyzer.query_early("/a.orch".to_string(), source).await;
+        assert_eq!(seen, Ok(Some("let a = 1\n".to_string())));
+        let seen = analyzer.query(source).await;
+        assert_eq!(seen, Ok(Some("let a = 2\n".to_string())));
+        // An early query about a file the analysis has not loaded waits.
+        let mut other = snapshot(3, "let b = 1\n");
+        let document = other.documents.remove("/a.orch").unwrap();
+        other.documents.insert("/b.orch".to_string(), document);
+        other.roots = vec!["/b.orch".to_string()];
+        analyzer.analyze(other);
+        let files = analyzer
+            .query_early("/b.orch".to_string(), |world| world.file("/b.orch").map(|_| ()))
+            .await;
+        assert_eq!(files, Ok(Some(())));
     }
 }

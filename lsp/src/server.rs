@@ -96,6 +96,25 @@ impl Server {
         self.answer(request, result).await
     }
 
+    /// Answers a request about the document at `path` at once, from the
+    /// latest analysis that has it, even if newer edits wait for theirs
+    /// (completion, which editors ask for along with the edit that
+    /// triggers it). The query takes the document's newest text from the
+    /// state; see `Analyzer::query_early`.
+    pub(crate) async fn query_early<T, F>(
+        &self,
+        request: &str,
+        path: String,
+        query: F,
+    ) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&World) -> Option<T> + Send + 'static,
+    {
+        let result = self.analyzer.query_early(path, query).await;
+        self.answer(request, result).await
+    }
+
     /// Turns a failure into an error response, and logs it.
     pub(crate) async fn answer<T>(
         &self,

@@ -82,7 +82,22 @@ const TYPE_NAMES: &[&str] =
 
 /// Completions at `offset` in `file`.
 pub fn completions(analysis: &Analysis, file: FileId, offset: u32) -> Vec<Completion> {
-    let source = &analysis.files.get(file).source;
+    completions_in_text(analysis, file, &analysis.files.get(file).source, offset)
+}
+
+/// The completions at `offset` in `source`, a newer text of `file` than
+/// the one `analysis` was computed from (the same text is fine too): what
+/// the cursor is in comes from `source`, the names in scope, their types
+/// and the assigned fields from `analysis`, at the place of `offset` in
+/// the analysed text. An editor gets completions right after an edit this
+/// way, before the edit is analysed; names that the edits since the
+/// analysis declared or renamed are what it misses.
+pub fn completions_in_text(
+    analysis: &Analysis,
+    file: FileId,
+    source: &str,
+    offset: u32,
+) -> Vec<Completion> {
     let mut offset = (offset as usize).min(source.len());
     while !source.is_char_boundary(offset) {
         offset -= 1;
@@ -101,6 +116,8 @@ pub fn completions(analysis: &Analysis, file: FileId, offset: u32) -> Vec<Comple
         return Vec::new();
     }
     let context = context(&lexed.tokens, source, word_start as u32, offset as u32);
+    // Where the cursor is in the analysed text.
+    let analysed = analysed_offset(&analysis.files.get(file).source, source, offset as u32);
     let mut out = Vec::new();
     match context {
         Context::Nothing => {}
@@ -188,15 +205,15 @@ pub fn completions(analysis: &Analysis, file: FileId, offset: u32) -> Vec<Comple
                 });
             }
         }
-        Context::Member(chain) => members(analysis, file, offset as u32, &chain, replace, &mut out),
+        Context::Member(chain) => members(analysis, file, analysed, &chain, replace, &mut out),
         Context::Expr => {
             let ast = &analysis.files.get(file).parsed.file;
-            for binding in local_bindings(ast, offset as u32) {
+            for binding in local_bindings(ast, analysed) {
                 if !out.iter().any(|c: &Completion| c.label == binding.name) {
                     out.push(simple(&binding.name, CompletionKind::Variable, replace));
                 }
             }
-            for decl in visible_decls(analysis, file, offset as u32) {
+            for decl in visible_decls(analysis, file, analysed) {
                 out.push(declaration(analysis, decl, replace));
             }
             for function in functions() {
@@ -219,6 +236,34 @@ pub fn completions(analysis: &Analysis, file: FileId, offset: u32) -> Vec<Comple
         }
     }
     out
+}
+
+/// Where `offset` of `now` falls in `analysed`, an older version of the
+/// text: the same offset before the first difference, the same distance
+/// from the end after the last one, the start of the difference in
+/// between (text the analysis never saw).
+fn analysed_offset(analysed: &str, now: &str, offset: u32) -> u32 {
+    if std::ptr::eq(analysed, now) || analysed == now {
+        return offset;
+    }
+    let (old, new) = (analysed.as_bytes(), now.as_bytes());
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let room = old.len().min(new.len()) - prefix;
+    let suffix =
+        old.iter().rev().zip(new.iter().rev()).take(room).take_while(|(a, b)| a == b).count();
+    let offset = offset as usize;
+    let mapped = if offset <= prefix {
+        offset
+    } else if offset >= new.len() - suffix {
+        offset - (new.len() - suffix) + (old.len() - suffix)
+    } else {
+        prefix
+    };
+    let mut mapped = mapped.min(old.len());
+    while !analysed.is_char_boundary(mapped) {
+        mapped -= 1;
+    }
+    mapped as u32
 }
 
 fn simple(label: &str, kind: CompletionKind, replace: (u32, u32)) -> Completion {
@@ -592,4 +637,59 @@ fn assigned_fields(
         }
     }
     assigned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ide::testing::analyze_one;
+
+    fn labels(completions: &[Completion]) -> Vec<&str> {
+        completions.iter().map(|c| c.label.as_str()).collect()
+    }
+
+    #[test]
+    fn offsets_map_around_the_difference() {
+        let old = "let a = 1\nlet b = a\n";
+        // Same text: the same offset.
+        assert_eq!(analysed_offset(old, old, 7), 7);
+        // One letter typed at 19 (`let b = ax`): before it, the same; the
+        // cursor after it, where the letter went in; after it, shifted.
+        let new = "let a = 1\nlet b = ax\n";
+        assert_eq!(analysed_offset(old, new, 5), 5);
+        assert_eq!(analysed_offset(old, new, 19), 19);
+        assert_eq!(analysed_offset(old, new, 20), 19);
+        assert_eq!(analysed_offset(old, new, 21), 20);
+        // Inside a replaced stretch (`b` became `bcd`): where the
+        // difference starts.
+        let new = "let a = 1\nlet bcd = a\n";
+        assert_eq!(analysed_offset(old, new, 16), 15);
+        // Never out of the old text, never inside a character.
+        assert_eq!(analysed_offset("é", "éé", 4), 2);
+        assert_eq!(analysed_offset("aé", "ab", 2), 3);
+        assert_eq!(analysed_offset("é", "èè", 2), 0);
+    }
+
+    #[test]
+    fn a_newer_text_gives_its_context_with_the_analysed_names() {
+        let old = "param port: int = 80\nresource f: fs.file {\n  path = \"/x\"\n}\noutput o: string = f\n";
+        let analysis = analyze_one(old);
+        let file = FileId(0);
+        // `.` typed after `f`: members of `f`, though the analysis saw no dot.
+        let new = old.replace("= f\n", "= f.\n");
+        let at = new.find("f.\n").unwrap() as u32 + 2;
+        let found = completions_in_text(&analysis, file, &new, at);
+        assert!(labels(&found).contains(&"sha256"), "{:?}", labels(&found));
+        assert_eq!(found[0].replace, (at, at));
+        // A letter typed in an expression: names in scope, replacing it.
+        let new = old.replace("= f\n", "= f + p\n");
+        let at = new.find("+ p").unwrap() as u32 + 3;
+        let found = completions_in_text(&analysis, file, &new, at);
+        let port = found.iter().find(|c| c.label == "port").expect("port");
+        assert_eq!(port.replace, (at - 1, at));
+        assert_eq!(port.detail.as_deref(), Some("param int"));
+        // The same text as analysed: what `completions` gives.
+        let at = old.find("= f").unwrap() as u32 + 3;
+        assert_eq!(completions_in_text(&analysis, file, old, at), completions(&analysis, file, at));
+    }
 }

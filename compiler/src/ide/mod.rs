@@ -32,7 +32,7 @@ mod tests;
 mod tests_navigation;
 
 pub use code_actions::{CodeAction, TextEdit, code_actions};
-pub use completion::{Completion, CompletionKind, completions};
+pub use completion::{Completion, CompletionKind, completions, completions_in_text};
 pub use definition::definition;
 pub use hover::{Hover, hover};
 pub use inlay_hints::{InlayHint, InlayHintKind, KNOWN_AFTER_APPLY, inlay_hints};

@@ -1,6 +1,13 @@
 //! `textDocument/completion`: keywords, kinds, the fields of a body, the
 //! members of a record, names in scope and functions.
 //!
+//! Completion answers at once from the latest analysis, even when the
+//! edit that triggered it (a `.`, a letter) is still waiting for its own:
+//! what the cursor is in comes from the document's newest text, the names
+//! and types from that analysis, which has not seen the last keystrokes.
+//! A name those keystrokes declared or renamed is missing until the next
+//! request.
+//!
 //! In a large configuration an expression has thousands of names in
 //! scope. Sending them all costs more than the analysis (serialising and
 //! parsing megabytes of JSON), so a list longer than [`MAX_ITEMS`] keeps
@@ -9,13 +16,14 @@
 //! marked incomplete: the editor asks again as the user types.
 
 use orch_compiler::ide::{self, CompletionKind as Kind};
-use orch_lang::Span;
+use orch_lang::{LineIndex, Span};
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
     CompletionItem, CompletionItemKind, CompletionList, CompletionParams, CompletionResponse,
     CompletionTextEdit, Documentation, MarkupContent, MarkupKind, TextEdit,
 };
 
+use crate::convert::Text;
 use crate::server::Server;
 use crate::workspace::path_of;
 
@@ -28,11 +36,24 @@ pub(crate) async fn completion(
 ) -> Result<Option<CompletionResponse>> {
     let at = params.text_document_position;
     let path = path_of(&at.text_document.uri);
+    // The text the position is in. It may be newer than the analysis the
+    // answer comes from: completion does not wait for the analysis of the
+    // edits just made (see `Server::query_early`).
+    let newest = server.state().documents.get(&path).map(|document| document.text.clone());
     server
-        .query("completion", move |world| {
+        .query_early("completion", path.clone(), move |world| {
             let file = world.file(&path)?;
-            let text = world.text(file)?;
-            let completions = ide::completions(&world.analysis, file, text.offset(at.position));
+            let analysed = world.text(file)?;
+            let index;
+            let text = match &newest {
+                Some(newest) if **newest != *analysed.source => {
+                    index = LineIndex::new(newest);
+                    Text::new(newest, &index)
+                }
+                _ => analysed,
+            };
+            let offset = text.offset(at.position);
+            let completions = ide::completions_in_text(&world.analysis, file, text.source, offset);
             let (completions, is_incomplete) = keep(completions, text.source);
             let items: Vec<CompletionItem> = completions
                 .into_iter()
