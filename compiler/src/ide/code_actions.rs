@@ -9,7 +9,7 @@
 //! - `E0204` ("may be none") reads a field with `?.` instead of `.`, or
 //!   appends `?? <default>` where a value is required.
 
-use orch_lang::ast::{self, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind, StrPart};
+use orch_lang::ast::{self, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind};
 use orch_lang::{FileId, Span};
 use orch_stdlib::{Ty, lookup_kind};
 
@@ -420,50 +420,25 @@ fn in_expr(expr: &Expr, span: Span, tight: bool) -> Option<(&Expr, bool)> {
     if !(expr.span.start <= span.start && span.end <= expr.span.end) {
         return None;
     }
-    // Each child with whether its place binds more tightly than `??`.
-    let children: Vec<(&Expr, bool)> = match &expr.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Duration { .. }
-        | ExprKind::Bool(_)
-        | ExprKind::None
-        | ExprKind::Ident(_)
-        | ExprKind::Error => Vec::new(),
-        ExprKind::Str(lit) => lit
-            .parts
-            .iter()
-            .filter_map(|part| match part {
-                StrPart::Interpolation(inner) => Some((inner, false)),
-                StrPart::Text { .. } => None,
-            })
-            .collect(),
-        ExprKind::List(items) => items.iter().map(|item| (item, false)).collect(),
-        ExprKind::Object(fields) => fields.iter().map(|field| (&field.value, false)).collect(),
-        ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) => {
-            let mut out = vec![(&comprehension.collection, false)];
-            out.extend(comprehension.condition.iter().map(|c| (c, false)));
-            out.extend(comprehension.key.iter().map(|k| (k, false)));
-            out.push((&comprehension.value, false));
-            out
-        }
-        ExprKind::Unary { operand, .. } => vec![(operand, true)],
-        ExprKind::Binary { op, lhs, rhs } => {
-            vec![(lhs, true), (rhs, *op != ast::BinaryOp::Coalesce)]
-        }
-        ExprKind::Conditional { condition, then, otherwise } => {
-            vec![(condition, true), (then, true), (otherwise, true)]
-        }
-        ExprKind::Range { start, end, .. } => vec![(start, true), (end, true)],
-        ExprKind::Field { base, .. } => vec![(base, true)],
-        ExprKind::Index { base, index } => vec![(base, true), (index, false)],
-        ExprKind::Call { callee, args } => {
-            let mut out = vec![(callee.as_ref(), true)];
-            out.extend(args.iter().map(|arg| (&arg.value, false)));
-            out
-        }
-        ExprKind::Paren(inner) => vec![(inner, false)],
-    };
-    children.into_iter().find_map(|(child, tight)| in_expr(child, span, tight))
+    crate::ide::locate::children(expr)
+        .into_iter()
+        .enumerate()
+        .find_map(|(index, child)| in_expr(child, span, binds_tighter_than_coalesce(expr, index)))
+}
+
+/// Whether the place of the `index`-th child of `parent` (in the order of
+/// `locate::children`) binds more tightly than `??`, so that a `??` added
+/// there needs parentheses.
+fn binds_tighter_than_coalesce(parent: &Expr, index: usize) -> bool {
+    match &parent.kind {
+        ExprKind::Unary { .. }
+        | ExprKind::Conditional { .. }
+        | ExprKind::Range { .. }
+        | ExprKind::Field { .. } => true,
+        ExprKind::Binary { op, .. } => index == 0 || *op != ast::BinaryOp::Coalesce,
+        ExprKind::Index { .. } | ExprKind::Call { .. } => index == 0,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
