@@ -1,0 +1,12 @@
+//! The Orch runtime: the configuration evaluated against recorded state,
+//! plans, the tokio executor that applies them in dependency order, state
+//! backends, and the built-in providers.
+//!
+//! See `docs/runtime.md` for the semantics and `ARCHITECTURE.md` for where
+//! each part lives.
+
+pub mod codec;
+pub mod provider;
+pub mod providers;
+pub mod secrets;
+pub mod state;

@@ -1,0 +1,29 @@
+//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`
+//! and `pg`.
+
+pub mod core;
+pub mod env;
+pub mod exec;
+pub mod fs;
+pub mod http;
+pub mod pg;
+pub mod random;
+
+use crate::provider::Provider;
+
+/// The names of the built-in providers.
+pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "random"];
+
+/// A new, not yet configured instance of the built-in provider `name`.
+pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
+    Some(match name {
+        "core" => Box::new(core::CoreProvider::default()),
+        "env" => Box::new(env::EnvProvider::default()),
+        "exec" => Box::new(exec::ExecProvider::default()),
+        "fs" => Box::new(fs::FsProvider::default()),
+        "http" => Box::new(http::HttpProvider::default()),
+        "pg" => Box::new(pg::PgProvider::default()),
+        "random" => Box::new(random::RandomProvider::default()),
+        _ => return None,
+    })
+}

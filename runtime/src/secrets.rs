@@ -1,0 +1,1 @@
+//! Encryption of secrets in state and plan files.
