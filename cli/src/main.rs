@@ -19,9 +19,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{check, explain, fmt, graph, lsp};
+use crate::commands::{apply, check, explain, fmt, graph, lsp, state};
 
-/// The Orch infrastructure language: check, format and explain `.orch` files.
+/// The Orch infrastructure language: check, plan and apply `.orch` configurations.
 #[derive(Debug, Parser)]
 #[command(name = "orchc", version, about, propagate_version = true)]
 struct Cli {
@@ -37,6 +37,16 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Print the dependency graph of a configuration (dot, Mermaid or JSON).
     Graph(graph::GraphArgs),
+    /// Show what `apply` would change, and why.
+    Plan(apply::PlanArgs),
+    /// Make the infrastructure match the configuration.
+    Apply(apply::ApplyArgs),
+    /// Delete every object recorded in the state, in reverse dependency order.
+    Destroy(apply::ApplyArgs),
+    /// List, show, forget or unprotect recorded instances.
+    State(state::StateCommandArgs),
+    /// Print the root module's outputs from the last apply.
+    Output(state::OutputArgs),
     /// Print the documentation page of a diagnostic code.
     Explain(explain::ExplainArgs),
     /// Run the language server on standard input and output.
@@ -49,6 +59,10 @@ enum Command {
 pub(crate) enum Outcome {
     Success,
     Failure,
+    /// `plan --detailed-exitcode` found changes.
+    Changes,
+    /// Stopped by Ctrl-C.
+    Interrupted,
 }
 
 impl Outcome {
@@ -57,6 +71,8 @@ impl Outcome {
             Outcome::Success => ExitCode::SUCCESS,
             // 2 is reserved for `plan --detailed-exitcode`; every failure is 1.
             Outcome::Failure => ExitCode::from(1),
+            Outcome::Changes => ExitCode::from(2),
+            Outcome::Interrupted => ExitCode::from(130),
         }
     }
 }
@@ -102,6 +118,11 @@ fn run(command: Command) -> Outcome {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Plan(args) => apply::plan(&args),
+        Command::Apply(args) => apply::apply(&args, false),
+        Command::Destroy(args) => apply::apply(&args, true),
+        Command::State(args) => state::state(&args),
+        Command::Output(args) => state::output(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Lsp(args) => lsp::run(&args),
     }

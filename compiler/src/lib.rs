@@ -53,6 +53,39 @@ pub struct Analysis {
     /// Every declaration, indexed by [`model::DeclId`]: where it is and
     /// what it is called, for the language server.
     pub decls: Vec<model::DeclInfo>,
+    /// The files given as policy files.
+    pub policy_files: Vec<FileId>,
+}
+
+impl Analysis {
+    /// Evaluates the root configuration `root` again, asking `resolver`
+    /// what each resource and data instance is: the runtime's evaluation
+    /// against recorded state and applied objects. Only meaningful when the
+    /// analysis has no errors.
+    pub fn evaluate(
+        &self,
+        db: &dyn SourceDb,
+        root: FileId,
+        params: &HashMap<String, eval::ParamInput>,
+        resolver: &mut dyn eval::Resolver,
+    ) -> eval::Evaluation {
+        let mut model = Model::default();
+        let mut ignored = Vec::new();
+        for file in self.files.iter() {
+            model.add_file(file.id, &file.parsed.file, &mut ignored);
+        }
+        eval::evaluate(
+            &self.files,
+            &model,
+            &self.checked,
+            &self.graph,
+            db,
+            root,
+            params,
+            &self.policy_files,
+            resolver,
+        )
+    }
 }
 
 /// A `module` or `import` item and the file it names.
@@ -217,6 +250,7 @@ pub fn analyze_with_cache(
                     root,
                     &options.params,
                     &policy_ids,
+                    &mut eval::ConfigOnly,
                 );
                 notes.extend(evaluation.notes.iter().cloned());
                 evaluations.push((root, evaluation));
@@ -237,7 +271,17 @@ pub fn analyze_with_cache(
     };
     diagnostics.extend(graph.cycles(&text, &location));
     sort_diagnostics(&mut diagnostics);
-    Analysis { files, roots: root_ids, diagnostics, checked, graph, evaluations, notes, decls }
+    Analysis {
+        files,
+        roots: root_ids,
+        diagnostics,
+        checked,
+        graph,
+        evaluations,
+        notes,
+        decls,
+        policy_files: policy_ids,
+    }
 }
 
 /// Every `module` and `import` item, wherever it is written.

@@ -12,7 +12,8 @@
 //! is missing.
 //!
 //! Lexical and syntax pages are tested by `lang/tests/codes.rs`; evaluation
-//! and assertion pages (`E06xx`, `E08xx`, `W08xx`) by `tests/eval.rs`.
+//! and assertion pages (`E06xx`, `E08xx`, `W08xx`) by `tests/eval.rs`; runtime
+//! pages (`E09xx`) by the end-to-end tests of `orchc apply` in `cli/tests`.
 
 use std::collections::HashMap;
 
@@ -31,7 +32,7 @@ impl SourceDb for Memory {
 /// Whether this test checks the page of `code`.
 fn is_semantic(code: &Code) -> bool {
     let family = &code.code[1..3];
-    !matches!(family, "00" | "06" | "08")
+    !matches!(family, "00" | "06" | "08" | "09")
 }
 
 /// The bodies of the ```` ```orch ```` blocks of a page, in order.

@@ -10,6 +10,8 @@ pub(crate) mod github;
 pub(crate) mod graph;
 pub(crate) mod human;
 pub(crate) mod json;
+pub(crate) mod plan;
+pub(crate) mod progress;
 pub(crate) mod sarif;
 
 use orch_lang::diagnostic::Code;

@@ -527,7 +527,7 @@ impl Evaluator<'_, '_> {
                 .instances
                 .iter()
                 .filter(|i| i.resource_kind == kind)
-                .map(|i| i.value.clone())
+                .map(|i| i.resolved.clone())
                 .collect();
             return Ok(Value::list(values));
         }

@@ -53,11 +53,61 @@ pub struct Instance {
     pub resource_kind: String,
     /// Inputs as configured (defaults filled in), outputs unknown.
     pub value: Value,
+    /// The value other expressions see: what the [`Resolver`] made of
+    /// `value` (the recorded object when nothing changes, predicted
+    /// outputs, or `value` itself).
+    pub resolved: Value,
+    /// What the instance's decorators ask of the runtime.
+    pub options: InstanceOptions,
     /// Addresses of the instances this one depends on.
     pub depends_on: Vec<String>,
     pub span: Span,
     context: usize,
     keys: Vec<Key>,
+}
+
+/// The runtime's decorators of a resource or data instance, evaluated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceOptions {
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+    /// Fields whose differences are ignored (`@ignore_changes`).
+    pub ignore_changes: Vec<String>,
+    /// `@timeout`, in milliseconds.
+    pub timeout_ms: Option<i64>,
+    /// `@retry(attempts, backoff)`: attempts and the first backoff in
+    /// milliseconds.
+    pub retry: Option<(i64, i64)>,
+    /// `@provider(ALIAS)`.
+    pub provider_alias: Option<String>,
+}
+
+/// A `provider NAME [as ALIAS] { ... }` block, evaluated.
+#[derive(Debug, Clone)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub alias: Option<String>,
+    pub config: Value,
+    pub span: Span,
+}
+
+/// What the runtime knows about instances, consulted once per resource and
+/// data instance as soon as its configuration is evaluated (its
+/// dependencies always first). The value returned is what expressions that
+/// reference the instance see.
+pub trait Resolver {
+    fn resolve(&mut self, instance: &Instance) -> Value;
+}
+
+/// The resolver of check-time evaluation: every instance is its
+/// configuration, outputs unknown.
+#[derive(Debug, Default)]
+pub struct ConfigOnly;
+
+impl Resolver for ConfigOnly {
+    fn resolve(&mut self, instance: &Instance) -> Value {
+        instance.value.clone()
+    }
 }
 
 /// The result of evaluating one root module.
@@ -68,6 +118,11 @@ pub struct Evaluation {
     pub diagnostics: Vec<Diagnostic>,
     /// Why evaluation was skipped, when it was.
     pub notes: Vec<String>,
+    /// Provider configurations, from every module instance.
+    pub providers: Vec<ProviderBlock>,
+    /// Assertions (and policy checks) that read values unknown until
+    /// apply, left for later.
+    pub pending_assertions: usize,
 }
 
 /// A failure during evaluation, at a span.
@@ -112,6 +167,8 @@ pub struct Evaluator<'e, 'a> {
     reported: rustc_hash::FxHashSet<Span>,
     /// Comprehension and key-expression variables, innermost last.
     locals: Vec<(SmolStr, Value)>,
+    resolver: &'e mut dyn Resolver,
+    pending_assertions: usize,
 }
 
 /// Evaluates the configuration rooted at `root` with the given param
@@ -126,6 +183,7 @@ pub fn evaluate(
     root: FileId,
     inputs: &std::collections::HashMap<String, ParamInput>,
     policy_files: &[FileId],
+    resolver: &mut dyn Resolver,
 ) -> Evaluation {
     let mut evaluator = Evaluator {
         files,
@@ -142,6 +200,8 @@ pub fn evaluate(
         diagnostics: Vec::new(),
         reported: Default::default(),
         locals: Vec::new(),
+        resolver,
+        pending_assertions: 0,
     };
     let mut notes = Vec::new();
     let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
@@ -173,11 +233,14 @@ pub fn evaluate(
         evaluator.run_policies(file);
     }
     evaluator.link_instances(graph);
+    let providers = evaluator.provider_blocks();
     Evaluation {
         instances: evaluator.instances,
         outputs,
         diagnostics: evaluator.diagnostics,
         notes,
+        providers,
+        pending_assertions: evaluator.pending_assertions,
     }
 }
 
@@ -657,18 +720,24 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 let value = Value::map(fields);
                 let address = self.address(context, decl, keys);
-                self.instances.push(Instance {
+                let options = self.instance_options(context, scope, keys, item)?;
+                let mut instance = Instance {
                     address,
                     decl,
                     kind,
                     resource_kind: kind_name,
                     value: value.clone(),
+                    resolved: Value::Unknown,
+                    options,
                     depends_on: Vec::new(),
                     span: self.model.decl(decl).name_span(),
                     context,
                     keys: keys.to_vec(),
-                });
-                Ok(value)
+                };
+                let resolved = self.resolver.resolve(&instance);
+                instance.resolved = resolved.clone();
+                self.instances.push(instance);
+                Ok(resolved)
             }
             ItemKind::Module(module) => self.module_value(context, decl, scope, keys, module),
             _ => Ok(Value::Unknown),
@@ -782,6 +851,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     continue;
                 }
             };
+            if !condition.is_known() {
+                self.pending_assertions += 1;
+                continue;
+            }
             if condition.reveal().0 != &Value::Bool(false) {
                 continue;
             }
@@ -890,6 +963,82 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 self.run_assertion(context, decl, Some(policy));
             }
         }
+    }
+
+    /// The runtime decorators of a resource or data declaration.
+    fn instance_options(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+        item: &ast::Item,
+    ) -> EvalResult<InstanceOptions> {
+        let mut options = InstanceOptions::default();
+        for decorator in &item.decorators {
+            let args = decorator.args.as_deref().unwrap_or_default();
+            match decorator.name.name.as_str() {
+                "prevent_destroy" => options.prevent_destroy = true,
+                "create_before_destroy" => options.create_before_destroy = true,
+                "ignore_changes" => {
+                    options.ignore_changes.extend(args.iter().filter_map(|a| expr::dotted(&a.value)))
+                }
+                "provider" => options.provider_alias = args.first().and_then(|a| expr::dotted(&a.value)),
+                "timeout" => {
+                    if let Some(arg) = args.first()
+                        && let Value::Duration(ms) = self.eval_expr(context, scope, keys, &arg.value)?.reveal_all()
+                    {
+                        options.timeout_ms = Some(ms);
+                    }
+                }
+                "retry" => {
+                    let (mut attempts, mut backoff) = (3, 1000);
+                    for (index, arg) in args.iter().enumerate() {
+                        let value = self.eval_expr(context, scope, keys, &arg.value)?.reveal_all();
+                        let name = arg.name.as_ref().map(|n| n.name.as_str());
+                        match (name, index, value) {
+                            (Some("attempts") | None, 0, Value::Int(n)) | (Some("attempts"), _, Value::Int(n)) => attempts = n,
+                            (_, _, Value::Duration(ms)) => backoff = ms,
+                            _ => {}
+                        }
+                    }
+                    options.retry = Some((attempts, backoff));
+                }
+                _ => {}
+            }
+        }
+        Ok(options)
+    }
+
+    /// Every `provider` block of every module instance, evaluated.
+    fn provider_blocks(&mut self) -> Vec<ProviderBlock> {
+        let mut out = Vec::new();
+        for context in 0..self.contexts.len() {
+            let file = self.contexts[context].file;
+            let Some(module) = self.model.modules.get(&file) else { continue };
+            let Some(&scope) = self.model.module_scope.get(&file) else { continue };
+            for provider in module.providers.clone() {
+                let mut fields = BTreeMap::new();
+                for field in &provider.body.fields {
+                    let FieldKey::Name(name) = &field.key else { continue };
+                    match self.eval_expr(context, scope, &[], &field.value) {
+                        Ok(value) => {
+                            fields.insert(name.name.clone(), value);
+                        }
+                        Err(error) => self.report(error),
+                    }
+                }
+                let block = ProviderBlock {
+                    name: provider.name.name.to_string(),
+                    alias: provider.alias.as_ref().map(|a| a.name.to_string()),
+                    config: Value::map(fields),
+                    span: provider.name.span,
+                };
+                if !out.iter().any(|b: &ProviderBlock| b.name == block.name && b.alias == block.alias) {
+                    out.push(block);
+                }
+            }
+        }
+        out
     }
 
     /// Fills `depends_on` of every instance from the IR graph, following

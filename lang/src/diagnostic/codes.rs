@@ -4,7 +4,7 @@
 //! Code ranges: `E00xx` lexical and syntax errors, `E01xx` names, `E02xx`
 //! types, `E03xx` resource schemas and fields, `E04xx` phases, `E05xx` the
 //! dependency graph, `E06xx` evaluation, `E07xx` modules and imports, `E08xx`
-//! assertions and policies; warnings use the `W` prefix with the same ranges.
+//! assertions and policies, `E09xx` the runtime (plan and apply); warnings use the `W` prefix with the same ranges.
 
 use super::Severity;
 
@@ -78,6 +78,9 @@ codes! {
     E0703 = "E0703" "import-with-resources" Error;
     E0801 = "E0801" "assertion-failed" Error;
     E0802 = "E0802" "policy-violation" Error;
+    E0901 = "E0901" "operation-failed" Error;
+    E0902 = "E0902" "protected-object" Error;
+    E0903 = "E0903" "read-failed" Error;
     W0101 = "W0101" "unused-param" Warning;
     W0102 = "W0102" "unused-let" Warning;
     W0401 = "W0401" "unstable-instance-key" Warning;

@@ -1,9 +1,12 @@
-//! The `core` provider. (Being written.)
+//! The `core` provider: `core.value`, a value kept in state with no side
+//! effect. Its `output` is its `input` as of the last apply.
 
 use async_trait::async_trait;
 use orch_stdlib::Value;
 
-use crate::provider::{Change, OpContext, Provider, ProviderError};
+use crate::provider::{
+    Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
+};
 
 #[derive(Debug, Default)]
 pub struct CoreProvider;
@@ -14,11 +17,62 @@ impl Provider for CoreProvider {
         "core"
     }
 
-    async fn read(&self, _ctx: &OpContext, kind: &str, _prior: &Value) -> Result<Option<Value>, ProviderError> {
-        Err(ProviderError::new(format!("{kind} is not available yet")))
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        kind: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        self.check_kind(kind)?;
+        // Nothing exists outside the state, so there is nothing to drift.
+        Ok(Some(prior.clone()))
     }
 
-    async fn apply(&self, _ctx: &OpContext, kind: &str, _change: Change<'_>) -> Result<Option<Value>, ProviderError> {
-        Err(ProviderError::new(format!("{kind} is not available yet")))
+    fn plan(&self, kind: &str, prior: Option<&Value>, config: &Value) -> Planned {
+        let mut planned = default_plan(self.schema(kind), prior, config);
+        if kind == "core.value" {
+            // The output is the input, known as soon as the input is.
+            planned.value = with_output(&planned.value, field(config, "input").clone());
+        }
+        planned
     }
+
+    async fn apply(
+        &self,
+        _ctx: &OpContext,
+        kind: &str,
+        change: Change<'_>,
+    ) -> Result<Option<Value>, ProviderError> {
+        self.check_kind(kind)?;
+        let config = match change {
+            Change::Create { config } | Change::Update { config, .. } => config,
+            Change::Delete { .. } => return Ok(None),
+        };
+        let inputs = inputs_of(self.schema(kind), config);
+        Ok(Some(with_output(&inputs, field(config, "input").clone())))
+    }
+
+    fn create_is_idempotent(&self, _kind: &str) -> bool {
+        true
+    }
+}
+
+impl CoreProvider {
+    fn check_kind(&self, kind: &str) -> Result<(), ProviderError> {
+        if kind == "core.value" {
+            Ok(())
+        } else {
+            Err(ProviderError::new(format!("the core provider has no kind {kind}")))
+        }
+    }
+}
+
+/// `object` with its `output` field set to `output`.
+fn with_output(object: &Value, output: Value) -> Value {
+    let mut entries = match object {
+        Value::Map(entries) => (**entries).clone(),
+        _ => Default::default(),
+    };
+    entries.insert("output".into(), output);
+    Value::map(entries)
 }

@@ -1,9 +1,10 @@
-//! The `env` provider. (Being written.)
+//! The `env` provider: `env.var`, a variable of the `orchc` process's
+//! environment, read as data.
 
 use async_trait::async_trait;
 use orch_stdlib::Value;
 
-use crate::provider::{Change, OpContext, Provider, ProviderError};
+use crate::provider::{Change, OpContext, Provider, ProviderError, field};
 
 #[derive(Debug, Default)]
 pub struct EnvProvider;
@@ -14,11 +15,53 @@ impl Provider for EnvProvider {
         "env"
     }
 
-    async fn read(&self, _ctx: &OpContext, kind: &str, _prior: &Value) -> Result<Option<Value>, ProviderError> {
-        Err(ProviderError::new(format!("{kind} is not available yet")))
+    fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
+        if kind != "env.var" {
+            return Vec::new();
+        }
+        match field(config, "name").as_str() {
+            Some("") => vec!["`name` must not be empty".to_string()],
+            Some(name) if name.contains(['=', '\0']) => {
+                vec![format!("`name` cannot hold `=` or a NUL character: {name:?}")]
+            }
+            _ => Vec::new(),
+        }
     }
 
-    async fn apply(&self, _ctx: &OpContext, kind: &str, _change: Change<'_>) -> Result<Option<Value>, ProviderError> {
-        Err(ProviderError::new(format!("{kind} is not available yet")))
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        kind: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        if kind != "env.var" {
+            return Err(ProviderError::new(format!("the env provider has no kind {kind}")));
+        }
+        let name = field(prior, "name")
+            .as_str()
+            .ok_or_else(|| ProviderError::new("env.var needs a `name`"))?;
+        // `var_os` rather than `var`: a value that is not UTF-8 is still
+        // set, and reads as text with replacement characters.
+        // A name that cannot be set (empty, or holding `=`) is never set.
+        let settable = !name.is_empty() && !name.contains(['=', '\0']);
+        let value = match settable.then(|| std::env::var_os(name)).flatten() {
+            Some(value) => Value::string(value.to_string_lossy()),
+            None => Value::None,
+        };
+        let mut entries = match prior {
+            Value::Map(entries) => (**entries).clone(),
+            _ => Default::default(),
+        };
+        entries.insert("value".into(), value);
+        Ok(Some(Value::map(entries)))
+    }
+
+    async fn apply(
+        &self,
+        _ctx: &OpContext,
+        kind: &str,
+        _change: Change<'_>,
+    ) -> Result<Option<Value>, ProviderError> {
+        Err(ProviderError::new(format!("{kind} is data: it is read, never created or changed")))
     }
 }

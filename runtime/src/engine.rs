@@ -1,0 +1,603 @@
+//! The configuration meets the state: provider configurations, recovery
+//! of interrupted operations, refresh, and planning.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use orch_compiler::eval::{Evaluation, Instance, ParamInput, ProviderBlock, Resolver};
+use orch_compiler::model::DeclKind;
+use orch_compiler::{Analysis, SourceDb};
+use orch_lang::{FileId, LineIndex, Span};
+use orch_stdlib::kinds::provider_of;
+use orch_stdlib::{Value, lookup_kind};
+use tokio::task::JoinSet;
+
+use crate::plan::{
+    Action, Change, Drift, Plan, PlanError, changed_inputs, drifted_fields, inputs_known,
+    mark_sensitive, with_ignored,
+};
+use crate::provider::{OpContext, Provider, ProviderError, inputs_of};
+use crate::providers;
+use crate::state::{InstanceState, Loaded, State};
+
+/// Marks the address of an object that a create-before-destroy
+/// replacement set aside, until it is deleted.
+pub const DEPOSED: &str = " (deposed)";
+
+/// The configuration to plan and apply.
+pub struct Config<'a> {
+    pub analysis: &'a Analysis,
+    pub db: &'a dyn SourceDb,
+    pub root: FileId,
+    pub params: std::collections::HashMap<String, ParamInput>,
+    /// The root module's folder.
+    pub base_dir: PathBuf,
+}
+
+impl Config<'_> {
+    /// `main.orch:3:10` for a span.
+    pub fn location(&self, span: Span) -> String {
+        let file = self.analysis.files.get(span.file);
+        let at = LineIndex::new(&file.source).line_col(&file.source, span.start);
+        format!("{}:{}:{}", file.path, at.line, at.column)
+    }
+
+    /// Evaluates the configuration with `resolver`.
+    pub fn evaluate(&self, resolver: &mut dyn Resolver) -> Evaluation {
+        self.analysis.evaluate(self.db, self.root, &self.params, resolver)
+    }
+}
+
+/// The key of a provider configuration: `fs`, `pg`, `pg.admin`.
+pub fn provider_key(kind: &str, alias: Option<&str>) -> String {
+    match alias {
+        Some(alias) => format!("{}.{alias}", provider_of(kind)),
+        None => provider_of(kind).to_string(),
+    }
+}
+
+/// The configured providers of a run, by key.
+#[derive(Clone, Default)]
+pub struct Providers {
+    map: HashMap<String, Arc<dyn Provider>>,
+}
+
+impl Providers {
+    /// Configures every built-in provider with its `provider` block (an
+    /// empty configuration when there is none), and one more instance per
+    /// aliased block.
+    pub async fn configure(blocks: &[ProviderBlock]) -> Result<Providers, Vec<String>> {
+        let mut map: HashMap<String, Arc<dyn Provider>> = HashMap::new();
+        let mut errors = Vec::new();
+        for name in providers::BUILTIN {
+            let mut provider = providers::builtin(name).expect("a built-in provider");
+            let block = blocks.iter().find(|b| b.name == *name && b.alias.is_none());
+            let config = block.map_or_else(|| Value::map(BTreeMap::new()), |b| b.config.clone());
+            match provider.configure(&config).await {
+                Ok(()) => {
+                    map.insert(name.to_string(), Arc::from(provider));
+                }
+                Err(error) => errors.push(format!("provider `{name}`: {error}")),
+            }
+        }
+        for block in blocks {
+            let Some(alias) = &block.alias else { continue };
+            let Some(mut provider) = providers::builtin(&block.name) else {
+                errors.push(format!("there is no provider `{}`", block.name));
+                continue;
+            };
+            match provider.configure(&block.config).await {
+                Ok(()) => {
+                    map.insert(format!("{}.{alias}", block.name), Arc::from(provider));
+                }
+                Err(error) => errors.push(format!("provider `{} as {alias}`: {error}", block.name)),
+            }
+        }
+        for block in blocks {
+            if providers::builtin(&block.name).is_none() && block.alias.is_none() {
+                errors.push(format!("there is no provider `{}`", block.name));
+            }
+        }
+        if errors.is_empty() { Ok(Providers { map }) } else { Err(errors) }
+    }
+
+    /// The provider configuration `key`.
+    pub fn get(&self, key: &str) -> Result<Arc<dyn Provider>, ProviderError> {
+        self.map.get(key).cloned().ok_or_else(|| {
+            ProviderError::new(format!(
+                "there is no configuration for the provider `{key}`: declare it with `provider {}`",
+                key.replacen('.', " as ", 1)
+            ))
+        })
+    }
+}
+
+/// Runs a future on the runtime's worker threads and waits for it from
+/// synchronous code (evaluation asks for data look-ups).
+fn wait_for<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    handle.spawn(async move {
+        let _ = sender.send(future.await);
+    });
+    receiver.recv().ok()
+}
+
+/// Reads a data instance through its provider.
+fn read_data(
+    handle: &tokio::runtime::Handle,
+    provider: Arc<dyn Provider>,
+    ctx: OpContext,
+    kind: &str,
+    config: Value,
+) -> Result<Value, ProviderError> {
+    let kind_owned = kind.to_string();
+    let result = wait_for(handle, async move { provider.read(&ctx, &kind_owned, &config).await })
+        .unwrap_or_else(|| Err(ProviderError::new("the read was abandoned")))?;
+    let value = result.ok_or_else(|| ProviderError::new("the look-up found nothing"))?;
+    Ok(mark_sensitive(kind, value))
+}
+
+/// The resolver of planning: decides each instance's action against the
+/// state and gives dependents the values they may rely on.
+pub(crate) struct Planner<'p> {
+    pub(crate) config: &'p Config<'p>,
+    pub(crate) state: &'p State,
+    pub(crate) providers: &'p Providers,
+    pub(crate) handle: tokio::runtime::Handle,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) errors: Vec<PlanError>,
+    /// Data look-ups, done or to be reused.
+    pub(crate) data_reads: BTreeMap<String, Value>,
+    /// Data look-ups are made (otherwise only reused).
+    pub(crate) read_data: bool,
+    /// The changes of the plan being applied: they say which objects must
+    /// not be taken from state yet.
+    pub(crate) drift_reasons: &'p HashMap<String, Vec<String>>,
+}
+
+impl Planner<'_> {
+    fn error(&mut self, instance: &Instance, message: String) {
+        self.errors.push(PlanError {
+            message: format!("{}: {message}", instance.address),
+            help: None,
+            span: Some(instance.span),
+            location: Some(self.config.location(instance.span)),
+        });
+    }
+
+    fn base_change(&self, instance: &Instance, provider: String) -> Change {
+        Change {
+            address: instance.address.clone(),
+            kind: instance.resource_kind.clone(),
+            provider,
+            action: Action::NoOp,
+            reasons: Vec::new(),
+            changed: Vec::new(),
+            forces_replacement: Vec::new(),
+            before: None,
+            after: Value::None,
+            config: instance.value.clone(),
+            depends_on: Vec::new(),
+            options: instance.options.clone(),
+            data: instance.kind == DeclKind::Data,
+            location: Some(self.config.location(instance.span)),
+            span: Some(instance.span),
+        }
+    }
+
+    fn resolve_data(&mut self, instance: &Instance, key: String) -> Value {
+        if let Some(value) = self.data_reads.get(&instance.address) {
+            return value.clone();
+        }
+        let mut change = self.base_change(instance, key.clone());
+        if !inputs_known(&instance.resource_kind, &instance.value) || !self.read_data {
+            change.action = Action::Read;
+            change.reasons.push("read during apply: its inputs are known only then".into());
+            change.after = instance.value.clone();
+            self.changes.push(change);
+            return instance.value.clone();
+        }
+        let provider = match self.providers.get(&key) {
+            Ok(provider) => provider,
+            Err(error) => {
+                self.error(instance, error.message);
+                return instance.value.clone();
+            }
+        };
+        let ctx = OpContext::new(&self.config.base_dir, &instance.address);
+        match read_data(&self.handle, provider, ctx, &instance.resource_kind, instance.value.clone())
+        {
+            Ok(value) => {
+                self.data_reads.insert(instance.address.clone(), value.clone());
+                change.after = value.clone();
+                self.changes.push(change);
+                value
+            }
+            Err(error) => {
+                self.error(instance, format!("cannot read {}: {}", instance.resource_kind, error));
+                instance.value.clone()
+            }
+        }
+    }
+}
+
+impl Resolver for Planner<'_> {
+    fn resolve(&mut self, instance: &Instance) -> Value {
+        let key = provider_key(&instance.resource_kind, instance.options.provider_alias.as_deref());
+        if instance.kind == DeclKind::Data {
+            return self.resolve_data(instance, key);
+        }
+        let schema = lookup_kind(&instance.resource_kind);
+        let provider = match self.providers.get(&key) {
+            Ok(provider) => provider,
+            Err(error) => {
+                self.error(instance, error.message);
+                return instance.value.clone();
+            }
+        };
+        for problem in provider.validate(&instance.resource_kind, &instance.value) {
+            self.error(instance, problem);
+        }
+        let mut change = self.base_change(instance, key);
+        let ignored = &instance.options.ignore_changes;
+        let prior = self.state.instances.get(&instance.address);
+        let value = match prior {
+            None => {
+                change.action = Action::Create;
+                change.reasons.push(match self.drift_reasons.get(&instance.address) {
+                    Some(_) => "deleted outside Orch".into(),
+                    None => "new".into(),
+                });
+                provider.plan(&instance.resource_kind, None, &instance.value).value
+            }
+            Some(prior) => {
+                let current = &prior.value;
+                let config = with_ignored(&instance.value, current, ignored);
+                change.config = config.clone();
+                change.before = Some(current.clone());
+                let planned = provider.plan(&instance.resource_kind, Some(current), &config);
+                let changed = changed_inputs(schema, current, &config, ignored);
+                let drifted = self.drift_reasons.get(&instance.address);
+                if prior.tainted {
+                    change.action = Action::Replace;
+                    change.reasons.push("tainted: an earlier create failed or was interrupted".into());
+                } else if !planned.requires_replace.is_empty() {
+                    change.action = Action::Replace;
+                    for name in &planned.requires_replace {
+                        change.reasons.push(format!("`{name}` forces replacement"));
+                    }
+                    change.forces_replacement = planned.requires_replace.clone();
+                } else if !changed.is_empty() {
+                    change.action = Action::Update;
+                    for name in &changed {
+                        let by_hand = drifted.is_some_and(|fields| fields.contains(name));
+                        change.reasons.push(if by_hand {
+                            format!("`{name}` changed outside Orch")
+                        } else {
+                            format!("`{name}` changed")
+                        });
+                    }
+                }
+                change.changed = changed;
+                if change.action == Action::NoOp {
+                    current.clone()
+                } else {
+                    planned.value
+                }
+            }
+        };
+        let value = mark_sensitive(&instance.resource_kind, value);
+        change.after = value.clone();
+        if matches!(change.action, Action::Replace)
+            && (instance.options.prevent_destroy || prior.is_some_and(|p| p.protected))
+        {
+            self.errors.push(PlanError {
+                message: format!(
+                    "`{}` is protected by @prevent_destroy, but this plan replaces it ({})",
+                    instance.address,
+                    change.reasons.join(", ")
+                ),
+                help: Some(
+                    "undo the change that forces the replacement, or remove @prevent_destroy and \
+                     apply once to lift the protection"
+                        .into(),
+                ),
+                span: Some(instance.span),
+                location: change.location.clone(),
+            });
+        }
+        self.changes.push(change);
+        value
+    }
+}
+
+/// What a run must do before planning: objects of interrupted operations
+/// read back, and every recorded object refreshed.
+pub struct Prepared {
+    pub warnings: Vec<String>,
+    pub errors: Vec<PlanError>,
+    pub drift: Vec<Drift>,
+    /// The fields that drifted, by address.
+    pub drift_fields: HashMap<String, Vec<String>>,
+}
+
+/// Reads the objects of interrupted operations back and adopts or drops
+/// them, then refreshes every recorded object through its provider
+/// (unless `refresh` is false). The state is updated in memory: refreshed
+/// objects replace recorded ones, objects found gone are removed.
+pub async fn prepare(
+    config: &Config<'_>,
+    loaded: &mut Loaded,
+    providers: &Providers,
+    refresh: bool,
+    parallelism: usize,
+) -> Prepared {
+    let mut prepared = Prepared {
+        warnings: Vec::new(),
+        errors: Vec::new(),
+        drift: Vec::new(),
+        drift_fields: HashMap::new(),
+    };
+    // Interrupted operations: a create may have made an object the state
+    // does not know; read it back by its planned configuration.
+    if !loaded.interrupted.is_empty() {
+        let list: Vec<String> =
+            loaded.interrupted.iter().map(|op| format!("{} {}", op.action, op.address)).collect();
+        prepared.warnings.push(format!(
+            "the previous run was interrupted during {} operation{}: {}; their objects are read back",
+            list.len(),
+            if list.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        ));
+        for op in std::mem::take(&mut loaded.interrupted) {
+            if loaded.state.instances.contains_key(&op.address) || op.action == "delete" {
+                continue; // recorded already: refreshed below
+            }
+            let Ok(provider) = providers.get(&op.provider) else { continue };
+            let ctx = OpContext::new(&config.base_dir, &op.address);
+            match provider.read(&ctx, &op.kind, &op.planned).await {
+                Ok(Some(object)) => {
+                    let schema = lookup_kind(&op.kind);
+                    let clean = object.is_known()
+                        && inputs_known(&op.kind, &op.planned)
+                        && changed_inputs(schema, &object, &inputs_of(schema, &op.planned), &[])
+                            .is_empty();
+                    loaded.state.instances.insert(
+                        op.address.clone(),
+                        InstanceState {
+                            kind: op.kind.clone(),
+                            provider: op.provider.clone(),
+                            value: mark_sensitive(&op.kind, object),
+                            depends_on: Vec::new(),
+                            tainted: !clean,
+                            protected: false,
+                            create_before_destroy: false,
+                            location: None,
+                        },
+                    );
+                }
+                Ok(None) => {}
+                Err(error) => prepared.warnings.push(format!(
+                    "{}: the object of the interrupted create could not be read back: {error}",
+                    op.address
+                )),
+            }
+        }
+    }
+    if !refresh {
+        return prepared;
+    }
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+    let mut reads = JoinSet::new();
+    for (address, instance) in &loaded.state.instances {
+        let provider = match providers.get(&instance.provider) {
+            Ok(provider) => provider,
+            Err(error) => {
+                prepared.errors.push(PlanError {
+                    message: format!("{address}: cannot refresh: {error}"),
+                    help: None,
+                    span: None,
+                    location: instance.location.clone(),
+                });
+                continue;
+            }
+        };
+        let ctx = OpContext::new(&config.base_dir, address);
+        let (kind, prior, address) = (instance.kind.clone(), instance.value.clone(), address.clone());
+        let semaphore = semaphore.clone();
+        reads.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let result = provider.read(&ctx, &kind, &prior).await;
+            (address, result)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = reads.join_next().await {
+        if let Ok(result) = joined {
+            results.push(result);
+        }
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    for (address, result) in results {
+        let Some(instance) = loaded.state.instances.get_mut(&address) else { continue };
+        match result {
+            Ok(Some(current)) => {
+                let current = mark_sensitive(&instance.kind, current);
+                let fields = drifted_fields(&instance.value, &current, &[]);
+                if !fields.is_empty() {
+                    prepared.drift.push(Drift {
+                        address: address.clone(),
+                        kind: instance.kind.clone(),
+                        deleted: false,
+                        fields: fields.clone(),
+                        location: instance.location.clone(),
+                    });
+                    prepared.drift_fields.insert(address.clone(), fields);
+                }
+                // Outputs the provider could not read back stay as recorded.
+                instance.value = merge_known(&instance.value, current);
+            }
+            Ok(None) => {
+                prepared.drift.push(Drift {
+                    address: address.clone(),
+                    kind: instance.kind.clone(),
+                    deleted: true,
+                    fields: Vec::new(),
+                    location: instance.location.clone(),
+                });
+                prepared.drift_fields.insert(address.clone(), Vec::new());
+                loaded.state.instances.remove(&address);
+            }
+            Err(error) => prepared.errors.push(PlanError {
+                message: format!("{address}: cannot refresh {}: {error}", instance.kind),
+                help: None,
+                span: None,
+                location: instance.location.clone(),
+            }),
+        }
+    }
+    prepared
+}
+
+/// `current` with the fields it does not know taken from `recorded`.
+fn merge_known(recorded: &Value, current: Value) -> Value {
+    let (Value::Map(old), Value::Map(new)) = (recorded, &current) else { return current };
+    let mut fields = (**new).clone();
+    for (name, value) in old.iter() {
+        match fields.get(name) {
+            Some(v) if v.is_known() => {}
+            _ => {
+                fields.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Value::map(fields)
+}
+
+/// Plans `apply`: evaluates the configuration against the (refreshed)
+/// state.
+pub fn plan_apply(
+    config: &Config<'_>,
+    state: &State,
+    providers: &Providers,
+    prepared: Prepared,
+    handle: tokio::runtime::Handle,
+) -> (Plan, Evaluation) {
+    let mut planner = Planner {
+        config,
+        state,
+        providers,
+        handle,
+        changes: Vec::new(),
+        errors: prepared.errors,
+        data_reads: BTreeMap::new(),
+        read_data: true,
+        drift_reasons: &prepared.drift_fields,
+    };
+    let evaluation = config.evaluate(&mut planner);
+    let Planner { mut changes, mut errors, data_reads, .. } = planner;
+    // Dependencies are known once every instance is evaluated.
+    let depends: HashMap<&str, &Vec<String>> =
+        evaluation.instances.iter().map(|i| (i.address.as_str(), &i.depends_on)).collect();
+    for change in &mut changes {
+        if let Some(list) = depends.get(change.address.as_str()) {
+            change.depends_on = (*list).clone();
+        }
+    }
+    let in_config: std::collections::HashSet<&str> =
+        evaluation.instances.iter().map(|i| i.address.as_str()).collect();
+    for (address, instance) in &state.instances {
+        if in_config.contains(address.as_str()) {
+            continue;
+        }
+        let deposed = address.ends_with(DEPOSED);
+        let change = deletion(address, instance, if deposed {
+            "set aside by a create-before-destroy replacement"
+        } else {
+            "no longer in the configuration"
+        });
+        if instance.protected && !deposed {
+            errors.push(PlanError {
+                message: format!(
+                    "`{address}` is protected by @prevent_destroy and is no longer in the configuration"
+                ),
+                help: Some(format!(
+                    "put its declaration back, or lift the protection with `orchc state unprotect '{address}'` (or forget the object with `orchc state rm '{address}'`)"
+                )),
+                span: None,
+                location: instance.location.clone(),
+            });
+        }
+        changes.push(change);
+    }
+    let plan = Plan {
+        operation: "apply".into(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        changes,
+        drift: prepared.drift,
+        errors,
+        warnings: prepared.warnings,
+        outputs: evaluation.outputs.clone(),
+        data_reads,
+    };
+    (plan, evaluation)
+}
+
+fn deletion(address: &str, instance: &InstanceState, reason: &str) -> Change {
+    Change {
+        address: address.to_string(),
+        kind: instance.kind.clone(),
+        provider: instance.provider.clone(),
+        action: Action::Delete,
+        reasons: vec![reason.to_string()],
+        changed: Vec::new(),
+        forces_replacement: Vec::new(),
+        before: Some(instance.value.clone()),
+        after: Value::None,
+        config: Value::None,
+        depends_on: instance.depends_on.clone(),
+        options: orch_compiler::eval::InstanceOptions {
+            prevent_destroy: instance.protected,
+            create_before_destroy: instance.create_before_destroy,
+            ..Default::default()
+        },
+        data: false,
+        location: instance.location.clone(),
+        span: None,
+    }
+}
+
+/// Plans `destroy`: every recorded object, in reverse dependency order.
+pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
+    let mut errors = prepared.errors;
+    let mut changes = Vec::new();
+    for (address, instance) in &state.instances {
+        if instance.protected {
+            errors.push(PlanError {
+                message: format!("`{address}` is protected by @prevent_destroy"),
+                help: Some(format!(
+                    "remove @prevent_destroy and apply, or lift the protection with `orchc state unprotect '{address}'`"
+                )),
+                span: None,
+                location: instance.location.clone(),
+            });
+        }
+        changes.push(deletion(address, instance, "destroy"));
+    }
+    Plan {
+        operation: "destroy".into(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        changes,
+        drift: prepared.drift,
+        errors,
+        warnings: prepared.warnings,
+        outputs: BTreeMap::new(),
+        data_reads: BTreeMap::new(),
+    }
+}

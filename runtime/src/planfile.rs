@@ -1,0 +1,237 @@
+//! Saved plans (`orchc plan --out FILE`): the plan, the state it was made
+//! against (lineage and serial), and the configuration it came from (every
+//! source file and the param values), so that `orchc apply FILE` applies
+//! exactly that plan, or refuses it when the state changed since.
+//!
+//! Secrets are sealed like in state files; param values are sealed
+//! whenever a key is available, since any of them may be a secret.
+
+use std::collections::BTreeMap;
+
+use orch_compiler::eval::{InstanceOptions, ParamInput};
+use orch_stdlib::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::codec::{self, Sealer, Secrets};
+use crate::plan::{Action, Change, Drift, Plan};
+
+/// The format marker of a plan file.
+pub const FORMAT: &str = "orch-plan";
+pub const VERSION: u32 = 1;
+
+/// A plan file as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub format: String,
+    pub version: u32,
+    pub orch_version: String,
+    pub operation: String,
+    pub lineage: String,
+    pub serial: u64,
+    /// The root module, as its path was given.
+    pub root: String,
+    /// The root module's folder, absolute.
+    pub base_dir: String,
+    /// Where the state is (`--state`), as given; `None` for the default.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Every source file of the configuration, by path.
+    pub sources: BTreeMap<String, String>,
+    /// The policy files, by path (also in `sources`).
+    #[serde(default)]
+    pub policy_files: Vec<String>,
+    /// Param values given (sealed when a key was available).
+    pub params: BTreeMap<String, Json>,
+    pub changes: Vec<StoredChange>,
+    #[serde(default)]
+    pub drift: Vec<Drift>,
+    #[serde(default)]
+    pub data_reads: BTreeMap<String, Json>,
+}
+
+/// One change as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredChange {
+    pub address: String,
+    pub kind: String,
+    pub provider: String,
+    pub action: Action,
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub changed: Vec<String>,
+    #[serde(default)]
+    pub forces_replacement: Vec<String>,
+    pub before: Option<Json>,
+    pub after: Json,
+    pub config: Json,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub options: StoredOptions,
+    #[serde(default)]
+    pub data: bool,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredOptions {
+    #[serde(default)]
+    pub prevent_destroy: bool,
+    #[serde(default)]
+    pub create_before_destroy: bool,
+    #[serde(default)]
+    pub ignore_changes: Vec<String>,
+    #[serde(default)]
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub retry: Option<(i64, i64)>,
+    #[serde(default)]
+    pub provider_alias: Option<String>,
+}
+
+fn seal(value: &Value, sealer: Option<&dyn Sealer>) -> Result<Json, String> {
+    match sealer {
+        Some(sealer) => codec::encode(value, &Secrets::Seal(sealer)),
+        None if value.contains_secret() => Err(
+            "the plan holds a secret but no encryption key is available: set ORCH_STATE_KEY".into(),
+        ),
+        None => codec::encode(value, &Secrets::Redact),
+    }
+}
+
+/// What the plan file records besides the plan.
+pub struct Origin<'a> {
+    pub root: &'a str,
+    pub base_dir: &'a str,
+    pub state: Option<&'a str>,
+    pub sources: BTreeMap<String, String>,
+    pub policy_files: Vec<String>,
+    pub params: &'a std::collections::HashMap<String, ParamInput>,
+}
+
+/// The stored form of a plan.
+pub fn save(plan: &Plan, origin: Origin<'_>, sealer: Option<&dyn Sealer>) -> Result<PlanFile, String> {
+    let mut params = BTreeMap::new();
+    for (name, input) in origin.params {
+        // Every param value is sealed when possible: any may be secret.
+        let value = match sealer {
+            Some(_) => Value::secret(input.to_value()),
+            None => input.to_value(),
+        };
+        params.insert(name.clone(), seal(&value, sealer)?);
+    }
+    let mut changes = Vec::new();
+    for change in &plan.changes {
+        changes.push(StoredChange {
+            address: change.address.clone(),
+            kind: change.kind.clone(),
+            provider: change.provider.clone(),
+            action: change.action,
+            reasons: change.reasons.clone(),
+            changed: change.changed.clone(),
+            forces_replacement: change.forces_replacement.clone(),
+            before: change.before.as_ref().map(|b| seal(b, sealer)).transpose()?,
+            after: seal(&change.after, sealer)?,
+            config: seal(&change.config, sealer)?,
+            depends_on: change.depends_on.clone(),
+            options: StoredOptions {
+                prevent_destroy: change.options.prevent_destroy,
+                create_before_destroy: change.options.create_before_destroy,
+                ignore_changes: change.options.ignore_changes.clone(),
+                timeout_ms: change.options.timeout_ms,
+                retry: change.options.retry,
+                provider_alias: change.options.provider_alias.clone(),
+            },
+            data: change.data,
+            location: change.location.clone(),
+        });
+    }
+    let mut data_reads = BTreeMap::new();
+    for (address, value) in &plan.data_reads {
+        data_reads.insert(address.clone(), seal(value, sealer)?);
+    }
+    Ok(PlanFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        orch_version: env!("CARGO_PKG_VERSION").into(),
+        operation: plan.operation.clone(),
+        lineage: plan.lineage.clone(),
+        serial: plan.serial,
+        root: origin.root.into(),
+        base_dir: origin.base_dir.into(),
+        state: origin.state.map(str::to_string),
+        sources: origin.sources,
+        policy_files: origin.policy_files,
+        params,
+        changes,
+        drift: plan.drift.clone(),
+        data_reads,
+    })
+}
+
+/// The plan and param values of a plan file.
+pub fn load(
+    file: &PlanFile,
+    sealer: Option<&dyn Sealer>,
+) -> Result<(Plan, std::collections::HashMap<String, ParamInput>), String> {
+    if file.format != FORMAT {
+        return Err("this is not an Orch plan file".into());
+    }
+    if file.version != VERSION {
+        return Err(format!("plan files of version {} cannot be read by this build", file.version));
+    }
+    let open = |json: &Json| codec::decode(json, sealer);
+    let mut params = std::collections::HashMap::new();
+    for (name, json) in &file.params {
+        let value = open(json)?;
+        let value = match value {
+            Value::Secret(inner) => (*inner).clone(),
+            other => other,
+        };
+        params.insert(name.clone(), ParamInput::Value(value));
+    }
+    let mut changes = Vec::new();
+    for stored in &file.changes {
+        changes.push(Change {
+            address: stored.address.clone(),
+            kind: stored.kind.clone(),
+            provider: stored.provider.clone(),
+            action: stored.action,
+            reasons: stored.reasons.clone(),
+            changed: stored.changed.clone(),
+            forces_replacement: stored.forces_replacement.clone(),
+            before: stored.before.as_ref().map(open).transpose()?,
+            after: open(&stored.after)?,
+            config: open(&stored.config)?,
+            depends_on: stored.depends_on.clone(),
+            options: InstanceOptions {
+                prevent_destroy: stored.options.prevent_destroy,
+                create_before_destroy: stored.options.create_before_destroy,
+                ignore_changes: stored.options.ignore_changes.clone(),
+                timeout_ms: stored.options.timeout_ms,
+                retry: stored.options.retry,
+                provider_alias: stored.options.provider_alias.clone(),
+            },
+            data: stored.data,
+            location: stored.location.clone(),
+            span: None,
+        });
+    }
+    let mut data_reads = BTreeMap::new();
+    for (address, json) in &file.data_reads {
+        data_reads.insert(address.clone(), open(json)?);
+    }
+    let plan = Plan {
+        operation: file.operation.clone(),
+        lineage: file.lineage.clone(),
+        serial: file.serial,
+        changes,
+        drift: file.drift.clone(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        outputs: BTreeMap::new(),
+        data_reads,
+    };
+    Ok((plan, params))
+}
