@@ -77,7 +77,10 @@ pub struct Interrupts {
 
 impl Default for Interrupts {
     fn default() -> Self {
-        Interrupts { first: Arc::new(tokio::sync::Notify::new()), cancel_all: CancellationToken::new() }
+        Interrupts {
+            first: Arc::new(tokio::sync::Notify::new()),
+            cancel_all: CancellationToken::new(),
+        }
     }
 }
 
@@ -104,10 +107,14 @@ struct Node {
     dependents: Vec<usize>,
     waiting: usize,
     status: Status,
-    /// The steps still to run (a replacement: delete then create, or
-    /// create then delete).
+    /// The steps still to run (a replacement: delete then create; a
+    /// create-before-destroy replacement: create, its old object being
+    /// deleted by a cleanup node).
     steps: Vec<Step>,
     started: Option<Instant>,
+    /// Deletes the old object of a create-before-destroy replacement once
+    /// everything that depended on it has moved to the new one.
+    cleanup: bool,
 }
 
 /// What a provider task sends back.
@@ -143,21 +150,37 @@ pub async fn apply(
             waiting: 0,
             status: Status::Waiting,
             started: None,
+            cleanup: false,
         })
         .collect();
+    let cleanups: Vec<Node> = nodes
+        .iter()
+        .filter(|node| is_cbd_replace(&node.change))
+        .map(|node| Node {
+            steps: vec![Step::Delete],
+            change: node.change.clone(),
+            dependents: Vec::new(),
+            waiting: 0,
+            status: Status::Waiting,
+            started: None,
+            cleanup: true,
+        })
+        .collect();
+    nodes.extend(cleanups);
     link(&mut nodes, state);
     let mut data_reads = plan.data_reads.clone();
     let semaphore = Arc::new(Semaphore::new(options.parallelism.max(1)));
     let (event_tx, mut event_rx) = mpsc::unbounded_channel::<Event>();
     let mut tasks: JoinSet<Finished> = JoinSet::new();
-    let mut ready: Vec<usize> =
-        (0..nodes.len()).filter(|&i| nodes[i].waiting == 0).collect();
+    let mut ready: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].waiting == 0).collect();
     let mut stop = false;
     let mut seen_assertions: HashSet<String> = HashSet::new();
     let mut pending_assertions = 0usize;
     let mut last_check = Instant::now();
     let mut completed_since_check = 0usize;
     let handle = tokio::runtime::Handle::current();
+    let mut starting: Vec<Task> = Vec::new();
+    let mut recorded = false;
 
     loop {
         // Nodes whose configuration still holds values known only now:
@@ -168,8 +191,9 @@ pub async fn apply(
                 && completed_since_check > 0
                 && last_check.elapsed() >= Duration::from_millis(250);
             if unresolved || assertions_due {
+                let deferred = unread_data(&nodes, &ready);
                 let evaluation =
-                    reevaluate(config, state, providers, &handle, &mut data_reads);
+                    reevaluate(config, state, providers, &handle, &mut data_reads, deferred);
                 pending_assertions = evaluation.1;
                 last_check = Instant::now();
                 completed_since_check = 0;
@@ -213,15 +237,17 @@ pub async fn apply(
                 if matches!(node.steps.first(), Some(Step::Create | Step::Update))
                     && !inputs_known(&node.change.kind, &node.change.config)
                 {
-                    let message = "a value it needs is still unknown after its dependencies were applied".to_string();
+                    let message =
+                        "a value it needs is still unknown after its dependencies were applied"
+                            .to_string();
                     fail(&mut nodes, index, message, &mut report, sink, &mut stop, options);
                     continue;
                 }
-                if node.change.data && node.steps.first() == Some(&Step::Read) {
-                    if let Some(value) = data_reads.get(&node.change.address) {
-                        let _ = value;
-                        node.steps.clear();
-                    }
+                if node.change.data
+                    && node.steps.first() == Some(&Step::Read)
+                    && data_reads.contains_key(&node.change.address)
+                {
+                    node.steps.clear();
                 }
                 let Some(&step) = node.steps.first() else {
                     // Nothing to do (a no-op, or resolved to one).
@@ -229,17 +255,38 @@ pub async fn apply(
                     if node.change.action.is_change() && !node.change.data {
                         node.change.action = Action::NoOp;
                     }
+                    if !node.change.data {
+                        record_marks(&node.change, state, backend).await?;
+                    }
                     release(&mut nodes, index, &mut ready);
                     continue;
                 };
                 node.status = Status::Running;
                 node.started = Some(Instant::now());
-                launch(
-                    index, step, &nodes, state, backend, providers, &base_dir, &semaphore,
-                    &event_tx, &mut tasks, &interrupts,
+                let task = launch(
+                    index,
+                    step,
+                    &nodes,
+                    state,
+                    backend,
+                    providers,
+                    &base_dir,
+                    &semaphore,
+                    &event_tx,
+                    &interrupts,
                 )
                 .await?;
+                starting.push(task);
             }
+        }
+        // One sync makes the round's journal lines durable, then its
+        // operations start.
+        if !starting.is_empty() || recorded {
+            backend.sync().await?;
+            recorded = false;
+        }
+        for task in starting.drain(..) {
+            tasks.spawn(task);
         }
         while let Ok(event) = event_rx.try_recv() {
             sink.event(&event);
@@ -272,8 +319,16 @@ pub async fn apply(
         let Some(Ok(finished)) = finished else { continue };
         completed_since_check += 1;
         settle(
-            finished, &mut nodes, state, backend, &mut data_reads, &mut report, sink, &mut ready,
-            &mut stop, options,
+            finished,
+            &mut nodes,
+            state,
+            backend,
+            &mut data_reads,
+            &mut report,
+            sink,
+            &mut ready,
+            &mut stop,
+            options,
         )
         .await?;
         // A replacement's second step starts at once.
@@ -295,8 +350,9 @@ pub async fn apply(
     if let Some(config) = config
         && plan.operation == "apply"
     {
+        let deferred = unread_data(&nodes, &[]);
         let (_, _, diagnostics, outputs) =
-            evaluate_full(config, state, providers, &handle, &mut data_reads);
+            evaluate_full(config, state, providers, &handle, &mut data_reads, deferred);
         for diagnostic in diagnostics {
             report_assertion(config, diagnostic, &mut seen_assertions, &mut report, sink);
         }
@@ -318,20 +374,74 @@ pub async fn apply(
     Ok(report)
 }
 
+/// The data instances that must not be read now: those read during apply
+/// that are neither done nor among `ready` (what they depend on is not
+/// applied yet, or failed).
+fn unread_data(nodes: &[Node], ready: &[usize]) -> HashSet<String> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, node)| {
+            node.change.data
+                && node.change.action == Action::Read
+                && node.status != Status::Done
+                && !(node.status == Status::Waiting && ready.contains(i))
+        })
+        .map(|(_, node)| node.change.address.clone())
+        .collect()
+}
+
+/// Records what the configuration now says about an object it leaves
+/// unchanged: its `@prevent_destroy` and `@create_before_destroy` marks,
+/// its dependencies and its place. A mark added to (or removed from) a
+/// declaration must reach the state even when nothing else changes, or
+/// deleting the declaration later would ignore it.
+async fn record_marks(
+    change: &Change,
+    state: &mut State,
+    backend: &mut dyn Backend,
+) -> Result<(), StateError> {
+    let Some(recorded) = state.instances.get(&change.address) else { return Ok(()) };
+    let location = change.location.clone().or_else(|| recorded.location.clone());
+    if recorded.protected == change.options.prevent_destroy
+        && recorded.create_before_destroy == change.options.create_before_destroy
+        && recorded.depends_on == change.depends_on
+        && recorded.location == location
+    {
+        return Ok(());
+    }
+    let mut instance = recorded.clone();
+    instance.protected = change.options.prevent_destroy;
+    instance.create_before_destroy = change.options.create_before_destroy;
+    instance.depends_on = change.depends_on.clone();
+    instance.location = location;
+    state.serial += 1;
+    backend.record(&change.address, Some(&instance), state.serial).await?;
+    state.instances.insert(change.address.clone(), instance);
+    Ok(())
+}
+
 fn needs_evaluation(node: &Node) -> bool {
-    node.status == Status::Waiting
+    !node.cleanup
+        && node.status == Status::Waiting
         && !node.change.data
         && matches!(node.change.action, Action::Create | Action::Update | Action::Replace)
         && !inputs_known(&node.change.kind, &node.change.config)
         || node.change.data && node.change.action == Action::Read
 }
 
+fn is_cbd_replace(change: &Change) -> bool {
+    change.action == Action::Replace && change.options.create_before_destroy
+}
+
+/// The steps of a change's node. A create-before-destroy replacement's
+/// node only creates: its cleanup node deletes the old object.
 fn steps_of(change: &Change) -> Vec<Step> {
     match change.action {
         Action::NoOp => Vec::new(),
         Action::Create => vec![Step::Create],
         Action::Update => vec![Step::Update],
-        Action::Replace if change.options.create_before_destroy => vec![Step::Create, Step::Delete],
+        Action::Replace if change.options.create_before_destroy => vec![Step::Create],
         Action::Replace => vec![Step::Delete, Step::Create],
         Action::Delete => vec![Step::Delete],
         Action::Read => vec![Step::Read],
@@ -341,11 +451,15 @@ fn steps_of(change: &Change) -> Vec<Step> {
 /// Ordering edges: configuration dependencies, and deletions after
 /// whatever depended on the deleted object.
 fn link(nodes: &mut [Node], state: &State) {
-    let index: HashMap<String, usize> =
-        nodes.iter().enumerate().map(|(i, n)| (n.change.address.clone(), i)).collect();
+    let index: HashMap<String, usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.cleanup)
+        .map(|(i, n)| (n.change.address.clone(), i))
+        .collect();
     let mut edges: Vec<(usize, usize)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        if node.change.action != Action::Delete {
+        if node.change.action != Action::Delete && !node.cleanup {
             for dep in &node.change.depends_on {
                 if let Some(&j) = index.get(dep) {
                     edges.push((j, i));
@@ -362,6 +476,31 @@ fn link(nodes: &mut [Node], state: &State) {
         }
     }
     for (i, node) in nodes.iter().enumerate() {
+        if node.cleanup {
+            // After the new object, after everything that uses the object
+            // in the configuration, and after deleting what used the old
+            // one.
+            let Some(&new) = index.get(&node.change.address) else { continue };
+            edges.push((new, i));
+            for (j, other) in nodes.iter().enumerate() {
+                if !other.cleanup
+                    && other.change.action != Action::Delete
+                    && other.change.depends_on.contains(&node.change.address)
+                {
+                    edges.push((j, i));
+                }
+            }
+            for dependent in
+                dependents_in_state.get(node.change.address.as_str()).into_iter().flatten()
+            {
+                if let Some(&j) = index.get(*dependent)
+                    && nodes[j].change.action == Action::Delete
+                {
+                    edges.push((j, i));
+                }
+            }
+            continue;
+        }
         let deletes_first = node.change.action == Action::Delete
             || node.change.action == Action::Replace && !node.change.options.create_before_destroy;
         if !deletes_first {
@@ -371,7 +510,8 @@ fn link(nodes: &mut [Node], state: &State) {
         for dependent in dependents_in_state.get(address).into_iter().flatten() {
             if let Some(&j) = index.get(*dependent)
                 && j != i
-                && (node.change.action == Action::Delete || nodes[j].change.action == Action::Delete)
+                && (node.change.action == Action::Delete
+                    || nodes[j].change.action == Action::Delete)
             {
                 edges.push((j, i));
             }
@@ -409,11 +549,10 @@ fn fail(
     let node = &mut nodes[index];
     node.status = Status::Failed;
     report.failed += 1;
-    let action = node.change.action.as_str().to_string();
     sink.event(&Event::OperationFinished {
         time: now(),
-        address: node.change.address.clone(),
-        action,
+        address: shown_address(node),
+        action: shown_action(node).to_string(),
         kind: node.change.kind.clone(),
         outcome: Outcome::Failed,
         elapsed_ms: node.started.map_or(0, |s| s.elapsed().as_millis() as u64),
@@ -421,7 +560,7 @@ fn fail(
         location: node.change.location.clone(),
     });
     report.failures.push(Failure {
-        address: node.change.address.clone(),
+        address: shown_address(node),
         message,
         location: node.change.location.clone(),
         span: node.change.span,
@@ -439,8 +578,8 @@ fn fail(
         report.skipped += 1;
         sink.event(&Event::OperationFinished {
             time: now(),
-            address: nodes[next].change.address.clone(),
-            action: nodes[next].change.action.as_str().to_string(),
+            address: shown_address(&nodes[next]),
+            action: shown_action(&nodes[next]).to_string(),
             kind: nodes[next].change.kind.clone(),
             outcome: Outcome::Skipped,
             elapsed_ms: 0,
@@ -451,7 +590,11 @@ fn fail(
     }
 }
 
-/// Journals one step and starts it on the runtime.
+/// A provider step, ready to be spawned.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Finished> + Send>>;
+
+/// Journals one step and returns it, to be spawned once the journal is
+/// synced.
 #[allow(clippy::too_many_arguments, reason = "the parts of a run")]
 async fn launch(
     index: usize,
@@ -463,9 +606,8 @@ async fn launch(
     base_dir: &std::path::Path,
     semaphore: &Arc<Semaphore>,
     events: &mpsc::UnboundedSender<Event>,
-    tasks: &mut JoinSet<Finished>,
     interrupts: &Interrupts,
-) -> Result<(), StateError> {
+) -> Result<Task, StateError> {
     let change = &nodes[index].change;
     let address = change.address.clone();
     let prior = match change.action {
@@ -477,10 +619,9 @@ async fn launch(
     let provider = match providers.get(&change.provider) {
         Ok(provider) => provider,
         Err(error) => {
-            tasks.spawn(async move {
+            return Ok(Box::pin(async move {
                 Finished { node: index, step, result: Err(error), timed_out: false }
-            });
-            return Ok(());
+            }));
         }
     };
     // A create-before-destroy replacement sets the old object aside first,
@@ -505,7 +646,10 @@ async fn launch(
     if step != Step::Read {
         backend
             .begin(&Operation {
-                address: if step == Step::Delete && change.options.create_before_destroy && change.action == Action::Replace {
+                address: if step == Step::Delete
+                    && change.options.create_before_destroy
+                    && change.action == Action::Replace
+                {
                     deposed(&address)
                 } else {
                     address.clone()
@@ -530,23 +674,34 @@ async fn launch(
     let options = change.options.clone();
     let semaphore = semaphore.clone();
     let events = events.clone();
-    tasks.spawn(async move {
+    let shown = shown_address(&nodes[index]);
+    Ok(Box::pin(async move {
         let _permit = semaphore.acquire_owned().await;
         let _ = events.send(Event::OperationStarted {
             time: now(),
-            address: address.clone(),
+            address: shown,
             action: action.to_string(),
             kind: kind.clone(),
         });
         let (result, timed_out) =
             run_step(provider, &ctx, &kind, step, prior, config, &options, &events).await;
         Finished { node: index, step, result, timed_out }
-    });
-    Ok(())
+    }))
 }
 
 fn deposed(address: &str) -> String {
     format!("{address}{DEPOSED}")
+}
+
+/// The address events and messages give a node: a cleanup node deletes
+/// the old, deposed object.
+fn shown_address(node: &Node) -> String {
+    if node.cleanup { deposed(&node.change.address) } else { node.change.address.clone() }
+}
+
+/// The action events give a node.
+fn shown_action(node: &Node) -> &'static str {
+    if node.cleanup { Action::Delete.as_str() } else { node.change.action.as_str() }
 }
 
 /// One step with its timeout and retries.
@@ -567,17 +722,25 @@ async fn run_step(
     loop {
         let call = async {
             match step {
-                Step::Create => provider.apply(ctx, kind, provider::Change::Create { config: &config }).await,
+                Step::Create => {
+                    provider.apply(ctx, kind, provider::Change::Create { config: &config }).await
+                }
                 Step::Update => match &prior {
                     Some(prior) => {
                         provider
                             .apply(ctx, kind, provider::Change::Update { prior, config: &config })
                             .await
                     }
-                    None => provider.apply(ctx, kind, provider::Change::Create { config: &config }).await,
+                    None => {
+                        provider
+                            .apply(ctx, kind, provider::Change::Create { config: &config })
+                            .await
+                    }
                 },
                 Step::Delete => match &prior {
-                    Some(prior) => provider.apply(ctx, kind, provider::Change::Delete { prior }).await,
+                    Some(prior) => {
+                        provider.apply(ctx, kind, provider::Change::Delete { prior }).await
+                    }
                     None => Ok(None),
                 },
                 Step::Read => provider.read(ctx, kind, &config).await,
@@ -609,14 +772,9 @@ async fn run_step(
         };
         match result {
             Err(error) if error.transient && error.partial.is_none() && attempt < attempts => {
-                // A create is repeated only when that cannot make a second
-                // object.
-                if step == Step::Create
-                    && !provider.create_is_idempotent(kind)
-                    && !matches!(provider.read(ctx, kind, &config).await, Ok(None))
-                {
-                    return (Err(error), false);
-                }
+                // An error without a partial object guarantees that nothing
+                // was changed (the provider contract), so even a create may
+                // be repeated.
                 let base = backoff.saturating_mul(1 << (attempt - 1).min(16));
                 let jitter = rand::random_range(0.5..1.5);
                 let delay = (base as f64 * jitter) as u64;
@@ -651,15 +809,17 @@ async fn settle(
 ) -> Result<(), StateError> {
     let Finished { node: index, step, result, timed_out } = finished;
     let change = nodes[index].change.clone();
-    let cbd_delete =
-        change.action == Action::Replace && change.options.create_before_destroy && step == Step::Delete;
+    let cbd_delete = change.action == Action::Replace
+        && change.options.create_before_destroy
+        && step == Step::Delete;
     let record_address = if cbd_delete { deposed(&change.address) } else { change.address.clone() };
     match result {
         Ok(object) => {
             match step {
                 Step::Read => {
                     if let Some(value) = object {
-                        data_reads.insert(change.address.clone(), mark_sensitive(&change.kind, value));
+                        data_reads
+                            .insert(change.address.clone(), mark_sensitive(&change.kind, value));
                     }
                 }
                 Step::Delete => {
@@ -690,11 +850,14 @@ async fn settle(
                 return Ok(());
             }
             node.status = Status::Done;
-            report.succeeded += 1;
+            // A cleanup finishes the replacement counted already.
+            if !node.cleanup {
+                report.succeeded += 1;
+            }
             sink.event(&Event::OperationFinished {
                 time: now(),
-                address: change.address.clone(),
-                action: change.action.as_str().to_string(),
+                address: shown_address(node),
+                action: shown_action(node).to_string(),
                 kind: change.kind.clone(),
                 outcome: Outcome::Succeeded,
                 elapsed_ms: node.started.map_or(0, |s| s.elapsed().as_millis() as u64),
@@ -707,13 +870,15 @@ async fn settle(
             // Keep what the provider says it left behind.
             match (step, error.partial.clone()) {
                 (Step::Create, Some(partial)) => {
-                    let instance = instance_state(&change, mark_sensitive(&change.kind, partial), true);
+                    let instance =
+                        instance_state(&change, mark_sensitive(&change.kind, partial), true);
                     state.serial += 1;
                     backend.record(&record_address, Some(&instance), state.serial).await?;
                     state.instances.insert(record_address, instance);
                 }
                 (Step::Update, Some(partial)) => {
-                    let mut instance = instance_state(&change, mark_sensitive(&change.kind, partial), false);
+                    let mut instance =
+                        instance_state(&change, mark_sensitive(&change.kind, partial), false);
                     if let Some(old) = state.instances.get(&record_address) {
                         instance.tainted = old.tainted;
                     }
@@ -770,9 +935,10 @@ fn reevaluate(
     providers: &Providers,
     handle: &tokio::runtime::Handle,
     data_reads: &mut BTreeMap<String, Value>,
+    deferred: HashSet<String>,
 ) -> (Vec<Change>, usize, Vec<Diagnostic>) {
     let (changes, pending, diagnostics, _) =
-        evaluate_full(config, state, providers, handle, data_reads);
+        evaluate_full(config, state, providers, handle, data_reads, deferred);
     (changes, pending, diagnostics)
 }
 
@@ -784,6 +950,7 @@ fn evaluate_full(
     providers: &Providers,
     handle: &tokio::runtime::Handle,
     data_reads: &mut BTreeMap<String, Value>,
+    deferred: HashSet<String>,
 ) -> Evaluated {
     let empty = HashMap::new();
     let mut planner = Planner {
@@ -796,15 +963,12 @@ fn evaluate_full(
         data_reads: std::mem::take(data_reads),
         read_data: true,
         drift_reasons: &empty,
+        deferred,
     };
     let evaluation = config.evaluate(&mut planner);
     *data_reads = std::mem::take(&mut planner.data_reads);
-    let diagnostics: Vec<Diagnostic> = evaluation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .cloned()
-        .collect();
+    let diagnostics: Vec<Diagnostic> =
+        evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     (planner.changes, evaluation.pending_assertions, diagnostics, evaluation.outputs)
 }
 

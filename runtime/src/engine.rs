@@ -1,7 +1,7 @@
 //! The configuration meets the state: provider configurations, recovery
 //! of interrupted operations, refresh, and planning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -33,13 +33,29 @@ pub struct Config<'a> {
     pub params: std::collections::HashMap<String, ParamInput>,
     /// The root module's folder.
     pub base_dir: PathBuf,
+    line_indexes: HashMap<FileId, LineIndex>,
 }
 
-impl Config<'_> {
+impl<'a> Config<'a> {
+    pub fn new(
+        analysis: &'a Analysis,
+        db: &'a dyn SourceDb,
+        root: FileId,
+        params: std::collections::HashMap<String, ParamInput>,
+        base_dir: PathBuf,
+    ) -> Config<'a> {
+        let line_indexes =
+            analysis.files.iter().map(|f| (f.id, LineIndex::new(&f.source))).collect();
+        Config { analysis, db, root, params, base_dir, line_indexes }
+    }
+
     /// `main.orch:3:10` for a span.
     pub fn location(&self, span: Span) -> String {
         let file = self.analysis.files.get(span.file);
-        let at = LineIndex::new(&file.source).line_col(&file.source, span.start);
+        let at = match self.line_indexes.get(&span.file) {
+            Some(index) => index.line_col(&file.source, span.start),
+            None => LineIndex::new(&file.source).line_col(&file.source, span.start),
+        };
         format!("{}:{}:{}", file.path, at.line, at.column)
     }
 
@@ -157,6 +173,9 @@ pub(crate) struct Planner<'p> {
     /// The changes of the plan being applied: they say which objects must
     /// not be taken from state yet.
     pub(crate) drift_reasons: &'p HashMap<String, Vec<String>>,
+    /// Data instances that must not be read yet: they depend on objects
+    /// that the plan changes, so a read now would see the old ones.
+    pub(crate) deferred: HashSet<String>,
 }
 
 impl Planner<'_> {
@@ -194,6 +213,13 @@ impl Planner<'_> {
             return value.clone();
         }
         let mut change = self.base_change(instance, key.clone());
+        if self.deferred.contains(&instance.address) {
+            change.action = Action::Read;
+            change.reasons.push("read during apply: it depends on changes made then".into());
+            change.after = instance.value.clone();
+            self.changes.push(change);
+            return instance.value.clone();
+        }
         if !inputs_known(&instance.resource_kind, &instance.value) || !self.read_data {
             change.action = Action::Read;
             change.reasons.push("read during apply: its inputs are known only then".into());
@@ -209,8 +235,13 @@ impl Planner<'_> {
             }
         };
         let ctx = OpContext::new(&self.config.base_dir, &instance.address);
-        match read_data(&self.handle, provider, ctx, &instance.resource_kind, instance.value.clone())
-        {
+        match read_data(
+            &self.handle,
+            provider,
+            ctx,
+            &instance.resource_kind,
+            instance.value.clone(),
+        ) {
             Ok(value) => {
                 self.data_reads.insert(instance.address.clone(), value.clone());
                 change.after = value.clone();
@@ -264,7 +295,9 @@ impl Resolver for Planner<'_> {
                 let drifted = self.drift_reasons.get(&instance.address);
                 if prior.tainted {
                     change.action = Action::Replace;
-                    change.reasons.push("tainted: an earlier create failed or was interrupted".into());
+                    change
+                        .reasons
+                        .push("tainted: an earlier create failed or was interrupted".into());
                 } else if !planned.requires_replace.is_empty() {
                     change.action = Action::Replace;
                     for name in &planned.requires_replace {
@@ -283,11 +316,7 @@ impl Resolver for Planner<'_> {
                     }
                 }
                 change.changed = changed;
-                if change.action == Action::NoOp {
-                    current.clone()
-                } else {
-                    planned.value
-                }
+                if change.action == Action::NoOp { current.clone() } else { planned.value }
             }
         };
         let value = mark_sensitive(&instance.resource_kind, value);
@@ -407,7 +436,8 @@ pub async fn prepare(
             }
         };
         let ctx = OpContext::new(&config.base_dir, address);
-        let (kind, prior, address) = (instance.kind.clone(), instance.value.clone(), address.clone());
+        let (kind, prior, address) =
+            (instance.kind.clone(), instance.value.clone(), address.clone());
         let semaphore = semaphore.clone();
         reads.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
@@ -480,6 +510,12 @@ fn merge_known(recorded: &Value, current: Value) -> Value {
 
 /// Plans `apply`: evaluates the configuration against the (refreshed)
 /// state.
+///
+/// A data instance that depends on an object the plan changes is read
+/// during apply, once that change is made, as Terraform does: read now,
+/// it would see the old object (or none). Which ones those are is known
+/// only after evaluating, so the configuration is evaluated again, with
+/// them deferred, until no new one turns up.
 pub fn plan_apply(
     config: &Config<'_>,
     state: &State,
@@ -487,16 +523,80 @@ pub fn plan_apply(
     prepared: Prepared,
     handle: tokio::runtime::Handle,
 ) -> (Plan, Evaluation) {
+    let mut deferred = HashSet::new();
+    loop {
+        let (plan, evaluation) =
+            plan_once(config, state, providers, &prepared, handle.clone(), deferred.clone());
+        let more = data_to_defer(&plan, &evaluation);
+        if more.is_subset(&deferred) {
+            return (plan, evaluation);
+        }
+        deferred.extend(more);
+    }
+}
+
+/// The data instances of `plan` that depend, directly or through other
+/// instances, on an object the plan creates, updates or replaces, or on
+/// data read during apply.
+fn data_to_defer(plan: &Plan, evaluation: &Evaluation) -> HashSet<String> {
+    let pending: HashSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(c.action, Action::Create | Action::Update | Action::Replace | Action::Read)
+        })
+        .map(|c| c.address.as_str())
+        .collect();
+    let depends: HashMap<&str, &Vec<String>> =
+        evaluation.instances.iter().map(|i| (i.address.as_str(), &i.depends_on)).collect();
+    // Whether an instance waits for something pending, memoised.
+    fn waits<'a>(
+        address: &'a str,
+        depends: &HashMap<&'a str, &'a Vec<String>>,
+        pending: &HashSet<&str>,
+        memo: &mut HashMap<&'a str, bool>,
+    ) -> bool {
+        if let Some(&known) = memo.get(address) {
+            return known;
+        }
+        memo.insert(address, false); // a cycle cannot make it true
+        let result = depends.get(address).is_some_and(|list| {
+            list.iter().any(|dep| {
+                pending.contains(dep.as_str()) || waits(dep.as_str(), depends, pending, memo)
+            })
+        });
+        memo.insert(address, result);
+        result
+    }
+    let mut memo = HashMap::new();
+    evaluation
+        .instances
+        .iter()
+        .filter(|i| i.kind == DeclKind::Data)
+        .filter(|i| waits(i.address.as_str(), &depends, &pending, &mut memo))
+        .map(|i| i.address.clone())
+        .collect()
+}
+
+fn plan_once(
+    config: &Config<'_>,
+    state: &State,
+    providers: &Providers,
+    prepared: &Prepared,
+    handle: tokio::runtime::Handle,
+    deferred: HashSet<String>,
+) -> (Plan, Evaluation) {
     let mut planner = Planner {
         config,
         state,
         providers,
         handle,
         changes: Vec::new(),
-        errors: prepared.errors,
+        errors: prepared.errors.clone(),
         data_reads: BTreeMap::new(),
         read_data: true,
         drift_reasons: &prepared.drift_fields,
+        deferred,
     };
     let evaluation = config.evaluate(&mut planner);
     let Planner { mut changes, mut errors, data_reads, .. } = planner;
@@ -515,11 +615,15 @@ pub fn plan_apply(
             continue;
         }
         let deposed = address.ends_with(DEPOSED);
-        let change = deletion(address, instance, if deposed {
-            "set aside by a create-before-destroy replacement"
-        } else {
-            "no longer in the configuration"
-        });
+        let change = deletion(
+            address,
+            instance,
+            if deposed {
+                "set aside by a create-before-destroy replacement"
+            } else {
+                "no longer in the configuration"
+            },
+        );
         if instance.protected && !deposed {
             errors.push(PlanError {
                 message: format!(
@@ -539,9 +643,9 @@ pub fn plan_apply(
         lineage: state.lineage.clone(),
         serial: state.serial,
         changes,
-        drift: prepared.drift,
+        drift: prepared.drift.clone(),
         errors,
-        warnings: prepared.warnings,
+        warnings: prepared.warnings.clone(),
         outputs: evaluation.outputs.clone(),
         data_reads,
     };

@@ -54,9 +54,9 @@ fn instance(index: usize) -> InstanceState {
             ("tags", Value::list(vec![Value::string("a"), Value::None, Value::Bool(true)])),
         ]),
         depends_on: vec![format!("fs.dir[\"{index}\"]")],
-        tainted: index % 3 == 0,
-        protected: index % 5 == 0,
-        create_before_destroy: index % 7 == 0,
+        tainted: index.is_multiple_of(3),
+        protected: index.is_multiple_of(5),
+        create_before_destroy: index.is_multiple_of(7),
         location: Some(format!("main.orch:{index}:1")),
     }
 }
@@ -506,7 +506,7 @@ async fn a_lock_held_by_another_process_is_refused_until_that_process_is_killed(
             assert_eq!(holder.operation, "apply");
             assert_eq!(holder.host, me.host);
             assert_eq!(holder.user, me.user);
-            let message = StateError::Locked(holder).to_string();
+            let message = holder.to_string();
             assert!(message.contains(&format!("pid {}", child.id())), "{message}");
         }
         other => panic!("expected the child's lock, got {other:?}"),

@@ -468,10 +468,17 @@ async fn stale_writers_get_a_conflict_and_change_nothing() {
     let mut state = second.load().await.unwrap().state;
     state.serial = 3;
     second.finish(&state).await.unwrap();
+    // A refused record keeps the instance and its journal entry.
+    let begun = operation("fs.file[\"a\"]", Value::None);
+    first.begin(&begun).await.unwrap();
     assert_eq!(
         first.record("fs.file[\"a\"]", None, 3).await.unwrap_err(),
         StateError::Conflict { expected: 2, found: 3 }
     );
+    let loaded = second.load().await.unwrap();
+    assert_eq!(loaded.state.serial, 3);
+    assert_eq!(loaded.state.instances["fs.file[\"a\"]"], file("/a", "first again"));
+    assert_eq!(loaded.interrupted, vec![begun]);
     remove_state(&url, &name).await;
 }
 

@@ -107,6 +107,7 @@ async fn file_is_created_read_updated_and_deleted_relative_to_the_base_dir() {
     assert_eq!(again, Ok(None), "deleting a file already gone succeeds");
     let leftovers: Vec<_> = fs::read_dir(base.path()).expect("list").collect();
     assert!(leftovers.is_empty(), "no temporary file is left behind: {leftovers:?}");
+    assert!(provider.create_is_idempotent("fs.file"));
 }
 
 /// `object` with `name` set to `value`.

@@ -109,17 +109,31 @@ pub(crate) fn plan(args: &PlanArgs) -> Outcome {
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
     let location = run::state_location(&args.state, &args.file);
     let result = runtime.block_on(async {
-        let Some(evaluation) = run::first_evaluation(&workspace) else { return Ok(Outcome::Failure) };
-        let Some(providers) = run::providers(&evaluation).await else { return Ok(Outcome::Failure) };
+        let Some(evaluation) = run::first_evaluation(&workspace) else {
+            return Ok(Outcome::Failure);
+        };
+        let Some(providers) = run::providers(&evaluation).await else {
+            return Ok(Outcome::Failure);
+        };
         let mut state = run::open_state(&location, &args.file).await?;
         run::lock(&mut state, "plan", args.state.lock_timeout).await?;
-        let mut loaded = state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
+        let mut loaded =
+            state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
         let config = workspace.config();
-        let prepared = prepare(&config, &mut loaded, &providers, args.refresh, args.parallelism).await;
-        let plan = if args.destroy {
-            plan_destroy(&loaded.state, prepared)
+        let prepared =
+            prepare(&config, &mut loaded, &providers, args.refresh, args.parallelism).await;
+        let (plan, failed) = if args.destroy {
+            (plan_destroy(&loaded.state, prepared), Vec::new())
         } else {
-            plan_apply(&config, &loaded.state, &providers, prepared, tokio::runtime::Handle::current()).0
+            let (mut plan, evaluation) = plan_apply(
+                &config,
+                &loaded.state,
+                &providers,
+                prepared,
+                tokio::runtime::Handle::current(),
+            );
+            let failed = evaluation_errors(&config, &mut plan, &evaluation);
+            (plan, failed)
         };
         let _ = state.backend.unlock().await;
         if args.json {
@@ -128,13 +142,17 @@ pub(crate) fn plan(args: &PlanArgs) -> Outcome {
             run::print(&render::human(&plan, args.verbose, style()));
         }
         if !plan.errors.is_empty() {
-            report_plan_errors(&workspace, &plan);
+            report_plan_errors(&workspace, &plan, &failed);
             return Ok(Outcome::Failure);
         }
         if let Some(out) = &args.out {
             save_plan(&workspace, &plan, &args.state, state.key.as_ref(), out)?;
             if !args.json {
-                eprintln!("Saved the plan to {}; apply it with `orchc apply {}`.", out.display(), out.display());
+                eprintln!(
+                    "Saved the plan to {}; apply it with `orchc apply {}`.",
+                    out.display(),
+                    out.display()
+                );
             }
             run::report_generated_key(&state.key);
         }
@@ -161,10 +179,36 @@ fn style() -> Style {
     Style { color: terminal::color_enabled(Stream::Stdout) }
 }
 
-fn report_plan_errors(workspace: &Workspace, plan: &Plan) {
-    for error in &plan.errors {
+/// Errors of evaluating the configuration against the state (an
+/// `assert` on recorded values, an expression that fails on them): they
+/// are added to the plan's errors, so that the plan cannot be applied, and
+/// returned as diagnostics to report with their own codes.
+fn evaluation_errors(
+    config: &orch_runtime::engine::Config<'_>,
+    plan: &mut Plan,
+    evaluation: &orch_compiler::eval::Evaluation,
+) -> Vec<orch_lang::Diagnostic> {
+    let failed: Vec<orch_lang::Diagnostic> =
+        evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    for diagnostic in &failed {
+        plan.errors.push(orch_runtime::plan::PlanError {
+            message: diagnostic.message.clone(),
+            help: diagnostic.help.clone(),
+            span: Some(diagnostic.primary.span),
+            location: Some(config.location(diagnostic.primary.span)),
+        });
+    }
+    failed
+}
+
+/// Reports the plan's errors; the last `evaluation.len()` of them are
+/// `evaluation`'s diagnostics.
+fn report_plan_errors(workspace: &Workspace, plan: &Plan, evaluation: &[orch_lang::Diagnostic]) {
+    let own = plan.errors.len().saturating_sub(evaluation.len());
+    for error in &plan.errors[..own] {
         workspace.report_plan_errors(std::slice::from_ref(error), run::plan_error_code(error));
     }
+    workspace.report(evaluation);
     eprintln!(
         "error: the plan cannot be applied ({} error{}); nothing was changed",
         plan.errors.len(),
@@ -231,6 +275,20 @@ fn read_plan_file(path: &Path) -> Option<Result<PlanFile, miette::Report>> {
 pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
     let saved = if destroy { None } else { read_plan_file(&args.file) };
     let saved = match saved {
+        Some(Ok(_))
+            if !args.evaluation.vars.is_empty()
+                || args.evaluation.var_file.is_some()
+                || !args.evaluation.policies.is_empty() =>
+        {
+            errors::report(miette!(
+                code = "orchc::plan_file",
+                help =
+                    "make a new plan with those values: `orchc plan FILE --var K=V --out PLANFILE`",
+                "{} is a saved plan: it is applied exactly as planned, so --var, --var-file and --policy cannot change it",
+                args.file.display()
+            ));
+            return Outcome::Failure;
+        }
         Some(Ok(saved)) => Some(saved),
         Some(Err(error)) => {
             errors::report(error);
@@ -255,7 +313,8 @@ pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
             (Some(saved), None) => {
                 // The default place beside the root module the plan was
                 // made for.
-                let root_name = Path::new(&saved.root).file_name().map(PathBuf::from).unwrap_or_default();
+                let root_name =
+                    Path::new(&saved.root).file_name().map(PathBuf::from).unwrap_or_default();
                 run::state_location(&state_args, &Path::new(&saved.base_dir).join(root_name))
             }
             _ => run::state_location(&state_args, &root),
@@ -282,11 +341,16 @@ pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
                 (workspace, None)
             }
         };
-        let Some(evaluation) = run::first_evaluation(&workspace) else { return Ok(Outcome::Failure) };
-        let Some(providers) = run::providers(&evaluation).await else { return Ok(Outcome::Failure) };
+        let Some(evaluation) = run::first_evaluation(&workspace) else {
+            return Ok(Outcome::Failure);
+        };
+        let Some(providers) = run::providers(&evaluation).await else {
+            return Ok(Outcome::Failure);
+        };
         let operation = if destroy { "destroy" } else { "apply" };
         run::lock(&mut state, operation, state_args.lock_timeout).await?;
-        let outcome = locked_apply(args, destroy, &workspace, &mut state, &providers, plan_from_file).await;
+        let outcome =
+            locked_apply(args, destroy, &workspace, &mut state, &providers, plan_from_file).await;
         let _ = state.backend.unlock().await;
         run::report_generated_key(&state.key);
         outcome
@@ -305,9 +369,12 @@ async fn locked_apply(
     let mut loaded =
         state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
     let config = workspace.config();
+    let mut failed = Vec::new();
     let plan = match plan_from_file {
         Some(plan) => {
-            if plan.lineage != loaded.state.lineage && !(loaded.created && plan.serial == 0) || plan.serial != loaded.state.serial {
+            if plan.lineage != loaded.state.lineage && !(loaded.created && plan.serial == 0)
+                || plan.serial != loaded.state.serial
+            {
                 return Err(miette!(
                     code = "orchc::stale_plan",
                     help = "make a new plan with `orchc plan --out FILE`",
@@ -331,11 +398,20 @@ async fn locked_apply(
             plan
         }
         None => {
-            let prepared: Prepared = prepare(&config, &mut loaded, providers, args.refresh, args.parallelism).await;
+            let prepared: Prepared =
+                prepare(&config, &mut loaded, providers, args.refresh, args.parallelism).await;
             if destroy {
                 plan_destroy(&loaded.state, prepared)
             } else {
-                plan_apply(&config, &loaded.state, providers, prepared, tokio::runtime::Handle::current()).0
+                let (mut plan, evaluation) = plan_apply(
+                    &config,
+                    &loaded.state,
+                    providers,
+                    prepared,
+                    tokio::runtime::Handle::current(),
+                );
+                failed = evaluation_errors(&config, &mut plan, &evaluation);
+                plan
             }
         }
     };
@@ -343,7 +419,7 @@ async fn locked_apply(
         run::print(&render::human(&plan, args.verbose, style()));
     }
     if !plan.errors.is_empty() {
-        report_plan_errors(workspace, &plan);
+        report_plan_errors(workspace, &plan, &failed);
         return Ok(Outcome::Failure);
     }
     if plan.has_changes() && !args.auto_approve && !approved(&plan)? {
@@ -353,9 +429,34 @@ async fn locked_apply(
     let mut human = progress::Human::new(style(), std::io::stdout().is_terminal() && !args.json);
     let mut json = progress::JsonLines;
     let mut audit = match &args.events {
-        Some(path) => Some(progress::AuditLog::open(path).map_err(|e| errors::path_error("open", path, &e))?),
+        Some(path) => {
+            Some(progress::AuditLog::open(path).map_err(|e| errors::path_error("open", path, &e))?)
+        }
         None => None,
     };
+    let info = orch_runtime::state::LockInfo::current(&plan.operation);
+    let started = Event::RunStarted {
+        time: now(),
+        operation: plan.operation.clone(),
+        user: info.user,
+        host: info.host,
+        state: state.location.clone(),
+        changes: plan.effective().count(),
+    };
+    let warnings: Vec<Event> =
+        plan.warnings.iter().map(|w| Event::Warning { time: now(), message: w.clone() }).collect();
+    // The plan printed above lists its warnings already: only the JSON
+    // lines and the audit log get them as events.
+    if args.json {
+        json.event(&started);
+        warnings.iter().for_each(|w| json.event(w));
+    } else {
+        human.event(&started);
+    }
+    if let Some(audit) = audit.as_mut() {
+        audit.event(&started);
+        warnings.iter().for_each(|w| audit.event(w));
+    }
     let mut sinks: Vec<&mut dyn EventSink> = Vec::new();
     if args.json {
         sinks.push(&mut json);
@@ -366,18 +467,6 @@ async fn locked_apply(
         sinks.push(audit);
     }
     let mut sink = Fanout(sinks);
-    let info = orch_runtime::state::LockInfo::current(&plan.operation);
-    sink.event(&Event::RunStarted {
-        time: now(),
-        operation: plan.operation.clone(),
-        user: info.user,
-        host: info.host,
-        state: state.location.clone(),
-        changes: plan.effective().count(),
-    });
-    for warning in &plan.warnings {
-        sink.event(&Event::Warning { time: now(), message: warning.clone() });
-    }
     let interrupts = Interrupts::default();
     let listener = tokio::spawn(listen_for_interrupts(interrupts.clone()));
     let options = ApplyOptions { parallelism: args.parallelism.max(1), fail_fast: args.fail_fast };
@@ -418,7 +507,9 @@ async fn listen_for_interrupts(interrupts: Interrupts) {
             interrupts.first.notify_one();
         } else {
             interrupts.cancel_all.cancel();
-            eprintln!("\nsecond interrupt: stopping now; finished operations are saved, running ones are read back on the next run");
+            eprintln!(
+                "\nsecond interrupt: stopping now; finished operations are saved, running ones are read back on the next run"
+            );
             std::process::exit(130);
         }
     }
@@ -429,14 +520,21 @@ fn approved(plan: &Plan) -> Result<bool, miette::Report> {
     if !std::io::stdin().is_terminal() {
         return Err(miette!(
             code = "orchc::approval",
-            help = "pass --auto-approve to apply without confirmation (for CI), or run on a terminal",
+            help =
+                "pass --auto-approve to apply without confirmation (for CI), or run on a terminal",
             "refusing to {} without confirmation: standard input is not a terminal",
             plan.operation
         ));
     }
-    run::print(&format!("\nDo you want to {} these changes? Only `yes` is accepted: ", plan.operation));
+    run::print(&format!(
+        "\nDo you want to {} these changes? Only `yes` is accepted: ",
+        plan.operation
+    ));
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| errors::io_error("cannot read the answer", e))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| errors::io_error("cannot read the answer", e))?;
     Ok(answer.trim() == "yes")
 }
 
@@ -455,7 +553,8 @@ fn summarize(workspace: &Workspace, plan: &Plan, report: &ApplyReport) {
                 workspace.report(&[diagnostic]);
             }
             None => {
-                let place = failure.location.as_deref().map(|l| format!("\n  --> {l}")).unwrap_or_default();
+                let place =
+                    failure.location.as_deref().map(|l| format!("\n  --> {l}")).unwrap_or_default();
                 eprintln!("error[E0901]: {}: {}{place}", failure.address, failure.message);
             }
         }
@@ -471,7 +570,11 @@ fn summarize(workspace: &Workspace, plan: &Plan, report: &ApplyReport) {
         )
     } else if report.ok() {
         if plan.has_changes() {
-            format!("{verb} complete: {} operation{} done.", report.succeeded, if report.succeeded == 1 { "" } else { "s" })
+            format!(
+                "{verb} complete: {} operation{} done.",
+                report.succeeded,
+                if report.succeeded == 1 { "" } else { "s" }
+            )
         } else {
             String::new()
         }

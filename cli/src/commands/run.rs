@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miette::miette;
-use orch_compiler::eval::{ConfigOnly, Evaluation, ParamInput};
 use orch_compiler::Analysis;
+use orch_compiler::eval::{ConfigOnly, Evaluation, ParamInput};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId};
 use orch_runtime::codec::Sealer;
@@ -77,13 +77,13 @@ pub(crate) struct Workspace {
 
 impl Workspace {
     pub(crate) fn config(&self) -> Config<'_> {
-        Config {
-            analysis: &self.analysis,
-            db: &self.sources,
-            root: self.root,
-            params: self.params.clone(),
-            base_dir: self.base_dir.clone(),
-        }
+        Config::new(
+            &self.analysis,
+            &self.sources,
+            self.root,
+            self.params.clone(),
+            self.base_dir.clone(),
+        )
     }
 
     /// Every source file, by path (for plan files).
@@ -103,7 +103,11 @@ impl Workspace {
 
     /// Prints plan errors: with a source excerpt when the declaration is
     /// in the configuration, with its recorded place otherwise.
-    pub(crate) fn report_plan_errors(&self, errors: &[PlanError], code: &'static orch_lang::diagnostic::Code) {
+    pub(crate) fn report_plan_errors(
+        &self,
+        errors: &[PlanError],
+        code: &'static orch_lang::diagnostic::Code,
+    ) {
         for error in errors {
             match error.span {
                 Some(span) => {
@@ -128,12 +132,17 @@ impl Workspace {
     }
 }
 
+/// What a plan file carries to load its configuration from: the sources
+/// by path, the params, the policy files.
+pub(crate) type SavedSources =
+    (BTreeMap<String, String>, std::collections::HashMap<String, ParamInput>, Vec<String>);
+
 /// Reads and analyses the root module `file` (or the sources of a plan
 /// file), reporting diagnostics. `None` when it has errors.
 pub(crate) fn load_workspace(
     file: &Path,
     evaluation: &EvaluationArgs,
-    memory: Option<(BTreeMap<String, String>, std::collections::HashMap<String, ParamInput>, Vec<String>)>,
+    memory: Option<SavedSources>,
 ) -> Option<Workspace> {
     let mut sources = Sources::default();
     let (root_path, params, policy_files) = match memory {
@@ -273,7 +282,11 @@ pub(crate) async fn lock(
             "the state at {} is locked: {holder}",
             state.location
         )),
-        Err(error) => Err(miette!(code = "orchc::state", "cannot lock the state at {}: {error}", state.location)),
+        Err(error) => Err(miette!(
+            code = "orchc::state",
+            "cannot lock the state at {}: {error}",
+            state.location
+        )),
     }
 }
 

@@ -84,9 +84,10 @@ async fn load(
     if let Some(operation) = lock_for {
         run::lock(&mut state, operation, args.lock_timeout).await?;
     }
-    let loaded = state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
+    let loaded =
+        state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
     if loaded.created {
-        if let Some(_) = lock_for {
+        if lock_for.is_some() {
             let _ = state.backend.unlock().await;
         }
         return Err(miette!(
@@ -206,8 +207,16 @@ pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
 fn not_found(address: &str, loaded: &Loaded) -> miette::Report {
     let known: Vec<&str> = loaded.state.instances.keys().map(String::as_str).collect();
     match orch_compiler::suggest::closest(address, known.iter().copied()) {
-        Some(close) => miette!(code = "orchc::state", help = format!("did you mean `{close}`?"), "there is no `{address}` in the state"),
-        None => miette!(code = "orchc::state", help = "`orchc state list` lists the addresses", "there is no `{address}` in the state"),
+        Some(close) => miette!(
+            code = "orchc::state",
+            help = format!("did you mean `{close}`?"),
+            "there is no `{address}` in the state"
+        ),
+        None => miette!(
+            code = "orchc::state",
+            help = "`orchc state list` lists the addresses",
+            "there is no `{address}` in the state"
+        ),
     }
 }
 
@@ -230,10 +239,16 @@ pub(crate) fn output(args: &OutputArgs) -> Outcome {
             Some(name) => {
                 let Some(value) = outputs.get(name) else {
                     let known: Vec<&str> = outputs.keys().map(String::as_str).collect();
-                    return Err(match orch_compiler::suggest::closest(name, known.iter().copied()) {
-                        Some(close) => miette!(code = "orchc::output", help = format!("did you mean `{close}`?"), "there is no output `{name}`"),
-                        None => miette!(code = "orchc::output", "there is no output `{name}`"),
-                    });
+                    return Err(
+                        match orch_compiler::suggest::closest(name, known.iter().copied()) {
+                            Some(close) => miette!(
+                                code = "orchc::output",
+                                help = format!("did you mean `{close}`?"),
+                                "there is no output `{name}`"
+                            ),
+                            None => miette!(code = "orchc::output", "there is no output `{name}`"),
+                        },
+                    );
                 };
                 if args.json {
                     run::print(&format!("{}\n", display_json(value)));

@@ -47,6 +47,7 @@ pub(crate) fn show(value: &Value) -> String {
     match value {
         Value::Secret(_) => "(secret)".into(),
         Value::Unknown => "(known after apply)".into(),
+        Value::None => "none".into(),
         other if !other.is_known() || other.contains_secret() => {
             serde_json::to_string(&display_json(other)).unwrap_or_default()
         }
@@ -69,7 +70,13 @@ fn fields(value: &Value) -> BTreeMap<String, Value> {
 }
 
 /// One line per change (and its fields with `verbose`).
-fn change_lines(change: &Change, verbose: bool, style: Style, widths: (usize, usize), out: &mut String) {
+fn change_lines(
+    change: &Change,
+    verbose: bool,
+    style: Style,
+    widths: (usize, usize),
+    out: &mut String,
+) {
     let sign = change.action.sign(change.options.create_before_destroy);
     let (width, kind_width) = widths;
     let _ = writeln!(
@@ -118,7 +125,11 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
     let width = plan.effective().map(|c| c.address.chars().count()).max().unwrap_or(0).min(48);
     let kind_width = plan.effective().map(|c| c.kind.len()).max().unwrap_or(0);
     if !plan.drift.is_empty() {
-        let _ = writeln!(out, "{}", style.bold("Drift: objects changed outside Orch since the last apply"));
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold("Drift: objects changed outside Orch since the last apply")
+        );
         let drift_width = plan.drift.iter().map(|d| d.address.len()).max().unwrap_or(0).min(48);
         for drift in &plan.drift {
             let what = if drift.deleted {
@@ -130,7 +141,10 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "  {} {:drift_width$}  {}  {what}",
-                style.action(if drift.deleted { Action::Delete } else { Action::Update }, &format!("{sign:>3}")),
+                style.action(
+                    if drift.deleted { Action::Delete } else { Action::Update },
+                    &format!("{sign:>3}")
+                ),
                 drift.address,
                 style.dim(&drift.kind)
             );

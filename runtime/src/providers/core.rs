@@ -29,8 +29,12 @@ impl Provider for CoreProvider {
     }
 
     fn plan(&self, kind: &str, prior: Option<&Value>, config: &Value) -> Planned {
-        let mut planned = default_plan(self.schema(kind), prior, config);
-        if kind == "core.value" {
+        let schema = self.schema(kind);
+        let mut planned = default_plan(schema, prior, config);
+        let unchanged = prior.is_some_and(|prior| {
+            inputs_of(schema, prior).reveal_all() == inputs_of(schema, config).reveal_all()
+        });
+        if kind == "core.value" && !unchanged {
             // The output is the input, known as soon as the input is.
             planned.value = with_output(&planned.value, field(config, "input").clone());
         }
@@ -52,6 +56,7 @@ impl Provider for CoreProvider {
         Ok(Some(with_output(&inputs, field(config, "input").clone())))
     }
 
+    /// A value has no side effect, so making it twice is harmless.
     fn create_is_idempotent(&self, _kind: &str) -> bool {
         true
     }

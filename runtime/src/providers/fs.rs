@@ -115,6 +115,12 @@ impl Provider for FsProvider {
         }
     }
 
+    /// Writing the same file or making the same folder twice gives the
+    /// same result.
+    fn create_is_idempotent(&self, kind: &str) -> bool {
+        matches!(kind, "fs.file" | "fs.dir")
+    }
+
     async fn import(
         &self,
         ctx: &OpContext,

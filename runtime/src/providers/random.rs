@@ -37,6 +37,12 @@ impl Provider for RandomProvider {
         }
     }
 
+    /// A password exists only in state: creating one again leaves nothing
+    /// behind.
+    fn create_is_idempotent(&self, _kind: &str) -> bool {
+        true
+    }
+
     async fn read(
         &self,
         _ctx: &OpContext,

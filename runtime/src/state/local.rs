@@ -21,6 +21,9 @@
 //! Secrets are sealed before they reach a file ([`InstanceState::to_stored`],
 //! [`encode_value`]); loading opens them only when the state holds one.
 
+// `StateError` is the backend trait's error; its size is `mod.rs`'s choice.
+#![allow(clippy::result_large_err)]
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -170,12 +173,11 @@ impl LocalBackend {
         fs::create_dir_all(&self.dir).map_err(|e| {
             StateError::Io(format!("cannot create the state folder {}: {e}", self.dir.display()))
         })?;
-        if self.options.sync {
-            if let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent).map_err(|e| {
-                    StateError::Io(format!("cannot save {}: {e}", parent.display()))
-                })?;
-            }
+        if self.options.sync
+            && let Some(parent) = self.dir.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            sync_dir(parent)
+                .map_err(|e| StateError::Io(format!("cannot save {}: {e}", parent.display())))?;
         }
         Ok(())
     }

@@ -275,6 +275,15 @@ pub trait Backend: Send {
         serial: u64,
     ) -> Result<(), StateError>;
 
+    /// Makes every line written so far durable against a crash of the
+    /// operating system (`begin` and `record` are durable against a crash of
+    /// the process when they return). The executor calls it once per
+    /// scheduling round, before the operations of the round start: one
+    /// `fdatasync` for many operations.
+    async fn sync(&mut self) -> Result<(), StateError> {
+        Ok(())
+    }
+
     /// Writes the whole state (outputs included) as the new base and
     /// drops the journal: the end of a run, and `state rm`.
     async fn finish(&mut self, state: &State) -> Result<(), StateError>;

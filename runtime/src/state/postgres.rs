@@ -19,6 +19,11 @@
 //! writer whose view is stale gets [`StateError::Conflict`] and changes
 //! nothing, even if it runs without the lock.
 
+// `StateError` (from `state/mod.rs`) carries a `LockInfo` inline, which
+// makes every `Result<_, StateError>` large; boxing it there would settle
+// this for every backend at once.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::error::Error as _;
 use std::sync::Arc;
@@ -27,7 +32,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, IsolationLevel, NoTls, Statement, Transaction};
+use tokio_postgres::{Client, GenericClient, IsolationLevel, NoTls, Statement, Transaction};
 
 use super::{
     Backend, FORMAT_VERSION, InstanceState, Loaded, LockInfo, Operation, State, StateError,
@@ -125,15 +130,13 @@ struct Known {
 /// The statements of the data connection, prepared once.
 struct Statements {
     create_state: Statement,
-    advance_serial: Statement,
+    record_write: Statement,
+    record_delete: Statement,
     finish_state: Statement,
     current_state: Statement,
-    upsert_instance: Statement,
-    delete_instance: Statement,
     upsert_instances: Statement,
     delete_other_instances: Statement,
     insert_journal: Statement,
-    delete_journal_address: Statement,
     clear_journal: Statement,
     load_state: Statement,
     load_instances: Statement,
@@ -299,8 +302,8 @@ impl Context {
     }
 
     /// The stored lineage and serial (none and 0 for a missing state).
-    async fn current(&self, transaction: &Transaction<'_>) -> Result<(String, u64), StateError> {
-        let row = transaction
+    async fn current(&self, client: &impl GenericClient) -> Result<(String, u64), StateError> {
+        let row = client
             .query_opt(&self.statements.current_state, &[&self.name])
             .await
             .map_err(|e| self.error(&e))?;
@@ -312,8 +315,8 @@ impl Context {
 
     /// The conflict to report after a compare-and-set from `expected`
     /// changed no row.
-    async fn conflict(&self, transaction: &Transaction<'_>, expected: u64) -> StateError {
-        match self.current(transaction).await {
+    async fn conflict(&self, client: &impl GenericClient, expected: u64) -> StateError {
+        match self.current(client).await {
             Ok((_, found)) => StateError::Conflict { expected, found },
             Err(error) => error,
         }
@@ -552,32 +555,40 @@ impl Backend for PostgresBackend {
         let expected_serial = to_sql_serial(expected)?;
         let name = &context.name;
         let statements = &context.statements;
-
-        let transaction = self.client.transaction().await.map_err(|e| context.error(&e))?;
-        context.ensure_stored(&transaction, &known, &known.lineage, expected).await?;
-        // The three statements are sent together (pipelined); the
-        // transaction is committed only if the compare-and-set matched.
-        let advance_params: [&(dyn ToSql + Sync); 4] =
-            [name, &known.lineage, &new_serial, &expected_serial];
-        let address_params: [&(dyn ToSql + Sync); 2] = [name, &address];
-        let advance = transaction.execute(&statements.advance_serial, &advance_params);
-        let clear_journal =
-            transaction.execute(&statements.delete_journal_address, &address_params);
-        let write = async {
-            match &data {
-                Some(data) => {
-                    transaction.execute(&statements.upsert_instance, &[name, &address, data]).await
-                }
-                None => transaction.execute(&statements.delete_instance, &address_params).await,
-            }
+        // One statement: the compare-and-set, the instance's row and the
+        // journal, atomic without a transaction block and sent in one round
+        // trip; nothing is written unless the serial matched.
+        let (statement, params): (&Statement, Vec<&(dyn ToSql + Sync)>) = match &data {
+            Some(data) => (
+                &statements.record_write,
+                vec![name, &known.lineage, &new_serial, &expected_serial, &address, data],
+            ),
+            None => (
+                &statements.record_delete,
+                vec![name, &known.lineage, &new_serial, &expected_serial, &address],
+            ),
         };
-        let (advanced, _, _) =
-            tokio::try_join!(advance, write, clear_journal).map_err(|e| context.error(&e))?;
-        if advanced == 0 {
-            // Dropping the transaction rolls it back.
-            return Err(context.conflict(&transaction, expected).await);
-        }
-        transaction.commit().await.map_err(|e| context.error(&e))?;
+        let advanced: i64 = if known.stored {
+            let row = self.client.query_one(statement, &params).await;
+            let advanced = row.map_err(|e| context.error(&e))?.get(0);
+            if advanced == 0 {
+                return Err(context.conflict(&self.client, expected).await);
+            }
+            advanced
+        } else {
+            // The first write of a new state: its row comes first.
+            let transaction = self.client.transaction().await.map_err(|e| context.error(&e))?;
+            context.ensure_stored(&transaction, &known, &known.lineage, expected).await?;
+            let row = transaction.query_one(statement, &params).await;
+            let advanced = row.map_err(|e| context.error(&e))?.get(0);
+            if advanced == 0 {
+                // Dropping the transaction rolls it back.
+                return Err(context.conflict(&transaction, expected).await);
+            }
+            transaction.commit().await.map_err(|e| context.error(&e))?;
+            advanced
+        };
+        debug_assert_eq!(advanced, 1, "one row per state name");
         self.known = Some(Known { lineage: known.lineage, serial, stored: true });
         Ok(())
     }
@@ -661,12 +672,8 @@ impl Statements {
                      VALUES ($1, $2, 0, $3, $4, '{}', now()) ON CONFLICT (name) DO NOTHING",
                 )
                 .await?,
-            advance_serial: client
-                .prepare(
-                    "UPDATE orch.states SET serial = $3, updated_at = now() \
-                     WHERE name = $1 AND lineage = $2 AND serial = $4",
-                )
-                .await?,
+            record_write: client.prepare(&record_statement(RECORD_WRITE)).await?,
+            record_delete: client.prepare(&record_statement(RECORD_DELETE)).await?,
             finish_state: client
                 .prepare(
                     "UPDATE orch.states SET serial = $3, outputs = $5::text::jsonb, \
@@ -676,16 +683,6 @@ impl Statements {
                 .await?,
             current_state: client
                 .prepare("SELECT lineage, serial FROM orch.states WHERE name = $1")
-                .await?,
-            upsert_instance: client
-                .prepare(
-                    "INSERT INTO orch.instances (state, address, data) \
-                     VALUES ($1, $2, $3::text::jsonb) \
-                     ON CONFLICT (state, address) DO UPDATE SET data = EXCLUDED.data",
-                )
-                .await?,
-            delete_instance: client
-                .prepare("DELETE FROM orch.instances WHERE state = $1 AND address = $2")
                 .await?,
             // Rows whose data did not change are left alone (no new row
             // version, no write-ahead log).
@@ -712,9 +709,6 @@ impl Statements {
                      VALUES ($1, $2, $3::text::jsonb)",
                 )
                 .await?,
-            delete_journal_address: client
-                .prepare("DELETE FROM orch.journal WHERE state = $1 AND address = $2")
-                .await?,
             clear_journal: client.prepare("DELETE FROM orch.journal WHERE state = $1").await?,
             load_state: client
                 .prepare(
@@ -730,6 +724,32 @@ impl Statements {
                 .await?,
         })
     }
+}
+
+/// How `record` changes the instance's row, given the state's row as
+/// `advanced` (empty when the compare-and-set failed); `$5` is the address
+/// and `$6` the stored instance.
+const RECORD_WRITE: &str = "INSERT INTO orch.instances (state, address, data) \
+     SELECT name, $5, $6::text::jsonb FROM advanced \
+     ON CONFLICT (state, address) DO UPDATE SET data = EXCLUDED.data";
+const RECORD_DELETE: &str =
+    "DELETE FROM orch.instances AS i USING advanced AS a WHERE i.state = a.name AND i.address = $5";
+
+/// The statement of `record`: the compare-and-set on the serial (`$1`
+/// name, `$2` lineage, `$3` new serial, `$4` expected serial), then the
+/// instance's row and the address's journal entries, written only if it
+/// matched. Data-modifying `WITH` clauses all run, once, whether or not the
+/// final `SELECT` reads them.
+fn record_statement(write: &str) -> String {
+    format!(
+        "WITH advanced AS (\
+             UPDATE orch.states SET serial = $3, updated_at = now() \
+             WHERE name = $1 AND lineage = $2 AND serial = $4 RETURNING name), \
+         written AS ({write} RETURNING 1), \
+         cleared AS (DELETE FROM orch.journal AS j USING advanced AS a \
+             WHERE j.state = a.name AND j.address = $5 RETURNING 1) \
+         SELECT count(*) FROM advanced"
+    )
 }
 
 /// Creates the `orch` schema and its tables unless they all exist. Two

@@ -40,7 +40,8 @@ fn run() -> KindSchema {
             FieldSchema::optional(
                 "dir",
                 Ty::String,
-                "The working folder of the commands; by default, the folder `orchc` runs in.",
+                "The working folder of the commands (relative to the root module's folder); by \
+                 default, the root module's folder.",
             ),
             FieldSchema::defaulted(
                 "env",

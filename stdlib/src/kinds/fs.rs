@@ -18,8 +18,8 @@ fn file() -> KindSchema {
             FieldSchema::required(
                 "path",
                 Ty::String,
-                "Where the file lives: an absolute path, or relative to the folder `orchc` runs \
-                 in. Changing it creates the new file and deletes the old one.",
+                "Where the file lives: an absolute path, or relative to the root module's folder. \
+                 Changing it creates the new file and deletes the old one.",
             )
             .forcing_replacement(),
             FieldSchema::defaulted(
@@ -54,8 +54,8 @@ fn dir() -> KindSchema {
             FieldSchema::required(
                 "path",
                 Ty::String,
-                "Where the folder lives: an absolute path, or relative to the folder `orchc` \
-                 runs in. Changing it creates the new folder and deletes the old one.",
+                "Where the folder lives: an absolute path, or relative to the root module's \
+                 folder. Changing it creates the new folder and deletes the old one.",
             )
             .forcing_replacement(),
             FieldSchema::defaulted(
@@ -79,7 +79,7 @@ fn read() -> KindSchema {
             FieldSchema::required(
                 "path",
                 Ty::String,
-                "The file to read: an absolute path, or relative to the folder `orchc` runs in. \
+                "The file to read: an absolute path, or relative to the root module's folder. \
                  It must hold UTF-8 text.",
             ),
             FieldSchema::output("content", Ty::String, "The text of the file."),

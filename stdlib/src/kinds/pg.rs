@@ -33,8 +33,9 @@ fn database() -> KindSchema {
             FieldSchema::optional(
                 "owner",
                 Ty::String,
-                "The role that owns the database; by default the role the provider connects \
-                 as. Changed in place.",
+                "The role that owns the database, changed in place. When left out, the owner \
+                 is not managed: a new database belongs to the role the provider connects as, \
+                 and a change of owner made outside Orch is kept.",
             ),
             FieldSchema::optional(
                 "template",
@@ -93,8 +94,8 @@ fn role() -> KindSchema {
     KindSchema::resource(
         "pg.role",
         "A PostgreSQL role (a user when it may log in). Everything is updated in place. \
-         Deleting it first reassigns and drops what it owns in the provider's database \
-         (`REASSIGN OWNED`, `DROP OWNED`), then drops the role.",
+         Deleting it first reassigns and drops what it owns (`REASSIGN OWNED`, `DROP OWNED`) \
+         in every database where it owns objects or holds privileges, then drops the role.",
         vec![
             FieldSchema::required(
                 "name",
@@ -111,8 +112,11 @@ fn role() -> KindSchema {
             FieldSchema::optional(
                 "password",
                 Ty::String,
-                "The role's password; the server stores it hashed. Sensitive: never shown, and \
-                 encrypted in state. Without it, the role has no password.",
+                "The role's password. It is sent as a SCRAM-SHA-256 verifier computed on the \
+                 client, so the password itself never reaches the server or its logs. The \
+                 server keeps only that hash, so a password changed by hand cannot be \
+                 detected. Sensitive: never shown, and encrypted in state. Without it, the \
+                 role has no password.",
             )
             .marked_sensitive(),
             FieldSchema::defaulted(
@@ -198,8 +202,9 @@ fn schema() -> KindSchema {
             FieldSchema::optional(
                 "owner",
                 Ty::String,
-                "The role that owns the schema; by default the role the provider connects as. \
-                 Changed in place.",
+                "The role that owns the schema, changed in place. When left out, the owner is \
+                 not managed: a new schema belongs to the role the provider connects as, and a \
+                 change of owner made outside Orch is kept.",
             ),
             FieldSchema::defaulted(
                 "if_not_exists",
@@ -256,9 +261,11 @@ fn grant() -> KindSchema {
                 "objects",
                 Ty::list(Ty::String),
                 empty_list(),
-                "The tables, sequences or functions to grant on. Empty means every such object \
-                 that exists in the schema when the grant is applied (not ones created later). \
-                 Must be empty for `database` and `schema` grants.",
+                "The tables, sequences or functions to grant on. A function with its argument \
+                 types, such as `f(integer)`, names that one overload; a plain `f` names every \
+                 overload. Empty means every such object that exists in the schema when the \
+                 grant is applied (not ones created later). Must be empty for `database` and \
+                 `schema` grants.",
             )
             .forcing_replacement(),
             FieldSchema::required(
