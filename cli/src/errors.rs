@@ -22,6 +22,8 @@ pub(crate) fn install_miette_hook() {
                 .color(color)
                 .unicode(color)
                 .terminal_links(false)
+                // Scripts match on messages: no wrapping off a terminal.
+                .wrap_lines(color)
                 .build(),
         )
     }));

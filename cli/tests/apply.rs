@@ -1329,9 +1329,15 @@ fn a_failed_assert_on_an_apply_time_value_fails_the_apply() {
     let plan = orch.run(&["plan", "main.orch"]);
     plan.expect_code(1);
     assert!(plan.stderr.contains("expected x but the command said y"), "{}", plan.stderr);
+    let json = orch.run(&["plan", "main.orch", "--json"]);
+    json.expect_code(1);
+    let errors = json.json()["errors"].clone();
+    assert_eq!(errors[0]["message"], "expected x but the command said y", "{errors}");
+    assert_eq!(errors[0]["location"], "main.orch:3:8", "{errors}");
     let again = orch.run(&["apply", "main.orch", "--auto-approve"]);
     again.expect_code(1);
     assert!(again.stderr.contains("expected x but the command said y"), "{}", again.stderr);
+    assert!(again.stderr.contains("nothing was changed"), "{}", again.stderr);
 }
 
 // ---------------------------------------------------------------------
@@ -1535,6 +1541,9 @@ resource c: exec.run { create = "pwd > where.txt" }
     assert_eq!(std::fs::read_dir(elsewhere.path()).expect("a folder").count(), 0);
 }
 
+// ---------------------------------------------------------------------
+// Deletions and modules.
+
 #[test]
 fn a_failed_delete_keeps_the_object_and_independent_deletions_go_on() {
     let orch = Orch::new(
@@ -1625,7 +1634,6 @@ output dirs = { for k, m in app: k => m.dir_path }
 /// What a module's arguments (and `@depends_on`) read is created before,
 /// and deleted after, everything inside the module.
 #[test]
-#[ignore = "bug in the compiler's instance links (compiler/src/eval): resources inside a module get no dependency on what the module's arguments or @depends_on reference"]
 fn resources_in_a_module_wait_for_what_its_arguments_read() {
     let orch = Orch::new(
         r#"resource base: exec.run {
@@ -1644,6 +1652,9 @@ module app: "./modules/app.orch" { name = base.stdout }
     let log = orch.log("log.txt");
     assert_eq!(log[2..], ["destroy-apps/apps-from-base", "destroy-base"]);
 }
+
+// ---------------------------------------------------------------------
+// State keys, params and recorded dependencies.
 
 #[test]
 fn the_state_key_from_the_environment_is_used_and_needed() {

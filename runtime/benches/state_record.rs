@@ -1,8 +1,16 @@
 //! The cost of recording one operation in the local state backend: a
 //! `begin` then a `record` (two journal lines), with 1,000, 10,000 and
 //! 50,000 instances already in the state. It must not grow with the size of
-//! the state. Measured with `fdatasync` after each line (the default) and
-//! without, which shows what durability against an OS crash costs.
+//! the state. Measured three ways:
+//!
+//! - `fdatasync`: after each line (`LocalOptions { sync: true }`, the
+//!   default);
+//! - `round_sync`: lines not synced, one `Backend::sync` between the
+//!   `begin` and the `record`, as the executor does once per scheduling
+//!   round (the `record` is made durable by the next round's sync): the
+//!   cost of a round that starts one operation;
+//! - `no_sync`: never synced, which shows what durability against an OS
+//!   crash costs.
 //!
 //! ```sh
 //! cargo bench -p orch-runtime --bench state_record
@@ -71,7 +79,8 @@ fn record_one_operation(c: &mut Criterion) {
     let sealer: Arc<dyn Sealer> = Arc::new(StateKey::from_bytes(&[7; 32]));
     let mut group = c.benchmark_group("state_record");
     group.sample_size(20);
-    for sync in [true, false] {
+    for mode in ["fdatasync", "round_sync", "no_sync"] {
+        let sync = mode == "fdatasync";
         for size in SIZES {
             let folder = tempfile::tempdir_in(&base).expect("a temporary folder");
             let options = LocalOptions { sync };
@@ -111,8 +120,7 @@ fn record_one_operation(c: &mut Criterion) {
                 );
             }
             let mut next = 0usize;
-            let name = if sync { "fdatasync" } else { "no_sync" };
-            group.bench_function(BenchmarkId::new(name, size), |b| {
+            group.bench_function(BenchmarkId::new(mode, size), |b| {
                 b.iter(|| {
                     let index = next % size;
                     next += 1;
@@ -127,6 +135,9 @@ fn record_one_operation(c: &mut Criterion) {
                     };
                     runtime.block_on(async {
                         backend.begin(&operation).await.expect("begin");
+                        if mode == "round_sync" {
+                            backend.sync().await.expect("sync");
+                        }
                         backend
                             .record(&operation.address, Some(&updated), serial)
                             .await

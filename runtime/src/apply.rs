@@ -257,6 +257,7 @@ pub async fn apply(
                     }
                     if !node.change.data {
                         record_marks(&node.change, state, backend).await?;
+                        recorded = true;
                     }
                     release(&mut nodes, index, &mut ready);
                     continue;
@@ -317,21 +318,34 @@ pub async fn apply(
             sink.event(&event);
         }
         let Some(Ok(finished)) = finished else { continue };
-        completed_since_check += 1;
-        settle(
-            finished,
-            &mut nodes,
-            state,
-            backend,
-            &mut data_reads,
-            &mut report,
-            sink,
-            &mut ready,
-            &mut stop,
-            options,
-        )
-        .await?;
-        // A replacement's second step starts at once.
+        // Settle this one and every other that finished meanwhile, so that
+        // one journal sync covers them all.
+        let mut batch = vec![finished];
+        while let Some(joined) = tasks.try_join_next() {
+            if let Ok(finished) = joined {
+                batch.push(finished);
+            }
+        }
+        for finished in batch {
+            completed_since_check += 1;
+            recorded = true;
+            settle(
+                finished,
+                &mut nodes,
+                state,
+                backend,
+                &mut data_reads,
+                &mut report,
+                sink,
+                &mut ready,
+                &mut stop,
+                options,
+            )
+            .await?;
+        }
+    }
+    if recorded {
+        backend.sync().await?;
     }
     while let Ok(event) = event_rx.try_recv() {
         sink.event(&event);

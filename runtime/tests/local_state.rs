@@ -194,6 +194,9 @@ async fn records_survive_a_crash_and_replay_to_the_same_state() {
     expected.serial += 1;
     expected.instances.insert(address(5), updated.clone());
     local.record(&address(5), Some(&updated), expected.serial).await.unwrap();
+    // What the executor does between rounds: harmless, and the lines stay.
+    local.sync().await.unwrap();
+    local.sync().await.unwrap();
     // The crash: no `finish`.
     drop(local);
 

@@ -370,6 +370,9 @@ async fn locked_apply(
         state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
     let config = workspace.config();
     let mut failed = Vec::new();
+    // A saved plan was reviewed when it was made: it is applied without
+    // asking again (as Terraform does).
+    let saved_plan = plan_from_file.is_some();
     let plan = match plan_from_file {
         Some(plan) => {
             if plan.lineage != loaded.state.lineage && !(loaded.created && plan.serial == 0)
@@ -422,7 +425,7 @@ async fn locked_apply(
         report_plan_errors(workspace, &plan, &failed);
         return Ok(Outcome::Failure);
     }
-    if plan.has_changes() && !args.auto_approve && !approved(&plan)? {
+    if plan.has_changes() && !args.auto_approve && !saved_plan && !approved(&plan)? {
         eprintln!("Nothing was changed.");
         return Ok(Outcome::Failure);
     }

@@ -19,7 +19,7 @@ use orch_runtime::engine::{Config, Providers};
 use orch_runtime::keys::LazyKey;
 use orch_runtime::plan::PlanError;
 use orch_runtime::secrets::KeyEnv;
-use orch_runtime::state::local::LocalBackend;
+use orch_runtime::state::local::{LocalBackend, LocalOptions};
 use orch_runtime::state::postgres::PostgresBackend;
 use orch_runtime::state::{Backend, LockInfo, StateError};
 
@@ -262,7 +262,14 @@ pub(crate) async fn open_state(location: &str, root: &Path) -> Result<OpenState,
             .map_err(|e| miette!(code = "orchc::state", "cannot open the state: {e}"))?;
         Box::new(backend)
     } else {
-        Box::new(LocalBackend::new(PathBuf::from(location), Some(sealer)))
+        // Journal lines are written one by one (durable against a crash of
+        // the process) and synced once per scheduling round by the executor
+        // (`Backend::sync`), not one `fdatasync` per line.
+        Box::new(LocalBackend::with_options(
+            PathBuf::from(location),
+            Some(sealer),
+            LocalOptions { sync: false },
+        ))
     };
     let location = backend.describe();
     Ok(OpenState { backend, key, location })

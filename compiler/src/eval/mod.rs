@@ -1042,62 +1042,44 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     /// Fills `depends_on` of every instance from the IR graph, following
-    /// references through lets, params and outputs.
+    /// references through lets, params and outputs. An instance inside a
+    /// module instance also depends on what that module instance depends on
+    /// (its arguments and `@depends_on`), and so on up to the root.
     fn link_instances(&mut self, ir: &crate::ir::Graph) {
-        use petgraph::visit::EdgeRef;
         let mut by_decl: HashMap<(usize, DeclId), Vec<usize>> = HashMap::default();
         for (index, instance) in self.instances.iter().enumerate() {
             by_decl.entry((instance.context, instance.decl)).or_default().push(index);
         }
+        // The module instance that made each context: (parent, decl, keys).
+        let mut parents: HashMap<usize, (usize, DeclId, Vec<Key>)> = HashMap::default();
+        for ((parent, decl, keys), &child) in &self.children {
+            parents.insert(child, (*parent, *decl, keys.clone()));
+        }
+        let mut module_deps: HashMap<usize, Vec<String>> = HashMap::default();
         let mut links = Vec::new();
-        for (index, instance) in self.instances.iter().enumerate() {
-            let Some(&node) = ir.nodes.get(&instance.decl) else { continue };
-            let mut targets: Vec<DeclId> = Vec::new();
-            let mut stack = vec![node];
-            let mut seen = vec![node];
-            while let Some(current) = stack.pop() {
-                for edge in ir.graph.edges(current) {
-                    let target = edge.target();
-                    if seen.contains(&target) {
-                        continue;
+        for index in 0..self.instances.len() {
+            let (context, decl, keys) = {
+                let instance = &self.instances[index];
+                (instance.context, instance.decl, instance.keys.clone())
+            };
+            let mut depends = self.decl_dependencies(ir, &by_decl, context, decl, &keys);
+            if parents.contains_key(&context) {
+                if !module_deps.contains_key(&context) {
+                    let mut inherited = Vec::new();
+                    let mut current = context;
+                    while let Some((parent, module, module_keys)) = parents.get(&current).cloned() {
+                        inherited.extend(self.decl_dependencies(
+                            ir,
+                            &by_decl,
+                            parent,
+                            module,
+                            &module_keys,
+                        ));
+                        current = parent;
                     }
-                    seen.push(target);
-                    let decl = ir.graph[target].decl;
-                    match self.model.decl(decl).kind {
-                        DeclKind::Resource | DeclKind::Data | DeclKind::Module => {
-                            targets.push(decl)
-                        }
-                        _ => stack.push(target),
-                    }
+                    module_deps.insert(context, inherited);
                 }
-            }
-            let mut depends = Vec::new();
-            let own_scope = self.model.decl(instance.decl).scope;
-            for target in targets {
-                let shared = shared_loops(self.model, own_scope, self.model.decl(target).scope);
-                for &other in by_decl.get(&(instance.context, target)).into_iter().flatten() {
-                    let other = &self.instances[other];
-                    if other.keys.iter().take(shared).eq(instance.keys.iter().take(shared)) {
-                        depends.push(other.address.clone());
-                    }
-                }
-                // A module instance stands for everything inside it.
-                if self.model.decl(target).kind == DeclKind::Module {
-                    let prefix = format!(
-                        "{}.",
-                        self.address(
-                            instance.context,
-                            target,
-                            &instance.keys[..shared.min(instance.keys.len())]
-                        )
-                    );
-                    depends.extend(
-                        self.instances
-                            .iter()
-                            .filter(|i| i.address.starts_with(&prefix))
-                            .map(|i| i.address.clone()),
-                    );
-                }
+                depends.extend(module_deps[&context].iter().cloned());
             }
             depends.sort();
             depends.dedup();
@@ -1106,6 +1088,64 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         for (index, depends) in links {
             self.instances[index].depends_on = depends;
         }
+    }
+
+    /// The instances that the instance `keys` of `decl` in `context`
+    /// depends on, through the IR graph.
+    fn decl_dependencies(
+        &self,
+        ir: &crate::ir::Graph,
+        by_decl: &HashMap<(usize, DeclId), Vec<usize>>,
+        context: usize,
+        decl: DeclId,
+        keys: &[Key],
+    ) -> Vec<String> {
+        use petgraph::visit::EdgeRef;
+        let Some(&node) = ir.nodes.get(&decl) else { return Vec::new() };
+        let mut targets: Vec<DeclId> = Vec::new();
+        let mut stack = vec![node];
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.insert(node);
+        while let Some(current) = stack.pop() {
+            for edge in ir.graph.edges(current) {
+                let target = edge.target();
+                if !seen.insert(target) {
+                    continue;
+                }
+                let target_decl = ir.graph[target].decl;
+                match self.model.decl(target_decl).kind {
+                    DeclKind::Resource | DeclKind::Data | DeclKind::Module => {
+                        targets.push(target_decl)
+                    }
+                    _ => stack.push(target),
+                }
+            }
+        }
+        let mut depends = Vec::new();
+        let own_scope = self.model.decl(decl).scope;
+        for target in targets {
+            let shared = shared_loops(self.model, own_scope, self.model.decl(target).scope);
+            for &other in by_decl.get(&(context, target)).into_iter().flatten() {
+                let other = &self.instances[other];
+                if other.keys.iter().take(shared).eq(keys.iter().take(shared)) {
+                    depends.push(other.address.clone());
+                }
+            }
+            // A module instance stands for everything inside it.
+            if self.model.decl(target).kind == DeclKind::Module {
+                let prefix = format!(
+                    "{}.",
+                    self.address(context, target, &keys[..shared.min(keys.len())])
+                );
+                depends.extend(
+                    self.instances
+                        .iter()
+                        .filter(|i| i.address.starts_with(&prefix))
+                        .map(|i| i.address.clone()),
+                );
+            }
+        }
+        depends
     }
 }
 
