@@ -83,7 +83,7 @@ fn record_one_operation(c: &mut Criterion) {
         let sync = mode == "fdatasync";
         for size in SIZES {
             let folder = tempfile::tempdir_in(&base).expect("a temporary folder");
-            let options = LocalOptions { sync };
+            let options = LocalOptions { sync, background: false };
             // A state of `size` instances, written by a previous run.
             let mut backend = LocalBackend::with_options(
                 folder.path().to_path_buf(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orch_runtime::codec::Sealer;
-use orch_runtime::state::postgres::{PostgresBackend, lock_key};
+use orch_runtime::state::postgres::{PostgresBackend, PostgresOptions, lock_key};
 use orch_runtime::state::{
     Backend, InstanceState, LockInfo, NO_WAIT, Operation, State, StateError,
 };
@@ -545,6 +545,61 @@ async fn a_hundred_records_leave_a_consistent_state() {
         .unwrap()
         .get(0);
     assert_eq!((serial, rows, journal), (100, expected.len() as i64, 0));
+    remove_state(&url, &name).await;
+}
+
+/// Whether everything written to the write-ahead log before `lsn` is on
+/// disk.
+async fn flushed(client: &Client, lsn: &str) -> bool {
+    client
+        .query_one("SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn", &[&lsn])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn insert_lsn(client: &Client) -> String {
+    client.query_one("SELECT pg_current_wal_insert_lsn()::text", &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn without_sync_on_each_call_the_round_sync_flushes() {
+    let Some(url) = server_url() else { return };
+    let name = unique_name("round-sync");
+    let client = inspector(&url).await;
+    let options = PostgresOptions { sync: false };
+    let mut backend = PostgresBackend::connect_with_options(
+        &with_state(&url, &name),
+        "unused",
+        sealer(),
+        options,
+    )
+    .await
+    .unwrap();
+    backend.load().await.unwrap();
+    let instance = file("/srv/a", "x");
+    backend.begin(&operation("fs.file[\"a\"]", instance.value.clone())).await.unwrap();
+    backend.record("fs.file[\"a\"]", Some(&instance), 1).await.unwrap();
+    // Committed, so visible to others (and safe from a crash of Orch) at
+    // once, flushed or not.
+    let loaded = self::backend(&url, &name).await.load().await.unwrap();
+    assert_eq!(loaded.state.serial, 1);
+    assert_eq!(loaded.state.instances["fs.file[\"a\"]"], instance);
+    // The round's sync puts everything written before it on disk.
+    let written = insert_lsn(&client).await;
+    backend.sync().await.unwrap();
+    assert!(flushed(&client, &written).await);
+    // Nothing to flush: no commit at all.
+    backend.sync().await.unwrap();
+
+    // With the default options, each call is flushed before it returns.
+    let mut durable = self::backend(&url, &name).await;
+    durable.load().await.unwrap();
+    // (Other sessions write too: what was inserted before the record is
+    // what its flush must have covered.)
+    let before = insert_lsn(&client).await;
+    durable.record("fs.file[\"a\"]", None, 2).await.unwrap();
+    assert!(flushed(&client, &before).await);
     remove_state(&url, &name).await;
 }
 

@@ -268,7 +268,7 @@ pub(crate) async fn open_state(location: &str, root: &Path) -> Result<OpenState,
         Box::new(LocalBackend::with_options(
             PathBuf::from(location),
             Some(sealer),
-            LocalOptions { sync: false },
+            LocalOptions { sync: false, background: true },
         ))
     };
     let location = backend.describe();

@@ -70,11 +70,71 @@ pub struct LocalOptions {
     /// scheduling round, before the round's operations start: one
     /// `fdatasync` for all of them) and by `finish`.
     pub sync: bool,
+    /// With `sync` off: [`Backend::sync`] hands the `fdatasync` to a
+    /// background thread instead of waiting for it, so that operations are
+    /// never held up by the disk. Lines are durable against a crash of the
+    /// process as soon as they are written, and against a crash of the OS
+    /// one `fdatasync` later (a few milliseconds); an error of that
+    /// `fdatasync` is reported by the next call. `orchc` runs this way.
+    pub background: bool,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
-        LocalOptions { sync: true }
+        LocalOptions { sync: true, background: false }
+    }
+}
+
+/// A thread that `fdatasync`s the journal when asked, coalescing the
+/// requests that arrive while it is syncing.
+struct Syncer {
+    requests: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Syncer {
+    fn start(file: File) -> Syncer {
+        let (requests, receiver) = std::sync::mpsc::channel::<()>();
+        let error = Arc::new(std::sync::Mutex::new(None));
+        let failed = error.clone();
+        let thread = std::thread::Builder::new()
+            .name("orch-journal-sync".into())
+            .spawn(move || {
+                while receiver.recv().is_ok() {
+                    while receiver.try_recv().is_ok() {}
+                    if let Err(e) = file.sync_data()
+                        && let Ok(mut slot) = failed.lock()
+                    {
+                        *slot = Some(e.to_string());
+                    }
+                }
+            })
+            .ok();
+        Syncer { requests: Some(requests), thread, error }
+    }
+
+    /// Asks for a sync; the error of an earlier one, if any.
+    fn request(&self) -> Result<(), String> {
+        if let Some(error) = self.error.lock().ok().and_then(|mut e| e.take()) {
+            return Err(error);
+        }
+        match &self.requests {
+            Some(requests) if requests.send(()).is_ok() => Ok(()),
+            _ => Err("the journal's sync thread has stopped".into()),
+        }
+    }
+
+    /// Waits for the syncs asked for so far.
+    fn stop(mut self) -> Result<(), String> {
+        self.requests.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        match self.error.lock().ok().and_then(|mut e| e.take()) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 }
 
@@ -90,6 +150,8 @@ pub struct LocalBackend {
     /// The lineage and the last sequence number, known once the state is
     /// loaded (or written): journal lines need both.
     position: Option<Position>,
+    /// The background `fdatasync` of `LocalOptions::background`.
+    syncer: Option<Syncer>,
 }
 
 struct Journal {
@@ -156,7 +218,15 @@ impl LocalBackend {
         sealer: Option<Arc<dyn Sealer>>,
         options: LocalOptions,
     ) -> LocalBackend {
-        LocalBackend { dir, sealer, options, lock: None, journal: None, position: None }
+        LocalBackend {
+            dir,
+            sealer,
+            options,
+            lock: None,
+            journal: None,
+            position: None,
+            syncer: None,
+        }
     }
 
     /// The folder.
@@ -631,6 +701,18 @@ impl Backend for LocalBackend {
         let Some(journal) = self.journal.as_mut().filter(|journal| journal.unsynced) else {
             return Ok(());
         };
+        if self.options.background && !self.options.sync {
+            if self.syncer.is_none() {
+                let file = journal
+                    .file
+                    .try_clone()
+                    .map_err(|e| StateError::Io(format!("cannot sync the journal: {e}")))?;
+                self.syncer = Some(Syncer::start(file));
+            }
+            journal.unsynced = false;
+            let requested = self.syncer.as_ref().map_or(Ok(()), Syncer::request);
+            return requested.map_err(|e| StateError::Io(format!("cannot save the journal: {e}")));
+        }
         let synced = journal.file.sync_data();
         // After a failed `fdatasync`, Linux may have dropped the dirty
         // pages and forgotten the error: the lines are not known durable
@@ -640,6 +722,9 @@ impl Backend for LocalBackend {
     }
 
     async fn finish(&mut self, state: &State) -> Result<(), StateError> {
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop().map_err(|e| StateError::Io(format!("cannot save the journal: {e}")))?;
+        }
         let sealer = self.sealer.as_deref();
         let mut instances = std::collections::BTreeMap::new();
         for (address, instance) in &state.instances {

@@ -18,6 +18,11 @@
 //! leaves a state locked. Every write is compare-and-set on the serial: a
 //! writer whose view is stale gets [`StateError::Conflict`] and changes
 //! nothing, even if it runs without the lock.
+//!
+//! Each `begin` and `record` is one committed statement. By default the
+//! server flushes its write-ahead log before the call returns; with
+//! [`PostgresOptions`]`{ sync: false }` the commits are asynchronous and
+//! [`Backend::sync`] flushes them all at once, once per scheduling round.
 
 // `StateError` (from `state/mod.rs`) carries a `LockInfo` inline, which
 // makes every `Result<_, StateError>` large; boxing it there would settle
@@ -96,11 +101,36 @@ CREATE TABLE IF NOT EXISTS orch.locks (
 );
 "#;
 
+/// How the PostgreSQL backend commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Wait for the server to flush its write-ahead log to disk at every
+    /// `begin` and `record` (`synchronous_commit = on`), so that a recorded
+    /// operation survives a crash of the server or its machine, not only of
+    /// Orch, as soon as the call returns: one disk flush per call. Without
+    /// it, their commits are asynchronous (`synchronous_commit = off`
+    /// for the backend's connection: committed and visible at once, and
+    /// safe from a crash of Orch, but a crash of the server could lose the
+    /// last few hundred milliseconds), and [`Backend::sync`] (once per
+    /// scheduling round) and `finish` make everything durable with one
+    /// flush. The same choice as [`super::local::LocalOptions::sync`].
+    pub sync: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions { sync: true }
+    }
+}
+
 /// A state kept in a PostgreSQL database.
 pub struct PostgresBackend {
     context: Context,
+    options: PostgresOptions,
     /// The data connection.
     client: Client,
+    /// Asynchronous commits were made since the last flush.
+    unsynced: bool,
     /// The connection that holds the advisory lock, while it is held.
     lock: Option<Client>,
     /// What this backend knows is stored: set by `load`, kept up to date by
@@ -133,6 +163,7 @@ struct Statements {
     record_write: Statement,
     record_delete: Statement,
     finish_state: Statement,
+    sync_state: Statement,
     current_state: Statement,
     upsert_instances: Statement,
     delete_other_instances: Statement,
@@ -157,11 +188,22 @@ impl PostgresBackend {
     /// Connects to the database of `url`, creating the `orch` schema if it
     /// is missing. The state is named by the URL's `state` parameter, or
     /// else `default_name`. `sealer` seals and opens secrets; without it, a
-    /// secret cannot be stored.
+    /// secret cannot be stored. Every `begin` and `record` is flushed to
+    /// disk ([`PostgresOptions::default`]).
     pub async fn connect(
         url: &str,
         default_name: &str,
         sealer: Option<Arc<dyn Sealer>>,
+    ) -> Result<PostgresBackend, StateError> {
+        Self::connect_with_options(url, default_name, sealer, PostgresOptions::default()).await
+    }
+
+    /// [`PostgresBackend::connect`] with the given options.
+    pub async fn connect_with_options(
+        url: &str,
+        default_name: &str,
+        sealer: Option<Arc<dyn Sealer>>,
+        options: PostgresOptions,
     ) -> Result<PostgresBackend, StateError> {
         let (url, state_param) = ConnectionUrl::parse(url)?;
         let name = state_param.unwrap_or_else(|| default_name.to_string());
@@ -173,10 +215,18 @@ impl PostgresBackend {
         }
         let client = url.connect().await?;
         create_schema(&client, &url).await?;
+        // Explicit either way, whatever the server's or the role's default.
+        let commit = if options.sync { "on" } else { "off" };
+        client
+            .batch_execute(&format!("SET synchronous_commit = {commit}"))
+            .await
+            .map_err(|e| url.error(&e))?;
         let statements = Statements::prepare(&client).await.map_err(|e| url.error(&e))?;
         Ok(PostgresBackend {
             context: Context { key: lock_key(&name), url, name, sealer, statements },
+            options,
             client,
+            unsynced: false,
             lock: None,
             known: None,
         })
@@ -518,6 +568,7 @@ impl Backend for PostgresBackend {
                 .execute(&context.statements.insert_journal, &journal_row)
                 .await
                 .map_err(|e| context.error(&e))?;
+            self.unsynced = !self.options.sync;
             return Ok(());
         }
         // The first write of a new state: its row comes first (the journal
@@ -530,6 +581,7 @@ impl Backend for PostgresBackend {
             .map_err(|e| context.error(&e))?;
         transaction.commit().await.map_err(|e| context.error(&e))?;
         self.known = Some(Known { stored: true, ..known });
+        self.unsynced = !self.options.sync;
         Ok(())
     }
 
@@ -590,6 +642,19 @@ impl Backend for PostgresBackend {
         };
         debug_assert_eq!(advanced, 1, "one row per state name");
         self.known = Some(Known { lineage: known.lineage, serial, stored: true });
+        self.unsynced = !self.options.sync;
+        Ok(())
+    }
+
+    async fn sync(&mut self) -> Result<(), StateError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        self.client
+            .query_one(&self.context.statements.sync_state, &[&self.context.name])
+            .await
+            .map_err(|e| self.context.error(&e))?;
+        self.unsynced = false;
         Ok(())
     }
 
@@ -622,6 +687,14 @@ impl Backend for PostgresBackend {
         let statements = &context.statements;
 
         let transaction = self.client.transaction().await.map_err(|e| context.error(&e))?;
+        if !self.options.sync {
+            // The end of a run is durable on return, and so is everything
+            // committed before it.
+            transaction
+                .batch_execute("SET LOCAL synchronous_commit = on")
+                .await
+                .map_err(|e| context.error(&e))?;
+        }
         context.ensure_stored(&transaction, &known, &state.lineage, expected).await?;
         let advanced = transaction
             .execute(
@@ -658,6 +731,7 @@ impl Backend for PostgresBackend {
         transaction.commit().await.map_err(|e| context.error(&e))?;
         self.known =
             Some(Known { lineage: state.lineage.clone(), serial: state.serial, stored: true });
+        self.unsynced = false;
         Ok(())
     }
 }
@@ -679,6 +753,19 @@ impl Statements {
                     "UPDATE orch.states SET serial = $3, outputs = $5::text::jsonb, \
                      format_version = $6, orch_version = $7, updated_at = now() \
                      WHERE name = $1 AND lineage = $2 AND serial = $4",
+                )
+                .await?,
+            // A synchronous commit flushes the write-ahead log up to its own
+            // commit record, and so every asynchronous commit before it; but
+            // only a transaction that wrote something waits for the flush,
+            // hence the update of `updated_at`. `set_config(.., true)` lasts
+            // until the end of the statement's own transaction, whose commit
+            // is the one that waits.
+            sync_state: client
+                .prepare(
+                    "WITH touched AS (UPDATE orch.states SET updated_at = now() \
+                     WHERE name = $1 RETURNING 1) \
+                     SELECT set_config('synchronous_commit', 'on', true), count(*) FROM touched",
                 )
                 .await?,
             current_state: client

@@ -15,23 +15,21 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-const CHAIN: usize = 50;
-
-/// The dependencies of node `i`.
-fn deps(i: usize) -> Vec<usize> {
-    let (chain, position) = (i / CHAIN, i % CHAIN);
+/// The dependencies of node `i` in chains of `chain` nodes.
+fn deps(i: usize, chain_len: usize) -> Vec<usize> {
+    let (chain, position) = (i / chain_len, i % chain_len);
     if position > 0 {
         vec![i - 1]
     } else if chain > 0 {
-        vec![((chain - 1) / 2) * CHAIN + CHAIN - 1]
+        vec![((chain - 1) / 2) * chain_len + chain_len - 1]
     } else {
         Vec::new()
     }
 }
 
-/// A deterministic sleep in milliseconds for node `i`: 10 to 90 ms.
+/// A deterministic sleep in milliseconds for node `i`: 100 to 900 ms.
 fn sleep_ms(i: usize) -> u64 {
-    10 + ((i as u64 * 2_654_435_761) % 9) * 10
+    100 + ((i as u64 * 2_654_435_761) % 9) * 100
 }
 
 fn main() {
@@ -67,6 +65,8 @@ fn main() {
         "true" | "sleep" => {
             let mut ninja = String::from("rule run\n  command = $cmd\n\n");
             let mut finish = vec![0u64; n];
+            let mut on_path = vec![0usize; n];
+            let chain_len = if kind == "true" { 50 } else { 5 };
             for i in 0..n {
                 let command = if kind == "true" {
                     "true".to_string()
@@ -74,9 +74,10 @@ fn main() {
                     let ms = sleep_ms(i);
                     format!("sleep {}.{:03}", ms / 1000, ms % 1000)
                 };
-                let deps = deps(i);
+                let deps = deps(i, chain_len);
                 let start = deps.iter().map(|&d| finish[d]).max().unwrap_or(0);
                 finish[i] = start + if kind == "sleep" { sleep_ms(i) } else { 0 };
+                on_path[i] = 1 + deps.iter().map(|&d| on_path[d]).max().unwrap_or(0);
                 if !deps.is_empty() {
                     let names: Vec<String> = deps.iter().map(|d| format!("n{d}")).collect();
                     let _ = writeln!(orch, "@depends_on({})", names.join(", "));
@@ -94,8 +95,9 @@ fn main() {
                 std::process::exit(1);
             }
             if kind == "sleep" {
-                let critical = finish.iter().max().copied().unwrap_or(0);
-                println!("critical path: {critical} ms");
+                let (last, critical) =
+                    finish.iter().copied().enumerate().max_by_key(|(_, f)| *f).unwrap_or((0, 0));
+                println!("critical path: {critical} ms of sleep over {} commands", on_path[last]);
             }
         }
         other => {
