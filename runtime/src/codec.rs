@@ -151,9 +151,9 @@ pub fn display_json(value: &Value) -> Json {
         Value::Unknown => Json::String("(known after apply)".into()),
         Value::Duration(ms) => Json::String(orch_stdlib::value::format_duration(*ms)),
         Value::List(items) => Json::Array(items.iter().map(display_json).collect()),
-        Value::Map(entries) => Json::Object(
-            entries.iter().map(|(k, v)| (k.to_string(), display_json(v))).collect(),
-        ),
+        Value::Map(entries) => {
+            Json::Object(entries.iter().map(|(k, v)| (k.to_string(), display_json(v))).collect())
+        }
         other => encode(other, &Secrets::Redact).unwrap_or(Json::Null),
     }
 }

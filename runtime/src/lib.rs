@@ -5,14 +5,14 @@
 //! See `docs/runtime.md` for the semantics and `ARCHITECTURE.md` for where
 //! each part lives.
 
+pub mod apply;
 pub mod codec;
+pub mod engine;
+pub mod events;
+pub mod keys;
+pub mod plan;
+pub mod planfile;
 pub mod provider;
 pub mod providers;
 pub mod secrets;
 pub mod state;
-pub mod apply;
-pub mod engine;
-pub mod events;
-pub mod plan;
-pub mod planfile;
-pub mod keys;

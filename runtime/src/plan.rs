@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::provider::field;
 
 /// What happens to one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     NoOp,
@@ -196,7 +198,9 @@ pub fn changed_inputs(
 ) -> Vec<String> {
     let names: BTreeSet<String> = match schema {
         Some(schema) => schema.inputs().map(|f| f.name.to_string()).collect(),
-        None => entries(before).keys().chain(entries(after).keys()).map(|k| k.to_string()).collect(),
+        None => {
+            entries(before).keys().chain(entries(after).keys()).map(|k| k.to_string()).collect()
+        }
     };
     names
         .into_iter()

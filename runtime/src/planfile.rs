@@ -93,9 +93,10 @@ pub struct StoredOptions {
 fn seal(value: &Value, sealer: Option<&dyn Sealer>) -> Result<Json, String> {
     match sealer {
         Some(sealer) => codec::encode(value, &Secrets::Seal(sealer)),
-        None if value.contains_secret() => Err(
-            "the plan holds a secret but no encryption key is available: set ORCH_STATE_KEY".into(),
-        ),
+        None if value.contains_secret() => {
+            Err("the plan holds a secret but no encryption key is available: set ORCH_STATE_KEY"
+                .into())
+        }
         None => codec::encode(value, &Secrets::Redact),
     }
 }
@@ -111,7 +112,11 @@ pub struct Origin<'a> {
 }
 
 /// The stored form of a plan.
-pub fn save(plan: &Plan, origin: Origin<'_>, sealer: Option<&dyn Sealer>) -> Result<PlanFile, String> {
+pub fn save(
+    plan: &Plan,
+    origin: Origin<'_>,
+    sealer: Option<&dyn Sealer>,
+) -> Result<PlanFile, String> {
     let mut params = BTreeMap::new();
     for (name, input) in origin.params {
         // Every param value is sealed when possible: any may be secret.

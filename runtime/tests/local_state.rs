@@ -33,7 +33,11 @@ fn key(byte: u8) -> Arc<dyn Sealer> {
 
 fn backend(dir: &Path, sealer: Option<Arc<dyn Sealer>>) -> LocalBackend {
     // Tests do not need durability against an OS crash.
-    LocalBackend::with_options(dir.to_path_buf(), sealer, LocalOptions { sync: false, background: false })
+    LocalBackend::with_options(
+        dir.to_path_buf(),
+        sealer,
+        LocalOptions { sync: false, background: false },
+    )
 }
 
 fn map(entries: &[(&str, Value)]) -> Value {

@@ -288,7 +288,7 @@ async fn a_second_run_is_refused_with_the_holders_details() {
     first.lock(&first_holder, NO_WAIT).await.unwrap();
 
     let error = second.lock(&holder("destroy", 1), NO_WAIT).await.unwrap_err();
-    assert_eq!(error, StateError::Locked(first_holder.clone()));
+    assert_eq!(error, StateError::Locked(Box::new(first_holder.clone())));
     assert_eq!(
         error.to_string(),
         "the state is locked: apply by deploy@ci-runner-7 (pid 4242) since 2025-01-02T03:04:05Z"
@@ -304,7 +304,7 @@ async fn a_second_run_is_refused_with_the_holders_details() {
     second.lock(&second_holder, NO_WAIT).await.unwrap();
     assert_eq!(
         first.lock(&first_holder, NO_WAIT).await.unwrap_err(),
-        StateError::Locked(second_holder)
+        StateError::Locked(Box::new(second_holder))
     );
     second.unlock().await.unwrap();
     let rows = inspector(&url)
@@ -338,7 +338,7 @@ async fn waiting_for_the_lock_succeeds_once_it_is_released() {
     assert!(waited < Duration::from_secs(10), "{waited:?}");
     assert_eq!(
         first.lock(&holder("apply", 1), NO_WAIT).await.unwrap_err(),
-        StateError::Locked(holder("apply", 2))
+        StateError::Locked(Box::new(holder("apply", 2)))
     );
     second.unlock().await.unwrap();
     remove_state(&url, &name).await;
@@ -354,7 +354,7 @@ async fn waiting_for_the_lock_gives_up_at_the_deadline() {
     let started = Instant::now();
     let error = second.lock(&holder("apply", 2), Duration::from_millis(600)).await.unwrap_err();
     let waited = started.elapsed();
-    assert_eq!(error, StateError::Locked(holder("apply", 1)));
+    assert_eq!(error, StateError::Locked(Box::new(holder("apply", 1))));
     assert!(waited >= Duration::from_millis(600), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
     first.unlock().await.unwrap();

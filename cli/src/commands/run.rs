@@ -35,12 +35,14 @@ pub(crate) struct StateArgs {
     /// Where the state is: a folder (local backend) or a `postgres://` URL
     /// (shared backend). Default: `ORCH_STATE`, else `.orch/` beside the
     /// root module.
-    #[arg(long = "state", value_name = "LOC")]
+    // Global, so that `orchc state list --state LOC` works as the CLI
+    // contract writes it, after the subcommand as well as before it.
+    #[arg(long = "state", value_name = "LOC", global = true)]
     pub(crate) state: Option<String>,
 
     /// How long to wait for the state's lock when another run holds it
     /// (e.g. `30s`, `2m`); by default, do not wait.
-    #[arg(long = "lock-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
+    #[arg(long = "lock-timeout", value_name = "DURATION", value_parser = parse_duration, default_value = "0s", global = true)]
     pub(crate) lock_timeout: Duration,
 }
 

@@ -979,13 +979,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             match decorator.name.name.as_str() {
                 "prevent_destroy" => options.prevent_destroy = true,
                 "create_before_destroy" => options.create_before_destroy = true,
-                "ignore_changes" => {
-                    options.ignore_changes.extend(args.iter().filter_map(|a| expr::dotted(&a.value)))
+                "ignore_changes" => options
+                    .ignore_changes
+                    .extend(args.iter().filter_map(|a| expr::dotted(&a.value))),
+                "provider" => {
+                    options.provider_alias = args.first().and_then(|a| expr::dotted(&a.value))
                 }
-                "provider" => options.provider_alias = args.first().and_then(|a| expr::dotted(&a.value)),
                 "timeout" => {
                     if let Some(arg) = args.first()
-                        && let Value::Duration(ms) = self.eval_expr(context, scope, keys, &arg.value)?.reveal_all()
+                        && let Value::Duration(ms) =
+                            self.eval_expr(context, scope, keys, &arg.value)?.reveal_all()
                     {
                         options.timeout_ms = Some(ms);
                     }
@@ -996,7 +999,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         let value = self.eval_expr(context, scope, keys, &arg.value)?.reveal_all();
                         let name = arg.name.as_ref().map(|n| n.name.as_str());
                         match (name, index, value) {
-                            (Some("attempts") | None, 0, Value::Int(n)) | (Some("attempts"), _, Value::Int(n)) => attempts = n,
+                            (Some("attempts") | None, 0, Value::Int(n))
+                            | (Some("attempts"), _, Value::Int(n)) => attempts = n,
                             (_, _, Value::Duration(ms)) => backoff = ms,
                             _ => {}
                         }
@@ -1033,7 +1037,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     config: Value::map(fields),
                     span: provider.name.span,
                 };
-                if !out.iter().any(|b: &ProviderBlock| b.name == block.name && b.alias == block.alias) {
+                if !out
+                    .iter()
+                    .any(|b: &ProviderBlock| b.name == block.name && b.alias == block.alias)
+                {
                     out.push(block);
                 }
             }
@@ -1064,7 +1071,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             };
             let mut depends = self.decl_dependencies(ir, &by_decl, context, decl, &keys);
             if parents.contains_key(&context) {
-                if !module_deps.contains_key(&context) {
+                let inherited = module_deps.entry(context).or_insert_with(|| {
                     let mut inherited = Vec::new();
                     let mut current = context;
                     while let Some((parent, module, module_keys)) = parents.get(&current).cloned() {
@@ -1077,9 +1084,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         ));
                         current = parent;
                     }
-                    module_deps.insert(context, inherited);
-                }
-                depends.extend(module_deps[&context].iter().cloned());
+                    inherited
+                });
+                depends.extend(inherited.iter().cloned());
             }
             depends.sort();
             depends.dedup();
@@ -1133,10 +1140,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             // A module instance stands for everything inside it.
             if self.model.decl(target).kind == DeclKind::Module {
-                let prefix = format!(
-                    "{}.",
-                    self.address(context, target, &keys[..shared.min(keys.len())])
-                );
+                let prefix =
+                    format!("{}.", self.address(context, target, &keys[..shared.min(keys.len())]));
                 depends.extend(
                     self.instances
                         .iter()

@@ -17,13 +17,13 @@ pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "rando
 /// A new, not yet configured instance of the built-in provider `name`.
 pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
     Some(match name {
-        "core" => Box::new(core::CoreProvider::default()),
-        "env" => Box::new(env::EnvProvider::default()),
-        "exec" => Box::new(exec::ExecProvider::default()),
-        "fs" => Box::new(fs::FsProvider::default()),
+        "core" => Box::new(core::CoreProvider),
+        "env" => Box::new(env::EnvProvider),
+        "exec" => Box::new(exec::ExecProvider),
+        "fs" => Box::new(fs::FsProvider),
         "http" => Box::new(http::HttpProvider::default()),
         "pg" => Box::new(pg::PgProvider::default()),
-        "random" => Box::new(random::RandomProvider::default()),
+        "random" => Box::new(random::RandomProvider),
         _ => return None,
     })
 }

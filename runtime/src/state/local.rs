@@ -21,9 +21,6 @@
 //! Secrets are sealed before they reach a file ([`InstanceState::to_stored`],
 //! [`encode_value`]); loading opens them only when the state holds one.
 
-// `StateError` is the backend trait's error; its size is `mod.rs`'s choice.
-#![allow(clippy::result_large_err)]
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -580,7 +577,7 @@ impl Backend for LocalBackend {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(StateError::Locked(self.read_holder().await));
+                return Err(StateError::Locked(Box::new(self.read_holder().await)));
             }
             tokio::time::sleep(LOCK_POLL.min(deadline - now)).await;
         }

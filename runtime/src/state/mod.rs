@@ -133,7 +133,10 @@ impl InstanceState {
 }
 
 /// A value in its stored form, secrets sealed.
-pub fn encode_value(value: &Value, sealer: Option<&dyn Sealer>) -> Result<serde_json::Value, StateError> {
+pub fn encode_value(
+    value: &Value,
+    sealer: Option<&dyn Sealer>,
+) -> Result<serde_json::Value, StateError> {
     match sealer {
         Some(sealer) => codec::encode(value, &Secrets::Seal(sealer)).map_err(StateError::Crypto),
         None if value.contains_secret() => Err(StateError::NoKey),
@@ -209,7 +212,7 @@ pub struct Loaded {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StateError {
     /// Someone else holds the lock.
-    Locked(LockInfo),
+    Locked(Box<LockInfo>),
     /// The state could not be read or written.
     Io(String),
     /// The stored state is not what this build can read.

@@ -24,11 +24,6 @@
 //! [`PostgresOptions`]`{ sync: false }` the commits are asynchronous and
 //! [`Backend::sync`] flushes them all at once, once per scheduling round.
 
-// `StateError` (from `state/mod.rs`) carries a `LockInfo` inline, which
-// makes every `Result<_, StateError>` large; boxing it there would settle
-// this for every backend at once.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 use std::error::Error as _;
 use std::sync::Arc;
@@ -456,7 +451,9 @@ impl Backend for PostgresBackend {
                         context.name, context.url.shown
                     )));
                 }
-                Some(current) if now >= deadline => return Err(StateError::Locked(current)),
+                Some(current) if now >= deadline => {
+                    return Err(StateError::Locked(Box::new(current)));
+                }
                 _ => {}
             }
             tokio::time::sleep(LOCK_POLL.min(deadline - now)).await;

@@ -87,7 +87,11 @@ fn main() {
                 let _ = writeln!(
                     ninja,
                     "build n{i}: run{}\n  cmd = {command}",
-                    if inputs.is_empty() { String::new() } else { format!(" || {}", inputs.join(" ")) }
+                    if inputs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" || {}", inputs.join(" "))
+                    }
                 );
             }
             if let Err(error) = std::fs::write(dir.join("build.ninja"), ninja) {
