@@ -19,6 +19,11 @@ pub struct LazyKey {
 
 impl LazyKey {
     pub fn new(env: KeyEnv, generate: bool) -> LazyKey {
+        // A shared backend reads `ORCH_STATE_KEY` only, never a key file: a
+        // key file is one user's, and secrets sealed with it could be opened
+        // on no other machine.
+        let env =
+            if generate { env } else { KeyEnv { state_key: env.state_key, ..KeyEnv::default() } };
         LazyKey { env, generate, key: Mutex::new(None), source: Mutex::new(None) }
     }
 
@@ -54,8 +59,12 @@ impl LazyKey {
                 "the state holds encrypted secrets but no key was found: set ORCH_STATE_KEY or restore the key file"
                     .into(),
             ),
-            None => Err(
+            None if generate => Err(
                 "a secret must be stored, but ORCH_STATE_KEY is not set: a shared state backend never generates a key; set ORCH_STATE_KEY (e.g. from `openssl rand -base64 32`) on every machine that uses this state"
+                    .into(),
+            ),
+            None => Err(
+                "the state holds encrypted secrets, but ORCH_STATE_KEY is not set: a shared state is read with the key it was written with; set ORCH_STATE_KEY to that key"
                     .into(),
             ),
         }
@@ -69,5 +78,38 @@ impl Sealer for LazyKey {
 
     fn open(&self, sealed: &str) -> Result<Vec<u8>, String> {
         self.get(false)?.open(sealed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment whose configuration folder holds a key file.
+    fn env_with_key_file(dir: &std::path::Path) -> KeyEnv {
+        let env = KeyEnv { config_dir: Some(dir.to_path_buf()), ..KeyEnv::default() };
+        let path = env.key_file().expect("a key file path");
+        crate::secrets::key_file(&path, true).expect("a key file");
+        env
+    }
+
+    #[test]
+    fn a_shared_backend_ignores_key_files() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let shared = LazyKey::new(env_with_key_file(dir.path()), false);
+        let refused = shared.seal(b"\"pencil\"").expect_err("no ORCH_STATE_KEY");
+        assert!(refused.contains("ORCH_STATE_KEY is not set"), "{refused}");
+        let local = LazyKey::new(env_with_key_file(dir.path()), true);
+        let sealed = local.seal(b"\"pencil\"").expect("the key file is used");
+        let unread = shared.open(&sealed).expect_err("no ORCH_STATE_KEY");
+        assert!(unread.contains("the key it was written with"), "{unread}");
+
+        let env = KeyEnv {
+            state_key: Some("b3JjaC1lMmUtdGVzdHMtc3RhdGUta2V5LTMyYnl0ZXM=".into()),
+            ..env_with_key_file(dir.path())
+        };
+        let shared = LazyKey::new(env, false);
+        let sealed = shared.seal(b"\"pencil\"").expect("ORCH_STATE_KEY is used");
+        assert_eq!(shared.open(&sealed).expect("opened"), b"\"pencil\"");
     }
 }

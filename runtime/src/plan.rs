@@ -239,7 +239,8 @@ pub fn with_ignored(config: &Value, current: &Value, ignored: &[String]) -> Valu
     Value::map(fields)
 }
 
-/// Marks the schema's sensitive fields of an object secret.
+/// Marks the schema's sensitive fields of an object secret (those with
+/// something in them: [`Value::sensitive`]).
 pub fn mark_sensitive(kind: &str, value: Value) -> Value {
     let Some(schema) = lookup_kind(kind) else { return value };
     let Value::Map(fields) = &value else { return value };
@@ -248,10 +249,8 @@ pub fn mark_sensitive(kind: &str, value: Value) -> Value {
     }
     let mut fields = (**fields).clone();
     for schema_field in schema.fields.iter().filter(|f| f.sensitive) {
-        if let Some(entry) = fields.get_mut(schema_field.name)
-            && !matches!(entry, Value::None)
-        {
-            *entry = Value::secret(entry.clone());
+        if let Some(entry) = fields.get_mut(schema_field.name) {
+            *entry = Value::sensitive(entry.clone());
         }
     }
     Value::map(fields)

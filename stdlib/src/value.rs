@@ -48,6 +48,20 @@ impl Value {
         }
     }
 
+    /// The value of a field that a schema marks sensitive: secret, unless
+    /// nothing is in it (`none`, an empty list or map). Such a value
+    /// reveals nothing, so storing it needs no key: a `pg.role` without a
+    /// password or an `exec.run` without `env` can live in a shared state
+    /// that has no `ORCH_STATE_KEY`.
+    pub fn sensitive(value: Value) -> Value {
+        match &value {
+            Value::None => value,
+            Value::List(items) if items.is_empty() => value,
+            Value::Map(entries) if entries.is_empty() => value,
+            _ => Value::secret(value),
+        }
+    }
+
     pub fn is_secret(&self) -> bool {
         matches!(self, Value::Secret(_))
     }
@@ -297,6 +311,18 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sensitive_values_are_secret_unless_empty() {
+        assert_eq!(Value::sensitive(Value::None), Value::None);
+        assert_eq!(Value::sensitive(Value::list(vec![])), Value::list(vec![]));
+        assert_eq!(Value::sensitive(Value::map(BTreeMap::new())), Value::map(BTreeMap::new()));
+        assert!(Value::sensitive(Value::string("")).is_secret());
+        assert!(Value::sensitive(Value::string("hunter2")).is_secret());
+        let env = Value::map([("A".into(), Value::string("x"))].into());
+        assert!(Value::sensitive(env).is_secret());
+        assert_eq!(Value::sensitive(Value::Unknown), Value::Unknown);
+    }
 
     #[test]
     fn secrets_and_unknowns_are_never_shown() {

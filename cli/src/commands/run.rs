@@ -20,7 +20,7 @@ use orch_runtime::keys::LazyKey;
 use orch_runtime::plan::PlanError;
 use orch_runtime::secrets::KeyEnv;
 use orch_runtime::state::local::{LocalBackend, LocalOptions};
-use orch_runtime::state::postgres::PostgresBackend;
+use orch_runtime::state::postgres::{PostgresBackend, PostgresOptions};
 use orch_runtime::state::{Backend, LockInfo, StateError};
 
 use crate::commands::check::EvaluationArgs;
@@ -259,9 +259,16 @@ pub(crate) async fn open_state(location: &str, root: &Path) -> Result<OpenState,
     let key = Arc::new(LazyKey::new(KeyEnv::from_process(), !shared));
     let sealer: Arc<dyn Sealer> = key.clone();
     let backend: Box<dyn Backend> = if shared {
-        let backend = PostgresBackend::connect(location, &default_state_name(root), Some(sealer))
-            .await
-            .map_err(|e| miette!(code = "orchc::state", "cannot open the state: {e}"))?;
+        // Commits are asynchronous and made durable once per scheduling
+        // round (`Backend::sync`), as for the local backend.
+        let backend = PostgresBackend::connect_with_options(
+            location,
+            &default_state_name(root),
+            Some(sealer),
+            PostgresOptions { sync: false },
+        )
+        .await
+        .map_err(|e| miette!(code = "orchc::state", "cannot open the state: {e}"))?;
         Box::new(backend)
     } else {
         // Journal lines are written one by one (durable against a crash of

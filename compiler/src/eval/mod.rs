@@ -714,7 +714,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         if field.sensitive
                             && let Some(value) = fields.get_mut(field.name)
                         {
-                            *value = Value::secret(value.clone());
+                            *value = Value::sensitive(value.clone());
                         }
                     }
                 }
