@@ -87,6 +87,9 @@ fn flags(field: &FieldSchema) -> String {
     if field.forces_replacement {
         flags.push("*replaces*".to_owned());
     }
+    if field.keeps_secrets {
+        flags.push("*keeps secrets*".to_owned());
+    }
     if field.sensitive {
         flags.push("*sensitive*".to_owned());
     }

@@ -192,8 +192,12 @@ fn resource_body(
             checker.expr(file, &field.value, scope, None);
             continue;
         }
-        let expected =
-            if schema.sensitive { Ty::secret(schema.ty.clone()) } else { schema.ty.clone() };
+        // A field that keeps secrets takes a secret or a plain value.
+        let expected = if schema.sensitive || schema.keeps_secrets {
+            Ty::secret(schema.ty.clone())
+        } else {
+            schema.ty.clone()
+        };
         checker.current_field = Some(name.name.clone());
         let typed = checker.expr(file, &field.value, scope, Some(&expected));
         checker.current_field = None;

@@ -26,8 +26,12 @@ fn file() -> KindSchema {
                 "content",
                 Ty::String,
                 Value::string(""),
-                "The text written to the file (UTF-8). Changing it rewrites the file in place.",
-            ),
+                "The text written to the file (UTF-8). Changing it rewrites the file in place. \
+                 It may hold a secret (a configuration file with a password): the content, its \
+                 `sha256` and `size` are then secret, sealed in the state and shown as `(secret)`; \
+                 give such a file a private `mode`.",
+            )
+            .keeping_secrets(),
             FieldSchema::defaulted(
                 "mode",
                 Ty::Int,

@@ -38,6 +38,11 @@ pub struct FieldSchema {
     pub forces_replacement: bool,
     /// Never shown; its value is secret.
     pub sensitive: bool,
+    /// Takes a secret as well as a plain value, and keeps it secret: the
+    /// provider treats a secret value (and what it computes from it) as
+    /// secret, so it is sealed in state and shown as `(secret)`, while a
+    /// plain value stays visible (`fs.file.content`).
+    pub keeps_secrets: bool,
 }
 
 impl FieldSchema {
@@ -52,6 +57,7 @@ impl FieldSchema {
             output: false,
             forces_replacement: false,
             sensitive: false,
+            keeps_secrets: false,
         }
     }
 
@@ -79,6 +85,11 @@ impl FieldSchema {
     /// Marks the field sensitive: its value is secret.
     pub fn marked_sensitive(self) -> FieldSchema {
         FieldSchema { sensitive: true, ..self }
+    }
+
+    /// Lets the field take a secret, which the provider keeps secret.
+    pub fn keeping_secrets(self) -> FieldSchema {
+        FieldSchema { keeps_secrets: true, ..self }
     }
 
     /// An input that is neither required nor defaulted: absent when left
