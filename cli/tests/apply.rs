@@ -15,118 +15,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Project, Run};
+use common::Run;
+use common::orch::{Orch, actions, change, flat, wait_until};
 use serde_json::Value;
 
-/// A folder with a `main.orch`, and a configuration folder of its own.
-struct Orch {
-    project: Project,
-    config: tempfile::TempDir,
-}
-
-impl Orch {
-    fn new(main: &str) -> Orch {
-        let orch = Orch {
-            project: Project::new(),
-            config: tempfile::tempdir().expect("a configuration folder"),
-        };
-        orch.write("main.orch", main);
-        orch
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.project.path().join(relative)
-    }
-
-    fn write(&self, relative: &str, text: &str) {
-        self.project.write(relative, text);
-    }
-
-    fn read(&self, relative: &str) -> String {
-        self.project.read(relative)
-    }
-
-    fn exists(&self, relative: &str) -> bool {
-        self.path(relative).exists()
-    }
-
-    /// `orchc ARGS` in the folder, with a clean environment: no colour, no
-    /// inherited `ORCH_*` settings, no proxy.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_orchc"));
-        command.args(args).current_dir(self.project.path());
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("ORCH_") || name.to_ascii_lowercase().ends_with("_proxy") {
-                command.env_remove(name.as_ref());
-            }
-        }
-        command
-            .env("ORCH_CONFIG_DIR", self.config.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_env(args, &[])
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = self.command(args);
-        command.envs(env.iter().copied());
-        Run::from(command.output().expect("run orchc"))
-    }
-
-    /// `orchc apply main.orch --auto-approve ARGS`, expected to succeed.
-    fn apply(&self, args: &[&str]) -> Run {
-        let run = self.run(&[&["apply", "main.orch", "--auto-approve"], args].concat());
-        run.expect_code(0);
-        run
-    }
-
-    /// `orchc state list`: address → marks (`""`, `"tainted"`, ...).
-    fn state_list(&self) -> BTreeMap<String, String> {
-        let run = self.run(&["state", "list"]);
-        run.expect_code(0);
-        run.stdout
-            .lines()
-            .map(|line| {
-                let mut words = line.split_whitespace();
-                let address = words.next().expect("an address").to_string();
-                let _kind = words.next();
-                (address, words.collect::<Vec<_>>().join(" "))
-            })
-            .collect()
-    }
-
-    /// The lines of a log file that commands append to.
-    fn log(&self, relative: &str) -> Vec<String> {
-        if !self.exists(relative) {
-            return Vec::new();
-        }
-        self.read(relative).lines().map(str::to_string).collect()
-    }
-
-    /// `plan --json` as a document.
-    fn plan_json(&self, args: &[&str]) -> Value {
-        let run = self.run(&[&["plan", "main.orch", "--json"], args].concat());
-        run.expect_code(0);
-        run.json()
-    }
-}
-
-/// A report with `miette`'s line wrapping undone: words joined by single
-/// spaces, the `|` of continuation lines dropped.
-fn flat(text: &str) -> String {
-    text.split_whitespace().filter(|word| !matches!(*word, "|" | "│")).collect::<Vec<_>>().join(" ")
-}
-
-/// How many times `name` appears in `log`.
 fn count(log: &[String], name: &str) -> usize {
     log.iter().filter(|line| *line == name).count()
 }
@@ -134,42 +28,6 @@ fn count(log: &[String], name: &str) -> usize {
 /// Where `name` is in `log`.
 fn position(log: &[String], name: &str) -> usize {
     log.iter().position(|line| line == name).unwrap_or_else(|| panic!("{name} in {log:?}"))
-}
-
-/// Waits until `done` holds, for at most `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
-
-/// The changes of a `plan --json` document: address → action.
-fn actions(plan: &Value) -> BTreeMap<String, String> {
-    plan["changes"]
-        .as_array()
-        .expect("changes is a list")
-        .iter()
-        .map(|c| {
-            (
-                c["address"].as_str().expect("an address").to_string(),
-                c["action"].as_str().expect("an action").to_string(),
-            )
-        })
-        .collect()
-}
-
-fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
-    plan["changes"]
-        .as_array()
-        .expect("changes is a list")
-        .iter()
-        .find(|c| c["address"] == address)
-        .unwrap_or_else(|| panic!("a change of {address} in {plan}"))
 }
 
 fn mode(path: &Path) -> u32 {
@@ -1696,7 +1554,7 @@ fn a_generated_key_is_kept_in_the_configuration_folder_and_reused() {
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(mode(&files[0]), 0o600, "the key file is private");
-    assert!(!files[0].starts_with(orch.project.path().join(".orch")));
+    assert!(!files[0].starts_with(orch.path(".orch")));
     let again = orch.apply(&[]);
     assert!(again.stdout.starts_with("No changes"), "{}", again.stdout);
     assert!(!flat(&again.stderr).contains("encrypted with"), "said once: {}", again.stderr);

@@ -15,11 +15,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Project, Run};
+use common::Run;
+use common::orch::{Orch, actions, change, drift_fields, flat, wait_until};
 use serde_json::Value;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
@@ -282,114 +283,17 @@ impl Drop for Cleanup {
 // ---------------------------------------------------------------------
 // The binary.
 
-/// A folder with a `main.orch`, a configuration folder of its own, and
-/// arguments added to every run (`--state …`).
-struct Orch {
-    project: Project,
-    config: tempfile::TempDir,
-    common_args: Vec<String>,
-    env: Vec<(String, String)>,
+trait Shared {
+    /// Every run uses the shared state `url?state=NAME`, with a key.
+    fn shared(self, url: &str, state: &str) -> Orch;
 }
 
-impl Orch {
-    fn new(main: &str) -> Orch {
-        let orch = Orch {
-            project: Project::new(),
-            config: tempfile::tempdir().expect("a configuration folder"),
-            common_args: Vec::new(),
-            env: Vec::new(),
-        };
-        orch.write("main.orch", main);
-        orch
-    }
-
-    /// Every run uses the shared state `url?state=NAME`, with a key.
-    fn shared(mut self, url: &str, state: &str) -> Orch {
-        self.common_args = vec!["--state".into(), shared_location(url, state)];
-        self.env = vec![("ORCH_STATE_KEY".into(), STATE_KEY.into())];
-        self
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.project.path().join(relative)
-    }
-
-    fn write(&self, relative: &str, text: &str) {
-        self.project.write(relative, text);
-    }
-
-    fn read(&self, relative: &str) -> String {
-        self.project.read(relative)
-    }
-
-    fn exists(&self, relative: &str) -> bool {
-        self.path(relative).exists()
-    }
-
-    /// `orchc ARGS` (and the common arguments) in the folder, with a clean
-    /// environment: no colour, no inherited `ORCH_*` settings, no proxy.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_orchc"));
-        command.args(args).args(&self.common_args).current_dir(self.project.path());
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("ORCH_") || name.to_ascii_lowercase().ends_with("_proxy") {
-                command.env_remove(name.as_ref());
-            }
-        }
-        command
-            .env("ORCH_CONFIG_DIR", self.config.path())
-            .env("NO_COLOR", "1")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("run orchc"))
-    }
-
-    /// `orchc apply main.orch --auto-approve ARGS`, expected to succeed.
-    fn apply(&self, args: &[&str]) -> Run {
-        let run = self.run(&[&["apply", "main.orch", "--auto-approve"], args].concat());
-        run.expect_code(0);
-        run
-    }
-
-    /// `orchc plan main.orch --json ARGS` as a document.
-    fn plan_json(&self, args: &[&str]) -> Value {
-        let run = self.run(&[&["plan", "main.orch", "--json"], args].concat());
-        run.expect_code(0);
-        run.json()
-    }
-
-    /// `plan --detailed-exitcode` finds nothing to do.
-    fn expect_no_changes(&self, args: &[&str]) {
-        self.run(&[&["plan", "main.orch", "--detailed-exitcode"], args].concat()).expect_code(0);
-    }
-
-    /// `orchc state list --json`.
-    fn state_json(&self) -> Value {
-        let run = self.run(&["state", "list", "--json"]);
-        run.expect_code(0);
-        run.json()
-    }
-
-    /// `orchc state list`: address → marks (`""`, `"tainted"`, ...).
-    fn state_list(&self) -> BTreeMap<String, String> {
-        let run = self.run(&["state", "list"]);
-        run.expect_code(0);
-        run.stdout
-            .lines()
-            .map(|line| {
-                let mut words = line.split_whitespace();
-                let address = words.next().expect("an address").to_string();
-                let _kind = words.next();
-                (address, words.collect::<Vec<_>>().join(" "))
-            })
-            .collect()
+impl Shared for Orch {
+    fn shared(self, url: &str, state: &str) -> Orch {
+        self.with(
+            vec!["--state".into(), shared_location(url, state)],
+            vec![("ORCH_STATE_KEY".into(), STATE_KEY.into())],
+        )
     }
 }
 
@@ -402,63 +306,6 @@ fn shared_location(url: &str, state: &str) -> String {
 /// `template` with `{URL}` and `{S}` (the names' suffix) filled in.
 fn fill(template: &str, url: &str, suffix: &str) -> String {
     template.replace("{URL}", url).replace("{S}", suffix)
-}
-
-/// A report with `miette`'s line wrapping undone: words joined by single
-/// spaces, the `|` of continuation lines dropped.
-fn flat(text: &str) -> String {
-    text.split_whitespace().filter(|word| !matches!(*word, "|" | "│")).collect::<Vec<_>>().join(" ")
-}
-
-/// Waits until `done` holds, for at most `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
-
-/// The changes of a `plan --json` document: address → action.
-fn actions(plan: &Value) -> BTreeMap<String, String> {
-    plan["changes"]
-        .as_array()
-        .expect("changes is a list")
-        .iter()
-        .map(|c| {
-            (
-                c["address"].as_str().expect("an address").to_string(),
-                c["action"].as_str().expect("an action").to_string(),
-            )
-        })
-        .collect()
-}
-
-fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
-    plan["changes"]
-        .as_array()
-        .expect("changes is a list")
-        .iter()
-        .find(|c| c["address"] == address)
-        .unwrap_or_else(|| panic!("a change of {address} in {plan}"))
-}
-
-/// The fields of the drift of `address` in a `plan --json` document.
-fn drift_fields(plan: &Value, address: &str) -> Vec<String> {
-    let drift = plan["drift"].as_array().expect("drift is a list");
-    let entry = drift
-        .iter()
-        .find(|d| d["address"] == address)
-        .unwrap_or_else(|| panic!("drift of {address} in {plan}"));
-    entry["fields"]
-        .as_array()
-        .expect("fields is a list")
-        .iter()
-        .map(|f| f.as_str().expect("a field name").to_string())
-        .collect()
 }
 
 /// The 1-based line of the first line of `text` that contains `needle`.

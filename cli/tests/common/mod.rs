@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
+pub(crate) mod orch;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
