@@ -322,11 +322,7 @@ pub(crate) async fn providers(evaluation: &Evaluation) -> Option<Providers> {
 /// A runtime for a command: worker threads for provider operations; the
 /// command's own thread evaluates.
 pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()).max(2))
-        .enable_all()
-        .build()
-    {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => Some(runtime),
         Err(error) => {
             errors::report(errors::io_error("cannot start the runtime", error));
