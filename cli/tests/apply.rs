@@ -150,6 +150,39 @@ fn apply_json_prints_event_lines_and_events_file_gets_the_same() {
     assert_eq!(types(&audit), types(&events));
 }
 
+/// In the event lines, every operation's start comes before its end, even
+/// when many finish at once.
+#[test]
+fn every_operation_starts_before_it_finishes_in_the_events() {
+    let mut main = String::new();
+    for i in 0..40 {
+        main.push_str(&format!("resource c{i}: exec.run {{ create = \"true\" }}\n"));
+    }
+    let orch = Orch::new(&main);
+    let run = orch.apply(&["--json", "--parallelism", "20"]);
+    let mut started = std::collections::BTreeSet::new();
+    let mut finished = 0;
+    for line in run.stdout.lines() {
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let address = event["address"].as_str().unwrap_or_default().to_string();
+        match event["type"].as_str() {
+            Some("operation_started") => {
+                started.insert(address);
+            }
+            Some("operation_finished") => {
+                assert!(
+                    started.contains(&address),
+                    "{address} ended before it started:\n{}",
+                    run.stdout
+                );
+                finished += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(finished, 40);
+}
+
 #[test]
 fn apply_without_a_terminal_or_auto_approve_changes_nothing() {
     let orch = Orch::new(FILES);

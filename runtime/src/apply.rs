@@ -326,6 +326,11 @@ pub async fn apply(
                 batch.push(finished);
             }
         }
+        // The start of every operation in the batch is reported before its
+        // end: its task sent it before finishing.
+        while let Ok(event) = event_rx.try_recv() {
+            sink.event(&event);
+        }
         for finished in batch {
             completed_since_check += 1;
             recorded = true;
