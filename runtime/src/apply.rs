@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Config, DEPOSED, Planner, Providers};
 use crate::events::{Event, EventSink, Outcome, now};
-use crate::plan::{Action, Change, changed_inputs, inputs_known, mark_sensitive};
+use crate::plan::{Action, Change, inputs_known, mark_sensitive};
 use crate::provider::{self, OpContext, Provider, ProviderError};
 use crate::state::{Backend, InstanceState, Operation, State, StateError};
 
@@ -192,16 +192,16 @@ pub async fn apply(
                 && last_check.elapsed() >= Duration::from_millis(250);
             if unresolved || assertions_due {
                 let deferred = unread_data(&nodes, &ready);
-                let evaluation =
-                    reevaluate(config, state, providers, &handle, &mut data_reads, deferred);
-                pending_assertions = evaluation.1;
+                let (changes, pending, failures, _) =
+                    evaluate_full(config, state, providers, &handle, &mut data_reads, deferred);
+                pending_assertions = pending;
                 last_check = Instant::now();
                 completed_since_check = 0;
-                for diagnostic in evaluation.2 {
+                for diagnostic in failures {
                     report_assertion(config, diagnostic, &mut seen_assertions, &mut report, sink);
                 }
                 let fresh: HashMap<String, Change> =
-                    evaluation.0.into_iter().map(|c| (c.address.clone(), c)).collect();
+                    changes.into_iter().map(|c| (c.address.clone(), c)).collect();
                 for &index in &ready {
                     if !needs_evaluation(&nodes[index]) {
                         continue;
@@ -945,22 +945,9 @@ fn instance_state(change: &Change, value: Value, tainted: bool) -> InstanceState
     }
 }
 
-/// Plans again against the current state, without refreshing: the changes
-/// with their now-known configurations, the assertions still waiting, and
-/// the new assertion failures.
-fn reevaluate(
-    config: &Config<'_>,
-    state: &State,
-    providers: &Providers,
-    handle: &tokio::runtime::Handle,
-    data_reads: &mut BTreeMap<String, Value>,
-    deferred: HashSet<String>,
-) -> (Vec<Change>, usize, Vec<Diagnostic>) {
-    let (changes, pending, diagnostics, _) =
-        evaluate_full(config, state, providers, handle, data_reads, deferred);
-    (changes, pending, diagnostics)
-}
-
+/// What evaluating against the current state gives: the changes with
+/// their now-known configurations, how many assertions still wait, the new
+/// failures, and the outputs.
 type Evaluated = (Vec<Change>, usize, Vec<Diagnostic>, BTreeMap<String, Value>);
 
 fn evaluate_full(
@@ -1009,9 +996,4 @@ fn report_assertion(
         location,
     });
     report.assertions.push(diagnostic);
-}
-
-/// Whether the inputs of an object differ from a configuration.
-pub fn inputs_differ(kind: &str, object: &Value, config: &Value) -> bool {
-    !changed_inputs(orch_stdlib::lookup_kind(kind), object, config, &[]).is_empty()
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use orch_compiler::eval::{Evaluation, Instance, ParamInput, ProviderBlock, Resolver};
 use orch_compiler::model::DeclKind;
 use orch_compiler::{Analysis, SourceDb};
+use orch_lang::diagnostic::codes;
 use orch_lang::{FileId, LineIndex, Span};
 use orch_stdlib::kinds::provider_of;
 use orch_stdlib::{Value, lookup_kind};
@@ -170,8 +171,8 @@ pub(crate) struct Planner<'p> {
     pub(crate) data_reads: BTreeMap<String, Value>,
     /// Data look-ups are made (otherwise only reused).
     pub(crate) read_data: bool,
-    /// The changes of the plan being applied: they say which objects must
-    /// not be taken from state yet.
+    /// The fields found drifted by refresh, by address: they make reasons
+    /// such as "changed outside Orch".
     pub(crate) drift_reasons: &'p HashMap<String, Vec<String>>,
     /// Data instances that must not be read yet: they depend on objects
     /// that the plan changes, so a read now would see the old ones.
@@ -181,6 +182,7 @@ pub(crate) struct Planner<'p> {
 impl Planner<'_> {
     fn error(&mut self, instance: &Instance, message: String) {
         self.errors.push(PlanError {
+            code: &codes::E0903,
             message: format!("{}: {message}", instance.address),
             help: None,
             span: Some(instance.span),
@@ -325,6 +327,7 @@ impl Resolver for Planner<'_> {
             && (instance.options.prevent_destroy || prior.is_some_and(|p| p.protected))
         {
             self.errors.push(PlanError {
+                code: &codes::E0902,
                 message: format!(
                     "`{}` is protected by @prevent_destroy, but this plan replaces it ({})",
                     instance.address,
@@ -427,6 +430,7 @@ pub async fn prepare(
             Ok(provider) => provider,
             Err(error) => {
                 prepared.errors.push(PlanError {
+                    code: &codes::E0903,
                     message: format!("{address}: cannot refresh: {error}"),
                     help: None,
                     span: None,
@@ -483,6 +487,7 @@ pub async fn prepare(
                 loaded.state.instances.remove(&address);
             }
             Err(error) => prepared.errors.push(PlanError {
+                code: &codes::E0903,
                 message: format!("{address}: cannot refresh {}: {error}", instance.kind),
                 help: None,
                 span: None,
@@ -626,6 +631,7 @@ fn plan_once(
         );
         if instance.protected && !deposed {
             errors.push(PlanError {
+                code: &codes::E0902,
                 message: format!(
                     "`{address}` is protected by @prevent_destroy and is no longer in the configuration"
                 ),
@@ -683,6 +689,7 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
     for (address, instance) in &state.instances {
         if instance.protected {
             errors.push(PlanError {
+                code: &codes::E0902,
                 message: format!("`{address}` is protected by @prevent_destroy"),
                 help: Some(format!(
                     "remove @prevent_destroy and apply, or lift the protection with `orchc state unprotect '{address}'`"

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use orch_compiler::eval::InstanceOptions;
 use orch_lang::Span;
+use orch_lang::diagnostic::Code;
 use orch_stdlib::kinds::KindSchema;
 use orch_stdlib::{Value, lookup_kind};
 use serde::Serialize;
@@ -108,6 +109,9 @@ pub struct Drift {
 /// A reason the plan cannot be applied.
 #[derive(Debug, Clone)]
 pub struct PlanError {
+    /// `E0902` for a protected object, `E0903` for a failed read or an
+    /// unusable configuration, or the code of an evaluation diagnostic.
+    pub code: &'static Code,
     pub message: String,
     pub help: Option<String>,
     pub span: Option<Span>,

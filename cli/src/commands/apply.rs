@@ -192,6 +192,7 @@ fn evaluation_errors(
         evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     for diagnostic in &failed {
         plan.errors.push(orch_runtime::plan::PlanError {
+            code: diagnostic.code,
             message: diagnostic.message.clone(),
             help: diagnostic.help.clone(),
             span: Some(diagnostic.primary.span),
@@ -205,9 +206,7 @@ fn evaluation_errors(
 /// `evaluation`'s diagnostics.
 fn report_plan_errors(workspace: &Workspace, plan: &Plan, evaluation: &[orch_lang::Diagnostic]) {
     let own = plan.errors.len().saturating_sub(evaluation.len());
-    for error in &plan.errors[..own] {
-        workspace.report_plan_errors(std::slice::from_ref(error), run::plan_error_code(error));
-    }
+    workspace.report_plan_errors(&plan.errors[..own]);
     workspace.report(evaluation);
     eprintln!(
         "error: the plan cannot be applied ({} error{}); nothing was changed",

@@ -12,7 +12,6 @@ use std::time::Duration;
 use miette::miette;
 use orch_compiler::Analysis;
 use orch_compiler::eval::{ConfigOnly, Evaluation, ParamInput};
-use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId};
 use orch_runtime::codec::Sealer;
 use orch_runtime::engine::{Config, Providers};
@@ -105,12 +104,9 @@ impl Workspace {
 
     /// Prints plan errors: with a source excerpt when the declaration is
     /// in the configuration, with its recorded place otherwise.
-    pub(crate) fn report_plan_errors(
-        &self,
-        errors: &[PlanError],
-        code: &'static orch_lang::diagnostic::Code,
-    ) {
+    pub(crate) fn report_plan_errors(&self, errors: &[PlanError]) {
         for error in errors {
+            let code = error.code;
             match error.span {
                 Some(span) => {
                     let mut diagnostic = Diagnostic::new(code, span, error.message.clone());
@@ -346,12 +342,7 @@ pub(crate) fn print(text: &str) {
     let _ = out.flush();
 }
 
-/// Reports a runtime error with the code of what failed.
+/// A state backend failure as a command-line error.
 pub(crate) fn state_error(context: &str, error: StateError) -> miette::Report {
     miette!(code = "orchc::state", "{context}: {error}")
-}
-
-/// The code of plan errors: a protected object, or a failed read.
-pub(crate) fn plan_error_code(error: &PlanError) -> &'static orch_lang::diagnostic::Code {
-    if error.message.contains("@prevent_destroy") { &codes::E0902 } else { &codes::E0903 }
 }
