@@ -88,6 +88,35 @@ impl Analysis {
     }
 }
 
+impl Analysis {
+    /// Evaluates only the instances `targets` of the root configuration
+    /// `root` (see [`eval::evaluate_instances`]).
+    pub fn evaluate_instances(
+        &self,
+        db: &dyn SourceDb,
+        root: FileId,
+        params: &HashMap<String, eval::ParamInput>,
+        resolver: &mut dyn eval::Resolver,
+        targets: &[eval::InstanceRef],
+    ) -> eval::Evaluation {
+        let mut model = Model::default();
+        let mut ignored = Vec::new();
+        for file in self.files.iter() {
+            model.add_file(file.id, &file.parsed.file, &mut ignored);
+        }
+        eval::evaluate_instances(
+            &self.files,
+            &model,
+            &self.checked,
+            db,
+            root,
+            params,
+            resolver,
+            targets,
+        )
+    }
+}
+
 /// A `module` or `import` item and the file it names.
 struct Link {
     from: FileId,

@@ -62,8 +62,21 @@ pub struct Instance {
     /// Addresses of the instances this one depends on.
     pub depends_on: Vec<String>,
     pub span: Span,
+    /// Where the instance is in the expanded configuration, so that it can
+    /// be evaluated again on its own ([`evaluate_instances`]).
+    pub origin: InstanceRef,
     context: usize,
     keys: Vec<Key>,
+}
+
+/// An instance of the expanded configuration, by the module instances it
+/// is inside (outermost first), its declaration and its loop keys: stable
+/// from one evaluation to the next, unlike the evaluator's own numbering.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstanceRef {
+    pub modules: Vec<(DeclId, Vec<Key>)>,
+    pub decl: DeclId,
+    pub keys: Vec<Key>,
 }
 
 /// The runtime's decorators of a resource or data instance, evaluated.
@@ -97,6 +110,14 @@ pub struct ProviderBlock {
 /// reference the instance see.
 pub trait Resolver {
     fn resolve(&mut self, instance: &Instance) -> Value;
+
+    /// The final value of the instance at `address` when the runtime has
+    /// it already (applied, or left unchanged), so that its configuration
+    /// need not be evaluated again: evaluating one instance then costs what
+    /// it reads, not the length of the chain behind it.
+    fn settled(&mut self, _address: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// The resolver of check-time evaluation: every instance is its
@@ -138,6 +159,8 @@ pub(crate) type EvalResult<T> = Result<T, EvalError>;
 #[derive(Debug)]
 struct Context {
     file: FileId,
+    /// The module instances this context is inside, outermost first.
+    path: Vec<(DeclId, Vec<Key>)>,
     /// The address prefix of everything inside: `""`, `db.`, `db["eu"].`.
     prefix: String,
     params: HashMap<SmolStr, Value>,
@@ -185,29 +208,12 @@ pub fn evaluate(
     policy_files: &[FileId],
     resolver: &mut dyn Resolver,
 ) -> Evaluation {
-    let mut evaluator = Evaluator {
-        files,
-        model,
-        checked,
-        db,
-        contexts: Vec::new(),
-        values: HashMap::default(),
-        in_progress: Default::default(),
-        elements: HashMap::default(),
-        frames: HashMap::default(),
-        children: HashMap::default(),
-        instances: Vec::new(),
-        diagnostics: Vec::new(),
-        reported: Default::default(),
-        locals: Vec::new(),
-        resolver,
-        pending_assertions: 0,
-    };
+    let mut evaluator = Evaluator::new(files, model, checked, db, resolver);
     let mut notes = Vec::new();
     let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
         return Evaluation { diagnostics: evaluator.diagnostics, notes, ..Evaluation::default() };
     };
-    evaluator.contexts.push(Context { file: root, prefix: String::new(), params });
+    evaluator.contexts.push(Context { file: root, path: Vec::new(), prefix: String::new(), params });
     evaluator.enumerate_module(0);
     let mut outputs = BTreeMap::new();
     if let Some(module) = model.modules.get(&root) {
@@ -244,7 +250,74 @@ pub fn evaluate(
     }
 }
 
+/// Evaluates only the instances `targets` (and what they read, which the
+/// resolver may answer with [`Resolver::settled`]): the executor's
+/// evaluation of the nodes whose inputs became known. The instances
+/// evaluated on the way are returned too; diagnostics are those of the
+/// expressions evaluated.
+#[allow(clippy::too_many_arguments, reason = "the parts of an analysis, borrowed separately")]
+pub fn evaluate_instances(
+    files: &Files,
+    model: &Model<'_>,
+    checked: &Checked,
+    db: &dyn SourceDb,
+    root: FileId,
+    inputs: &std::collections::HashMap<String, ParamInput>,
+    resolver: &mut dyn Resolver,
+    targets: &[InstanceRef],
+) -> Evaluation {
+    let mut evaluator = Evaluator::new(files, model, checked, db, resolver);
+    let mut notes = Vec::new();
+    let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
+        return Evaluation { diagnostics: evaluator.diagnostics, notes, ..Evaluation::default() };
+    };
+    evaluator.contexts.push(Context { file: root, path: Vec::new(), prefix: String::new(), params });
+    for target in targets {
+        let result = evaluator.context_of(&target.modules).and_then(|context| match context {
+            Some(context) => evaluator.decl_value(context, target.decl, &target.keys).map(|_| ()),
+            None => Ok(()),
+        });
+        if let Err(error) = result {
+            evaluator.report(error);
+        }
+    }
+    Evaluation {
+        instances: evaluator.instances,
+        diagnostics: evaluator.diagnostics,
+        notes,
+        pending_assertions: evaluator.pending_assertions,
+        ..Evaluation::default()
+    }
+}
+
 impl<'e, 'a> Evaluator<'e, 'a> {
+    fn new(
+        files: &'e Files,
+        model: &'e Model<'a>,
+        checked: &'e Checked,
+        db: &'e dyn SourceDb,
+        resolver: &'e mut dyn Resolver,
+    ) -> Evaluator<'e, 'a> {
+        Evaluator {
+            files,
+            model,
+            checked,
+            db,
+            contexts: Vec::new(),
+            values: HashMap::default(),
+            in_progress: Default::default(),
+            elements: HashMap::default(),
+            frames: HashMap::default(),
+            children: HashMap::default(),
+            instances: Vec::new(),
+            diagnostics: Vec::new(),
+            reported: Default::default(),
+            locals: Vec::new(),
+            resolver,
+            pending_assertions: 0,
+        }
+    }
+
     fn report(&mut self, error: EvalError) {
         if self.reported.insert(error.span) {
             self.diagnostics.push(Diagnostic::new(&codes::E0601, error.span, error.message));
@@ -315,7 +388,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         // Defaults may use other params: evaluate them in a context that
         // already holds the given values.
-        self.contexts.push(Context { file: root, prefix: String::new(), params: values });
+        self.contexts.push(Context {
+            file: root,
+            path: Vec::new(),
+            prefix: String::new(),
+            params: values,
+        });
         for decl in defaults {
             let ItemKind::Param(param) = &self.model.decl(decl).item.kind else { continue };
             let Some(default) = &param.default else { continue };
@@ -694,6 +772,25 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             ItemKind::Let(decl_ast) => self.eval_expr(context, scope, keys, &decl_ast.value),
             ItemKind::Output(output) => self.eval_expr(context, scope, keys, &output.value),
             ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+                let address = self.address(context, decl, keys);
+                if let Some(settled) = self.resolver.settled(&address) {
+                    let origin = self.origin(context, decl, keys);
+                    self.instances.push(Instance {
+                        address,
+                        decl,
+                        kind,
+                        resource_kind: resource.kind.to_dotted(),
+                        value: settled.clone(),
+                        resolved: settled.clone(),
+                        options: InstanceOptions::default(),
+                        depends_on: Vec::new(),
+                        span: self.model.decl(decl).name_span(),
+                        origin,
+                        context,
+                        keys: keys.to_vec(),
+                    });
+                    return Ok(settled);
+                }
                 let mut fields = BTreeMap::new();
                 for field in &resource.body.fields {
                     let FieldKey::Name(name) = &field.key else { continue };
@@ -719,8 +816,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     }
                 }
                 let value = Value::map(fields);
-                let address = self.address(context, decl, keys);
                 let options = self.instance_options(context, scope, keys, item)?;
+                let origin = self.origin(context, decl, keys);
                 let mut instance = Instance {
                     address,
                     decl,
@@ -731,6 +828,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     options,
                     depends_on: Vec::new(),
                     span: self.model.decl(decl).name_span(),
+                    origin,
                     context,
                     keys: keys.to_vec(),
                 };
@@ -769,7 +867,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 let prefix = format!("{}{}", self.address(context, decl, keys), ".");
                 let child = self.contexts.len();
-                self.contexts.push(Context { file: target, prefix, params });
+                let mut path = self.contexts[context].path.clone();
+                path.push((decl, keys.to_vec()));
+                self.contexts.push(Context { file: target, path, prefix, params });
                 self.children.insert(memo, child);
                 // Defaults of params not given.
                 if let Some(info) = self.model.modules.get(&target) {
@@ -804,6 +904,27 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
         }
         Ok(Value::map(outputs))
+    }
+
+    fn origin(&self, context: usize, decl: DeclId, keys: &[Key]) -> InstanceRef {
+        InstanceRef { modules: self.contexts[context].path.clone(), decl, keys: keys.to_vec() }
+    }
+
+    /// The context of the module instance `path` leads to, made (with the
+    /// module's instances) when it does not exist yet.
+    fn context_of(&mut self, path: &[(DeclId, Vec<Key>)]) -> EvalResult<Option<usize>> {
+        let mut context = 0;
+        for (decl, keys) in path {
+            let memo = (context, *decl, keys.clone());
+            if !self.children.contains_key(&memo) {
+                self.decl_value(context, *decl, keys)?;
+            }
+            match self.children.get(&memo) {
+                Some(&child) => context = child,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(context))
     }
 
     /// The address of an instance: the module prefix, the name and keys.
@@ -944,6 +1065,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             None => {
                 self.contexts.push(Context {
                     file,
+                    path: Vec::new(),
                     prefix: String::new(),
                     params: HashMap::default(),
                 });
