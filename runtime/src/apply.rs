@@ -2,21 +2,28 @@
 //! last one it depends on has finished, at most `parallelism` provider
 //! operations at once, recording every outcome in the state backend the
 //! moment it is known.
+//!
+//! One [`Executor`] holds a run: the nodes and their edges, the ready
+//! queue, the running tasks, the journal, the providers and the event
+//! sink. An operation is journalled only when it really starts (it holds
+//! one of the `parallelism` slots), so that after a crash only operations
+//! that were running are treated as interrupted.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orch_compiler::eval::InstanceOptions;
+use orch_compiler::eval::{InstanceOptions, InstanceRef};
 use orch_lang::Diagnostic;
+use orch_lang::diagnostic::codes;
 use orch_stdlib::Value;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Config, DEPOSED, Planner, Providers};
-use crate::events::{Event, EventSink, Outcome, now};
-use crate::plan::{Action, Change, inputs_known, mark_sensitive};
+use crate::events::{Event, EventSink, Outcome, Step, now};
+use crate::plan::{Action, Change, Plan, PlanKind, inputs_known, mark_sensitive};
 use crate::provider::{self, OpContext, Provider, ProviderError};
 use crate::state::{Backend, InstanceState, Operation, State, StateError};
 
@@ -35,15 +42,6 @@ impl Default for ApplyOptions {
     }
 }
 
-/// An operation that failed, with where its declaration is.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub address: String,
-    pub message: String,
-    pub location: Option<String>,
-    pub span: Option<orch_lang::Span>,
-}
-
 /// What an apply did.
 #[derive(Debug, Default)]
 pub struct ApplyReport {
@@ -52,9 +50,11 @@ pub struct ApplyReport {
     pub skipped: usize,
     /// Not started or not finished because of an interrupt.
     pub interrupted: usize,
-    pub failures: Vec<Failure>,
-    /// Assertions and policies that failed on apply-time values.
-    pub assertions: Vec<Diagnostic>,
+    /// Failed operations (E0901) and assertions or policies that failed on
+    /// apply-time values, at their declarations.
+    pub failures: Vec<Diagnostic>,
+    /// How many of `failures` are assertions and policies.
+    pub assertions: usize,
     /// The root module's outputs after the apply.
     pub outputs: BTreeMap<String, Value>,
     /// The run was interrupted with Ctrl-C.
@@ -63,7 +63,7 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     pub fn ok(&self) -> bool {
-        self.failed == 0 && self.assertions.is_empty() && !self.cancelled
+        self.failures.is_empty() && !self.cancelled
     }
 }
 
@@ -93,15 +93,6 @@ enum Status {
     Skipped,
 }
 
-/// One step of a node: a replacement is two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Create,
-    Update,
-    Delete,
-    Read,
-}
-
 struct Node {
     change: Change,
     dependents: Vec<usize>,
@@ -111,10 +102,50 @@ struct Node {
     /// create-before-destroy replacement: create, its old object being
     /// deleted by a cleanup node).
     steps: Vec<Step>,
+    /// When its current step really started (holding a slot).
     started: Option<Instant>,
+    /// Time spent in provider calls, over every step.
+    busy: Duration,
     /// Deletes the old object of a create-before-destroy replacement once
     /// everything that depended on it has moved to the new one.
     cleanup: bool,
+    /// Its configuration still holds values known only once what it
+    /// depends on is applied.
+    unresolved: bool,
+}
+
+impl Node {
+    fn new(change: Change, cleanup: bool) -> Node {
+        let steps = if cleanup { vec![Step::Delete] } else { steps_of(&change) };
+        let unresolved = !cleanup && needs_evaluation(&change);
+        Node {
+            change,
+            dependents: Vec::new(),
+            waiting: 0,
+            status: Status::Waiting,
+            steps,
+            started: None,
+            busy: Duration::ZERO,
+            cleanup,
+            unresolved,
+        }
+    }
+
+    /// The address events and messages give it: a cleanup node deletes
+    /// the old, deposed object.
+    fn shown_address(&self) -> String {
+        if self.cleanup { deposed(&self.change.address) } else { self.change.address.clone() }
+    }
+
+    fn shown_action(&self) -> Action {
+        if self.cleanup { Action::Delete } else { self.change.action }
+    }
+
+    /// Whether `step` acts on the deposed object of a create-before-destroy
+    /// replacement.
+    fn on_deposed(&self, step: Step) -> bool {
+        step == Step::Delete && is_cbd_replace(&self.change)
+    }
 }
 
 /// What a provider task sends back.
@@ -123,330 +154,934 @@ struct Finished {
     step: Step,
     result: Result<Option<Value>, ProviderError>,
     timed_out: bool,
+    elapsed: Duration,
 }
 
-/// Applies `plan` to `state`, recording every outcome through `backend`.
-#[allow(clippy::too_many_arguments, reason = "the parts of a run")]
-pub async fn apply(
-    config: Option<&Config<'_>>,
-    plan: &crate::plan::Plan,
-    state: &mut State,
-    backend: &mut dyn Backend,
-    providers: &Providers,
-    options: &ApplyOptions,
-    sink: &mut dyn EventSink,
-    interrupts: Interrupts,
-) -> Result<ApplyReport, StateError> {
-    let started = Instant::now();
-    let mut report = ApplyReport::default();
-    let base_dir = config.map(|c| c.base_dir.clone()).unwrap_or_default();
-    let mut nodes: Vec<Node> = plan
-        .changes
-        .iter()
-        .map(|change| Node {
-            steps: steps_of(change),
-            change: change.clone(),
-            dependents: Vec::new(),
-            waiting: 0,
-            status: Status::Waiting,
-            started: None,
-            cleanup: false,
-        })
-        .collect();
-    let cleanups: Vec<Node> = nodes
-        .iter()
-        .filter(|node| is_cbd_replace(&node.change))
-        .map(|node| Node {
-            steps: vec![Step::Delete],
-            change: node.change.clone(),
-            dependents: Vec::new(),
-            waiting: 0,
-            status: Status::Waiting,
-            started: None,
-            cleanup: true,
-        })
-        .collect();
-    nodes.extend(cleanups);
-    link(&mut nodes, state);
-    let mut data_reads = plan.data_reads.clone();
-    let semaphore = Arc::new(Semaphore::new(options.parallelism.max(1)));
-    let (event_tx, mut event_rx) = mpsc::unbounded_channel::<Event>();
-    let mut tasks: JoinSet<Finished> = JoinSet::new();
-    let mut ready: Vec<usize> = (0..nodes.len()).filter(|&i| nodes[i].waiting == 0).collect();
-    let mut stop = false;
-    let mut seen_assertions: HashSet<String> = HashSet::new();
-    let mut pending_assertions = 0usize;
-    let mut last_check = Instant::now();
-    let mut completed_since_check = 0usize;
-    let handle = tokio::runtime::Handle::current();
-    let mut starting: Vec<Task> = Vec::new();
-    let mut recorded = false;
+/// A provider step, ready to be spawned.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Finished> + Send>>;
 
-    loop {
-        // Nodes whose configuration still holds values known only now:
-        // evaluate once for all of them.
-        if !stop && let Some(config) = config {
-            let unresolved = ready.iter().any(|&i| needs_evaluation(&nodes[i]));
-            let assertions_due = pending_assertions > 0
-                && completed_since_check > 0
-                && last_check.elapsed() >= Duration::from_millis(250);
-            if unresolved || assertions_due {
-                let deferred = unread_data(&nodes, &ready);
-                let (changes, pending, failures, _) =
-                    evaluate_full(config, state, providers, &handle, &mut data_reads, deferred);
-                pending_assertions = pending;
-                last_check = Instant::now();
-                completed_since_check = 0;
-                for diagnostic in failures {
-                    report_assertion(config, diagnostic, &mut seen_assertions, &mut report, sink);
-                }
-                let fresh: HashMap<String, Change> =
-                    changes.into_iter().map(|c| (c.address.clone(), c)).collect();
-                for &index in &ready {
-                    if !needs_evaluation(&nodes[index]) {
-                        continue;
-                    }
-                    let node = &mut nodes[index];
-                    match fresh.get(&node.change.address) {
-                        Some(change) => {
-                            let keep_reasons = node.change.reasons.clone();
-                            node.change.config = change.config.clone();
-                            node.change.after = change.after.clone();
-                            node.change.action = change.action;
-                            node.change.changed = change.changed.clone();
-                            if change.action == Action::Replace
-                                && !keep_reasons.iter().any(|r| r.contains("forces"))
-                            {
-                                node.change.reasons = change.reasons.clone();
-                            }
-                            node.steps = steps_of(&node.change);
-                        }
-                        None => node.steps.clear(),
-                    }
-                }
+/// What one run needs from outside: the configuration (for apply-time
+/// evaluation), the state and its backend, the providers, and where
+/// events go.
+pub struct Run<'r> {
+    pub config: Option<&'r Config<'r>>,
+    pub state: &'r mut State,
+    pub backend: &'r mut dyn Backend,
+    pub providers: &'r Providers,
+    pub sink: &'r mut dyn EventSink,
+    pub interrupts: Interrupts,
+}
+
+/// One apply or destroy in progress.
+pub struct Executor<'r> {
+    run: Run<'r>,
+    options: ApplyOptions,
+    operation: PlanKind,
+    nodes: Vec<Node>,
+    /// Node by address (cleanup nodes excluded).
+    index: HashMap<String, usize>,
+    ready: VecDeque<usize>,
+    tasks: JoinSet<Finished>,
+    /// Journalled this round, to start once the journal is synced.
+    starting: Vec<Task>,
+    running: usize,
+    events: mpsc::UnboundedSender<Event>,
+    event_rx: mpsc::UnboundedReceiver<Event>,
+    data_reads: BTreeMap<String, Value>,
+    report: ApplyReport,
+    stop: bool,
+    /// Something was recorded since the last sync.
+    recorded: bool,
+    /// Assertions (and policy checks) still waiting for apply-time values.
+    pending_assertions: usize,
+    completed_since_check: usize,
+    last_check: Instant,
+    seen_assertions: HashSet<String>,
+    handle: tokio::runtime::Handle,
+    base_dir: std::path::PathBuf,
+}
+
+/// Applies `plan`, recording every outcome through the run's backend.
+pub async fn apply(
+    plan: &Plan,
+    run: Run<'_>,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, StateError> {
+    Executor::new(plan, run, options.clone()).run().await
+}
+
+impl<'r> Executor<'r> {
+    pub fn new(plan: &Plan, run: Run<'r>, options: ApplyOptions) -> Executor<'r> {
+        let mut nodes: Vec<Node> =
+            plan.changes.iter().map(|change| Node::new(change.clone(), false)).collect();
+        let cleanups: Vec<Node> = plan
+            .changes
+            .iter()
+            .filter(|change| is_cbd_replace(change))
+            .map(|change| Node::new(change.clone(), true))
+            .collect();
+        nodes.extend(cleanups);
+        let index = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.cleanup)
+            .map(|(i, n)| (n.change.address.clone(), i))
+            .collect();
+        let (events, event_rx) = mpsc::unbounded_channel();
+        let base_dir = run.config.map(|c| c.base_dir.clone()).unwrap_or_default();
+        let mut executor = Executor {
+            run,
+            options,
+            operation: plan.operation,
+            nodes,
+            index,
+            ready: VecDeque::new(),
+            tasks: JoinSet::new(),
+            starting: Vec::new(),
+            running: 0,
+            events,
+            event_rx,
+            data_reads: plan.data_reads.clone(),
+            report: ApplyReport::default(),
+            stop: false,
+            recorded: false,
+            pending_assertions: 0,
+            completed_since_check: 0,
+            last_check: Instant::now(),
+            seen_assertions: HashSet::new(),
+            handle: tokio::runtime::Handle::current(),
+            base_dir,
+        };
+        executor.link();
+        executor.ready = (0..executor.nodes.len()).filter(|&i| executor.nodes[i].waiting == 0).collect();
+        executor
+    }
+
+    /// Runs to the end: every node done, failed or skipped, or the run
+    /// interrupted.
+    pub async fn run(mut self) -> Result<ApplyReport, StateError> {
+        let started = Instant::now();
+        loop {
+            if !self.stop {
+                self.evaluate_ready();
+                self.check_assertions_if_due();
+                self.start_ready().await?;
             }
-        }
-        // Start what is ready.
-        if !stop {
-            for index in std::mem::take(&mut ready) {
-                if nodes[index].status != Status::Waiting {
-                    continue;
-                }
-                let node = &mut nodes[index];
-                // Values that are still unknown cannot be applied.
-                if matches!(node.steps.first(), Some(Step::Create | Step::Update))
-                    && !inputs_known(&node.change.kind, &node.change.config)
-                {
-                    let message =
-                        "a value it needs is still unknown after its dependencies were applied"
-                            .to_string();
-                    fail(&mut nodes, index, message, &mut report, sink, &mut stop, options);
-                    continue;
-                }
-                if node.change.data
-                    && node.steps.first() == Some(&Step::Read)
-                    && data_reads.contains_key(&node.change.address)
-                {
-                    node.steps.clear();
-                }
-                let Some(&step) = node.steps.first() else {
-                    // Nothing to do (a no-op, or resolved to one).
-                    node.status = Status::Done;
-                    if node.change.action.is_change() && !node.change.data {
-                        node.change.action = Action::NoOp;
-                    }
-                    if !node.change.data {
-                        record_marks(&node.change, state, backend).await?;
-                        recorded = true;
-                    }
-                    release(&mut nodes, index, &mut ready);
-                    continue;
-                };
-                node.status = Status::Running;
-                node.started = Some(Instant::now());
-                let task = launch(
-                    index,
-                    step,
-                    &nodes,
-                    state,
-                    backend,
-                    providers,
-                    &base_dir,
-                    &semaphore,
-                    &event_tx,
-                    &interrupts,
-                )
-                .await?;
-                starting.push(task);
+            // One sync makes the round's journal lines durable, then its
+            // operations start.
+            if !self.starting.is_empty() || self.recorded {
+                self.run.backend.sync().await?;
+                self.recorded = false;
             }
-        }
-        // One sync makes the round's journal lines durable, then its
-        // operations start.
-        if !starting.is_empty() || recorded {
-            backend.sync().await?;
-            recorded = false;
-        }
-        for task in starting.drain(..) {
-            tasks.spawn(task);
-        }
-        while let Ok(event) = event_rx.try_recv() {
-            sink.event(&event);
-        }
-        if tasks.is_empty() {
-            if ready.is_empty() || stop {
-                break;
+            for task in self.starting.drain(..) {
+                self.tasks.spawn(task);
             }
-            continue;
-        }
-        let finished = tokio::select! {
-            joined = tasks.join_next() => joined,
-            _ = interrupts.first.notified(), if !stop => {
-                stop = true;
-                report.cancelled = true;
-                sink.event(&Event::Interrupted {
-                    time: now(),
-                    message: format!(
-                        "interrupt received: starting nothing new, waiting for {} running operation{} (press Ctrl-C again to stop at once)",
-                        tasks.len(),
-                        if tasks.len() == 1 { "" } else { "s" }
-                    ),
-                });
+            self.forward_events();
+            if self.tasks.is_empty() {
+                if self.ready.is_empty() || self.stop {
+                    break;
+                }
                 continue;
             }
+            let finished = tokio::select! {
+                joined = self.tasks.join_next() => joined,
+                _ = self.run.interrupts.first.notified(), if !self.stop => {
+                    self.interrupted();
+                    continue;
+                }
+            };
+            let Some(Ok(finished)) = finished else {
+                // A provider task panicked: its slot is free again, and
+                // its node failed.
+                self.running = self.running.saturating_sub(1);
+                continue;
+            };
+            // Settle this one and every other that finished meanwhile, so
+            // that one journal sync covers them all.
+            let mut batch = vec![finished];
+            while let Some(joined) = self.tasks.try_join_next() {
+                if let Ok(finished) = joined {
+                    batch.push(finished);
+                }
+            }
+            // The start of every operation in the batch is reported before
+            // its end: its task sent it before finishing.
+            self.forward_events();
+            for finished in batch {
+                self.running -= 1;
+                self.completed_since_check += 1;
+                self.recorded = true;
+                self.settle(finished).await?;
+            }
+        }
+        if self.recorded {
+            self.run.backend.sync().await?;
+        }
+        self.forward_events();
+        self.count_unfinished();
+        self.finish_evaluation();
+        self.run.backend.finish(self.run.state).await?;
+        self.run.sink.event(&Event::RunFinished {
+            time: now(),
+            operation: self.operation,
+            succeeded: self.report.succeeded,
+            failed: self.report.failed + self.report.assertions,
+            skipped: self.report.skipped,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            serial: self.run.state.serial,
+        });
+        Ok(self.report)
+    }
+
+    fn forward_events(&mut self) {
+        while let Ok(event) = self.event_rx.try_recv() {
+            self.run.sink.event(&event);
+        }
+    }
+
+    fn interrupted(&mut self) {
+        self.stop = true;
+        self.report.cancelled = true;
+        let running = self.tasks.len();
+        self.run.sink.event(&Event::Interrupted {
+            time: now(),
+            message: format!(
+                "interrupt received: starting nothing new, waiting for {running} running operation{} (press Ctrl-C again to stop at once)",
+                if running == 1 { "" } else { "s" }
+            ),
+        });
+    }
+
+    /// The final value of an instance this run has finished with, for
+    /// evaluation to take as it is.
+    fn settled_value(&self, address: &str) -> Option<Value> {
+        let &index = self.index.get(address)?;
+        let node = &self.nodes[index];
+        if node.status != Status::Done {
+            return None;
+        }
+        if node.change.data {
+            return self.data_reads.get(address).cloned();
+        }
+        self.run.state.instances.get(address).map(|i| i.value.clone())
+    }
+
+    /// A resolver over the state as it is now, answering instances this
+    /// run is done with from what it did.
+    fn evaluate_with(
+        &mut self,
+        deferred: HashSet<String>,
+        evaluate: impl FnOnce(&Config<'_>, &mut Planner<'_>) -> orch_compiler::eval::Evaluation,
+    ) -> Option<(Vec<Change>, orch_compiler::eval::Evaluation)> {
+        let config = self.run.config?;
+        let empty = HashMap::new();
+        let data_reads = std::mem::take(&mut self.data_reads);
+        let settled = |address: &str| self.settled_value(address);
+        let mut planner = Planner {
+            config,
+            state: self.run.state,
+            providers: self.run.providers,
+            handle: self.handle.clone(),
+            changes: Vec::new(),
+            errors: Vec::new(),
+            data_reads,
+            read_data: true,
+            drift_reasons: &empty,
+            deferred,
+            settled: Some(&settled),
         };
-        while let Ok(event) = event_rx.try_recv() {
-            sink.event(&event);
+        let evaluation = evaluate(config, &mut planner);
+        let Planner { changes, data_reads, .. } = planner;
+        self.data_reads = data_reads;
+        Some((changes, evaluation))
+    }
+
+    /// Evaluates again the ready nodes whose configuration waited for
+    /// values known only now: only them, and what they read that this
+    /// run has not finished with.
+    fn evaluate_ready(&mut self) {
+        let targets: Vec<(usize, InstanceRef)> = self
+            .ready
+            .iter()
+            .filter(|&&i| self.nodes[i].unresolved && self.nodes[i].status == Status::Waiting)
+            .filter_map(|&i| self.nodes[i].change.origin.clone().map(|origin| (i, origin)))
+            .collect();
+        if targets.is_empty() {
+            return;
         }
-        let Some(Ok(finished)) = finished else { continue };
-        // Settle this one and every other that finished meanwhile, so that
-        // one journal sync covers them all.
-        let mut batch = vec![finished];
-        while let Some(joined) = tasks.try_join_next() {
-            if let Ok(finished) = joined {
-                batch.push(finished);
+        let deferred = self.unread_data();
+        let refs: Vec<InstanceRef> = targets.iter().map(|(_, origin)| origin.clone()).collect();
+        let Some((changes, evaluation)) = self.evaluate_with(deferred, |config, planner| {
+            config.evaluate_instances(planner, &refs)
+        }) else {
+            return;
+        };
+        for diagnostic in evaluation.diagnostics.into_iter().filter(Diagnostic::is_error) {
+            self.report_assertion(diagnostic);
+        }
+        let mut fresh: HashMap<String, Change> =
+            changes.into_iter().map(|c| (c.address.clone(), c)).collect();
+        for (index, _) in targets {
+            let node = &mut self.nodes[index];
+            node.unresolved = false;
+            match fresh.remove(&node.change.address) {
+                Some(change) => {
+                    // A replacement the plan forced (a tainted object, a
+                    // field that cannot change in place) stays one, with
+                    // the plan's reasons.
+                    let forced = node.change.reasons.iter().any(|r| r.forces_replacement());
+                    node.change.config = change.config;
+                    node.change.after = change.after;
+                    node.change.action = change.action;
+                    node.change.changed = change.changed;
+                    if change.action == Action::Replace && !forced {
+                        node.change.reasons = change.reasons;
+                    }
+                    node.steps = steps_of(&node.change);
+                }
+                None => node.steps.clear(),
             }
         }
-        // The start of every operation in the batch is reported before its
-        // end: its task sent it before finishing.
-        while let Ok(event) = event_rx.try_recv() {
-            sink.event(&event);
+    }
+
+    /// While assertions wait for apply-time values, evaluates them again
+    /// at most every 250 ms, when something was applied since.
+    fn check_assertions_if_due(&mut self) {
+        if self.pending_assertions == 0
+            || self.completed_since_check == 0
+            || self.last_check.elapsed() < Duration::from_millis(250)
+        {
+            return;
         }
-        for finished in batch {
-            completed_since_check += 1;
-            recorded = true;
-            settle(
-                finished,
-                &mut nodes,
-                state,
-                backend,
-                &mut data_reads,
-                &mut report,
-                sink,
-                &mut ready,
-                &mut stop,
-                options,
-            )
-            .await?;
+        let deferred = self.unread_data();
+        let Some((_, evaluation)) =
+            self.evaluate_with(deferred, |config, planner| config.evaluate(planner))
+        else {
+            return;
+        };
+        self.pending_assertions = evaluation.pending_assertions;
+        self.last_check = Instant::now();
+        self.completed_since_check = 0;
+        for diagnostic in evaluation.diagnostics.into_iter().filter(Diagnostic::is_error) {
+            self.report_assertion(diagnostic);
         }
     }
-    if recorded {
-        backend.sync().await?;
-    }
-    while let Ok(event) = event_rx.try_recv() {
-        sink.event(&event);
-    }
-    // What never ran.
-    for node in &nodes {
-        match node.status {
-            Status::Waiting | Status::Running if report.cancelled => report.interrupted += 1,
-            Status::Waiting | Status::Running => {
-                report.skipped += 1;
+
+    /// Outputs and the assertions still waiting, against the final state.
+    fn finish_evaluation(&mut self) {
+        match self.operation {
+            PlanKind::Apply if self.run.config.is_some() => {
+                let deferred = self.unread_data();
+                let Some((_, evaluation)) =
+                    self.evaluate_with(deferred, |config, planner| config.evaluate(planner))
+                else {
+                    return;
+                };
+                for diagnostic in evaluation.diagnostics.into_iter().filter(Diagnostic::is_error) {
+                    self.report_assertion(diagnostic);
+                }
+                self.report.outputs =
+                    evaluation.outputs.into_iter().filter(|(_, v)| v.is_known()).collect();
+                self.run.state.outputs = self.report.outputs.clone();
             }
-            _ => {}
+            PlanKind::Apply => {}
+            PlanKind::Destroy => self.run.state.outputs.clear(),
         }
     }
-    // Outputs and the assertions still waiting, against the final state.
-    if let Some(config) = config
-        && plan.operation == "apply"
-    {
-        let deferred = unread_data(&nodes, &[]);
-        let (_, _, diagnostics, outputs) =
-            evaluate_full(config, state, providers, &handle, &mut data_reads, deferred);
-        for diagnostic in diagnostics {
-            report_assertion(config, diagnostic, &mut seen_assertions, &mut report, sink);
+
+    fn report_assertion(&mut self, diagnostic: Diagnostic) {
+        let location = match self.run.config {
+            Some(config) => config.location(diagnostic.primary.span),
+            None => String::new(),
+        };
+        if !self.seen_assertions.insert(format!("{location}:{}", diagnostic.message)) {
+            return;
         }
-        report.outputs = outputs.into_iter().filter(|(_, v)| v.is_known()).collect();
-        state.outputs = report.outputs.clone();
-    } else if plan.operation == "destroy" {
-        state.outputs.clear();
+        self.run.sink.event(&Event::AssertionFailed {
+            time: now(),
+            message: diagnostic.message.clone(),
+            location,
+        });
+        self.report.assertions += 1;
+        self.report.failures.push(diagnostic);
     }
-    backend.finish(state).await?;
-    sink.event(&Event::RunFinished {
-        time: now(),
-        operation: plan.operation.clone(),
-        succeeded: report.succeeded,
-        failed: report.failed + report.assertions.len(),
-        skipped: report.skipped,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-        serial: state.serial,
-    });
-    Ok(report)
-}
 
-/// The data instances that must not be read now: those read during apply
-/// that are neither done nor among `ready` (what they depend on is not
-/// applied yet, or failed).
-fn unread_data(nodes: &[Node], ready: &[usize]) -> HashSet<String> {
-    nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, node)| {
-            node.change.data
-                && node.change.action == Action::Read
-                && node.status != Status::Done
-                && !(node.status == Status::Waiting && ready.contains(i))
-        })
-        .map(|(_, node)| node.change.address.clone())
-        .collect()
-}
-
-/// Records what the configuration now says about an object it leaves
-/// unchanged: its `@prevent_destroy` and `@create_before_destroy` marks,
-/// its dependencies and its place. A mark added to (or removed from) a
-/// declaration must reach the state even when nothing else changes, or
-/// deleting the declaration later would ignore it.
-async fn record_marks(
-    change: &Change,
-    state: &mut State,
-    backend: &mut dyn Backend,
-) -> Result<(), StateError> {
-    let Some(recorded) = state.instances.get(&change.address) else { return Ok(()) };
-    let location = change.location.clone().or_else(|| recorded.location.clone());
-    if recorded.protected == change.options.prevent_destroy
-        && recorded.create_before_destroy == change.options.create_before_destroy
-        && recorded.depends_on == change.depends_on
-        && recorded.location == location
-    {
-        return Ok(());
+    /// The data instances that must not be read now: those read during
+    /// apply that are neither done nor ready (what they depend on is not
+    /// applied yet, or failed).
+    fn unread_data(&self) -> HashSet<String> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, node)| {
+                node.change.data
+                    && node.change.action == Action::Read
+                    && node.status != Status::Done
+                    && !(node.status == Status::Waiting && self.ready.contains(i))
+            })
+            .map(|(_, node)| node.change.address.clone())
+            .collect()
     }
-    let mut instance = recorded.clone();
-    instance.protected = change.options.prevent_destroy;
-    instance.create_before_destroy = change.options.create_before_destroy;
-    instance.depends_on = change.depends_on.clone();
-    instance.location = location;
-    state.serial += 1;
-    backend.record(&change.address, Some(&instance), state.serial).await?;
-    state.instances.insert(change.address.clone(), instance);
-    Ok(())
+
+    /// Starts what is ready, as long as slots are free; journals each
+    /// operation as it takes its slot.
+    async fn start_ready(&mut self) -> Result<(), StateError> {
+        let mut waiting_for_slot = VecDeque::new();
+        while let Some(index) = self.ready.pop_front() {
+            if self.nodes[index].status != Status::Waiting {
+                continue;
+            }
+            let node = &mut self.nodes[index];
+            // Values that are still unknown cannot be applied.
+            if matches!(node.steps.first(), Some(Step::Create | Step::Update))
+                && !inputs_known(&node.change.kind, &node.change.config)
+            {
+                let schema = orch_stdlib::lookup_kind(&node.change.kind);
+                let missing = unknown_inputs(&provider::inputs_of(schema, &node.change.config));
+                let message = format!(
+                    "a value it needs is still unknown after its dependencies were applied{}",
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", missing.join(", "))
+                    }
+                );
+                self.fail(index, message);
+                continue;
+            }
+            if node.change.data
+                && node.steps.first() == Some(&Step::Read)
+                && self.data_reads.contains_key(&node.change.address)
+            {
+                node.steps.clear();
+            }
+            let Some(&step) = node.steps.first() else {
+                // Nothing to do (a no-op, or resolved to one).
+                node.status = Status::Done;
+                if node.change.action.is_change() && !node.change.data {
+                    node.change.action = Action::NoOp;
+                }
+                if !node.change.data {
+                    self.record_marks(index).await?;
+                }
+                self.release(index);
+                continue;
+            };
+            if self.running >= self.options.parallelism.max(1) {
+                waiting_for_slot.push_back(index);
+                continue;
+            }
+            let task = self.launch(index, step).await?;
+            self.starting.push(task);
+        }
+        self.ready = waiting_for_slot;
+        Ok(())
+    }
+
+    /// Records what the configuration now says about an object it leaves
+    /// unchanged: its `@prevent_destroy` and `@create_before_destroy`
+    /// marks, its dependencies and its place. A mark added to (or removed
+    /// from) a declaration must reach the state even when nothing else
+    /// changes, or deleting the declaration later would ignore it.
+    async fn record_marks(&mut self, index: usize) -> Result<(), StateError> {
+        let change = &self.nodes[index].change;
+        let state = &mut *self.run.state;
+        let Some(recorded) = state.instances.get(&change.address) else { return Ok(()) };
+        let location = change.location.clone().or_else(|| recorded.location.clone());
+        if recorded.protected == change.options.prevent_destroy
+            && recorded.create_before_destroy == change.options.create_before_destroy
+            && recorded.depends_on == change.depends_on
+            && recorded.location == location
+        {
+            return Ok(());
+        }
+        let mut instance = recorded.clone();
+        instance.protected = change.options.prevent_destroy;
+        instance.create_before_destroy = change.options.create_before_destroy;
+        instance.depends_on = change.depends_on.clone();
+        instance.location = location;
+        state.serial += 1;
+        self.run.backend.record(&change.address, Some(&instance), state.serial).await?;
+        state.instances.insert(change.address.clone(), instance);
+        self.recorded = true;
+        Ok(())
+    }
+
+    /// Journals one step and returns it, to be spawned once the journal is
+    /// synced. The step holds a slot from now on.
+    async fn launch(&mut self, index: usize, step: Step) -> Result<Task, StateError> {
+        self.running += 1;
+        let node = &mut self.nodes[index];
+        node.status = Status::Running;
+        node.started = Some(Instant::now());
+        let on_deposed = node.on_deposed(step);
+        let change = &node.change;
+        let address = change.address.clone();
+        let state = &mut *self.run.state;
+        let prior = if on_deposed {
+            state.instances.get(&deposed(&address)).map(|i| i.value.clone())
+        } else {
+            state.instances.get(&address).map(|i| i.value.clone()).or(change.before.clone())
+        };
+        let provider = match self.run.providers.get(&change.provider) {
+            Ok(provider) => provider,
+            Err(error) => {
+                return Ok(Box::pin(async move {
+                    Finished {
+                        node: index,
+                        step,
+                        result: Err(error),
+                        timed_out: false,
+                        elapsed: Duration::ZERO,
+                    }
+                }));
+            }
+        };
+        // A create-before-destroy replacement sets the old object aside
+        // first, under its own address, so that no crash can lose track of
+        // it.
+        if is_cbd_replace(change)
+            && step == Step::Create
+            && let Some(old) = state.instances.remove(&address)
+        {
+            let key = deposed(&address);
+            state.serial += 1;
+            self.run.backend.record(&key, Some(&old), state.serial).await?;
+            self.run.backend.record(&address, None, state.serial).await.ok();
+            state.instances.insert(key, old);
+        }
+        if step != Step::Read {
+            self.run
+                .backend
+                .begin(&Operation {
+                    address: if on_deposed { deposed(&address) } else { address.clone() },
+                    action: step,
+                    kind: change.kind.clone(),
+                    provider: change.provider.clone(),
+                    planned: match step {
+                        Step::Delete => prior.clone().unwrap_or(Value::None),
+                        _ => change.config.clone(),
+                    },
+                })
+                .await?;
+        }
+        let call = ProviderCall {
+            provider,
+            ctx: OpContext {
+                base_dir: self.base_dir.clone(),
+                address: address.clone(),
+                cancel: self.run.interrupts.cancel_all.child_token(),
+            },
+            kind: change.kind.clone(),
+            step,
+            prior,
+            config: change.config.clone(),
+            options: change.options.clone(),
+            events: self.events.clone(),
+        };
+        let shown = node.shown_address();
+        let events = self.events.clone();
+        Ok(Box::pin(async move {
+            let _ = events.send(Event::OperationStarted {
+                time: now(),
+                address: shown,
+                action: step,
+                kind: call.kind.clone(),
+            });
+            let started = Instant::now();
+            let (result, timed_out) = call.run().await;
+            Finished { node: index, step, result, timed_out, elapsed: started.elapsed() }
+        }))
+    }
+
+    /// Records a finished step and moves its node on.
+    async fn settle(&mut self, finished: Finished) -> Result<(), StateError> {
+        let Finished { node: index, step, result, timed_out, elapsed } = finished;
+        self.nodes[index].busy += elapsed;
+        let change = self.nodes[index].change.clone();
+        let record_address = if self.nodes[index].on_deposed(step) {
+            deposed(&change.address)
+        } else {
+            change.address.clone()
+        };
+        let error = match result {
+            Ok(object) => {
+                self.record_success(&change, step, &record_address, object).await?;
+                None
+            }
+            Err(error) => {
+                self.record_failure(&change, step, &record_address, &error, timed_out).await?;
+                Some(error)
+            }
+        };
+        if let Some(error) = error {
+            let message = if timed_out {
+                format!("{step} failed: {error}; the object is read back on the next run")
+            } else {
+                format!("{step} failed: {error}")
+            };
+            self.fail(index, message);
+            return Ok(());
+        }
+        let stop = self.stop;
+        let node = &mut self.nodes[index];
+        node.steps.remove(0);
+        if !node.steps.is_empty() && !stop {
+            // The second step of a replacement: queue it at once.
+            node.status = Status::Waiting;
+            node.waiting = 0;
+            self.ready.push_back(index);
+            return Ok(());
+        }
+        if !node.steps.is_empty() {
+            node.status = Status::Failed;
+            self.report.interrupted += 1;
+            return Ok(());
+        }
+        node.status = Status::Done;
+        // A cleanup finishes the replacement counted already.
+        if !node.cleanup {
+            self.report.succeeded += 1;
+        }
+        self.run.sink.event(&Event::OperationFinished {
+            time: now(),
+            address: node.shown_address(),
+            action: node.shown_action(),
+            kind: change.kind.clone(),
+            outcome: Outcome::Succeeded,
+            elapsed_ms: node.busy.as_millis() as u64,
+            error: None,
+            location: None,
+        });
+        self.release(index);
+        Ok(())
+    }
+
+    async fn record_success(
+        &mut self,
+        change: &Change,
+        step: Step,
+        address: &str,
+        object: Option<Value>,
+    ) -> Result<(), StateError> {
+        let state = &mut *self.run.state;
+        match step {
+            Step::Read => {
+                if let Some(value) = object {
+                    self.data_reads
+                        .insert(change.address.clone(), mark_sensitive(&change.kind, value));
+                }
+            }
+            Step::Delete => {
+                state.instances.remove(address);
+                state.serial += 1;
+                self.run.backend.record(address, None, state.serial).await?;
+            }
+            Step::Create | Step::Update => {
+                let value = mark_sensitive(&change.kind, object.unwrap_or(Value::None));
+                let instance = instance_state(change, value, false);
+                state.serial += 1;
+                self.run.backend.record(address, Some(&instance), state.serial).await?;
+                state.instances.insert(address.to_string(), instance);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps what the provider says a failed step left behind.
+    async fn record_failure(
+        &mut self,
+        change: &Change,
+        step: Step,
+        address: &str,
+        error: &ProviderError,
+        timed_out: bool,
+    ) -> Result<(), StateError> {
+        let state = &mut *self.run.state;
+        let instance = match (step, error.partial.clone()) {
+            (Step::Create, Some(partial)) => {
+                instance_state(change, mark_sensitive(&change.kind, partial), true)
+            }
+            (Step::Update, Some(partial)) => {
+                let mut instance =
+                    instance_state(change, mark_sensitive(&change.kind, partial), false);
+                if let Some(old) = state.instances.get(address) {
+                    instance.tainted = old.tainted;
+                }
+                instance
+            }
+            // Whether the object exists is unknown: keep its configuration,
+            // tainted, to be read back next time.
+            (Step::Create, None) if timed_out => instance_state(change, change.config.clone(), true),
+            _ => return Ok(()),
+        };
+        state.serial += 1;
+        self.run.backend.record(address, Some(&instance), state.serial).await?;
+        state.instances.insert(address.to_string(), instance);
+        Ok(())
+    }
+
+    /// Marks `index` done and queues the dependents it was the last wait
+    /// of.
+    fn release(&mut self, index: usize) {
+        let dependents = std::mem::take(&mut self.nodes[index].dependents);
+        for &dependent in &dependents {
+            let node = &mut self.nodes[dependent];
+            node.waiting = node.waiting.saturating_sub(1);
+            if node.waiting == 0 && node.status == Status::Waiting {
+                self.ready.push_back(dependent);
+            }
+        }
+        self.nodes[index].dependents = dependents;
+    }
+
+    /// Fails a node, and skips everything downstream without errors of
+    /// its own.
+    fn fail(&mut self, index: usize, message: String) {
+        let node = &mut self.nodes[index];
+        node.status = Status::Failed;
+        self.report.failed += 1;
+        self.run.sink.event(&Event::OperationFinished {
+            time: now(),
+            address: node.shown_address(),
+            action: node.shown_action(),
+            kind: node.change.kind.clone(),
+            outcome: Outcome::Failed,
+            elapsed_ms: node.busy.as_millis() as u64,
+            error: Some(message.clone()),
+            location: node.change.location.clone(),
+        });
+        let text = format!("{}: {message}", node.shown_address());
+        let place = node.change.location.clone().unwrap_or_else(|| node.shown_address());
+        let diagnostic = Diagnostic::at_or_detached(&codes::E0901, node.change.span, text, place)
+            .with_primary_message("declared here");
+        self.report.failures.push(diagnostic);
+        if self.options.fail_fast {
+            self.stop = true;
+        }
+        let mut stack = self.nodes[index].dependents.clone();
+        while let Some(next) = stack.pop() {
+            let node = &mut self.nodes[next];
+            if node.status != Status::Waiting {
+                continue;
+            }
+            node.status = Status::Skipped;
+            self.report.skipped += 1;
+            self.run.sink.event(&Event::OperationFinished {
+                time: now(),
+                address: node.shown_address(),
+                action: node.shown_action(),
+                kind: node.change.kind.clone(),
+                outcome: Outcome::Skipped,
+                elapsed_ms: 0,
+                error: None,
+                location: None,
+            });
+            stack.extend(node.dependents.iter().copied());
+        }
+    }
+
+    /// What never ran: interrupted, or waiting on a dependency cycle (a
+    /// hand-edited state or plan file), which is a failure, never a quiet
+    /// success.
+    fn count_unfinished(&mut self) {
+        let mut blocked = Vec::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            match node.status {
+                Status::Waiting | Status::Running if self.report.cancelled => {
+                    self.report.interrupted += 1
+                }
+                Status::Waiting | Status::Running if !self.stop => blocked.push(index),
+                Status::Waiting | Status::Running => self.report.skipped += 1,
+                _ => {}
+            }
+        }
+        for index in blocked {
+            let waits: Vec<String> = self
+                .nodes
+                .iter()
+                .filter(|other| {
+                    other.dependents.contains(&index)
+                        && matches!(other.status, Status::Waiting | Status::Running)
+                })
+                .map(Node::shown_address)
+                .collect();
+            let message = format!(
+                "never started: it waits for {}, which wait{} for it in turn: the dependencies recorded in the state or plan file form a cycle",
+                waits.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", "),
+                if waits.len() == 1 { "s" } else { "" }
+            );
+            self.fail(index, message);
+        }
+    }
+
+    /// Ordering edges: configuration dependencies, and deletions after
+    /// whatever depended on the deleted object.
+    fn link(&mut self) {
+        let nodes = &self.nodes;
+        let index = &self.index;
+        let state = &*self.run.state;
+        let mut edges: Vec<(usize, usize)> = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if node.change.action != Action::Delete && !node.cleanup {
+                for dep in &node.change.depends_on {
+                    if let Some(&j) = index.get(dep) {
+                        edges.push((j, i));
+                    }
+                }
+            }
+        }
+        // Deleting an object waits for everything that depended on it, as
+        // recorded in state.
+        let mut dependents_in_state: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (address, instance) in &state.instances {
+            for dep in &instance.depends_on {
+                dependents_in_state.entry(dep.as_str()).or_default().push(address.as_str());
+            }
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            if node.cleanup {
+                // After the new object, after everything that uses the
+                // object in the configuration, and after deleting what used
+                // the old one.
+                let Some(&new) = index.get(&node.change.address) else { continue };
+                edges.push((new, i));
+                for (j, other) in nodes.iter().enumerate() {
+                    if !other.cleanup
+                        && other.change.action != Action::Delete
+                        && other.change.depends_on.contains(&node.change.address)
+                    {
+                        edges.push((j, i));
+                    }
+                }
+                for dependent in
+                    dependents_in_state.get(node.change.address.as_str()).into_iter().flatten()
+                {
+                    if let Some(&j) = index.get(*dependent)
+                        && nodes[j].change.action == Action::Delete
+                    {
+                        edges.push((j, i));
+                    }
+                }
+                continue;
+            }
+            let deletes_first = node.change.action == Action::Delete
+                || node.change.action == Action::Replace
+                    && !node.change.options.create_before_destroy;
+            if !deletes_first {
+                continue;
+            }
+            let address = node.change.address.trim_end_matches(DEPOSED);
+            for dependent in dependents_in_state.get(address).into_iter().flatten() {
+                if let Some(&j) = index.get(*dependent)
+                    && j != i
+                    && (node.change.action == Action::Delete
+                        || nodes[j].change.action == Action::Delete)
+                {
+                    edges.push((j, i));
+                }
+            }
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        for (from, to) in edges {
+            self.nodes[from].dependents.push(to);
+            self.nodes[to].waiting += 1;
+        }
+    }
 }
 
-fn needs_evaluation(node: &Node) -> bool {
-    !node.cleanup
-        && node.status == Status::Waiting
-        && !node.change.data
-        && matches!(node.change.action, Action::Create | Action::Update | Action::Replace)
-        && !inputs_known(&node.change.kind, &node.change.config)
-        || node.change.data && node.change.action == Action::Read
+/// One provider call with its timeout and retries, run on a worker.
+struct ProviderCall {
+    provider: Arc<dyn Provider>,
+    ctx: OpContext,
+    kind: String,
+    step: Step,
+    prior: Option<Value>,
+    config: Value,
+    options: InstanceOptions,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl ProviderCall {
+    async fn once(&self) -> Result<Option<Value>, ProviderError> {
+        let (provider, ctx, kind, config) = (&self.provider, &self.ctx, &self.kind, &self.config);
+        match (self.step, &self.prior) {
+            (Step::Create, _) | (Step::Update, None) => {
+                provider.apply(ctx, kind, provider::Change::Create { config }).await
+            }
+            (Step::Update, Some(prior)) => {
+                provider.apply(ctx, kind, provider::Change::Update { prior, config }).await
+            }
+            (Step::Delete, Some(prior)) => {
+                provider.apply(ctx, kind, provider::Change::Delete { prior }).await
+            }
+            (Step::Delete, None) => Ok(None),
+            (Step::Read, _) => provider.read(ctx, kind, config).await,
+        }
+    }
+
+    /// The result, and whether it timed out.
+    async fn run(&self) -> (Result<Option<Value>, ProviderError>, bool) {
+        let attempts = self.options.retry.map_or(1, |(n, _)| n.max(1)) as u32;
+        let backoff = self.options.retry.map_or(1000, |(_, ms)| ms.max(0)) as u64;
+        let mut attempt = 1;
+        loop {
+            let result = match self.options.timeout_ms {
+                Some(ms) => {
+                    let limit = Duration::from_millis(ms.max(0) as u64);
+                    match tokio::time::timeout(limit, self.once()).await {
+                        Ok(result) => result,
+                        Err(_) => {
+                            self.ctx.cancel.cancel();
+                            let message = format!(
+                                "timed out after {}",
+                                orch_stdlib::value::format_duration(ms)
+                            );
+                            return (Err(ProviderError::new(message)), true);
+                        }
+                    }
+                }
+                None => tokio::select! {
+                    result = self.once() => result,
+                    _ = self.ctx.cancel.cancelled() => Err(ProviderError::new("cancelled by a second interrupt")),
+                },
+            };
+            match result {
+                Err(error) if error.transient && error.partial.is_none() && attempt < attempts => {
+                    // An error without a partial object guarantees that
+                    // nothing was changed (the provider contract), so even a
+                    // create may be repeated.
+                    let base = backoff.saturating_mul(1 << (attempt - 1).min(16));
+                    let jitter = rand::random_range(0.5..1.5);
+                    let delay = (base as f64 * jitter) as u64;
+                    let _ = self.events.send(Event::Retrying {
+                        time: now(),
+                        address: self.ctx.address.clone(),
+                        attempt,
+                        delay_ms: delay,
+                        error: error.message.clone(),
+                    });
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    attempt += 1;
+                }
+                other => return (other, false),
+            }
+        }
+    }
+}
+
+fn deposed(address: &str) -> String {
+    format!("{address}{DEPOSED}")
+}
+
+/// Whether a change's configuration waits for values known only during
+/// apply.
+fn needs_evaluation(change: &Change) -> bool {
+    !change.data
+        && matches!(change.action, Action::Create | Action::Update | Action::Replace)
+        && !inputs_known(&change.kind, &change.config)
+        || change.data && change.action == Action::Read
 }
 
 fn is_cbd_replace(change: &Change) -> bool {
@@ -467,469 +1102,30 @@ fn steps_of(change: &Change) -> Vec<Step> {
     }
 }
 
-/// Ordering edges: configuration dependencies, and deletions after
-/// whatever depended on the deleted object.
-fn link(nodes: &mut [Node], state: &State) {
-    let index: HashMap<String, usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| !n.cleanup)
-        .map(|(i, n)| (n.change.address.clone(), i))
-        .collect();
-    let mut edges: Vec<(usize, usize)> = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        if node.change.action != Action::Delete && !node.cleanup {
-            for dep in &node.change.depends_on {
-                if let Some(&j) = index.get(dep) {
-                    edges.push((j, i));
+/// The input fields of a configuration that are still unknown, for
+/// messages (`env.PORT`, `content`).
+fn unknown_inputs(config: &Value) -> Vec<String> {
+    fn walk(value: &Value, path: String, out: &mut Vec<String>) {
+        match value {
+            Value::Unknown => out.push(if path.is_empty() { "its value".into() } else { path }),
+            Value::Map(entries) => {
+                for (name, value) in entries.iter() {
+                    let next = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+                    walk(value, next, out);
                 }
             }
+            Value::List(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, format!("{path}[{index}]"), out);
+                }
+            }
+            Value::Secret(inner) => walk(inner, path, out),
+            _ => {}
         }
     }
-    // Deleting an object waits for everything that depended on it, as
-    // recorded in state.
-    let mut dependents_in_state: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (address, instance) in &state.instances {
-        for dep in &instance.depends_on {
-            dependents_in_state.entry(dep.as_str()).or_default().push(address.as_str());
-        }
-    }
-    for (i, node) in nodes.iter().enumerate() {
-        if node.cleanup {
-            // After the new object, after everything that uses the object
-            // in the configuration, and after deleting what used the old
-            // one.
-            let Some(&new) = index.get(&node.change.address) else { continue };
-            edges.push((new, i));
-            for (j, other) in nodes.iter().enumerate() {
-                if !other.cleanup
-                    && other.change.action != Action::Delete
-                    && other.change.depends_on.contains(&node.change.address)
-                {
-                    edges.push((j, i));
-                }
-            }
-            for dependent in
-                dependents_in_state.get(node.change.address.as_str()).into_iter().flatten()
-            {
-                if let Some(&j) = index.get(*dependent)
-                    && nodes[j].change.action == Action::Delete
-                {
-                    edges.push((j, i));
-                }
-            }
-            continue;
-        }
-        let deletes_first = node.change.action == Action::Delete
-            || node.change.action == Action::Replace && !node.change.options.create_before_destroy;
-        if !deletes_first {
-            continue;
-        }
-        let address = node.change.address.trim_end_matches(DEPOSED);
-        for dependent in dependents_in_state.get(address).into_iter().flatten() {
-            if let Some(&j) = index.get(*dependent)
-                && j != i
-                && (node.change.action == Action::Delete
-                    || nodes[j].change.action == Action::Delete)
-            {
-                edges.push((j, i));
-            }
-        }
-    }
-    edges.sort_unstable();
-    edges.dedup();
-    for (from, to) in edges {
-        nodes[from].dependents.push(to);
-        nodes[to].waiting += 1;
-    }
-}
-
-/// Marks `index` done and queues the dependents it was the last wait of.
-fn release(nodes: &mut [Node], index: usize, ready: &mut Vec<usize>) {
-    let dependents = nodes[index].dependents.clone();
-    for dependent in dependents {
-        let node = &mut nodes[dependent];
-        node.waiting = node.waiting.saturating_sub(1);
-        if node.waiting == 0 && node.status == Status::Waiting {
-            ready.push(dependent);
-        }
-    }
-}
-
-fn fail(
-    nodes: &mut [Node],
-    index: usize,
-    message: String,
-    report: &mut ApplyReport,
-    sink: &mut dyn EventSink,
-    stop: &mut bool,
-    options: &ApplyOptions,
-) {
-    let node = &mut nodes[index];
-    node.status = Status::Failed;
-    report.failed += 1;
-    sink.event(&Event::OperationFinished {
-        time: now(),
-        address: shown_address(node),
-        action: shown_action(node).to_string(),
-        kind: node.change.kind.clone(),
-        outcome: Outcome::Failed,
-        elapsed_ms: node.started.map_or(0, |s| s.elapsed().as_millis() as u64),
-        error: Some(message.clone()),
-        location: node.change.location.clone(),
-    });
-    report.failures.push(Failure {
-        address: shown_address(node),
-        message,
-        location: node.change.location.clone(),
-        span: node.change.span,
-    });
-    if options.fail_fast {
-        *stop = true;
-    }
-    // Everything downstream is skipped, without errors of its own.
-    let mut stack = nodes[index].dependents.clone();
-    while let Some(next) = stack.pop() {
-        if nodes[next].status != Status::Waiting {
-            continue;
-        }
-        nodes[next].status = Status::Skipped;
-        report.skipped += 1;
-        sink.event(&Event::OperationFinished {
-            time: now(),
-            address: shown_address(&nodes[next]),
-            action: shown_action(&nodes[next]).to_string(),
-            kind: nodes[next].change.kind.clone(),
-            outcome: Outcome::Skipped,
-            elapsed_ms: 0,
-            error: None,
-            location: None,
-        });
-        stack.extend(nodes[next].dependents.iter().copied());
-    }
-}
-
-/// A provider step, ready to be spawned.
-type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Finished> + Send>>;
-
-/// Journals one step and returns it, to be spawned once the journal is
-/// synced.
-#[allow(clippy::too_many_arguments, reason = "the parts of a run")]
-async fn launch(
-    index: usize,
-    step: Step,
-    nodes: &[Node],
-    state: &mut State,
-    backend: &mut dyn Backend,
-    providers: &Providers,
-    base_dir: &std::path::Path,
-    semaphore: &Arc<Semaphore>,
-    events: &mpsc::UnboundedSender<Event>,
-    interrupts: &Interrupts,
-) -> Result<Task, StateError> {
-    let change = &nodes[index].change;
-    let address = change.address.clone();
-    let prior = match change.action {
-        Action::Replace if change.options.create_before_destroy && step == Step::Delete => {
-            state.instances.get(&deposed(&address)).map(|i| i.value.clone())
-        }
-        _ => state.instances.get(&address).map(|i| i.value.clone()).or(change.before.clone()),
-    };
-    let provider = match providers.get(&change.provider) {
-        Ok(provider) => provider,
-        Err(error) => {
-            return Ok(Box::pin(async move {
-                Finished { node: index, step, result: Err(error), timed_out: false }
-            }));
-        }
-    };
-    // A create-before-destroy replacement sets the old object aside first,
-    // under its own address, so that no crash can lose track of it.
-    if change.action == Action::Replace
-        && change.options.create_before_destroy
-        && step == Step::Create
-        && let Some(old) = state.instances.remove(&address)
-    {
-        let key = deposed(&address);
-        state.serial += 1;
-        backend.record(&key, Some(&old), state.serial).await?;
-        backend.record(&address, None, state.serial).await.ok();
-        state.instances.insert(key, old);
-    }
-    let action = match step {
-        Step::Create => "create",
-        Step::Update => "update",
-        Step::Delete => "delete",
-        Step::Read => "read",
-    };
-    if step != Step::Read {
-        backend
-            .begin(&Operation {
-                address: if step == Step::Delete
-                    && change.options.create_before_destroy
-                    && change.action == Action::Replace
-                {
-                    deposed(&address)
-                } else {
-                    address.clone()
-                },
-                action: action.to_string(),
-                kind: change.kind.clone(),
-                provider: change.provider.clone(),
-                planned: match step {
-                    Step::Delete => prior.clone().unwrap_or(Value::None),
-                    _ => change.config.clone(),
-                },
-            })
-            .await?;
-    }
-    let ctx = OpContext {
-        base_dir: base_dir.to_path_buf(),
-        address: address.clone(),
-        cancel: interrupts.cancel_all.child_token(),
-    };
-    let kind = change.kind.clone();
-    let config = change.config.clone();
-    let options = change.options.clone();
-    let semaphore = semaphore.clone();
-    let events = events.clone();
-    let shown = shown_address(&nodes[index]);
-    Ok(Box::pin(async move {
-        let _permit = semaphore.acquire_owned().await;
-        let _ = events.send(Event::OperationStarted {
-            time: now(),
-            address: shown,
-            action: action.to_string(),
-            kind: kind.clone(),
-        });
-        let (result, timed_out) =
-            run_step(provider, &ctx, &kind, step, prior, config, &options, &events).await;
-        Finished { node: index, step, result, timed_out }
-    }))
-}
-
-fn deposed(address: &str) -> String {
-    format!("{address}{DEPOSED}")
-}
-
-/// The address events and messages give a node: a cleanup node deletes
-/// the old, deposed object.
-fn shown_address(node: &Node) -> String {
-    if node.cleanup { deposed(&node.change.address) } else { node.change.address.clone() }
-}
-
-/// The action events give a node.
-fn shown_action(node: &Node) -> &'static str {
-    if node.cleanup { Action::Delete.as_str() } else { node.change.action.as_str() }
-}
-
-/// One step with its timeout and retries.
-#[allow(clippy::too_many_arguments, reason = "the parts of an operation")]
-async fn run_step(
-    provider: Arc<dyn Provider>,
-    ctx: &OpContext,
-    kind: &str,
-    step: Step,
-    prior: Option<Value>,
-    config: Value,
-    options: &InstanceOptions,
-    events: &mpsc::UnboundedSender<Event>,
-) -> (Result<Option<Value>, ProviderError>, bool) {
-    let attempts = options.retry.map_or(1, |(n, _)| n.max(1)) as u32;
-    let backoff = options.retry.map_or(1000, |(_, ms)| ms.max(0)) as u64;
-    let mut attempt = 1;
-    loop {
-        let call = async {
-            match step {
-                Step::Create => {
-                    provider.apply(ctx, kind, provider::Change::Create { config: &config }).await
-                }
-                Step::Update => match &prior {
-                    Some(prior) => {
-                        provider
-                            .apply(ctx, kind, provider::Change::Update { prior, config: &config })
-                            .await
-                    }
-                    None => {
-                        provider
-                            .apply(ctx, kind, provider::Change::Create { config: &config })
-                            .await
-                    }
-                },
-                Step::Delete => match &prior {
-                    Some(prior) => {
-                        provider.apply(ctx, kind, provider::Change::Delete { prior }).await
-                    }
-                    None => Ok(None),
-                },
-                Step::Read => provider.read(ctx, kind, &config).await,
-            }
-        };
-        let result = match options.timeout_ms {
-            Some(ms) => {
-                let limit = Duration::from_millis(ms.max(0) as u64);
-                match tokio::time::timeout(limit, call).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        ctx.cancel.cancel();
-                        return (
-                            Err(ProviderError::new(format!(
-                                "timed out after {}",
-                                orch_stdlib::value::format_duration(ms)
-                            ))),
-                            true,
-                        );
-                    }
-                }
-            }
-            None => {
-                tokio::select! {
-                    result = call => result,
-                    _ = ctx.cancel.cancelled() => Err(ProviderError::new("cancelled by a second interrupt")),
-                }
-            }
-        };
-        match result {
-            Err(error) if error.transient && error.partial.is_none() && attempt < attempts => {
-                // An error without a partial object guarantees that nothing
-                // was changed (the provider contract), so even a create may
-                // be repeated.
-                let base = backoff.saturating_mul(1 << (attempt - 1).min(16));
-                let jitter = rand::random_range(0.5..1.5);
-                let delay = (base as f64 * jitter) as u64;
-                let _ = events.send(Event::Retrying {
-                    time: now(),
-                    address: ctx.address.clone(),
-                    attempt,
-                    delay_ms: delay,
-                    error: error.message.clone(),
-                });
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-                attempt += 1;
-            }
-            other => return (other, false),
-        }
-    }
-}
-
-/// Records a finished step and moves its node on.
-#[allow(clippy::too_many_arguments, reason = "the parts of a run")]
-async fn settle(
-    finished: Finished,
-    nodes: &mut [Node],
-    state: &mut State,
-    backend: &mut dyn Backend,
-    data_reads: &mut BTreeMap<String, Value>,
-    report: &mut ApplyReport,
-    sink: &mut dyn EventSink,
-    ready: &mut Vec<usize>,
-    stop: &mut bool,
-    options: &ApplyOptions,
-) -> Result<(), StateError> {
-    let Finished { node: index, step, result, timed_out } = finished;
-    let change = nodes[index].change.clone();
-    let cbd_delete = change.action == Action::Replace
-        && change.options.create_before_destroy
-        && step == Step::Delete;
-    let record_address = if cbd_delete { deposed(&change.address) } else { change.address.clone() };
-    match result {
-        Ok(object) => {
-            match step {
-                Step::Read => {
-                    if let Some(value) = object {
-                        data_reads
-                            .insert(change.address.clone(), mark_sensitive(&change.kind, value));
-                    }
-                }
-                Step::Delete => {
-                    state.instances.remove(&record_address);
-                    state.serial += 1;
-                    backend.record(&record_address, None, state.serial).await?;
-                }
-                Step::Create | Step::Update => {
-                    let value = mark_sensitive(&change.kind, object.unwrap_or(Value::None));
-                    let instance = instance_state(&change, value, false);
-                    state.serial += 1;
-                    backend.record(&record_address, Some(&instance), state.serial).await?;
-                    state.instances.insert(record_address, instance);
-                }
-            }
-            let node = &mut nodes[index];
-            node.steps.remove(0);
-            if !node.steps.is_empty() && !*stop {
-                // The second step of a replacement: queue it at once.
-                node.status = Status::Waiting;
-                node.waiting = 0;
-                ready.push(index);
-                return Ok(());
-            }
-            if !node.steps.is_empty() {
-                node.status = Status::Failed;
-                report.interrupted += 1;
-                return Ok(());
-            }
-            node.status = Status::Done;
-            // A cleanup finishes the replacement counted already.
-            if !node.cleanup {
-                report.succeeded += 1;
-            }
-            sink.event(&Event::OperationFinished {
-                time: now(),
-                address: shown_address(node),
-                action: shown_action(node).to_string(),
-                kind: change.kind.clone(),
-                outcome: Outcome::Succeeded,
-                elapsed_ms: node.started.map_or(0, |s| s.elapsed().as_millis() as u64),
-                error: None,
-                location: None,
-            });
-            release(nodes, index, ready);
-        }
-        Err(error) => {
-            // Keep what the provider says it left behind.
-            match (step, error.partial.clone()) {
-                (Step::Create, Some(partial)) => {
-                    let instance =
-                        instance_state(&change, mark_sensitive(&change.kind, partial), true);
-                    state.serial += 1;
-                    backend.record(&record_address, Some(&instance), state.serial).await?;
-                    state.instances.insert(record_address, instance);
-                }
-                (Step::Update, Some(partial)) => {
-                    let mut instance =
-                        instance_state(&change, mark_sensitive(&change.kind, partial), false);
-                    if let Some(old) = state.instances.get(&record_address) {
-                        instance.tainted = old.tainted;
-                    }
-                    state.serial += 1;
-                    backend.record(&record_address, Some(&instance), state.serial).await?;
-                    state.instances.insert(record_address, instance);
-                }
-                (Step::Create, None) if timed_out => {
-                    // Whether the object exists is unknown: keep its
-                    // configuration, tainted, to be read back next time.
-                    let instance = instance_state(&change, change.config.clone(), true);
-                    state.serial += 1;
-                    backend.record(&record_address, Some(&instance), state.serial).await?;
-                    state.instances.insert(record_address, instance);
-                }
-                _ => {}
-            }
-            let prefix = match step {
-                Step::Create => "create failed",
-                Step::Update => "update failed",
-                Step::Delete => "delete failed",
-                Step::Read => "read failed",
-            };
-            let message = if timed_out {
-                format!("{prefix}: {error}; the object is read back on the next run")
-            } else {
-                format!("{prefix}: {error}")
-            };
-            fail(nodes, index, message, report, sink, stop, options);
-        }
-    }
-    Ok(())
+    let mut out = Vec::new();
+    walk(config, String::new(), &mut out);
+    out.into_iter().map(|p| format!("`{p}`")).collect()
 }
 
 fn instance_state(change: &Change, value: Value, tainted: bool) -> InstanceState {
@@ -943,57 +1139,4 @@ fn instance_state(change: &Change, value: Value, tainted: bool) -> InstanceState
         create_before_destroy: change.options.create_before_destroy,
         location: change.location.clone(),
     }
-}
-
-/// What evaluating against the current state gives: the changes with
-/// their now-known configurations, how many assertions still wait, the new
-/// failures, and the outputs.
-type Evaluated = (Vec<Change>, usize, Vec<Diagnostic>, BTreeMap<String, Value>);
-
-fn evaluate_full(
-    config: &Config<'_>,
-    state: &State,
-    providers: &Providers,
-    handle: &tokio::runtime::Handle,
-    data_reads: &mut BTreeMap<String, Value>,
-    deferred: HashSet<String>,
-) -> Evaluated {
-    let empty = HashMap::new();
-    let mut planner = Planner {
-        config,
-        state,
-        providers,
-        handle: handle.clone(),
-        changes: Vec::new(),
-        errors: Vec::new(),
-        data_reads: std::mem::take(data_reads),
-        read_data: true,
-        drift_reasons: &empty,
-        deferred,
-    };
-    let evaluation = config.evaluate(&mut planner);
-    *data_reads = std::mem::take(&mut planner.data_reads);
-    let diagnostics: Vec<Diagnostic> =
-        evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-    (planner.changes, evaluation.pending_assertions, diagnostics, evaluation.outputs)
-}
-
-fn report_assertion(
-    config: &Config<'_>,
-    diagnostic: Diagnostic,
-    seen: &mut HashSet<String>,
-    report: &mut ApplyReport,
-    sink: &mut dyn EventSink,
-) {
-    let location = config.location(diagnostic.primary.span);
-    let key = format!("{location}:{}", diagnostic.message);
-    if !seen.insert(key) {
-        return;
-    }
-    sink.event(&Event::AssertionFailed {
-        time: now(),
-        message: diagnostic.message.clone(),
-        location,
-    });
-    report.assertions.push(diagnostic);
 }

@@ -14,8 +14,10 @@ use orch_stdlib::kinds::provider_of;
 use orch_stdlib::{Value, lookup_kind};
 use tokio::task::JoinSet;
 
+use orch_lang::Diagnostic;
+
 use crate::plan::{
-    Action, Change, Drift, Plan, PlanError, changed_inputs, drifted_fields, inputs_known,
+    Action, Change, Drift, Plan, PlanKind, Reason, changed_inputs, drifted_fields, inputs_known,
     mark_sensitive, with_ignored,
 };
 use crate::provider::{OpContext, Provider, ProviderError, inputs_of};
@@ -64,6 +66,16 @@ impl<'a> Config<'a> {
     pub fn evaluate(&self, resolver: &mut dyn Resolver) -> Evaluation {
         self.analysis.evaluate(self.db, self.root, &self.params, resolver)
     }
+
+    /// Evaluates only the instances `targets` (and what they read) with
+    /// `resolver`.
+    pub fn evaluate_instances(
+        &self,
+        resolver: &mut dyn Resolver,
+        targets: &[orch_compiler::eval::InstanceRef],
+    ) -> Evaluation {
+        self.analysis.evaluate_instances(self.db, self.root, &self.params, resolver, targets)
+    }
 }
 
 /// The key of a provider configuration: `fs`, `pg`, `pg.admin`.
@@ -83,10 +95,18 @@ pub struct Providers {
 impl Providers {
     /// Configures every built-in provider with its `provider` block (an
     /// empty configuration when there is none), and one more instance per
-    /// aliased block.
-    pub async fn configure(blocks: &[ProviderBlock]) -> Result<Providers, Vec<String>> {
+    /// aliased block. A failure is a diagnostic at the block (E0904).
+    pub async fn configure(blocks: &[ProviderBlock]) -> Result<Providers, Vec<Diagnostic>> {
         let mut map: HashMap<String, Arc<dyn Provider>> = HashMap::new();
         let mut errors = Vec::new();
+        let failed = |block: Option<&ProviderBlock>, name: &str, error: ProviderError| {
+            let message = format!("the provider `{name}` cannot be configured: {error}");
+            match block {
+                Some(block) => Diagnostic::new(&codes::E0904, block.span, message)
+                    .with_primary_message("configured here"),
+                None => Diagnostic::detached(&codes::E0904, message, format!("provider {name}")),
+            }
+        };
         for name in providers::BUILTIN {
             let mut provider = providers::builtin(name).expect("a built-in provider");
             let block = blocks.iter().find(|b| b.name == *name && b.alias.is_none());
@@ -95,25 +115,27 @@ impl Providers {
                 Ok(()) => {
                     map.insert(name.to_string(), Arc::from(provider));
                 }
-                Err(error) => errors.push(format!("provider `{name}`: {error}")),
+                Err(error) => errors.push(failed(block, name, error)),
             }
         }
         for block in blocks {
             let Some(alias) = &block.alias else { continue };
             let Some(mut provider) = providers::builtin(&block.name) else {
-                errors.push(format!("there is no provider `{}`", block.name));
+                errors.push(unknown_provider(block));
                 continue;
             };
             match provider.configure(&block.config).await {
                 Ok(()) => {
                     map.insert(format!("{}.{alias}", block.name), Arc::from(provider));
                 }
-                Err(error) => errors.push(format!("provider `{} as {alias}`: {error}", block.name)),
+                Err(error) => {
+                    errors.push(failed(Some(block), &format!("{} as {alias}", block.name), error))
+                }
             }
         }
         for block in blocks {
             if providers::builtin(&block.name).is_none() && block.alias.is_none() {
-                errors.push(format!("there is no provider `{}`", block.name));
+                errors.push(unknown_provider(block));
             }
         }
         if errors.is_empty() { Ok(Providers { map }) } else { Err(errors) }
@@ -128,6 +150,11 @@ impl Providers {
             ))
         })
     }
+}
+
+fn unknown_provider(block: &ProviderBlock) -> Diagnostic {
+    Diagnostic::new(&codes::E0904, block.span, format!("there is no provider `{}`", block.name))
+        .with_help(format!("the built-in providers are {}", providers::BUILTIN.join(", ")))
 }
 
 /// Runs a future on the runtime's worker threads and waits for it from
@@ -166,7 +193,7 @@ pub(crate) struct Planner<'p> {
     pub(crate) providers: &'p Providers,
     pub(crate) handle: tokio::runtime::Handle,
     pub(crate) changes: Vec<Change>,
-    pub(crate) errors: Vec<PlanError>,
+    pub(crate) errors: Vec<Diagnostic>,
     /// Data look-ups, done or to be reused.
     pub(crate) data_reads: BTreeMap<String, Value>,
     /// Data look-ups are made (otherwise only reused).
@@ -177,17 +204,18 @@ pub(crate) struct Planner<'p> {
     /// Data instances that must not be read yet: they depend on objects
     /// that the plan changes, so a read now would see the old ones.
     pub(crate) deferred: HashSet<String>,
+    /// The final values of instances already applied (or left
+    /// unchanged) during apply: evaluation takes them as they are.
+    pub(crate) settled: Option<&'p dyn Fn(&str) -> Option<Value>>,
 }
 
 impl Planner<'_> {
     fn error(&mut self, instance: &Instance, message: String) {
-        self.errors.push(PlanError {
-            code: &codes::E0903,
-            message: format!("{}: {message}", instance.address),
-            help: None,
-            span: Some(instance.span),
-            location: Some(self.config.location(instance.span)),
-        });
+        self.errors.push(Diagnostic::new(
+            &codes::E0903,
+            instance.span,
+            format!("{}: {message}", instance.address),
+        ));
     }
 
     fn base_change(&self, instance: &Instance, provider: String) -> Change {
@@ -207,6 +235,7 @@ impl Planner<'_> {
             data: instance.kind == DeclKind::Data,
             location: Some(self.config.location(instance.span)),
             span: Some(instance.span),
+            origin: Some(instance.origin.clone()),
         }
     }
 
@@ -217,14 +246,14 @@ impl Planner<'_> {
         let mut change = self.base_change(instance, key.clone());
         if self.deferred.contains(&instance.address) {
             change.action = Action::Read;
-            change.reasons.push("read during apply: it depends on changes made then".into());
+            change.reasons.push(Reason::ReadAfterChanges);
             change.after = instance.value.clone();
             self.changes.push(change);
             return instance.value.clone();
         }
         if !inputs_known(&instance.resource_kind, &instance.value) || !self.read_data {
             change.action = Action::Read;
-            change.reasons.push("read during apply: its inputs are known only then".into());
+            change.reasons.push(Reason::ReadInputsUnknown);
             change.after = instance.value.clone();
             self.changes.push(change);
             return instance.value.clone();
@@ -259,6 +288,10 @@ impl Planner<'_> {
 }
 
 impl Resolver for Planner<'_> {
+    fn settled(&mut self, address: &str) -> Option<Value> {
+        self.settled.and_then(|settled| settled(address))
+    }
+
     fn resolve(&mut self, instance: &Instance) -> Value {
         let key = provider_key(&instance.resource_kind, instance.options.provider_alias.as_deref());
         if instance.kind == DeclKind::Data {
@@ -282,8 +315,8 @@ impl Resolver for Planner<'_> {
             None => {
                 change.action = Action::Create;
                 change.reasons.push(match self.drift_reasons.get(&instance.address) {
-                    Some(_) => "deleted outside Orch".into(),
-                    None => "new".into(),
+                    Some(_) => Reason::DeletedOutside,
+                    None => Reason::New,
                 });
                 provider.plan(&instance.resource_kind, None, &instance.value).value
             }
@@ -297,13 +330,11 @@ impl Resolver for Planner<'_> {
                 let drifted = self.drift_reasons.get(&instance.address);
                 if prior.tainted {
                     change.action = Action::Replace;
-                    change
-                        .reasons
-                        .push("tainted: an earlier create failed or was interrupted".into());
+                    change.reasons.push(Reason::Tainted);
                 } else if !planned.requires_replace.is_empty() {
                     change.action = Action::Replace;
                     for name in &planned.requires_replace {
-                        change.reasons.push(format!("`{name}` forces replacement"));
+                        change.reasons.push(Reason::ForcesReplacement(name.clone()));
                     }
                     change.forces_replacement = planned.requires_replace.clone();
                 } else if !changed.is_empty() {
@@ -311,9 +342,9 @@ impl Resolver for Planner<'_> {
                     for name in &changed {
                         let by_hand = drifted.is_some_and(|fields| fields.contains(name));
                         change.reasons.push(if by_hand {
-                            format!("`{name}` changed outside Orch")
+                            Reason::ChangedOutside(name.clone())
                         } else {
-                            format!("`{name}` changed")
+                            Reason::Changed(name.clone())
                         });
                     }
                 }
@@ -326,21 +357,21 @@ impl Resolver for Planner<'_> {
         if matches!(change.action, Action::Replace)
             && (instance.options.prevent_destroy || prior.is_some_and(|p| p.protected))
         {
-            self.errors.push(PlanError {
-                code: &codes::E0902,
-                message: format!(
-                    "`{}` is protected by @prevent_destroy, but this plan replaces it ({})",
-                    instance.address,
-                    change.reasons.join(", ")
-                ),
-                help: Some(
+            self.errors.push(
+                Diagnostic::new(
+                    &codes::E0902,
+                    instance.span,
+                    format!(
+                        "`{}` is protected by @prevent_destroy, but this plan replaces it ({})",
+                        instance.address,
+                        crate::plan::join_reasons(&change.reasons)
+                    ),
+                )
+                .with_help(
                     "undo the change that forces the replacement, or remove @prevent_destroy and \
-                     apply once to lift the protection"
-                        .into(),
+                     apply once to lift the protection",
                 ),
-                span: Some(instance.span),
-                location: change.location.clone(),
-            });
+            );
         }
         self.changes.push(change);
         value
@@ -351,7 +382,7 @@ impl Resolver for Planner<'_> {
 /// read back, and every recorded object refreshed.
 pub struct Prepared {
     pub warnings: Vec<String>,
-    pub errors: Vec<PlanError>,
+    pub errors: Vec<Diagnostic>,
     pub drift: Vec<Drift>,
     /// The fields that drifted, by address.
     pub drift_fields: HashMap<String, Vec<String>>,
@@ -386,7 +417,7 @@ pub async fn prepare(
             list.join(", ")
         ));
         for op in std::mem::take(&mut loaded.interrupted) {
-            if loaded.state.instances.contains_key(&op.address) || op.action == "delete" {
+            if loaded.state.instances.contains_key(&op.address) || op.action == crate::events::Step::Delete {
                 continue; // recorded already: refreshed below
             }
             let Ok(provider) = providers.get(&op.provider) else { continue };
@@ -429,13 +460,12 @@ pub async fn prepare(
         let provider = match providers.get(&instance.provider) {
             Ok(provider) => provider,
             Err(error) => {
-                prepared.errors.push(PlanError {
-                    code: &codes::E0903,
-                    message: format!("{address}: cannot refresh: {error}"),
-                    help: None,
-                    span: None,
-                    location: instance.location.clone(),
-                });
+                prepared.errors.push(recorded_error(
+                    &codes::E0903,
+                    format!("{address}: cannot refresh: {error}"),
+                    address,
+                    instance,
+                ));
                 continue;
             }
         };
@@ -486,16 +516,32 @@ pub async fn prepare(
                 prepared.drift_fields.insert(address.clone(), Vec::new());
                 loaded.state.instances.remove(&address);
             }
-            Err(error) => prepared.errors.push(PlanError {
-                code: &codes::E0903,
-                message: format!("{address}: cannot refresh {}: {error}", instance.kind),
-                help: None,
-                span: None,
-                location: instance.location.clone(),
-            }),
+            Err(error) => prepared.errors.push(recorded_error(
+                &codes::E0903,
+                format!("{address}: cannot refresh {}: {error}", instance.kind),
+                &address,
+                instance,
+            )),
         }
     }
     prepared
+}
+
+/// A diagnostic about a recorded object, at its declaration's span when
+/// the configuration still has it (refresh reads every recorded object,
+/// before evaluation knows which are declared), else at its recorded
+/// place.
+fn recorded_error(
+    code: &'static orch_lang::diagnostic::Code,
+    message: String,
+    address: &str,
+    instance: &InstanceState,
+) -> Diagnostic {
+    let place = match &instance.location {
+        Some(location) => format!("{location} (`{address}`, as recorded in the state)"),
+        None => format!("`{address}` (as recorded in the state)"),
+    };
+    Diagnostic::detached(code, message, place)
 }
 
 /// `current` with the fields it does not know taken from `recorded`.
@@ -529,13 +575,25 @@ pub fn plan_apply(
     handle: tokio::runtime::Handle,
 ) -> (Plan, Evaluation) {
     let mut deferred = HashSet::new();
+    // Each data source is read once per plan: a pass reuses the reads of
+    // the passes before it, except those it defers.
+    let mut data_reads = BTreeMap::new();
     loop {
-        let (plan, evaluation) =
-            plan_once(config, state, providers, &prepared, handle.clone(), deferred.clone());
+        let (plan, evaluation) = plan_once(
+            config,
+            state,
+            providers,
+            &prepared,
+            handle.clone(),
+            deferred.clone(),
+            std::mem::take(&mut data_reads),
+        );
         let more = data_to_defer(&plan, &evaluation);
         if more.is_subset(&deferred) {
             return (plan, evaluation);
         }
+        data_reads = plan.data_reads.clone();
+        data_reads.retain(|address, _| !more.contains(address));
         deferred.extend(more);
     }
 }
@@ -590,6 +648,7 @@ fn plan_once(
     prepared: &Prepared,
     handle: tokio::runtime::Handle,
     deferred: HashSet<String>,
+    data_reads: BTreeMap<String, Value>,
 ) -> (Plan, Evaluation) {
     let mut planner = Planner {
         config,
@@ -598,10 +657,11 @@ fn plan_once(
         handle,
         changes: Vec::new(),
         errors: prepared.errors.clone(),
-        data_reads: BTreeMap::new(),
+        data_reads,
         read_data: true,
         drift_reasons: &prepared.drift_fields,
         deferred,
+        settled: None,
     };
     let evaluation = config.evaluate(&mut planner);
     let Planner { mut changes, mut errors, data_reads, .. } = planner;
@@ -623,29 +683,27 @@ fn plan_once(
         let change = deletion(
             address,
             instance,
-            if deposed {
-                "set aside by a create-before-destroy replacement"
-            } else {
-                "no longer in the configuration"
-            },
+            if deposed { Reason::Deposed } else { Reason::NoLongerInConfiguration },
         );
         if instance.protected && !deposed {
-            errors.push(PlanError {
-                code: &codes::E0902,
-                message: format!(
+            errors.push(recorded_error(
+                &codes::E0902,
+                format!(
                     "`{address}` is protected by @prevent_destroy and is no longer in the configuration"
                 ),
-                help: Some(format!(
-                    "put its declaration back, or lift the protection with `orchc state unprotect '{address}'` (or forget the object with `orchc state rm '{address}'`)"
-                )),
-                span: None,
-                location: instance.location.clone(),
-            });
+                address,
+                instance,
+            ).with_help(format!(
+                "put its declaration back, or lift the protection with `orchc state unprotect '{address}'` (or forget the object with `orchc state rm '{address}'`)"
+            )));
         }
         changes.push(change);
     }
+    // Evaluation errors (an `assert` on recorded values, an expression
+    // that fails on them) make the plan unappliable too.
+    errors.extend(evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned());
     let plan = Plan {
-        operation: "apply".into(),
+        operation: PlanKind::Apply,
         lineage: state.lineage.clone(),
         serial: state.serial,
         changes,
@@ -658,13 +716,13 @@ fn plan_once(
     (plan, evaluation)
 }
 
-fn deletion(address: &str, instance: &InstanceState, reason: &str) -> Change {
+fn deletion(address: &str, instance: &InstanceState, reason: Reason) -> Change {
     Change {
         address: address.to_string(),
         kind: instance.kind.clone(),
         provider: instance.provider.clone(),
         action: Action::Delete,
-        reasons: vec![reason.to_string()],
+        reasons: vec![reason],
         changed: Vec::new(),
         forces_replacement: Vec::new(),
         before: Some(instance.value.clone()),
@@ -679,6 +737,7 @@ fn deletion(address: &str, instance: &InstanceState, reason: &str) -> Change {
         data: false,
         location: instance.location.clone(),
         span: None,
+        origin: None,
     }
 }
 
@@ -688,20 +747,19 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
     let mut changes = Vec::new();
     for (address, instance) in &state.instances {
         if instance.protected {
-            errors.push(PlanError {
-                code: &codes::E0902,
-                message: format!("`{address}` is protected by @prevent_destroy"),
-                help: Some(format!(
-                    "remove @prevent_destroy and apply, or lift the protection with `orchc state unprotect '{address}'`"
-                )),
-                span: None,
-                location: instance.location.clone(),
-            });
+            errors.push(recorded_error(
+                &codes::E0902,
+                format!("`{address}` is protected by @prevent_destroy"),
+                address,
+                instance,
+            ).with_help(format!(
+                "remove @prevent_destroy and apply, or lift the protection with `orchc state unprotect '{address}'`"
+            )));
         }
-        changes.push(deletion(address, instance, "destroy"));
+        changes.push(deletion(address, instance, Reason::Destroy));
     }
     Plan {
-        operation: "destroy".into(),
+        operation: PlanKind::Destroy,
         lineage: state.lineage.clone(),
         serial: state.serial,
         changes,

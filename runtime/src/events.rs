@@ -5,6 +5,36 @@
 
 use serde::Serialize;
 
+use crate::plan::{Action, PlanKind};
+
+/// What one provider operation does: a replacement is a delete and a
+/// create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Create,
+    Update,
+    Delete,
+    Read,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Create => "create",
+            Step::Update => "update",
+            Step::Delete => "delete",
+            Step::Read => "read",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One thing that happened during `apply` or `destroy`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -12,7 +42,7 @@ pub enum Event {
     /// The run started: who, what, where.
     RunStarted {
         time: String,
-        operation: String,
+        operation: PlanKind,
         user: String,
         host: String,
         state: String,
@@ -22,14 +52,14 @@ pub enum Event {
     /// generated).
     Warning { time: String, message: String },
     /// A provider operation started.
-    OperationStarted { time: String, address: String, action: String, kind: String },
+    OperationStarted { time: String, address: String, action: Step, kind: String },
     /// A transient failure that will be retried.
     Retrying { time: String, address: String, attempt: u32, delay_ms: u64, error: String },
     /// A provider operation ended.
     OperationFinished {
         time: String,
         address: String,
-        action: String,
+        action: Action,
         kind: String,
         outcome: Outcome,
         elapsed_ms: u64,
@@ -46,7 +76,7 @@ pub enum Event {
     /// The run ended.
     RunFinished {
         time: String,
-        operation: String,
+        operation: PlanKind,
         succeeded: usize,
         failed: usize,
         skipped: usize,

@@ -8,8 +8,10 @@
 pub mod apply;
 pub mod codec;
 pub mod engine;
+pub mod error;
 pub mod events;
 pub mod keys;
+pub mod location;
 pub mod plan;
 pub mod planfile;
 pub mod provider;

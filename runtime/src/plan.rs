@@ -2,9 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use orch_compiler::eval::InstanceOptions;
-use orch_lang::Span;
-use orch_lang::diagnostic::Code;
+use orch_compiler::eval::{InstanceOptions, InstanceRef};
+use orch_lang::{Diagnostic, Span};
 use orch_stdlib::kinds::KindSchema;
 use orch_stdlib::{Value, lookup_kind};
 use serde::Serialize;
@@ -57,6 +56,97 @@ impl Action {
     }
 }
 
+/// Why an instance gets its action. Messages are made from it at the
+/// edge (`Display`); code decides on the variant, never on the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "reason", content = "field", rename_all = "snake_case")]
+pub enum Reason {
+    /// Not in the state: a new object.
+    New,
+    /// Recorded, but found gone by refresh.
+    DeletedOutside,
+    /// An earlier create failed or was interrupted.
+    Tainted,
+    /// A change of this field cannot be made in place.
+    ForcesReplacement(String),
+    /// The configuration changed this field.
+    Changed(String),
+    /// This field was changed outside Orch (drift to undo).
+    ChangedOutside(String),
+    /// The declaration is gone from the configuration.
+    NoLongerInConfiguration,
+    /// Set aside by a create-before-destroy replacement.
+    Deposed,
+    /// `orchc destroy`.
+    Destroy,
+    /// A data look-up that depends on changes made during apply.
+    ReadAfterChanges,
+    /// A data look-up whose inputs are known only during apply.
+    ReadInputsUnknown,
+}
+
+impl Reason {
+    /// Whether the reason forces a replacement by itself.
+    pub fn forces_replacement(&self) -> bool {
+        matches!(self, Reason::ForcesReplacement(_) | Reason::Tainted)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::New => f.write_str("new"),
+            Reason::DeletedOutside => f.write_str("deleted outside Orch"),
+            Reason::Tainted => f.write_str("tainted: an earlier create failed or was interrupted"),
+            Reason::ForcesReplacement(field) => write!(f, "`{field}` forces replacement"),
+            Reason::Changed(field) => write!(f, "`{field}` changed"),
+            Reason::ChangedOutside(field) => write!(f, "`{field}` changed outside Orch"),
+            Reason::NoLongerInConfiguration => f.write_str("no longer in the configuration"),
+            Reason::Deposed => f.write_str("set aside by a create-before-destroy replacement"),
+            Reason::Destroy => f.write_str("destroy"),
+            Reason::ReadAfterChanges => {
+                f.write_str("read during apply: it depends on changes made then")
+            }
+            Reason::ReadInputsUnknown => {
+                f.write_str("read during apply: its inputs are known only then")
+            }
+        }
+    }
+}
+
+/// Reasons joined for one line: `` `a` changed; `b` changed ``.
+pub fn join_reasons(reasons: &[Reason]) -> String {
+    reasons.iter().map(Reason::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// What a plan is for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    /// Bring the objects to the configuration.
+    #[default]
+    Apply,
+    /// Delete every recorded object.
+    Destroy,
+}
+
+impl PlanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanKind::Apply => "apply",
+            PlanKind::Destroy => "destroy",
+        }
+    }
+}
+
+impl std::fmt::Display for PlanKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The planned change of one instance.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -66,8 +156,8 @@ pub struct Change {
     /// The provider configuration: `fs`, or `pg.admin`.
     pub provider: String,
     pub action: Action,
-    /// Why, in words: `new`, `` `content` changed ``, `tainted`.
-    pub reasons: Vec<String>,
+    /// Why: new, a field changed, tainted, ...
+    pub reasons: Vec<Reason>,
     /// The fields that change (for an update or replace).
     pub changed: Vec<String>,
     /// The fields whose change forces the replacement.
@@ -91,6 +181,9 @@ pub struct Change {
     pub location: Option<String>,
     /// The declaration's name, when it is in the configuration.
     pub span: Option<Span>,
+    /// The instance in the configuration, to evaluate it again during
+    /// apply; `None` for objects no longer in it.
+    pub origin: Option<InstanceRef>,
 }
 
 /// An object that changed outside Orch since the last apply.
@@ -106,23 +199,10 @@ pub struct Drift {
     pub location: Option<String>,
 }
 
-/// A reason the plan cannot be applied.
-#[derive(Debug, Clone)]
-pub struct PlanError {
-    /// `E0902` for a protected object, `E0903` for a failed read or an
-    /// unusable configuration, or the code of an evaluation diagnostic.
-    pub code: &'static Code,
-    pub message: String,
-    pub help: Option<String>,
-    pub span: Option<Span>,
-    pub location: Option<String>,
-}
-
 /// A plan for `apply` or `destroy`.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// `apply` or `destroy`.
-    pub operation: String,
+    pub operation: PlanKind,
     /// The state the plan was made against.
     pub lineage: String,
     pub serial: u64,
@@ -130,7 +210,9 @@ pub struct Plan {
     /// included, so that the executor can keep ordering through them.
     pub changes: Vec<Change>,
     pub drift: Vec<Drift>,
-    pub errors: Vec<PlanError>,
+    /// Why the plan cannot be applied: at the declaration's span, or
+    /// for objects no longer in the configuration at their recorded place.
+    pub errors: Vec<Diagnostic>,
     pub warnings: Vec<String>,
     /// The root module's outputs as planned.
     pub outputs: BTreeMap<String, Value>,
@@ -142,6 +224,20 @@ impl Plan {
     /// The changes that do something.
     pub fn effective(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.action.is_change())
+    }
+
+    /// Gives the changes of a saved plan their places in the
+    /// configuration it carries: spans for messages, and origins for
+    /// evaluating values known only during apply.
+    pub fn attach(&mut self, evaluation: &orch_compiler::eval::Evaluation) {
+        let by_address: std::collections::HashMap<&str, &orch_compiler::eval::Instance> =
+            evaluation.instances.iter().map(|i| (i.address.as_str(), i)).collect();
+        for change in &mut self.changes {
+            if let Some(instance) = by_address.get(change.address.as_str()) {
+                change.span = Some(instance.span);
+                change.origin = Some(instance.origin.clone());
+            }
+        }
     }
 
     pub fn has_changes(&self) -> bool {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::codec::{self, Sealer, Secrets};
-use crate::plan::{Action, Change, Drift, Plan};
+use crate::plan::{Action, Change, Drift, Plan, PlanKind, Reason};
 
 /// The format marker of a plan file.
 pub const FORMAT: &str = "orch-plan";
@@ -26,7 +26,7 @@ pub struct PlanFile {
     pub format: String,
     pub version: u32,
     pub orch_version: String,
-    pub operation: String,
+    pub operation: PlanKind,
     pub lineage: String,
     pub serial: u64,
     /// The root module, as its path was given.
@@ -57,7 +57,7 @@ pub struct StoredChange {
     pub kind: String,
     pub provider: String,
     pub action: Action,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     #[serde(default)]
     pub changed: Vec<String>,
     #[serde(default)]
@@ -160,7 +160,7 @@ pub fn save(
         format: FORMAT.into(),
         version: VERSION,
         orch_version: env!("CARGO_PKG_VERSION").into(),
-        operation: plan.operation.clone(),
+        operation: plan.operation,
         lineage: plan.lineage.clone(),
         serial: plan.serial,
         root: origin.root.into(),
@@ -220,7 +220,10 @@ pub fn load(
             },
             data: stored.data,
             location: stored.location.clone(),
+            // Both come back from the configuration the plan carries
+            // (`Plan::attach`).
             span: None,
+            origin: None,
         });
     }
     let mut data_reads = BTreeMap::new();
@@ -228,7 +231,7 @@ pub fn load(
         data_reads.insert(address.clone(), open(json)?);
     }
     let plan = Plan {
-        operation: file.operation.clone(),
+        operation: file.operation,
         lineage: file.lineage.clone(),
         serial: file.serial,
         changes,

@@ -81,6 +81,7 @@ codes! {
     E0901 = "E0901" "operation-failed" Error;
     E0902 = "E0902" "protected-object" Error;
     E0903 = "E0903" "read-failed" Error;
+    E0904 = "E0904" "provider-configuration-failed" Error;
     W0101 = "W0101" "unused-param" Warning;
     W0102 = "W0102" "unused-let" Warning;
     W0401 = "W0401" "unstable-instance-key" Warning;

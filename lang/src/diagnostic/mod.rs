@@ -62,6 +62,11 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The same fix as data, when it is one replacement (a did-you-mean).
     pub suggestion: Option<Suggestion>,
+    /// For a diagnostic about an object that is no longer in the
+    /// configuration (found in state): the place its declaration had when
+    /// it was recorded (`main.orch:3:10`), or else its address. The primary
+    /// span is then in no loaded file, and renderers show this instead.
+    pub detached: Option<String>,
 }
 
 impl Diagnostic {
@@ -75,6 +80,30 @@ impl Diagnostic {
             labels: Vec::new(),
             help: None,
             suggestion: None,
+            detached: None,
+        }
+    }
+
+    /// A diagnostic with no source span: about an object known only from
+    /// the state, at `place` (its recorded location or its address).
+    pub fn detached(
+        code: &'static Code,
+        message: impl Into<String>,
+        place: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic { detached: Some(place.into()), ..Diagnostic::new(code, Span::default(), message) }
+    }
+
+    /// At `span` when there is one, else detached at `place`.
+    pub fn at_or_detached(
+        code: &'static Code,
+        span: Option<Span>,
+        message: impl Into<String>,
+        place: impl Into<String>,
+    ) -> Diagnostic {
+        match span {
+            Some(span) => Diagnostic::new(code, span, message),
+            None => Diagnostic::detached(code, message, place),
         }
     }
 

@@ -195,7 +195,13 @@ struct JournalLine {
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Entry {
     /// An operation is about to start.
-    Begin { address: String, action: String, kind: String, provider: String, planned: Json },
+    Begin {
+        address: String,
+        action: crate::events::Step,
+        kind: String,
+        provider: String,
+        planned: Json,
+    },
     /// An operation left this instance.
     Set { address: String, serial: u64, instance: StoredInstance },
     /// An operation deleted the instance.
@@ -669,7 +675,7 @@ impl Backend for LocalBackend {
         let planned = encode_value(&operation.planned, self.sealer.as_deref())?;
         self.append(Entry::Begin {
             address: operation.address.clone(),
-            action: operation.action.clone(),
+            action: operation.action,
             kind: operation.kind.clone(),
             provider: operation.provider.clone(),
             planned,

@@ -149,8 +149,8 @@ pub fn encode_value(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
     pub address: String,
-    /// `create`, `update`, `delete`.
-    pub action: String,
+    /// Create, update or delete.
+    pub action: crate::events::Step,
     pub kind: String,
     pub provider: String,
     /// The configuration being applied (outputs unknown), or the prior

@@ -173,7 +173,7 @@ struct Statements {
 #[derive(Serialize, Deserialize)]
 struct StoredOperation {
     address: String,
-    action: String,
+    action: crate::events::Step,
     kind: String,
     provider: String,
     planned: serde_json::Value,
@@ -552,7 +552,7 @@ impl Backend for PostgresBackend {
         // Encode first: a secret without a key changes nothing.
         let stored = StoredOperation {
             address: operation.address.clone(),
-            action: operation.action.clone(),
+            action: operation.action,
             kind: operation.kind.clone(),
             provider: operation.provider.clone(),
             planned: encode_value(&operation.planned, context.sealer())?,

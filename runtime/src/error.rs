@@ -1,0 +1,157 @@
+//! Why a run could not go on, for failures that have no place in the
+//! source: the state, its lock, saved plans, keys. Failures that do have a
+//! place (configuration, plan, apply) are [`orch_lang::Diagnostic`]s.
+
+use std::time::Duration;
+
+use orch_lang::Diagnostic;
+
+use crate::state::StateError;
+
+/// A run that could not go on. The CLI renders it with [`RunError::code`]
+/// and [`RunError::help`]; messages never hold a secret.
+#[derive(Debug)]
+pub enum RunError {
+    /// The configuration, its evaluation or the plan has errors; they are
+    /// diagnostics, rendered like those of `check`.
+    Diagnostics(Vec<Diagnostic>),
+    /// Evaluation cannot start: a required param has no value.
+    MissingParams { file: String, names: Vec<String> },
+    /// A `--state` value with a scheme no backend has.
+    UnknownStateScheme { scheme: String },
+    /// The state backend failed.
+    State { context: &'static str, error: StateError },
+    /// Another run holds the state's lock.
+    Locked { location: String, holder: String, waited: Duration },
+    /// `state` or `output` found no state.
+    NoState { location: String },
+    /// A saved plan no longer fits the state.
+    StalePlan(StaleReason),
+    /// A saved plan could not be read, or was given with what it fixes.
+    PlanFile(String),
+    /// A saved plan of the other kind (`apply` for `destroy`).
+    WrongPlanKind { file: String, kind: crate::plan::PlanKind },
+    /// The plan stores secrets in a shared state, and no key is set.
+    NoKeyForSecrets { location: String, addresses: Vec<String> },
+    /// An instance address that is not in the state.
+    NoSuchInstance { address: String, location: String },
+    /// A file could not be read or written.
+    Io { context: String, message: String },
+}
+
+/// Why a saved plan is stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaleReason {
+    /// The state changed since the plan was made.
+    Serial { planned: u64, lineage: String, found: u64, found_lineage: String },
+    /// A run was interrupted since.
+    Interrupted,
+}
+
+impl RunError {
+    /// A stable code, as the `orchc::…` codes of the command line.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RunError::Diagnostics(_) => "orchc::configuration",
+            RunError::MissingParams { .. } => "orchc::params",
+            RunError::UnknownStateScheme { .. } => "orchc::state_location",
+            RunError::State { .. } | RunError::NoState { .. } | RunError::NoSuchInstance { .. } => {
+                "orchc::state"
+            }
+            RunError::Locked { .. } => "orchc::state_locked",
+            RunError::StalePlan(_) => "orchc::stale_plan",
+            RunError::PlanFile(_) | RunError::WrongPlanKind { .. } => "orchc::plan_file",
+            RunError::NoKeyForSecrets { .. } => "orchc::state_key",
+            RunError::Io { .. } => "orchc::io",
+        }
+    }
+
+    /// What to do next.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            RunError::Diagnostics(_) | RunError::Io { .. } | RunError::PlanFile(_) => return None,
+            RunError::MissingParams { .. } => {
+                "pass them with --var NAME=VALUE, --var-file FILE or ORCH_VAR_NAME".into()
+            }
+            RunError::UnknownStateScheme { .. } => format!(
+                "a state is a folder (local) or one of {} (shared)",
+                crate::location::SCHEMES.join(", ")
+            ),
+            RunError::State { .. } => return None,
+            RunError::Locked { waited, .. } if waited.is_zero() => "wait for that run to finish, or pass --lock-timeout (e.g. 2m) to wait for it; a run that died releases the lock by itself".into(),
+            RunError::Locked { .. } => "that run still holds the lock; wait longer with a larger --lock-timeout, or find out why it runs so long".into(),
+            RunError::NoState { .. } => {
+                "run `orchc apply` first, or pass --state to name the state".into()
+            }
+            RunError::StalePlan(_) => "make a new plan with `orchc plan --out FILE`".into(),
+            RunError::WrongPlanKind { kind, .. } => match kind {
+                crate::plan::PlanKind::Apply => "apply it with `orchc apply PLANFILE`".into(),
+                crate::plan::PlanKind::Destroy => {
+                    "apply it with `orchc destroy PLANFILE` (or `orchc apply PLANFILE`)".into()
+                }
+            },
+            RunError::NoKeyForSecrets { .. } => "set ORCH_STATE_KEY to the team's key (the same on every machine), e.g. one made with `openssl rand -base64 32`".into(),
+            RunError::NoSuchInstance { .. } => "`orchc state list` lists the recorded addresses".into(),
+        })
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Diagnostics(diagnostics) => {
+                let n = diagnostics.iter().filter(|d| d.is_error()).count();
+                write!(f, "{n} error{} in the configuration", if n == 1 { "" } else { "s" })
+            }
+            RunError::MissingParams { file, names } => write!(
+                f,
+                "cannot plan {file}: no value for the required param{} {}",
+                if names.len() == 1 { "" } else { "s" },
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+            RunError::UnknownStateScheme { scheme } => write!(
+                f,
+                "`{scheme}://` is not a kind of state: no backend stores state there"
+            ),
+            RunError::State { context, error } => write!(f, "{context}: {error}"),
+            RunError::Locked { location, holder, waited } if waited.is_zero() => {
+                write!(f, "the state at {location} is locked by {holder}")
+            }
+            RunError::Locked { location, holder, waited } => write!(
+                f,
+                "the state at {location} is still locked by {holder} after waiting {}",
+                humantime::format_duration(*waited)
+            ),
+            RunError::NoState { location } => write!(f, "there is no state at {location}"),
+            RunError::StalePlan(StaleReason::Serial { planned, lineage, found, found_lineage }) => {
+                write!(
+                    f,
+                    "the plan is stale: it was made against the state at serial {planned} (lineage {lineage}), and the state is now at serial {found} (lineage {found_lineage})"
+                )
+            }
+            RunError::StalePlan(StaleReason::Interrupted) => {
+                f.write_str("the plan is stale: a run was interrupted since it was made")
+            }
+            RunError::PlanFile(message) => f.write_str(message),
+            RunError::WrongPlanKind { file, kind } => {
+                write!(f, "{file} is a saved {kind} plan")
+            }
+            RunError::NoKeyForSecrets { location, addresses } => {
+                let shown: Vec<&str> = addresses.iter().take(5).map(String::as_str).collect();
+                let more = addresses.len().saturating_sub(shown.len());
+                write!(
+                    f,
+                    "the plan stores secrets in the shared state at {location} ({}{}), but ORCH_STATE_KEY is not set; nothing was changed",
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                )
+            }
+            RunError::NoSuchInstance { address, location } => {
+                write!(f, "there is no `{address}` in the state at {location}")
+            }
+            RunError::Io { context, message } => write!(f, "{context}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
