@@ -126,7 +126,7 @@ fn bench_state(
             let updated = instance(index, "updated");
             let operation = Operation {
                 address: address.clone(),
-                action: "update".into(),
+                action: orch_runtime::events::Step::Update,
                 kind: updated.kind.clone(),
                 provider: updated.provider.clone(),
                 planned: updated.value.clone(),

@@ -128,7 +128,7 @@ fn record_one_operation(c: &mut Criterion) {
                     let updated = instance(index, serial);
                     let operation = Operation {
                         address: address(index),
-                        action: "update".into(),
+                        action: orch_runtime::events::Step::Update,
                         kind: updated.kind.clone(),
                         provider: updated.provider.clone(),
                         planned: updated.value.clone(),

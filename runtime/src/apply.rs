@@ -526,8 +526,10 @@ impl<'r> Executor<'r> {
     /// Starts what is ready, as long as slots are free; journals each
     /// operation as it takes its slot.
     async fn start_ready(&mut self) -> Result<(), StateError> {
+        // Nodes released now wait for the next round, whose evaluation may
+        // have to resolve them first.
         let mut waiting_for_slot = VecDeque::new();
-        while let Some(index) = self.ready.pop_front() {
+        for index in std::mem::take(&mut self.ready) {
             if self.nodes[index].status != Status::Waiting {
                 continue;
             }
@@ -574,6 +576,7 @@ impl<'r> Executor<'r> {
             let task = self.launch(index, step).await?;
             self.starting.push(task);
         }
+        waiting_for_slot.append(&mut self.ready);
         self.ready = waiting_for_slot;
         Ok(())
     }

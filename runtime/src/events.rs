@@ -29,6 +29,17 @@ impl Step {
     }
 }
 
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Step, String> {
+        [Step::Create, Step::Update, Step::Delete, Step::Read]
+            .into_iter()
+            .find(|step| step.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not a step (create, update, delete, read)"))
+    }
+}
+
 impl std::fmt::Display for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

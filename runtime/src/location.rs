@@ -155,8 +155,9 @@ mod tests {
         );
         for typo in ["postgress://h/db", "s3://bucket/key", "file://x"] {
             let error = StateLocation::parse(typo).unwrap_err();
-            let text = error.to_string();
-            assert!(text.contains("postgres://"), "{text}");
+            let help = error.help().unwrap_or_default();
+            assert!(help.contains("postgres://"), "{help}");
+            assert!(error.to_string().contains("is not a kind of state"), "{error}");
             assert!(matches!(error, RunError::UnknownStateScheme { .. }));
         }
     }

@@ -56,6 +56,12 @@ impl Action {
     }
 }
 
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an instance gets its action. Messages are made from it at the
 /// edge (`Display`); code decides on the variant, never on the text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

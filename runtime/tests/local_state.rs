@@ -88,7 +88,7 @@ fn address(index: usize) -> String {
 fn operation(address: &str, action: &str, planned: Value) -> Operation {
     Operation {
         address: address.to_string(),
-        action: action.to_string(),
+        action: action.parse().expect("a step"),
         kind: "fs.file".into(),
         provider: "fs".into(),
         planned,

@@ -136,7 +136,7 @@ fn file(path: &str, content: &str) -> InstanceState {
 fn operation(address: &str, planned: Value) -> Operation {
     Operation {
         address: address.into(),
-        action: "create".into(),
+        action: orch_runtime::events::Step::Create,
         kind: "fs.file".into(),
         provider: "fs".into(),
         planned,
@@ -256,7 +256,7 @@ async fn begun_operations_without_an_outcome_load_as_interrupted() {
     let lineage = backend.load().await.unwrap().state.lineage;
     let planned = map(&[("path", Value::string("/srv/a")), ("size", Value::Unknown)]);
     let first = operation("fs.file[\"a\"]", planned.clone());
-    let second = Operation { action: "delete".into(), ..operation("fs.file[\"b\"]", Value::None) };
+    let second = Operation { action: orch_runtime::events::Step::Delete, ..operation("fs.file[\"b\"]", Value::None) };
     // The first write of a new state is a begin: the state row comes with it.
     backend.begin(&first).await.unwrap();
     backend.begin(&second).await.unwrap();

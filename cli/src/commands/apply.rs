@@ -4,17 +4,19 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use miette::miette;
-use orch_lang::diagnostic::codes;
 use orch_runtime::apply::{ApplyOptions, ApplyReport, Interrupts};
-use orch_runtime::engine::{Prepared, plan_apply, plan_destroy, prepare};
+use orch_runtime::error::RunError;
 use orch_runtime::events::{Event, EventSink, Fanout, now};
-use orch_runtime::plan::Plan;
-use orch_runtime::planfile::{self, PlanFile};
+use orch_runtime::location::StateLocation;
+use orch_runtime::plan::{Plan, PlanKind};
+use orch_runtime::project::{LoadRequest, Project, Sources};
+use orch_runtime::session::{PlanOptions, SavedPlan, Session};
 
 use crate::Outcome;
 use crate::commands::check::EvaluationArgs;
-use crate::commands::run::{self, StateArgs, Workspace};
+use crate::commands::run::{self, Reporter, StateArgs};
 use crate::errors;
+use crate::files;
 use crate::render::plan::{self as render, Style};
 use crate::render::progress;
 use crate::terminal::{self, Stream};
@@ -101,145 +103,126 @@ pub(crate) struct ApplyArgs {
     verbose: bool,
 }
 
+/// Reads the root module named on the command line and analyses it,
+/// reporting what stops it.
+fn load_project(file: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Reporter)> {
+    let text = match files::read_source(file) {
+        Ok(text) => text,
+        Err(error) => {
+            errors::report(error);
+            return None;
+        }
+    };
+    let options = match evaluation.options() {
+        Ok(options) => options,
+        Err(error) => {
+            errors::report(error);
+            return None;
+        }
+    };
+    let mut sources = Sources::disk();
+    sources.preload(&file.to_string_lossy(), text);
+    let request = LoadRequest {
+        root: file.to_path_buf(),
+        params: options.params,
+        policy_files: options.policy_files,
+    };
+    let project = match Project::load(request, sources) {
+        Ok(project) => project,
+        Err(error) => {
+            run::report(error, None);
+            return None;
+        }
+    };
+    let reporter = Reporter::new(&project);
+    let errors = project.errors();
+    if !errors.is_empty() {
+        run::report(RunError::Diagnostics(errors), Some(&reporter));
+        return None;
+    }
+    Some((project, reporter))
+}
+
 /// `plan`.
 pub(crate) fn plan(args: &PlanArgs) -> Outcome {
-    let Some(workspace) = run::load_workspace(&args.file, &args.evaluation, None) else {
+    let Some((project, reporter)) = load_project(&args.file, &args.evaluation) else {
         return Outcome::Failure;
     };
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
-    let location = run::state_location(&args.state, &args.file);
+    let options = PlanOptions {
+        kind: if args.destroy { PlanKind::Destroy } else { PlanKind::Apply },
+        refresh: args.refresh,
+        parallelism: args.parallelism.max(1),
+    };
     let result = runtime.block_on(async {
-        let Some(evaluation) = run::first_evaluation(&workspace) else {
-            return Ok(Outcome::Failure);
-        };
-        let Some(providers) = run::providers(&evaluation).await else {
-            return Ok(Outcome::Failure);
-        };
-        let mut state = run::open_state(&location, &args.file).await?;
-        run::lock(&mut state, "plan", args.state.lock_timeout).await?;
-        let mut loaded =
-            state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
-        let config = workspace.config();
-        let prepared =
-            prepare(&config, &mut loaded, &providers, args.refresh, args.parallelism).await;
-        let (plan, failed) = if args.destroy {
-            (plan_destroy(&loaded.state, prepared), Vec::new())
-        } else {
-            let (mut plan, evaluation) = plan_apply(
-                &config,
-                &loaded.state,
-                &providers,
-                prepared,
-                tokio::runtime::Handle::current(),
-            );
-            let failed = evaluation_errors(&config, &mut plan, &evaluation);
-            (plan, failed)
-        };
-        let _ = state.backend.unlock().await;
-        if args.json {
-            run::print(&format!("{}\n", render::json(&plan)));
-        } else {
-            run::print(&render::human(&plan, args.verbose, style()));
-        }
-        if !plan.errors.is_empty() {
-            report_plan_errors(&workspace, &plan, &failed);
-            return Ok(Outcome::Failure);
-        }
-        if let Some(out) = &args.out {
-            save_plan(&workspace, &plan, &args.state, state.key.as_ref(), out)?;
-            if !args.json {
-                eprintln!(
-                    "Saved the plan to {}; apply it with `orchc apply {}`.",
-                    out.display(),
-                    out.display()
-                );
+        let location = StateLocation::resolve(args.state.state.as_deref(), &project.base_dir)?;
+        let state = location.open().await?;
+        let mut session = Session::start(&project, state, "plan", args.state.lock_timeout).await?;
+        reporter.report(&session.warnings);
+        let plan = session.plan(&options).await;
+        let saved = match &args.out {
+            Some(_) if plan.errors.is_empty() => {
+                Some(session.save_plan(&plan, args.state.state.as_deref()))
             }
-            run::report_generated_key(&state.key);
-        }
-        Ok::<_, miette::Report>(if args.detailed_exitcode && plan.has_changes() {
-            Outcome::Changes
-        } else {
-            Outcome::Success
-        })
+            _ => None,
+        };
+        let key = session.close().await;
+        Ok::<_, RunError>((plan, saved, key))
     });
-    finish(result)
-}
-
-fn finish(result: Result<Outcome, miette::Report>) -> Outcome {
-    match result {
-        Ok(outcome) => outcome,
+    let (plan, saved, key) = match result {
+        Ok(result) => result,
         Err(error) => {
-            errors::report(error);
-            Outcome::Failure
+            run::report(error, Some(&reporter));
+            return Outcome::Failure;
         }
+    };
+    if args.json {
+        let locate = |d: &orch_lang::Diagnostic| reporter.location(d);
+        run::print(&format!("{}\n", render::json(&plan, &locate)));
+    } else {
+        run::print(&render::human(&plan, args.verbose, style()));
     }
+    if !plan.errors.is_empty() {
+        report_plan_errors(&reporter, &plan);
+        return Outcome::Failure;
+    }
+    if let (Some(out), Some(saved)) = (&args.out, saved) {
+        let text = match saved {
+            Ok(text) => text,
+            Err(error) => {
+                run::report(error, Some(&reporter));
+                return Outcome::Failure;
+            }
+        };
+        if let Err(error) = write_private(out, &text) {
+            errors::report(errors::path_error("write", out, &error));
+            return Outcome::Failure;
+        }
+        if !args.json {
+            eprintln!(
+                "Saved the plan to {}; apply it with `orchc {} {}`.",
+                out.display(),
+                plan.operation,
+                out.display()
+            );
+        }
+        run::report_generated_key(key);
+    }
+    if args.detailed_exitcode && plan.has_changes() { Outcome::Changes } else { Outcome::Success }
 }
 
 fn style() -> Style {
     Style { color: terminal::color_enabled(Stream::Stdout) }
 }
 
-/// Errors of evaluating the configuration against the state (an
-/// `assert` on recorded values, an expression that fails on them): they
-/// are added to the plan's errors, so that the plan cannot be applied, and
-/// returned as diagnostics to report with their own codes.
-fn evaluation_errors(
-    config: &orch_runtime::engine::Config<'_>,
-    plan: &mut Plan,
-    evaluation: &orch_compiler::eval::Evaluation,
-) -> Vec<orch_lang::Diagnostic> {
-    let failed: Vec<orch_lang::Diagnostic> =
-        evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-    for diagnostic in &failed {
-        plan.errors.push(orch_runtime::plan::PlanError {
-            code: diagnostic.code,
-            message: diagnostic.message.clone(),
-            help: diagnostic.help.clone(),
-            span: Some(diagnostic.primary.span),
-            location: Some(config.location(diagnostic.primary.span)),
-        });
-    }
-    failed
-}
-
-/// Reports the plan's errors; the last `evaluation.len()` of them are
-/// `evaluation`'s diagnostics.
-fn report_plan_errors(workspace: &Workspace, plan: &Plan, evaluation: &[orch_lang::Diagnostic]) {
-    let own = plan.errors.len().saturating_sub(evaluation.len());
-    workspace.report_plan_errors(&plan.errors[..own]);
-    workspace.report(evaluation);
+/// Reports the plan's errors at their declarations.
+fn report_plan_errors(reporter: &Reporter, plan: &Plan) {
+    reporter.report(&plan.errors);
     eprintln!(
         "error: the plan cannot be applied ({} error{}); nothing was changed",
         plan.errors.len(),
         if plan.errors.len() == 1 { "" } else { "s" }
     );
-}
-
-fn save_plan(
-    workspace: &Workspace,
-    plan: &Plan,
-    state: &StateArgs,
-    key: &orch_runtime::keys::LazyKey,
-    out: &Path,
-) -> Result<(), miette::Report> {
-    let origin = planfile::Origin {
-        root: &workspace.root_path,
-        base_dir: &workspace.base_dir.to_string_lossy(),
-        state: state.state.as_deref(),
-        sources: workspace.source_map(),
-        policy_files: workspace
-            .analysis
-            .policy_files
-            .iter()
-            .map(|f| workspace.analysis.files.get(*f).path.clone())
-            .collect(),
-        params: &workspace.params,
-    };
-    let stored = planfile::save(plan, origin, Some(key))
-        .map_err(|e| miette!(code = "orchc::plan_file", "cannot save the plan: {e}"))?;
-    let text = serde_json::to_string_pretty(&stored)
-        .map_err(|e| miette!(code = "orchc::plan_file", "cannot save the plan: {e}"))?;
-    write_private(out, &text).map_err(|e| errors::path_error("write", out, &e))
 }
 
 /// Writes a file readable by its owner only.
@@ -256,174 +239,122 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Whether `path` holds a saved plan rather than a module.
-fn read_plan_file(path: &Path) -> Option<Result<PlanFile, miette::Report>> {
-    if path.extension().is_some_and(|e| e == "orch") {
-        return None;
+/// `apply` and `destroy`, of a root module or a saved plan.
+pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
+    let kind = if destroy { PlanKind::Destroy } else { PlanKind::Apply };
+    let saved = match SavedPlan::read(&args.file) {
+        Ok(saved) => saved,
+        Err(error) => {
+            run::report(error, None);
+            return Outcome::Failure;
+        }
+    };
+    match saved {
+        Some(saved) => apply_saved(args, kind, saved),
+        None => {
+            let Some((project, reporter)) = load_project(&args.file, &args.evaluation) else {
+                return Outcome::Failure;
+            };
+            let Some(runtime) = run::runtime() else { return Outcome::Failure };
+            let result = runtime.block_on(async {
+                let location =
+                    StateLocation::resolve(args.state.state.as_deref(), &project.base_dir)?;
+                let state = location.open().await?;
+                let mut session =
+                    Session::start(&project, state, kind.as_str(), args.state.lock_timeout).await?;
+                reporter.report(&session.warnings);
+                let options = PlanOptions {
+                    kind,
+                    refresh: args.refresh,
+                    parallelism: args.parallelism.max(1),
+                };
+                let plan = session.plan(&options).await;
+                let outcome = run_plan(args, &mut session, &reporter, plan, false).await;
+                run::report_generated_key(session.close().await);
+                outcome
+            });
+            finish(result, &reporter)
+        }
     }
-    let text = std::fs::read_to_string(path).ok()?;
-    if !text.trim_start().starts_with('{') {
-        return None;
-    }
-    Some(serde_json::from_str::<PlanFile>(&text).map_err(|e| {
-        miette!(code = "orchc::plan_file", "{} is not a readable plan file: {e}", path.display())
-    }))
 }
 
-/// `apply` and `destroy`.
-pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
-    let saved = if destroy { None } else { read_plan_file(&args.file) };
-    let saved = match saved {
-        Some(Ok(_))
-            if !args.evaluation.vars.is_empty()
-                || args.evaluation.var_file.is_some()
-                || !args.evaluation.policies.is_empty() =>
-        {
-            errors::report(miette!(
-                code = "orchc::plan_file",
-                help =
-                    "make a new plan with those values: `orchc plan FILE --var K=V --out PLANFILE`",
-                "{} is a saved plan: it is applied exactly as planned, so --var, --var-file and --policy cannot change it",
-                args.file.display()
-            ));
-            return Outcome::Failure;
-        }
-        Some(Ok(saved)) => Some(saved),
-        Some(Err(error)) => {
-            errors::report(error);
-            return Outcome::Failure;
-        }
-        None => None,
-    };
+/// Applies a saved plan, exactly as it was saved.
+fn apply_saved(args: &ApplyArgs, kind: PlanKind, saved: SavedPlan) -> Outcome {
+    if !args.evaluation.vars.is_empty()
+        || args.evaluation.var_file.is_some()
+        || !args.evaluation.policies.is_empty()
+    {
+        errors::report(miette!(
+            code = "orchc::plan_file",
+            help = "make a new plan with those values: `orchc plan FILE --var K=V --out PLANFILE`",
+            "{} is a saved plan: it is applied exactly as planned, so --var, --var-file and --policy cannot change it",
+            args.file.display()
+        ));
+        return Outcome::Failure;
+    }
+    // `destroy PLANFILE` takes only a destroy plan; `apply PLANFILE` either.
+    if kind == PlanKind::Destroy && saved.file.operation != PlanKind::Destroy {
+        let file = args.file.display().to_string();
+        run::report(RunError::WrongPlanKind { file, kind: saved.file.operation }, None);
+        return Outcome::Failure;
+    }
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
     let result = runtime.block_on(async {
-        // A saved plan carries its configuration and where its state is.
-        let (root, state_args) = match &saved {
-            Some(saved) => {
-                let mut state_args = args.state.clone();
-                if state_args.state.is_none() {
-                    state_args.state = saved.state.clone();
-                }
-                (PathBuf::from(&saved.root), state_args)
-            }
-            None => (args.file.clone(), args.state.clone()),
+        let location = saved.location(args.state.state.as_deref()).map_err(|e| (e, None))?;
+        let state = location.open().await.map_err(|e| (e, None))?;
+        let (plan, project) = saved.open(&state).map_err(|e| (e, None))?;
+        let reporter = Reporter::new(&project);
+        let errors = project.errors();
+        if !errors.is_empty() {
+            return Err((RunError::Diagnostics(errors), Some(reporter)));
+        }
+        let operation = saved.file.operation.as_str();
+        let started = Session::start(&project, state, operation, args.state.lock_timeout).await;
+        let mut session = started.map_err(|e| (e, None))?;
+        let outcome = match session.accept_saved(plan) {
+            Ok(plan) => run_plan(args, &mut session, &reporter, plan, true).await,
+            Err(error) => Err(error),
         };
-        let location = match (&saved, &state_args.state) {
-            (Some(saved), None) => {
-                // The default place beside the root module the plan was
-                // made for.
-                let root_name =
-                    Path::new(&saved.root).file_name().map(PathBuf::from).unwrap_or_default();
-                run::state_location(&state_args, &Path::new(&saved.base_dir).join(root_name))
-            }
-            _ => run::state_location(&state_args, &root),
-        };
-        let mut state = run::open_state(&location, &root).await?;
-        let (workspace, plan_from_file) = match &saved {
-            Some(saved) => {
-                let (plan, params) = planfile::load(saved, Some(state.key.as_ref()))
-                    .map_err(|e| miette!(code = "orchc::plan_file", "cannot read the plan: {e}"))?;
-                let Some(mut workspace) = run::load_workspace(
-                    &root,
-                    &args.evaluation,
-                    Some((saved.sources.clone(), params, saved.policy_files.clone())),
-                ) else {
-                    return Ok(Outcome::Failure);
-                };
-                workspace.base_dir = PathBuf::from(&saved.base_dir);
-                (workspace, Some(plan))
-            }
-            None => {
-                let Some(workspace) = run::load_workspace(&root, &args.evaluation, None) else {
-                    return Ok(Outcome::Failure);
-                };
-                (workspace, None)
-            }
-        };
-        let Some(evaluation) = run::first_evaluation(&workspace) else {
-            return Ok(Outcome::Failure);
-        };
-        let Some(providers) = run::providers(&evaluation).await else {
-            return Ok(Outcome::Failure);
-        };
-        let operation = if destroy { "destroy" } else { "apply" };
-        run::lock(&mut state, operation, state_args.lock_timeout).await?;
-        let outcome =
-            locked_apply(args, destroy, &workspace, &mut state, &providers, plan_from_file).await;
-        let _ = state.backend.unlock().await;
-        run::report_generated_key(&state.key);
-        outcome
+        run::report_generated_key(session.close().await);
+        outcome.map_err(|e| (e, Some(reporter)))
     });
-    finish(result)
+    match result {
+        Ok(outcome) => outcome,
+        Err((error, reporter)) => {
+            run::report(error, reporter.as_ref());
+            Outcome::Failure
+        }
+    }
 }
 
-async fn locked_apply(
+fn finish(result: Result<Outcome, RunError>, reporter: &Reporter) -> Outcome {
+    match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            run::report(error, Some(reporter));
+            Outcome::Failure
+        }
+    }
+}
+
+/// Shows the plan, asks for confirmation, applies it and sums up.
+async fn run_plan(
     args: &ApplyArgs,
-    destroy: bool,
-    workspace: &Workspace,
-    state: &mut run::OpenState,
-    providers: &orch_runtime::engine::Providers,
-    plan_from_file: Option<Plan>,
-) -> Result<Outcome, miette::Report> {
-    let mut loaded =
-        state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
-    let config = workspace.config();
-    let mut failed = Vec::new();
-    // A saved plan was reviewed when it was made: it is applied without
-    // asking again (as Terraform does).
-    let saved_plan = plan_from_file.is_some();
-    let plan = match plan_from_file {
-        Some(plan) => {
-            if plan.lineage != loaded.state.lineage && !(loaded.created && plan.serial == 0)
-                || plan.serial != loaded.state.serial
-            {
-                return Err(miette!(
-                    code = "orchc::stale_plan",
-                    help = "make a new plan with `orchc plan --out FILE`",
-                    "the plan is stale: it was made against the state at serial {} (lineage {}), and the state is now at serial {} (lineage {})",
-                    plan.serial,
-                    plan.lineage,
-                    loaded.state.serial,
-                    loaded.state.lineage
-                ));
-            }
-            if loaded.created {
-                loaded.state.lineage = plan.lineage.clone();
-            }
-            if !loaded.interrupted.is_empty() {
-                return Err(miette!(
-                    code = "orchc::stale_plan",
-                    help = "make a new plan with `orchc plan --out FILE`",
-                    "the plan is stale: a run was interrupted since it was made"
-                ));
-            }
-            plan
-        }
-        None => {
-            let prepared: Prepared =
-                prepare(&config, &mut loaded, providers, args.refresh, args.parallelism).await;
-            if destroy {
-                plan_destroy(&loaded.state, prepared)
-            } else {
-                let (mut plan, evaluation) = plan_apply(
-                    &config,
-                    &loaded.state,
-                    providers,
-                    prepared,
-                    tokio::runtime::Handle::current(),
-                );
-                failed = evaluation_errors(&config, &mut plan, &evaluation);
-                plan
-            }
-        }
-    };
+    session: &mut Session<'_>,
+    reporter: &Reporter,
+    plan: Plan,
+    saved_plan: bool,
+) -> Result<Outcome, RunError> {
     if !args.json {
         run::print(&render::human(&plan, args.verbose, style()));
     }
     if !plan.errors.is_empty() {
-        report_plan_errors(workspace, &plan, &failed);
+        report_plan_errors(reporter, &plan);
         return Ok(Outcome::Failure);
     }
+    session.check_secrets(&plan)?;
+    // A saved plan was reviewed when it was made: it is applied without
+    // asking again (as Terraform does).
     if plan.has_changes() && !args.auto_approve && !saved_plan && !approved(&plan)? {
         eprintln!("Nothing was changed.");
         return Ok(Outcome::Failure);
@@ -431,18 +362,19 @@ async fn locked_apply(
     let mut human = progress::Human::new(style(), std::io::stdout().is_terminal() && !args.json);
     let mut json = progress::JsonLines;
     let mut audit = match &args.events {
-        Some(path) => {
-            Some(progress::AuditLog::open(path).map_err(|e| errors::path_error("open", path, &e))?)
-        }
+        Some(path) => Some(progress::AuditLog::open(path).map_err(|e| RunError::Io {
+            context: format!("cannot open {}", path.display()),
+            message: e.to_string(),
+        })?),
         None => None,
     };
-    let info = orch_runtime::state::LockInfo::current(&plan.operation);
+    let info = orch_runtime::state::LockInfo::current(plan.operation.as_str());
     let started = Event::RunStarted {
         time: now(),
-        operation: plan.operation.clone(),
+        operation: plan.operation,
         user: info.user,
         host: info.host,
-        state: state.location.clone(),
+        state: session.state.description.clone(),
         changes: plan.effective().count(),
     };
     let warnings: Vec<Event> =
@@ -472,23 +404,12 @@ async fn locked_apply(
     let interrupts = Interrupts::default();
     let listener = tokio::spawn(listen_for_interrupts(interrupts.clone()));
     let options = ApplyOptions { parallelism: args.parallelism.max(1), fail_fast: args.fail_fast };
-    let report = orch_runtime::apply::apply(
-        Some(&config),
-        &plan,
-        &mut loaded.state,
-        state.backend.as_mut(),
-        providers,
-        &options,
-        &mut sink,
-        interrupts,
-    )
-    .await
-    .map_err(|e| run::state_error("the state could not be saved", e))?;
+    let report = session.apply(&plan, &options, &mut sink, interrupts).await?;
     listener.abort();
     drop(sink);
     drop(human);
     if !args.json {
-        summarize(workspace, &plan, &report);
+        summarize(reporter, &plan, &report);
     }
     Ok(if report.cancelled {
         Outcome::Interrupted
@@ -518,53 +439,38 @@ async fn listen_for_interrupts(interrupts: Interrupts) {
 }
 
 /// Asks for `yes` on a terminal; refuses without one.
-fn approved(plan: &Plan) -> Result<bool, miette::Report> {
+fn approved(plan: &Plan) -> Result<bool, RunError> {
     if !std::io::stdin().is_terminal() {
-        return Err(miette!(
+        errors::report(miette!(
             code = "orchc::approval",
             help =
                 "pass --auto-approve to apply without confirmation (for CI), or run on a terminal",
             "refusing to {} without confirmation: standard input is not a terminal",
             plan.operation
         ));
+        return Ok(false);
     }
-    run::print(&format!(
-        "\nDo you want to {} these changes? Only `yes` is accepted: ",
-        plan.operation
-    ));
+    let question = match plan.operation {
+        PlanKind::Apply => "Do you want to apply these changes?",
+        PlanKind::Destroy => "Do you want to destroy these objects?",
+    };
+    run::print(&format!("\n{question} Only `yes` is accepted: "));
     let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| errors::io_error("cannot read the answer", e))?;
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| RunError::Io {
+        context: "cannot read the answer".into(),
+        message: e.to_string(),
+    })?;
     Ok(answer.trim() == "yes")
 }
 
 /// The closing lines: counts, failures at their declarations, outputs.
-fn summarize(workspace: &Workspace, plan: &Plan, report: &ApplyReport) {
+fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport) {
     let style = style();
-    for failure in &report.failures {
-        match failure.span {
-            Some(span) => {
-                let diagnostic = orch_lang::Diagnostic::new(
-                    &codes::E0901,
-                    span,
-                    format!("{}: {}", failure.address, failure.message),
-                )
-                .with_primary_message("declared here");
-                workspace.report(&[diagnostic]);
-            }
-            None => {
-                let place =
-                    failure.location.as_deref().map(|l| format!("\n  --> {l}")).unwrap_or_default();
-                eprintln!("error[E0901]: {}: {}{place}", failure.address, failure.message);
-            }
-        }
-    }
-    if !report.assertions.is_empty() {
-        workspace.report(&report.assertions);
-    }
-    let verb = if plan.operation == "destroy" { "Destroy" } else { "Apply" };
+    reporter.report(&report.failures);
+    let verb = match plan.operation {
+        PlanKind::Destroy => "Destroy",
+        PlanKind::Apply => "Apply",
+    };
     let line = if report.cancelled {
         format!(
             "{verb} interrupted: {} done, {} not started; the state is saved.",
@@ -581,17 +487,21 @@ fn summarize(workspace: &Workspace, plan: &Plan, report: &ApplyReport) {
             String::new()
         }
     } else {
+        let next = match plan.operation {
+            PlanKind::Apply => "the next apply carries on",
+            PlanKind::Destroy => "run `orchc destroy` again once the failures are fixed",
+        };
         format!(
-            "{verb} failed: {} done, {} failed, {} skipped; the state records what was done, and the next apply carries on.",
+            "{verb} failed: {} done, {} failed, {} skipped; the state records what was done, and {next}.",
             report.succeeded,
-            report.failed + report.assertions.len(),
+            report.failures.len(),
             report.skipped
         )
     };
     if !line.is_empty() {
         run::print(&format!("{}\n", style.bold(&line)));
     }
-    if !report.outputs.is_empty() && plan.operation == "apply" {
+    if !report.outputs.is_empty() && plan.operation == PlanKind::Apply {
         let mut text = String::from("\nOutputs:\n");
         for (name, value) in &report.outputs {
             text.push_str(&format!("  {name} = {}\n", render::show(value)));

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use miette::miette;
 use orch_runtime::codec::display_json;
-use orch_runtime::state::{InstanceState, Loaded};
+use orch_runtime::error::RunError;
+use orch_runtime::location::StateLocation;
+use orch_runtime::session::{StateEdit, edit_state, read_state};
+use orch_runtime::state::{InstanceState, State};
 
 use crate::Outcome;
 use crate::commands::run::{self, StateArgs};
@@ -70,34 +73,22 @@ pub(crate) struct OutputArgs {
     json: bool,
 }
 
-fn root_of(root: Option<&Path>) -> PathBuf {
-    root.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("main.orch"))
+/// The state of the command: `--state`, `ORCH_STATE`, or `.orch/` in the
+/// folder of `--root` (the current folder without it).
+fn location(args: &StateArgs, root: Option<&Path>) -> Result<StateLocation, RunError> {
+    let dir = match root {
+        Some(root) => std::path::absolute(root)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(".")),
+        None => PathBuf::from("."),
+    };
+    StateLocation::resolve(args.state.as_deref(), &dir)
 }
 
-async fn load(
-    args: &StateArgs,
-    root: &Path,
-    lock_for: Option<&str>,
-) -> Result<(run::OpenState, Loaded), miette::Report> {
-    let location = run::state_location(args, root);
-    let mut state = run::open_state(&location, root).await?;
-    if let Some(operation) = lock_for {
-        run::lock(&mut state, operation, args.lock_timeout).await?;
-    }
-    let loaded =
-        state.backend.load().await.map_err(|e| run::state_error("cannot read the state", e))?;
-    if loaded.created {
-        if lock_for.is_some() {
-            let _ = state.backend.unlock().await;
-        }
-        return Err(miette!(
-            code = "orchc::state",
-            help = "run `orchc apply` first, or pass --state (or --root) to name the state",
-            "there is no state at {}",
-            state.location
-        ));
-    }
-    Ok((state, loaded))
+async fn load(args: &StateArgs, root: Option<&Path>) -> Result<State, RunError> {
+    let (_, state) = read_state(&location(args, root)?).await?;
+    Ok(state)
 }
 
 fn marks(instance: &InstanceState) -> String {
@@ -113,14 +104,13 @@ fn marks(instance: &InstanceState) -> String {
 
 pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
-    let root = root_of(args.root.as_deref());
-    let result = runtime.block_on(async {
+    let root = args.root.as_deref();
+    let result: Result<Outcome, Failure> = runtime.block_on(async {
         match &args.command {
             StateCommand::List { json } => {
-                let (_, loaded) = load(&args.state, &root, None).await?;
+                let state = load(&args.state, root).await?;
                 if *json {
-                    let list: Vec<serde_json::Value> = loaded
-                        .state
+                    let list: Vec<serde_json::Value> = state
                         .instances
                         .iter()
                         .map(|(address, i)| serde_json::json!({
@@ -128,11 +118,11 @@ pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
                             "tainted": i.tainted, "protected": i.protected, "location": i.location,
                         }))
                         .collect();
-                    run::print(&format!("{}\n", serde_json::json!({"serial": loaded.state.serial, "lineage": loaded.state.lineage, "instances": list})));
+                    run::print(&format!("{}\n", serde_json::json!({"serial": state.serial, "lineage": state.lineage, "instances": list})));
                 } else {
-                    let width = loaded.state.instances.keys().map(|a| a.chars().count()).max().unwrap_or(0);
+                    let width = state.instances.keys().map(|a| a.chars().count()).max().unwrap_or(0);
                     let mut text = String::new();
-                    for (address, instance) in &loaded.state.instances {
+                    for (address, instance) in &state.instances {
                         text.push_str(&format!("{address:width$}  {}{}\n", instance.kind, marks(instance)));
                     }
                     run::print(&text);
@@ -140,9 +130,9 @@ pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
                 Ok(Outcome::Success)
             }
             StateCommand::Show { address, json } => {
-                let (_, loaded) = load(&args.state, &root, None).await?;
-                let Some(instance) = loaded.state.instances.get(address) else {
-                    return Err(not_found(address, &loaded));
+                let state = load(&args.state, root).await?;
+                let Some(instance) = state.instances.get(address) else {
+                    return Err(Failure::Report(not_found(address, &state)));
                 };
                 if *json {
                     run::print(&format!(
@@ -171,41 +161,55 @@ pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
                 Ok(Outcome::Success)
             }
             StateCommand::Rm { address } | StateCommand::Unprotect { address } => {
-                let rm = matches!(args.command, StateCommand::Rm { .. });
-                let (mut state, mut loaded) =
-                    load(&args.state, &root, Some(if rm { "state rm" } else { "state unprotect" })).await?;
-                let result = match loaded.state.instances.get_mut(address) {
-                    None => Err(not_found(address, &loaded)),
-                    Some(instance) => {
-                        if rm {
-                            loaded.state.instances.remove(address);
-                        } else {
-                            instance.protected = false;
-                        }
-                        loaded.state.serial += 1;
-                        match state.backend.finish(&loaded.state).await {
-                            Ok(()) => {
-                                run::print(&if rm {
-                                    format!("Forgot {address}; its object was left as it is.\n")
-                                } else {
-                                    format!("Lifted the @prevent_destroy mark of {address}.\n")
-                                });
-                                Ok(Outcome::Success)
-                            }
-                            Err(error) => Err(run::state_error("cannot save the state", error)),
-                        }
-                    }
+                let edit = match args.command {
+                    StateCommand::Rm { .. } => StateEdit::Forget,
+                    _ => StateEdit::Unprotect,
                 };
-                let _ = state.backend.unlock().await;
-                result
+                let location = location(&args.state, root)?;
+                match edit_state(&location, address, edit, args.state.lock_timeout).await {
+                    Err(RunError::NoSuchInstance { address, .. }) => {
+                        let (_, state) = read_state(&location).await?;
+                        Err(Failure::Report(not_found(&address, &state)))
+                    }
+                    Err(error) => Err(error.into()),
+                    Ok(()) => {
+                        run::print(&match edit {
+                            StateEdit::Forget => {
+                                format!("Forgot {address}; its object was left as it is.\n")
+                            }
+                            StateEdit::Unprotect => {
+                                format!("Lifted the @prevent_destroy mark of {address}.\n")
+                            }
+                        });
+                        Ok(Outcome::Success)
+                    }
+                }
             }
         }
     });
     finish(result)
 }
 
-fn not_found(address: &str, loaded: &Loaded) -> miette::Report {
-    let known: Vec<&str> = loaded.state.instances.keys().map(String::as_str).collect();
+/// Why a state command failed: the runtime's error, or one of its own.
+enum Failure {
+    Run(RunError),
+    Report(miette::Report),
+}
+
+impl From<RunError> for Failure {
+    fn from(error: RunError) -> Failure {
+        Failure::Run(error)
+    }
+}
+
+impl From<miette::Report> for Failure {
+    fn from(report: miette::Report) -> Failure {
+        Failure::Report(report)
+    }
+}
+
+fn not_found(address: &str, state: &State) -> miette::Report {
+    let known: Vec<&str> = state.instances.keys().map(String::as_str).collect();
     match orch_compiler::suggest::closest(address, known.iter().copied()) {
         Some(close) => miette!(
             code = "orchc::state",
@@ -220,11 +224,15 @@ fn not_found(address: &str, loaded: &Loaded) -> miette::Report {
     }
 }
 
-fn finish(result: Result<Outcome, miette::Report>) -> Outcome {
+fn finish(result: Result<Outcome, Failure>) -> Outcome {
     match result {
         Ok(outcome) => outcome,
-        Err(error) => {
-            errors::report(error);
+        Err(Failure::Run(error)) => {
+            run::report(error, None);
+            Outcome::Failure
+        }
+        Err(Failure::Report(report)) => {
+            errors::report(report);
             Outcome::Failure
         }
     }
@@ -232,14 +240,14 @@ fn finish(result: Result<Outcome, miette::Report>) -> Outcome {
 
 pub(crate) fn output(args: &OutputArgs) -> Outcome {
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
-    let result = runtime.block_on(async {
-        let (_, loaded) = load(&args.state, &args.file, None).await?;
-        let outputs = &loaded.state.outputs;
+    let result: Result<Outcome, Failure> = runtime.block_on(async {
+        let state = load(&args.state, Some(&args.file)).await?;
+        let outputs = &state.outputs;
         match &args.name {
             Some(name) => {
                 let Some(value) = outputs.get(name) else {
                     let known: Vec<&str> = outputs.keys().map(String::as_str).collect();
-                    return Err(
+                    return Err(Failure::Report(
                         match orch_compiler::suggest::closest(name, known.iter().copied()) {
                             Some(close) => miette!(
                                 code = "orchc::output",
@@ -248,7 +256,7 @@ pub(crate) fn output(args: &OutputArgs) -> Outcome {
                             ),
                             None => miette!(code = "orchc::output", "there is no output `{name}`"),
                         },
-                    );
+                    ));
                 };
                 if args.json {
                     run::print(&format!("{}\n", display_json(value)));

@@ -77,7 +77,30 @@ pub(crate) fn render_diagnostics(
     let mut sources = Sources { db, cache: HashMap::new() };
     for diagnostic in diagnostics {
         let header = format!("{}[{}]", diagnostic.severity.as_str(), diagnostic.code.code);
+        if let Some(place) = &diagnostic.detached {
+            // About an object known only from the state: no source excerpt.
+            write_detached(diagnostic, &header, place, config, &mut *out)?;
+            continue;
+        }
         report(db, diagnostic, &header, config).write(&mut sources, &mut *out)?;
+    }
+    Ok(())
+}
+
+/// A diagnostic without a source span, at the place the state recorded.
+fn write_detached(
+    diagnostic: &Diagnostic,
+    header: &str,
+    place: &str,
+    config: Config,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let color = severity_color(diagnostic.severity);
+    let header = if config.color { header.fg(color).bold().to_string() } else { header.to_string() };
+    writeln!(out, "{header}: {}", diagnostic.message)?;
+    writeln!(out, "  --> {place}")?;
+    if let Some(help) = &diagnostic.help {
+        writeln!(out, "  help: {help}")?;
     }
     Ok(())
 }

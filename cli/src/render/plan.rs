@@ -85,7 +85,7 @@ fn change_lines(
         style.action(change.action, &format!("{sign:>3}")),
         change.address,
         style.dim(&format!("{:kind_width$}", change.kind)),
-        change.reasons.join("; "),
+        orch_runtime::plan::join_reasons(&change.reasons),
     );
     if !verbose {
         return;
@@ -160,7 +160,7 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
         );
         return out;
     }
-    let title = if plan.operation == "destroy" { "Orch will destroy:" } else { "Orch will:" };
+    let title = if plan.operation == orch_runtime::plan::PlanKind::Destroy { "Orch will destroy:" } else { "Orch will:" };
     let _ = writeln!(out, "{}", style.bold(title));
     for change in plan.effective() {
         change_lines(change, verbose, style, (width, kind_width), &mut out);
@@ -177,7 +177,9 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
 }
 
 /// The plan as one JSON document (`plan --json`).
-pub(crate) fn json(plan: &Plan) -> serde_json::Value {
+/// The plan as one JSON document; `locate` gives an error its place
+/// (`main.orch:3:10`).
+pub(crate) fn json(plan: &Plan, locate: &dyn Fn(&orch_lang::Diagnostic) -> String) -> serde_json::Value {
     let counts = plan.counts();
     let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
     let changes: Vec<serde_json::Value> = plan
@@ -190,7 +192,7 @@ pub(crate) fn json(plan: &Plan) -> serde_json::Value {
                 "kind": change.kind,
                 "action": change.action,
                 "create_before_destroy": change.action == Action::Replace && change.options.create_before_destroy,
-                "reasons": change.reasons,
+                "reasons": change.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "changed_fields": change.changed,
                 "forces_replacement": change.forces_replacement,
                 "before": change.before.as_ref().map(display_json),
@@ -209,7 +211,7 @@ pub(crate) fn json(plan: &Plan) -> serde_json::Value {
         "drift": plan.drift,
         "outputs": plan.outputs.iter().map(|(k, v)| (k.clone(), display_json(v))).collect::<serde_json::Map<_, _>>(),
         "warnings": plan.warnings,
-        "errors": plan.errors.iter().map(|e| json!({"message": e.message, "location": e.location, "help": e.help})).collect::<Vec<_>>(),
+        "errors": plan.errors.iter().map(|e| json!({"code": e.code.code, "message": e.message, "location": locate(e), "help": e.help})).collect::<Vec<_>>(),
         "summary": {
             "create": n(Action::Create),
             "update": n(Action::Update),

@@ -81,11 +81,11 @@ impl EventSink for Human {
                         ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
-                    bar.set_message(format!("{} {address} {}", doing(action), style.dim(kind)));
+                    bar.set_message(format!("{} {address} {}", doing(action.as_str()), style.dim(kind)));
                     bar.enable_steady_tick(Duration::from_millis(120));
                     bars.insert(address.clone(), bar);
                 }
-                None => self.line(&format!("{address}: {}...", doing(action))),
+                None => self.line(&format!("{address}: {}...", doing(action.as_str()))),
             },
             Event::OperationFinished { address, action, outcome, elapsed_ms, error, .. } => {
                 if let Some((multi, bars)) = &mut self.bars
@@ -96,7 +96,7 @@ impl EventSink for Human {
                 }
                 let text = match outcome {
                     Outcome::Succeeded => {
-                        format!("{address}: {} ({})", done(action), seconds(*elapsed_ms))
+                        format!("{address}: {} ({})", done(action.as_str()), seconds(*elapsed_ms))
                     }
                     Outcome::Failed => format!(
                         "{address}: {}",

@@ -139,6 +139,9 @@ pub struct Evaluation {
     pub diagnostics: Vec<Diagnostic>,
     /// Why evaluation was skipped, when it was.
     pub notes: Vec<String>,
+    /// The required params of the root that have no value: evaluation
+    /// was skipped for them (and `notes` says so).
+    pub missing_params: Vec<String>,
     /// Provider configurations, from every module instance.
     pub providers: Vec<ProviderBlock>,
     /// Assertions (and policy checks) that read values unknown until
@@ -192,6 +195,7 @@ pub struct Evaluator<'e, 'a> {
     locals: Vec<(SmolStr, Value)>,
     resolver: &'e mut dyn Resolver,
     pending_assertions: usize,
+    missing_params: Vec<String>,
 }
 
 /// Evaluates the configuration rooted at `root` with the given param
@@ -211,7 +215,12 @@ pub fn evaluate(
     let mut evaluator = Evaluator::new(files, model, checked, db, resolver);
     let mut notes = Vec::new();
     let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
-        return Evaluation { diagnostics: evaluator.diagnostics, notes, ..Evaluation::default() };
+        return Evaluation {
+            diagnostics: evaluator.diagnostics,
+            notes,
+            missing_params: evaluator.missing_params,
+            ..Evaluation::default()
+        };
     };
     evaluator.contexts.push(Context { file: root, path: Vec::new(), prefix: String::new(), params });
     evaluator.enumerate_module(0);
@@ -247,6 +256,7 @@ pub fn evaluate(
         notes,
         providers,
         pending_assertions: evaluator.pending_assertions,
+        missing_params: Vec::new(),
     }
 }
 
@@ -269,7 +279,12 @@ pub fn evaluate_instances(
     let mut evaluator = Evaluator::new(files, model, checked, db, resolver);
     let mut notes = Vec::new();
     let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
-        return Evaluation { diagnostics: evaluator.diagnostics, notes, ..Evaluation::default() };
+        return Evaluation {
+            diagnostics: evaluator.diagnostics,
+            notes,
+            missing_params: evaluator.missing_params,
+            ..Evaluation::default()
+        };
     };
     evaluator.contexts.push(Context { file: root, path: Vec::new(), prefix: String::new(), params });
     for target in targets {
@@ -315,6 +330,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             locals: Vec::new(),
             resolver,
             pending_assertions: 0,
+            missing_params: Vec::new(),
         }
     }
 
@@ -375,6 +391,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
         }
         if !missing.is_empty() {
+            self.missing_params = missing.clone();
             let path = &self.files.get(root).path;
             notes.push(format!(
                 "{path}: evaluation skipped: no value for the required param{} {}; pass them with --var NAME=VALUE, --var-file or ORCH_VAR_NAME",

@@ -1,0 +1,182 @@
+//! A root module loaded for `plan`, `apply` and `destroy`: its sources
+//! (from disk, or from a saved plan), its analysis, and its param values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use orch_compiler::eval::{ConfigOnly, Evaluation, ParamInput};
+use orch_compiler::{Analysis, SourceDb};
+use orch_lang::{Diagnostic, FileId};
+
+use crate::engine::Config;
+use crate::error::RunError;
+
+/// Sources served from memory (a plan file, or files the command read
+/// already), then the file system.
+#[derive(Debug, Default)]
+pub struct Sources {
+    memory: HashMap<String, String>,
+    /// Only what is in memory: a saved plan is applied with exactly the
+    /// sources it was made from.
+    memory_only: bool,
+}
+
+impl Sources {
+    /// Sources read from disk.
+    pub fn disk() -> Sources {
+        Sources::default()
+    }
+
+    /// Exactly `files`, by path.
+    pub fn memory(files: BTreeMap<String, String>) -> Sources {
+        Sources { memory: files.into_iter().collect(), memory_only: true }
+    }
+
+    /// Keeps `text` as the content of `path`.
+    pub fn preload(&mut self, path: &str, text: String) {
+        self.memory.insert(path.to_string(), text);
+    }
+}
+
+impl SourceDb for Sources {
+    fn read(&self, path: &str) -> Result<String, String> {
+        if let Some(text) = self.memory.get(path) {
+            return Ok(text.clone());
+        }
+        if self.memory_only {
+            return Err("the saved plan does not hold this file".into());
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Err("no such file".to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+/// What to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadRequest {
+    /// The root module, as the user named it.
+    pub root: PathBuf,
+    pub params: HashMap<String, ParamInput>,
+    /// Policy files from outside the configuration (`--policy`).
+    pub policy_files: Vec<String>,
+}
+
+/// A root module, analysed.
+pub struct Project {
+    pub sources: Sources,
+    pub analysis: Analysis,
+    pub root: FileId,
+    /// The root module's path as the compiler names it.
+    pub root_path: String,
+    /// The root module's folder, absolute: relative paths of `fs.*` and
+    /// `exec.run` resolve against it, and the default state is in it.
+    pub base_dir: PathBuf,
+    pub params: HashMap<String, ParamInput>,
+}
+
+impl Project {
+    /// Reads and analyses the root module and everything it reaches.
+    /// Diagnostics are in [`Project::errors`]; only a root that cannot be
+    /// read at all is an error here.
+    pub fn load(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
+        let root_path = request.root.to_string_lossy().into_owned();
+        let base_dir = std::path::absolute(&request.root)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
+        Project::analyse(sources, root_path, base_dir, request.params, request.policy_files)
+    }
+
+    /// The configuration a saved plan carries: exactly its sources, its
+    /// params and policy files, and its root's folder.
+    pub fn from_saved(
+        root: String,
+        base_dir: PathBuf,
+        files: BTreeMap<String, String>,
+        params: HashMap<String, ParamInput>,
+        policy_files: Vec<String>,
+    ) -> Result<Project, RunError> {
+        Project::analyse(Sources::memory(files), root, base_dir, params, policy_files)
+    }
+
+    fn analyse(
+        sources: Sources,
+        root_path: String,
+        base_dir: PathBuf,
+        params: HashMap<String, ParamInput>,
+        policy_files: Vec<String>,
+    ) -> Result<Project, RunError> {
+        let options = orch_compiler::Options { params: params.clone(), policy_files, evaluate: false };
+        let analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        let Some(&root) = analysis.roots.first() else {
+            return Err(RunError::Diagnostics(analysis.diagnostics.clone()));
+        };
+        Ok(Project { sources, analysis, root, root_path, base_dir, params })
+    }
+
+    /// The errors of the configuration (analysis only).
+    pub fn errors(&self) -> Vec<Diagnostic> {
+        self.analysis.diagnostics.iter().filter(|d| d.is_error()).cloned().collect()
+    }
+
+    /// The configuration to plan and apply.
+    pub fn config(&self) -> Config<'_> {
+        Config::new(
+            &self.analysis,
+            &self.sources,
+            self.root,
+            self.params.clone(),
+            self.base_dir.clone(),
+        )
+    }
+
+    /// Every source file, by path (for plan files).
+    pub fn source_map(&self) -> BTreeMap<String, String> {
+        self.analysis.files.iter().map(|f| (f.path.clone(), f.source.to_string())).collect()
+    }
+
+    /// The paths of the policy files given from outside.
+    pub fn policy_paths(&self) -> Vec<String> {
+        self.analysis
+            .policy_files
+            .iter()
+            .map(|f| self.analysis.files.get(*f).path.clone())
+            .collect()
+    }
+
+    /// Evaluates the configuration on its own (no state): its provider
+    /// blocks, and what stops planning (configuration errors, evaluation
+    /// errors, a missing required param). Warnings come back with it.
+    pub fn preflight(&self) -> Result<Preflight, RunError> {
+        let errors = self.errors();
+        if !errors.is_empty() {
+            return Err(RunError::Diagnostics(errors));
+        }
+        let evaluation = self.config().evaluate(&mut ConfigOnly);
+        if !evaluation.missing_params.is_empty() {
+            let names = evaluation.missing_params.clone();
+            return Err(RunError::MissingParams { file: self.root_path.clone(), names });
+        }
+        let errors: Vec<Diagnostic> =
+            evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+        if !errors.is_empty() {
+            return Err(RunError::Diagnostics(errors));
+        }
+        let warnings = evaluation.diagnostics.iter().filter(|d| !d.is_error()).cloned().collect();
+        Ok(Preflight { evaluation, warnings })
+    }
+}
+
+/// The configuration evaluated on its own.
+pub struct Preflight {
+    pub evaluation: Evaluation,
+    /// Warnings of the evaluation (`warn`, W-codes), for the user.
+    pub warnings: Vec<Diagnostic>,
+}

@@ -1,0 +1,332 @@
+//! The runtime's API: what `plan`, `apply`, `destroy`, `state` and
+//! `output` do, for the command line or any other driver (a server, the
+//! language server). A [`Session`] is one run against one state: the
+//! configuration checked and its providers configured, the state opened,
+//! locked and loaded; it plans, applies a plan (its own or a saved one,
+//! checked against the state), and releases the lock when closed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use orch_compiler::eval::Evaluation;
+use orch_lang::Diagnostic;
+use orch_stdlib::{Value, lookup_kind};
+
+use crate::apply::{ApplyOptions, ApplyReport, Interrupts, Run};
+use crate::engine::{Providers, plan_apply, plan_destroy, prepare};
+use crate::error::{RunError, StaleReason};
+use crate::events::EventSink;
+use crate::location::{OpenState, StateLocation};
+use crate::plan::{Action, Plan, PlanKind};
+use crate::planfile::{self, PlanFile};
+use crate::project::Project;
+use crate::secrets::KeySource;
+use crate::state::{Loaded, State};
+
+/// What a plan reads first.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub kind: PlanKind,
+    /// Read every recorded object back first (drift).
+    pub refresh: bool,
+    /// At most this many reads at once while refreshing.
+    pub parallelism: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { kind: PlanKind::Apply, refresh: true, parallelism: 10 }
+    }
+}
+
+/// One run against one state, holding its lock.
+pub struct Session<'p> {
+    pub project: &'p Project,
+    pub state: OpenState,
+    pub loaded: Loaded,
+    providers: Providers,
+    /// The configuration evaluated on its own (provider blocks,
+    /// instances), for saved plans to find their places in.
+    evaluation: Evaluation,
+    /// Warnings of that evaluation, for the user.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl<'p> Session<'p> {
+    /// Checks the configuration, configures its providers, then locks
+    /// and loads the state `state` for `operation` (`plan`, `apply`,
+    /// `destroy`), waiting up to `lock_timeout` for another run's lock.
+    pub async fn start(
+        project: &'p Project,
+        mut state: OpenState,
+        operation: &str,
+        lock_timeout: Duration,
+    ) -> Result<Session<'p>, RunError> {
+        let preflight = project.preflight()?;
+        let providers = Providers::configure(&preflight.evaluation.providers)
+            .await
+            .map_err(RunError::Diagnostics)?;
+        state.lock(operation, lock_timeout).await?;
+        let loaded = match state.backend.load().await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                state.unlock().await;
+                return Err(RunError::State { context: "cannot read the state", error });
+            }
+        };
+        Ok(Session {
+            project,
+            state,
+            loaded,
+            providers,
+            evaluation: preflight.evaluation,
+            warnings: preflight.warnings,
+        })
+    }
+
+    /// Refreshes (reads interrupted operations' objects back, then every
+    /// recorded object) and plans. The plan's `errors` say why it cannot
+    /// be applied.
+    pub async fn plan(&mut self, options: &PlanOptions) -> Plan {
+        let config = self.project.config();
+        let prepared = prepare(
+            &config,
+            &mut self.loaded,
+            &self.providers,
+            options.refresh,
+            options.parallelism,
+        )
+        .await;
+        match options.kind {
+            PlanKind::Destroy => plan_destroy(&self.loaded.state, prepared),
+            PlanKind::Apply => {
+                let handle = tokio::runtime::Handle::current();
+                plan_apply(&config, &self.loaded.state, &self.providers, prepared, handle).0
+            }
+        }
+    }
+
+    /// Takes a saved plan to apply: refused when the state changed since it
+    /// was made, or a run was interrupted since.
+    pub fn accept_saved(&mut self, mut plan: Plan) -> Result<Plan, RunError> {
+        let state = &self.loaded.state;
+        let new_state = self.loaded.created && plan.serial == 0;
+        if plan.lineage != state.lineage && !new_state || plan.serial != state.serial {
+            return Err(RunError::StalePlan(StaleReason::Serial {
+                planned: plan.serial,
+                lineage: plan.lineage.clone(),
+                found: state.serial,
+                found_lineage: state.lineage.clone(),
+            }));
+        }
+        if !self.loaded.interrupted.is_empty() {
+            return Err(RunError::StalePlan(StaleReason::Interrupted));
+        }
+        if self.loaded.created {
+            self.loaded.state.lineage = plan.lineage.clone();
+        }
+        plan.attach(&self.evaluation);
+        Ok(plan)
+    }
+
+    /// Refuses, before anything changes, a plan that would store a secret
+    /// in a shared state without `ORCH_STATE_KEY`.
+    pub fn check_secrets(&self, plan: &Plan) -> Result<(), RunError> {
+        if self.state.can_store_secrets() {
+            return Ok(());
+        }
+        let addresses: Vec<String> = plan
+            .effective()
+            .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
+            .filter(|c| stores_secret(&c.kind, &c.after) || stores_secret(&c.kind, &c.config))
+            .map(|c| c.address.clone())
+            .collect();
+        if addresses.is_empty() {
+            return Ok(());
+        }
+        Err(RunError::NoKeyForSecrets { location: self.state.description.clone(), addresses })
+    }
+
+    /// Applies `plan` (made by [`Session::plan`] or accepted by
+    /// [`Session::accept_saved`]), recording every outcome as it comes.
+    pub async fn apply(
+        &mut self,
+        plan: &Plan,
+        options: &ApplyOptions,
+        sink: &mut dyn EventSink,
+        interrupts: Interrupts,
+    ) -> Result<ApplyReport, RunError> {
+        self.check_secrets(plan)?;
+        let config = self.project.config();
+        let run = Run {
+            config: Some(&config),
+            state: &mut self.loaded.state,
+            backend: self.state.backend.as_mut(),
+            providers: &self.providers,
+            sink,
+            interrupts,
+        };
+        crate::apply::apply(plan, run, options)
+            .await
+            .map_err(|error| RunError::State { context: "the state could not be saved", error })
+    }
+
+    /// Saves `plan` to a plan file, with the configuration it was made
+    /// from and where its state is (`explicit`, the `--state` given).
+    pub fn save_plan(&self, plan: &Plan, explicit_state: Option<&str>) -> Result<String, RunError> {
+        let project = self.project;
+        let origin = planfile::Origin {
+            root: &project.root_path,
+            base_dir: &project.base_dir.to_string_lossy(),
+            state: explicit_state,
+            sources: project.source_map(),
+            policy_files: project.policy_paths(),
+            params: &project.params,
+        };
+        let stored = planfile::save(plan, origin, Some(self.state.key.as_ref()))
+            .map_err(|e| RunError::PlanFile(format!("cannot save the plan: {e}")))?;
+        serde_json::to_string_pretty(&stored)
+            .map_err(|e| RunError::PlanFile(format!("cannot save the plan: {e}")))
+    }
+
+    /// Releases the lock; the key this run generated, if it did.
+    pub async fn close(mut self) -> Option<KeySource> {
+        self.state.unlock().await;
+        self.state.key.generated()
+    }
+}
+
+/// Whether recording `value` of `kind` stores a secret: a secret in it,
+/// or a sensitive field (known now or computed on apply).
+fn stores_secret(kind: &str, value: &Value) -> bool {
+    if value.contains_secret() {
+        return true;
+    }
+    let Some(schema) = lookup_kind(kind) else { return false };
+    let Value::Map(fields) = value else { return false };
+    schema.fields.iter().filter(|f| f.sensitive).any(|f| {
+        fields.get(f.name).is_some_and(|v| !matches!(v, Value::None))
+    })
+}
+
+/// A saved plan read from disk, before its state is opened.
+pub struct SavedPlan {
+    pub file: PlanFile,
+    pub path: PathBuf,
+}
+
+impl SavedPlan {
+    /// Reads `path` as a saved plan: `None` when it is not one (an `.orch`
+    /// file or folder, or text that is not JSON).
+    pub fn read(path: &Path) -> Result<Option<SavedPlan>, RunError> {
+        if path.extension().is_some_and(|e| e == "orch") || path.is_dir() {
+            return Ok(None);
+        }
+        let Ok(text) = std::fs::read_to_string(path) else { return Ok(None) };
+        if !text.trim_start().starts_with('{') {
+            return Ok(None);
+        }
+        let file = serde_json::from_str::<PlanFile>(&text).map_err(|e| {
+            RunError::PlanFile(format!("{} is not a readable plan file: {e}", path.display()))
+        })?;
+        Ok(Some(SavedPlan { file, path: path.to_path_buf() }))
+    }
+
+    /// Where its state is: `explicit` (`--state`), else where the plan was
+    /// made against.
+    pub fn location(&self, explicit: Option<&str>) -> Result<StateLocation, RunError> {
+        let given = explicit.map(str::to_string).or_else(|| self.file.state.clone());
+        StateLocation::resolve(given.as_deref(), Path::new(&self.file.base_dir))
+    }
+
+    /// The plan and the configuration it carries, opened with the state's
+    /// key (its secrets and params are sealed with it).
+    pub fn open(&self, state: &OpenState) -> Result<(Plan, Project), RunError> {
+        let (plan, params) = planfile::load(&self.file, Some(state.key.as_ref()))
+            .map_err(|e| RunError::PlanFile(format!("cannot read the plan: {e}")))?;
+        let project = Project::from_saved(
+            self.file.root.clone(),
+            PathBuf::from(&self.file.base_dir),
+            self.file.sources.clone(),
+            params,
+            self.file.policy_files.clone(),
+        )?;
+        Ok((plan, project))
+    }
+}
+
+/// Reads a state without locking it, for `state list|show` and `output`.
+pub async fn read_state(location: &StateLocation) -> Result<(OpenState, State), RunError> {
+    let mut state = location.open().await?;
+    let loaded = state
+        .backend
+        .load()
+        .await
+        .map_err(|error| RunError::State { context: "cannot read the state", error })?;
+    if loaded.created {
+        return Err(RunError::NoState { location: state.description.clone() });
+    }
+    Ok((state, loaded.state))
+}
+
+/// A change to one recorded instance that needs no provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateEdit {
+    /// Forget the instance, leaving its object as it is (`state rm`).
+    Forget,
+    /// Lift its recorded `@prevent_destroy` mark (`state unprotect`).
+    Unprotect,
+}
+
+impl StateEdit {
+    fn operation(self) -> &'static str {
+        match self {
+            StateEdit::Forget => "state rm",
+            StateEdit::Unprotect => "state unprotect",
+        }
+    }
+}
+
+/// Edits the instance `address` of the state at `location`, under its
+/// lock.
+pub async fn edit_state(
+    location: &StateLocation,
+    address: &str,
+    edit: StateEdit,
+    lock_timeout: Duration,
+) -> Result<(), RunError> {
+    let mut state = location.open().await?;
+    state.lock(edit.operation(), lock_timeout).await?;
+    let result = edit_locked(&mut state, address, edit).await;
+    state.unlock().await;
+    result
+}
+
+async fn edit_locked(state: &mut OpenState, address: &str, edit: StateEdit) -> Result<(), RunError> {
+    let mut loaded = state
+        .backend
+        .load()
+        .await
+        .map_err(|error| RunError::State { context: "cannot read the state", error })?;
+    if loaded.created {
+        return Err(RunError::NoState { location: state.description.clone() });
+    }
+    let Some(instance) = loaded.state.instances.get_mut(address) else {
+        return Err(RunError::NoSuchInstance {
+            address: address.to_string(),
+            location: state.description.clone(),
+        });
+    };
+    match edit {
+        StateEdit::Forget => {
+            loaded.state.instances.remove(address);
+        }
+        StateEdit::Unprotect => instance.protected = false,
+    }
+    loaded.state.serial += 1;
+    state
+        .backend
+        .finish(&loaded.state)
+        .await
+        .map_err(|error| RunError::State { context: "cannot save the state", error })
+}
