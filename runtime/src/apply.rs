@@ -253,7 +253,8 @@ impl<'r> Executor<'r> {
             base_dir,
         };
         executor.link();
-        executor.ready = (0..executor.nodes.len()).filter(|&i| executor.nodes[i].waiting == 0).collect();
+        executor.ready =
+            (0..executor.nodes.len()).filter(|&i| executor.nodes[i].waiting == 0).collect();
         executor
     }
 
@@ -411,9 +412,9 @@ impl<'r> Executor<'r> {
         }
         let deferred = self.unread_data();
         let refs: Vec<InstanceRef> = targets.iter().map(|(_, origin)| origin.clone()).collect();
-        let Some((changes, evaluation)) = self.evaluate_with(deferred, |config, planner| {
-            config.evaluate_instances(planner, &refs)
-        }) else {
+        let Some((changes, evaluation)) = self
+            .evaluate_with(deferred, |config, planner| config.evaluate_instances(planner, &refs))
+        else {
             return;
         };
         for diagnostic in evaluation.diagnostics.into_iter().filter(Diagnostic::is_error) {
@@ -815,7 +816,9 @@ impl<'r> Executor<'r> {
             }
             // Whether the object exists is unknown: keep its configuration,
             // tainted, to be read back next time.
-            (Step::Create, None) if timed_out => instance_state(change, change.config.clone(), true),
+            (Step::Create, None) if timed_out => {
+                instance_state(change, change.config.clone(), true)
+            }
             _ => return Ok(()),
         };
         state.serial += 1;
@@ -1113,7 +1116,8 @@ fn unknown_inputs(config: &Value) -> Vec<String> {
             Value::Unknown => out.push(if path.is_empty() { "its value".into() } else { path }),
             Value::Map(entries) => {
                 for (name, value) in entries.iter() {
-                    let next = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+                    let next =
+                        if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
                     walk(value, next, out);
                 }
             }

@@ -141,6 +141,12 @@ impl Providers {
         if errors.is_empty() { Ok(Providers { map }) } else { Err(errors) }
     }
 
+    /// Providers given as they are, by key (`fs`, `pg.admin`): for tests
+    /// with fake providers, and for drivers that configure their own.
+    pub fn from_map(map: HashMap<String, Arc<dyn Provider>>) -> Providers {
+        Providers { map }
+    }
+
     /// The provider configuration `key`.
     pub fn get(&self, key: &str) -> Result<Arc<dyn Provider>, ProviderError> {
         self.map.get(key).cloned().ok_or_else(|| {
@@ -417,7 +423,9 @@ pub async fn prepare(
             list.join(", ")
         ));
         for op in std::mem::take(&mut loaded.interrupted) {
-            if loaded.state.instances.contains_key(&op.address) || op.action == crate::events::Step::Delete {
+            if loaded.state.instances.contains_key(&op.address)
+                || op.action == crate::events::Step::Delete
+            {
                 continue; // recorded already: refreshed below
             }
             let Ok(provider) = providers.get(&op.provider) else { continue };

@@ -109,10 +109,9 @@ impl std::fmt::Display for RunError {
                 if names.len() == 1 { "" } else { "s" },
                 names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
             ),
-            RunError::UnknownStateScheme { scheme } => write!(
-                f,
-                "`{scheme}://` is not a kind of state: no backend stores state there"
-            ),
+            RunError::UnknownStateScheme { scheme } => {
+                write!(f, "`{scheme}://` is not a kind of state: no backend stores state there")
+            }
             RunError::State { context, error } => write!(f, "{context}: {error}"),
             RunError::Locked { location, holder, waited } if waited.is_zero() => {
                 write!(f, "the state at {location} is locked by {holder}")

@@ -126,9 +126,7 @@ pub fn join_reasons(reasons: &[Reason]) -> String {
 }
 
 /// What a plan is for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanKind {
     /// Bring the objects to the configuration.

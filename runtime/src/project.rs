@@ -113,7 +113,8 @@ impl Project {
         params: HashMap<String, ParamInput>,
         policy_files: Vec<String>,
     ) -> Result<Project, RunError> {
-        let options = orch_compiler::Options { params: params.clone(), policy_files, evaluate: false };
+        let options =
+            orch_compiler::Options { params: params.clone(), policy_files, evaluate: false };
         let analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
         let Some(&root) = analysis.roots.first() else {
             return Err(RunError::Diagnostics(analysis.diagnostics.clone()));

@@ -204,9 +204,11 @@ fn stores_secret(kind: &str, value: &Value) -> bool {
     }
     let Some(schema) = lookup_kind(kind) else { return false };
     let Value::Map(fields) = value else { return false };
-    schema.fields.iter().filter(|f| f.sensitive).any(|f| {
-        fields.get(f.name).is_some_and(|v| !matches!(v, Value::None))
-    })
+    schema
+        .fields
+        .iter()
+        .filter(|f| f.sensitive)
+        .any(|f| fields.get(f.name).is_some_and(|v| !matches!(v, Value::None)))
 }
 
 /// A saved plan read from disk, before its state is opened.
@@ -302,7 +304,11 @@ pub async fn edit_state(
     result
 }
 
-async fn edit_locked(state: &mut OpenState, address: &str, edit: StateEdit) -> Result<(), RunError> {
+async fn edit_locked(
+    state: &mut OpenState,
+    address: &str,
+    edit: StateEdit,
+) -> Result<(), RunError> {
     let mut loaded = state
         .backend
         .load()

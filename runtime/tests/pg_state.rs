@@ -256,7 +256,10 @@ async fn begun_operations_without_an_outcome_load_as_interrupted() {
     let lineage = backend.load().await.unwrap().state.lineage;
     let planned = map(&[("path", Value::string("/srv/a")), ("size", Value::Unknown)]);
     let first = operation("fs.file[\"a\"]", planned.clone());
-    let second = Operation { action: orch_runtime::events::Step::Delete, ..operation("fs.file[\"b\"]", Value::None) };
+    let second = Operation {
+        action: orch_runtime::events::Step::Delete,
+        ..operation("fs.file[\"b\"]", Value::None)
+    };
     // The first write of a new state is a begin: the state row comes with it.
     backend.begin(&first).await.unwrap();
     backend.begin(&second).await.unwrap();

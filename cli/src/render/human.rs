@@ -96,7 +96,8 @@ fn write_detached(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let color = severity_color(diagnostic.severity);
-    let header = if config.color { header.fg(color).bold().to_string() } else { header.to_string() };
+    let header =
+        if config.color { header.fg(color).bold().to_string() } else { header.to_string() };
     writeln!(out, "{header}: {}", diagnostic.message)?;
     writeln!(out, "  --> {place}")?;
     if let Some(help) = &diagnostic.help {

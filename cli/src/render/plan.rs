@@ -160,7 +160,11 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
         );
         return out;
     }
-    let title = if plan.operation == orch_runtime::plan::PlanKind::Destroy { "Orch will destroy:" } else { "Orch will:" };
+    let title = if plan.operation == orch_runtime::plan::PlanKind::Destroy {
+        "Orch will destroy:"
+    } else {
+        "Orch will:"
+    };
     let _ = writeln!(out, "{}", style.bold(title));
     for change in plan.effective() {
         change_lines(change, verbose, style, (width, kind_width), &mut out);
@@ -179,7 +183,10 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
 /// The plan as one JSON document (`plan --json`).
 /// The plan as one JSON document; `locate` gives an error its place
 /// (`main.orch:3:10`).
-pub(crate) fn json(plan: &Plan, locate: &dyn Fn(&orch_lang::Diagnostic) -> String) -> serde_json::Value {
+pub(crate) fn json(
+    plan: &Plan,
+    locate: &dyn Fn(&orch_lang::Diagnostic) -> String,
+) -> serde_json::Value {
     let counts = plan.counts();
     let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
     let changes: Vec<serde_json::Value> = plan

@@ -81,7 +81,11 @@ impl EventSink for Human {
                         ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     );
-                    bar.set_message(format!("{} {address} {}", doing(action.as_str()), style.dim(kind)));
+                    bar.set_message(format!(
+                        "{} {address} {}",
+                        doing(action.as_str()),
+                        style.dim(kind)
+                    ));
                     bar.enable_steady_tick(Duration::from_millis(120));
                     bars.insert(address.clone(), bar);
                 }

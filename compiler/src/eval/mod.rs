@@ -222,7 +222,12 @@ pub fn evaluate(
             ..Evaluation::default()
         };
     };
-    evaluator.contexts.push(Context { file: root, path: Vec::new(), prefix: String::new(), params });
+    evaluator.contexts.push(Context {
+        file: root,
+        path: Vec::new(),
+        prefix: String::new(),
+        params,
+    });
     evaluator.enumerate_module(0);
     let mut outputs = BTreeMap::new();
     if let Some(module) = model.modules.get(&root) {
@@ -286,7 +291,12 @@ pub fn evaluate_instances(
             ..Evaluation::default()
         };
     };
-    evaluator.contexts.push(Context { file: root, path: Vec::new(), prefix: String::new(), params });
+    evaluator.contexts.push(Context {
+        file: root,
+        path: Vec::new(),
+        prefix: String::new(),
+        params,
+    });
     for target in targets {
         let result = evaluator.context_of(&target.modules).and_then(|context| match context {
             Some(context) => evaluator.decl_value(context, target.decl, &target.keys).map(|_| ()),

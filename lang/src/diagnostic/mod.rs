@@ -91,7 +91,10 @@ impl Diagnostic {
         message: impl Into<String>,
         place: impl Into<String>,
     ) -> Diagnostic {
-        Diagnostic { detached: Some(place.into()), ..Diagnostic::new(code, Span::default(), message) }
+        Diagnostic {
+            detached: Some(place.into()),
+            ..Diagnostic::new(code, Span::default(), message)
+        }
     }
 
     /// At `span` when there is one, else detached at `place`.
