@@ -69,8 +69,23 @@ impl StateLocation {
 
     /// Opens the backend (connecting to a shared one) without locking it.
     pub async fn open(&self) -> Result<OpenState, RunError> {
+        self.open_with(false).await
+    }
+
+    /// Opens the backend to read what it records, not its secrets: a
+    /// shared state is listed without `ORCH_STATE_KEY`, its secrets shown
+    /// as `(secret)`. Nothing read so may be written back.
+    pub async fn open_to_list(&self) -> Result<OpenState, RunError> {
+        self.open_with(true).await
+    }
+
+    async fn open_with(&self, list_only: bool) -> Result<OpenState, RunError> {
         let key = Arc::new(LazyKey::new(KeyEnv::from_process(), !self.is_shared()));
-        let sealer: Arc<dyn Sealer> = key.clone();
+        let sealer: Arc<dyn Sealer> = if list_only && self.is_shared() && !key.available() {
+            Arc::new(Unopened)
+        } else {
+            key.clone()
+        };
         let backend: Box<dyn Backend> = match self {
             StateLocation::Postgres(url) => {
                 // Commits are asynchronous and made durable once per
@@ -99,6 +114,20 @@ impl StateLocation {
         };
         let description = backend.describe();
         Ok(OpenState { backend, key, description, shared: self.is_shared() })
+    }
+}
+
+/// Opens no secret: each reads as the text `(secret)`, still marked
+/// secret. For listing a shared state without its key.
+struct Unopened;
+
+impl Sealer for Unopened {
+    fn seal(&self, _plaintext: &[u8]) -> Result<String, String> {
+        Err("this state was opened for listing only: set ORCH_STATE_KEY to change it".into())
+    }
+
+    fn open(&self, _sealed: &str) -> Result<Vec<u8>, String> {
+        Ok(format!("\"{}\"", crate::codec::REDACTED).into_bytes())
     }
 }
 

@@ -257,9 +257,10 @@ impl SavedPlan {
     }
 }
 
-/// Reads a state without locking it, for `state list|show` and `output`.
+/// Reads a state without locking it, for `state list|show` and `output`;
+/// a shared state needs no key for it (its secrets read as `(secret)`).
 pub async fn read_state(location: &StateLocation) -> Result<(OpenState, State), RunError> {
-    let mut state = location.open().await?;
+    let mut state = location.open_to_list().await?;
     let loaded = state
         .backend
         .load()
