@@ -191,6 +191,9 @@ fn read_data(
     Ok(mark_sensitive(kind, value))
 }
 
+/// What the executor answers for instances it is done with.
+pub(crate) type Settled<'s> = dyn Fn(&str) -> Option<Value> + 's;
+
 /// The resolver of planning: decides each instance's action against the
 /// state and gives dependents the values they may rely on.
 pub(crate) struct Planner<'p> {
@@ -212,7 +215,7 @@ pub(crate) struct Planner<'p> {
     pub(crate) deferred: HashSet<String>,
     /// The final values of instances already applied (or left
     /// unchanged) during apply: evaluation takes them as they are.
-    pub(crate) settled: Option<&'p dyn Fn(&str) -> Option<Value>>,
+    pub(crate) settled: Option<&'p Settled<'p>>,
 }
 
 impl Planner<'_> {
