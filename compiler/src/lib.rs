@@ -69,11 +69,7 @@ impl Analysis {
         params: &HashMap<String, eval::ParamInput>,
         resolver: &mut dyn eval::Resolver,
     ) -> eval::Evaluation {
-        let mut model = Model::default();
-        let mut ignored = Vec::new();
-        for file in self.files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut ignored);
-        }
+        let model = self.model();
         eval::evaluate(
             &self.files,
             &model,
@@ -89,6 +85,16 @@ impl Analysis {
 }
 
 impl Analysis {
+    /// The declarations and scopes of every file, for evaluation.
+    fn model(&self) -> Model<'_> {
+        let mut model = Model::default();
+        let mut ignored = Vec::new();
+        for file in self.files.iter() {
+            model.add_file(file.id, &file.parsed.file, &mut ignored);
+        }
+        model
+    }
+
     /// Evaluates only the instances `targets` of the root configuration
     /// `root` (see [`eval::evaluate_instances`]).
     pub fn evaluate_instances(
@@ -99,11 +105,7 @@ impl Analysis {
         resolver: &mut dyn eval::Resolver,
         targets: &[eval::InstanceRef],
     ) -> eval::Evaluation {
-        let mut model = Model::default();
-        let mut ignored = Vec::new();
-        for file in self.files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut ignored);
-        }
+        let model = self.model();
         eval::evaluate_instances(
             &self.files,
             &model,

@@ -261,6 +261,12 @@ impl SavedPlan {
 /// a shared state needs no key for it (its secrets read as `(secret)`).
 pub async fn read_state(location: &StateLocation) -> Result<(OpenState, State), RunError> {
     let mut state = location.open_to_list().await?;
+    let loaded = load_existing(&mut state).await?;
+    Ok((state, loaded.state))
+}
+
+/// The state's records, or [`RunError::NoState`] when there are none yet.
+async fn load_existing(state: &mut OpenState) -> Result<Loaded, RunError> {
     let loaded = state
         .backend
         .load()
@@ -269,7 +275,7 @@ pub async fn read_state(location: &StateLocation) -> Result<(OpenState, State), 
     if loaded.created {
         return Err(RunError::NoState { location: state.description.clone() });
     }
-    Ok((state, loaded.state))
+    Ok(loaded)
 }
 
 /// A change to one recorded instance that needs no provider.
@@ -310,14 +316,7 @@ async fn edit_locked(
     address: &str,
     edit: StateEdit,
 ) -> Result<(), RunError> {
-    let mut loaded = state
-        .backend
-        .load()
-        .await
-        .map_err(|error| RunError::State { context: "cannot read the state", error })?;
-    if loaded.created {
-        return Err(RunError::NoState { location: state.description.clone() });
-    }
+    let mut loaded = load_existing(state).await?;
     let Some(instance) = loaded.state.instances.get_mut(address) else {
         return Err(RunError::NoSuchInstance {
             address: address.to_string(),
