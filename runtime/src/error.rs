@@ -90,7 +90,7 @@ impl RunError {
                     "apply it with `orchc destroy PLANFILE` (or `orchc apply PLANFILE`)".into()
                 }
             },
-            RunError::NoKeyForSecrets { .. } => "set ORCH_STATE_KEY to the team's key (the same on every machine), e.g. one made with `openssl rand -base64 32`".into(),
+            RunError::NoKeyForSecrets { .. } => "a shared state never generates a key: set ORCH_STATE_KEY to the team's key (the same on every machine), e.g. one made with `openssl rand -base64 32`".into(),
             RunError::NoSuchInstance { .. } => "`orchc state list` lists the recorded addresses".into(),
         })
     }

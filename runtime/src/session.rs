@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use orch_compiler::eval::Evaluation;
 use orch_lang::Diagnostic;
-use orch_stdlib::{Value, lookup_kind};
+use orch_stdlib::Value;
 
 use crate::apply::{ApplyOptions, ApplyReport, Interrupts, Run};
 use crate::engine::{Providers, plan_apply, plan_destroy, prepare};
@@ -197,18 +197,18 @@ impl<'p> Session<'p> {
 }
 
 /// Whether recording `value` of `kind` stores a secret: a secret in it,
-/// or a sensitive field (known now or computed on apply).
+/// or a sensitive field with something in it (known now, or computed on
+/// apply), as [`crate::plan::mark_sensitive`] would mark it.
 fn stores_secret(kind: &str, value: &Value) -> bool {
-    if value.contains_secret() {
+    if crate::plan::mark_sensitive(kind, value.clone()).contains_secret() {
         return true;
     }
-    let Some(schema) = lookup_kind(kind) else { return false };
-    let Value::Map(fields) = value else { return false };
-    schema
-        .fields
-        .iter()
-        .filter(|f| f.sensitive)
-        .any(|f| fields.get(f.name).is_some_and(|v| !matches!(v, Value::None)))
+    // A sensitive output the provider computes on apply (a generated
+    // password) is a secret once known.
+    let (Some(schema), Value::Map(fields)) = (orch_stdlib::lookup_kind(kind), value) else {
+        return false;
+    };
+    schema.fields.iter().any(|f| f.sensitive && matches!(fields.get(f.name), Some(Value::Unknown)))
 }
 
 /// A saved plan read from disk, before its state is opened.
