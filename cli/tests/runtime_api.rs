@@ -150,3 +150,84 @@ resource token: random.password { length = 16 }
     let run = orch.run(&["plan", "main.orch", "--state", &database.url]);
     assert!(!run.stderr.contains("interrupted"), "{}", run.stderr);
 }
+
+#[test]
+fn a_saved_plan_is_applied_only_as_it_was_saved() {
+    let orch = Orch::new(
+        r#"resource keep: fs.file {
+  path    = "keep.txt"
+  content = "kept"
+}
+resource v: core.value { input = 1 }
+"#,
+    );
+    orch.apply(&[]);
+    orch.write(
+        "main.orch",
+        r#"resource keep: fs.file {
+  path    = "keep.txt"
+  content = "kept"
+}
+resource v: core.value { input = 2 }
+"#,
+    );
+    orch.run(&["plan", "main.orch", "--out", "saved.plan"]).expect_code(0);
+    let saved: serde_json::Value = serde_json::from_str(&orch.read("saved.plan")).unwrap();
+    assert!(saved["integrity"]["digest"].as_str().unwrap().starts_with("sha256:"), "{saved}");
+    assert!(saved["integrity"]["mac"].is_string(), "a local state authenticates its plans");
+
+    // Each edit is refused, and nothing is touched.
+    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        (
+            "a no-op turned into a delete",
+            Box::new(|plan| {
+                let changes = plan["changes"].as_array_mut().unwrap();
+                let keep = changes.iter_mut().find(|c| c["address"] == "keep").unwrap();
+                keep["action"] = "delete".into();
+            }),
+        ),
+        (
+            "a field changed",
+            Box::new(|plan| {
+                let changes = plan["changes"].as_array_mut().unwrap();
+                let v = changes.iter_mut().find(|c| c["address"] == "v").unwrap();
+                v["after"]["input"] = 99.into();
+            }),
+        ),
+        (
+            "the integrity record removed",
+            Box::new(|plan| plan["integrity"] = serde_json::Value::Null),
+        ),
+        (
+            "the authentication tag replaced",
+            Box::new(|plan| {
+                plan["integrity"]["mac"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()
+            }),
+        ),
+        (
+            "a source file changed",
+            Box::new(|plan| {
+                let sources = plan["sources"].as_object_mut().unwrap();
+                let (_, text) = sources.iter_mut().next().unwrap();
+                *text = "resource keep: core.value { input = 0 }\n".into();
+            }),
+        ),
+    ];
+    for (what, edit) in edits {
+        let mut plan = saved.clone();
+        edit(&mut plan);
+        orch.write("edited.plan", &serde_json::to_string_pretty(&plan).unwrap());
+        let run = orch.run(&["apply", "edited.plan"]);
+        run.expect_code(1);
+        assert!(run.stderr.contains("edited.plan is refused"), "{what}: {}", run.stderr);
+        assert!(run.stderr.contains("orchc plan --out"), "{what}: {}", run.stderr);
+        assert_eq!(orch.read("keep.txt"), "kept", "{what}");
+    }
+    let list = orch.run(&["state", "show", "v"]);
+    assert!(list.stdout.contains('1') && !list.stdout.contains("99"), "{}", list.stdout);
+
+    // As saved, it applies.
+    let run = orch.run(&["apply", "saved.plan"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+}

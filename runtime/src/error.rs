@@ -29,6 +29,8 @@ pub enum RunError {
     StalePlan(StaleReason),
     /// A saved plan could not be read, or was given with what it fixes.
     PlanFile(String),
+    /// A saved plan that is not as it was saved.
+    TamperedPlan { file: String, how: crate::planfile::Tampering },
     /// A saved plan of the other kind (`apply` for `destroy`).
     WrongPlanKind { file: String, kind: crate::plan::PlanKind },
     /// The plan stores secrets in a shared state, and no key is set.
@@ -60,6 +62,7 @@ impl RunError {
             }
             RunError::Locked { .. } => "orchc::state_locked",
             RunError::StalePlan(_) => "orchc::stale_plan",
+            RunError::TamperedPlan { .. } => "orchc::tampered_plan",
             RunError::PlanFile(_) | RunError::WrongPlanKind { .. } => "orchc::plan_file",
             RunError::NoKeyForSecrets { .. } => "orchc::state_key",
             RunError::Io { .. } => "orchc::io",
@@ -84,6 +87,8 @@ impl RunError {
                 "run `orchc apply` first, or pass --state to name the state".into()
             }
             RunError::StalePlan(_) => "make a new plan with `orchc plan --out FILE`".into(),
+            RunError::TamperedPlan { how: crate::planfile::Tampering::NoKey, .. } => "set ORCH_STATE_KEY to the key of the state the plan was made against, or make a new plan with `orchc plan --out FILE`".into(),
+            RunError::TamperedPlan { .. } => "a saved plan is applied only as `orchc plan --out` wrote it: make a new plan with `orchc plan --out FILE` and review it".into(),
             RunError::WrongPlanKind { kind, .. } => match kind {
                 crate::plan::PlanKind::Apply => "apply it with `orchc apply PLANFILE`".into(),
                 crate::plan::PlanKind::Destroy => {
@@ -132,6 +137,9 @@ impl std::fmt::Display for RunError {
                 f.write_str("the plan is stale: a run was interrupted since it was made")
             }
             RunError::PlanFile(message) => f.write_str(message),
+            RunError::TamperedPlan { file, how } => {
+                write!(f, "the plan file {file} is refused: {how}")
+            }
             RunError::WrongPlanKind { file, kind } => {
                 write!(f, "{file} is a saved {kind} plan")
             }

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::codec::{self, Sealer, Secrets};
 use crate::plan::{Action, Change, Drift, Plan, PlanKind, Reason};
+use crate::secrets::StateKey;
 
 /// The format marker of a plan file.
 pub const FORMAT: &str = "orch-plan";
@@ -48,6 +49,98 @@ pub struct PlanFile {
     pub drift: Vec<Drift>,
     #[serde(default)]
     pub data_reads: BTreeMap<String, Json>,
+    /// What binds the file to its content (absent only while it is being
+    /// made): see [`PlanFile::bind`].
+    #[serde(default)]
+    pub integrity: Option<Integrity>,
+}
+
+/// The digest of a plan file's content and, when its state has a key, an
+/// authentication tag made with it: a plan file is applied only as it was
+/// saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integrity {
+    /// `sha256:` and the hex SHA-256 of the file's canonical content
+    /// (everything but this record).
+    pub digest: String,
+    /// HMAC-SHA256 of the same content under a key derived from the state
+    /// key, in base64.
+    #[serde(default)]
+    pub mac: Option<String>,
+}
+
+/// Why a plan file is refused as tampered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tampering {
+    /// It has no integrity record.
+    Unbound,
+    /// Its content does not match its digest.
+    Digest,
+    /// Its content does not match its authentication tag.
+    Mac,
+    /// It is authenticated, and the key to check it is not available.
+    NoKey,
+    /// Its state has a key, and the file carries no authentication tag.
+    Unauthenticated,
+}
+
+impl std::fmt::Display for Tampering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tampering::Unbound => "it carries no digest of its content, so it was edited or not made by `orchc plan --out`",
+            Tampering::Digest => "its content no longer matches the digest it was saved with: it was changed after `orchc plan --out` wrote it",
+            Tampering::Mac => "its content does not match the authentication tag made with the state's key: it was changed after it was saved, or it was made for another state",
+            Tampering::NoKey => "it is authenticated with the state's key, and no key is available to check it",
+            Tampering::Unauthenticated => "the state has a key, and the plan file carries no authentication tag made with it",
+        })
+    }
+}
+
+impl PlanFile {
+    /// The bytes the integrity record covers: the file without it.
+    fn canonical(&self) -> Vec<u8> {
+        let mut bare = self.clone();
+        bare.integrity = None;
+        serde_json::to_vec(&bare).expect("a plan file is JSON")
+    }
+
+    /// Records the digest of the content and, with `key`, its
+    /// authentication tag.
+    pub fn bind(&mut self, key: Option<&StateKey>) {
+        let content = self.canonical();
+        self.integrity = Some(Integrity {
+            digest: digest(&content),
+            mac: key.map(|k| k.authenticate(&content)),
+        });
+    }
+
+    /// Checks the integrity record against the content and, where the
+    /// state has a key (`key`), the authentication tag.
+    pub fn verify(&self, key: Option<&StateKey>) -> Result<(), Tampering> {
+        let Some(integrity) = &self.integrity else { return Err(Tampering::Unbound) };
+        let content = self.canonical();
+        if integrity.digest != digest(&content) {
+            return Err(Tampering::Digest);
+        }
+        match (&integrity.mac, key) {
+            (Some(tag), Some(key)) if key.verify(&content, tag) => Ok(()),
+            (Some(_), Some(_)) => Err(Tampering::Mac),
+            (Some(_), None) => Err(Tampering::NoKey),
+            (None, Some(_)) => Err(Tampering::Unauthenticated),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+fn digest(content: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(content);
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in hash.iter() {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
 }
 
 /// One change as stored.
@@ -172,6 +265,7 @@ pub fn save(
         changes,
         drift: plan.drift.clone(),
         data_reads,
+        integrity: None,
     })
 }
 
@@ -242,4 +336,68 @@ pub fn load(
         data_reads,
     };
     Ok((plan, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> PlanFile {
+        PlanFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            orch_version: "test".into(),
+            operation: PlanKind::Apply,
+            lineage: "lineage".into(),
+            serial: 3,
+            root: "main.orch".into(),
+            base_dir: "/x".into(),
+            state: None,
+            sources: BTreeMap::from([("main.orch".into(), "resource v: core.value {}".into())]),
+            policy_files: Vec::new(),
+            params: BTreeMap::new(),
+            changes: Vec::new(),
+            drift: Vec::new(),
+            data_reads: BTreeMap::new(),
+            integrity: None,
+        }
+    }
+
+    #[test]
+    fn an_edit_with_a_recomputed_digest_still_fails_the_tag() {
+        let key = StateKey::from_bytes(&[7; 32]);
+        let mut saved = file();
+        saved.bind(Some(&key));
+        assert_eq!(saved.verify(Some(&key)), Ok(()));
+        // Through JSON and back: what apply reads is what plan wrote.
+        let text = serde_json::to_string_pretty(&saved).unwrap();
+        let read: PlanFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(read.verify(Some(&key)), Ok(()));
+
+        let mut edited = read.clone();
+        edited.serial = 4;
+        assert_eq!(edited.verify(Some(&key)), Err(Tampering::Digest));
+        // Whoever edits can recompute the digest, not the tag.
+        let mac = edited.integrity.as_ref().unwrap().mac.clone();
+        edited.bind(None);
+        edited.integrity.as_mut().unwrap().mac = mac;
+        assert_eq!(edited.verify(Some(&key)), Err(Tampering::Mac));
+        // Another state's key does not accept it either.
+        assert_eq!(read.verify(Some(&StateKey::from_bytes(&[8; 32]))), Err(Tampering::Mac));
+        assert_eq!(read.verify(None), Err(Tampering::NoKey));
+    }
+
+    #[test]
+    fn without_a_key_the_digest_binds_and_a_later_key_wants_a_tag() {
+        let mut saved = file();
+        saved.bind(None);
+        assert_eq!(saved.verify(None), Ok(()));
+        assert_eq!(
+            saved.verify(Some(&StateKey::from_bytes(&[7; 32]))),
+            Err(Tampering::Unauthenticated)
+        );
+        let mut unbound = file();
+        unbound.integrity = None;
+        assert_eq!(unbound.verify(None), Err(Tampering::Unbound));
+    }
 }

@@ -24,6 +24,8 @@ use base64::engine::GeneralPurpose;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::codec::Sealer;
 
@@ -43,6 +45,9 @@ const HOW_TO_MAKE_ONE: &str = "make one with `openssl rand -base64 32`";
 /// The key that seals the secrets of a state and of its plan files.
 pub struct StateKey {
     cipher: XChaCha20Poly1305,
+    /// The key that authenticates plan files, derived from the state key
+    /// (never the state key itself, so the two uses cannot interfere).
+    mac_key: [u8; KEY_LEN],
     /// What to check when a secret cannot be opened: which key was used.
     wrong_key_hint: String,
 }
@@ -52,6 +57,7 @@ impl StateKey {
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> StateKey {
         StateKey {
             cipher: XChaCha20Poly1305::new(Key::from_slice(bytes)),
+            mac_key: derive_mac_key(bytes),
             wrong_key_hint: format!("wrong {KEY_ENV}?"),
         }
     }
@@ -68,8 +74,11 @@ impl StateKey {
     fn generate() -> (StateKey, String) {
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
         let text = STANDARD.encode(key.as_slice());
+        let mut bytes = [0u8; KEY_LEN];
+        bytes.copy_from_slice(key.as_slice());
         let key = StateKey {
             cipher: XChaCha20Poly1305::new(&key),
+            mac_key: derive_mac_key(&bytes),
             wrong_key_hint: format!("wrong {KEY_ENV}?"),
         };
         (key, text)
@@ -83,6 +92,41 @@ impl StateKey {
         );
         self
     }
+}
+
+impl StateKey {
+    /// The authentication tag of `data` (HMAC-SHA256 under the derived
+    /// plan key), in base64.
+    pub fn authenticate(&self, data: &[u8]) -> String {
+        STANDARD.encode(self.mac(data).finalize().into_bytes())
+    }
+
+    /// Whether `tag` is the authentication tag of `data` (compared in
+    /// constant time).
+    pub fn verify(&self, data: &[u8], tag: &str) -> bool {
+        match STANDARD.decode(tag) {
+            Ok(tag) => self.mac(data).verify_slice(&tag).is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    fn mac(&self, data: &[u8]) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.mac_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(data);
+        mac
+    }
+}
+
+/// The plan-file authentication key: HMAC-SHA256 of a fixed label under
+/// the state key.
+fn derive_mac_key(state_key: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
+    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(state_key)
+        .expect("HMAC takes a key of any length");
+    mac.update(b"orch plan-file authentication v1");
+    let mut out = [0u8; KEY_LEN];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
 }
 
 impl std::fmt::Debug for StateKey {

@@ -183,8 +183,22 @@ impl<'p> Session<'p> {
             policy_files: project.policy_paths(),
             params: &project.params,
         };
-        let stored = planfile::save(plan, origin, Some(self.state.key.as_ref()))
+        let mut stored = planfile::save(plan, origin, Some(self.state.key.as_ref()))
             .map_err(|e| RunError::PlanFile(format!("cannot save the plan: {e}")))?;
+        // Bound to its content, and authenticated with the state's key: a
+        // local state gets one now if it has none; a shared state has one
+        // only when ORCH_STATE_KEY is set.
+        let key = if self.state.shared {
+            self.state.key.existing()
+        } else {
+            Some(
+                self.state
+                    .key
+                    .obtain()
+                    .map_err(|e| RunError::PlanFile(format!("cannot save the plan: {e}")))?,
+            )
+        };
+        stored.bind(key.as_deref());
         serde_json::to_string_pretty(&stored)
             .map_err(|e| RunError::PlanFile(format!("cannot save the plan: {e}")))
     }
@@ -244,6 +258,9 @@ impl SavedPlan {
     /// The plan and the configuration it carries, opened with the state's
     /// key (its secrets and params are sealed with it).
     pub fn open(&self, state: &OpenState) -> Result<(Plan, Project), RunError> {
+        self.file
+            .verify(state.key.existing().as_deref())
+            .map_err(|how| RunError::TamperedPlan { file: self.path.display().to_string(), how })?;
         let (plan, params) = planfile::load(&self.file, Some(state.key.as_ref()))
             .map_err(|e| RunError::PlanFile(format!("cannot read the plan: {e}")))?;
         let project = Project::from_saved(
