@@ -231,3 +231,26 @@ resource v: core.value { input = 2 }
     run.expect_code(0);
     assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
 }
+
+#[test]
+fn a_saved_plan_applies_to_a_new_shared_state_and_saves_its_outputs() {
+    let Some(server) = server() else { return };
+    let database = Database::new(&server, "newplan");
+    let orch = Orch::new(
+        r#"resource v: core.value { input = 1 }
+resource w: core.value { input = v.output + 1 }
+output o: int = w.output
+"#,
+    );
+    let state = ["--state", database.url.as_str()];
+    orch.run(&[&["plan", "main.orch", "--out", "new.plan"][..], &state].concat()).expect_code(0);
+    let run = orch.run(&["apply", "new.plan"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Apply complete: 2 operations done."), "{}", run.stdout);
+    let output = orch.run(&[&["output", "main.orch", "--json"][..], &state].concat());
+    output.expect_code(0);
+    assert!(output.stdout.contains('2'), "{}", output.stdout);
+    let again = orch.run(&[&["plan", "main.orch"][..], &state].concat());
+    again.expect_code(0);
+    assert!(again.stdout.starts_with("No changes"), "{}", again.stdout);
+}

@@ -124,6 +124,10 @@ impl<'p> Session<'p> {
         }
         if self.loaded.created {
             self.loaded.state.lineage = plan.lineage.clone();
+            self.state.backend.adopt_lineage(&plan.lineage).map_err(|error| RunError::State {
+                context: "cannot start the state the plan was made for",
+                error,
+            })?;
         }
         plan.attach(&self.evaluation);
         Ok(plan)

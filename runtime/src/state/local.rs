@@ -599,6 +599,19 @@ impl Backend for LocalBackend {
         fs4::fs_std::FileExt::unlock(&file).map_err(|e| self.io_error("unlock", LOCK_FILE, e))
     }
 
+    fn adopt_lineage(&mut self, lineage: &str) -> Result<(), StateError> {
+        match &mut self.position {
+            Some(position) if self.journal.is_none() && position.seq == 0 => {
+                position.lineage = lineage.to_string();
+                Ok(())
+            }
+            _ => Err(StateError::Io(format!(
+                "the state at {} was already written when a plan's lineage was given to it (a bug in Orch)",
+                self.dir.display()
+            ))),
+        }
+    }
+
     async fn load(&mut self) -> Result<Loaded, StateError> {
         let opener = Opener::new(self.sealer.as_deref());
         let snapshot = self.read_snapshot()?;

@@ -264,6 +264,12 @@ pub trait Backend: Send {
     /// missing state loads as a new, empty one (not yet written).
     async fn load(&mut self) -> Result<Loaded, StateError>;
 
+    /// Gives a new state, loaded and not yet written, the lineage
+    /// `lineage`: a saved plan made against no state carries the lineage
+    /// its first apply gives the state. An error once anything was
+    /// written.
+    fn adopt_lineage(&mut self, lineage: &str) -> Result<(), StateError>;
+
     /// Records that an operation is about to start. Costs the same
     /// whatever the size of the state.
     async fn begin(&mut self, operation: &Operation) -> Result<(), StateError>;

@@ -480,6 +480,19 @@ impl Backend for PostgresBackend {
         Ok(())
     }
 
+    fn adopt_lineage(&mut self, lineage: &str) -> Result<(), StateError> {
+        match &mut self.known {
+            Some(known) if !known.stored => {
+                known.lineage = lineage.to_string();
+                Ok(())
+            }
+            _ => Err(StateError::Io(format!(
+                "state `{}` was already written when a plan's lineage was given to it (a bug in Orch)",
+                self.context.name
+            ))),
+        }
+    }
+
     async fn load(&mut self) -> Result<Loaded, StateError> {
         self.check_lock()?;
         let context = &self.context;
