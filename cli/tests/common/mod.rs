@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
 pub(crate) mod orch;
+pub(crate) mod pg;
 
 use std::fs;
 use std::io::Write;
