@@ -110,7 +110,6 @@ fn rounds(orch: &Orch, moments: &mut Moments, seed: u64, backend: &str) {
             &["apply", "main.orch", "--auto-approve", "--parallelism", PARALLELISM_ARG],
             ms,
         );
-        let before = counts(orch, "started.log");
         let recorded = state_addresses(orch);
         let run =
             orch.run(&["apply", "main.orch", "--auto-approve", "--parallelism", PARALLELISM_ARG]);
