@@ -126,7 +126,8 @@ resource v: core.value { input = 2 }
     assert!(saved["integrity"]["mac"].is_string(), "a local state authenticates its plans");
 
     // Each edit is refused, and nothing is touched.
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "a no-op turned into a delete",
             Box::new(|plan| {
