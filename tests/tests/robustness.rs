@@ -204,3 +204,51 @@ fn deep_nesting_does_not_overflow() {
     let source = format!("let x = 1{}", " + 1".repeat(20_000));
     check_invariants(&source);
 }
+
+/// The median time of parsing `source` (five runs).
+fn parse_time(source: &str) -> std::time::Duration {
+    let mut times: Vec<_> = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let parsed = parse(FileId(0), source);
+            assert!(parsed.has_errors(), "the input is broken on purpose");
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[2]
+}
+
+/// Unclosed blocks, bodies and brackets nested `n` deep: the parse time of
+/// 4n levels is within a generous bound of 4 × that of n levels (error
+/// recovery that re-parsed each level made it double with every level:
+/// 11 s for 20 unclosed `for` blocks).
+#[test]
+fn unclosed_nesting_parses_in_linear_time() {
+    let patterns = [
+        ("for", "for i in [1] {\n", ""),
+        ("if", "if true {\n", ""),
+        ("resource bodies", "resource r: core.value {\n input = {\n", ""),
+        ("records", "{ a = ", "let v = "),
+        ("lists", "[", "let v = "),
+        ("calls", "f(", "let v = "),
+        ("mixed", "for i in [1] { resource r: core.value { input = [ ( {\n", ""),
+    ];
+    for (what, level, prefix) in patterns {
+        let small = format!("{prefix}{}", level.repeat(6));
+        let large = format!("{prefix}{}", level.repeat(24));
+        let (t_small, t_large) = std::thread::Builder::new()
+            .stack_size(orch_lang::ANALYSIS_STACK_SIZE)
+            .spawn(move || (parse_time(&small), parse_time(&large)))
+            .expect("spawn a test thread")
+            .join()
+            .expect("parsing does not panic");
+        // Linear is 4×; 40× leaves room for a noisy machine, and
+        // exponential recovery would be thousands of times slower.
+        let bound = t_small * 40 + std::time::Duration::from_millis(20);
+        assert!(
+            t_large <= bound,
+            "{what}: 24 levels took {t_large:?}, 6 levels {t_small:?} (bound {bound:?})"
+        );
+    }
+}

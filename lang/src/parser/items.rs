@@ -149,10 +149,15 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
     recursive(|item| {
         let item: Rule<'t, 's, Item, E> = item.boxed();
 
+        // A block still open at the end of the file ends there: the
+        // unclosed `{` is reported once, at the bracket
+        // (`delimiters::unclosed_delimiters`). Failing instead would make
+        // the enclosing declaration fail and be parsed again after
+        // recovery, at every level of nesting: exponential time.
         let block = item
             .repeated()
             .collect::<Vec<_>>()
-            .delimited_by(just(Token::LBrace), just(Token::RBrace))
+            .delimited_by(just(Token::LBrace), just(Token::RBrace).ignored().or(end()))
             .map_with(|items, e| Block { items, span: e.span() })
             .label("block")
             .boxed();
