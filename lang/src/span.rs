@@ -74,19 +74,53 @@ pub struct LineCol {
 pub struct LineIndex {
     /// Byte offset of the start of every line; the first is always 0.
     line_starts: Vec<u32>,
+    /// Every character longer than one byte, in order, with the counts
+    /// before it: columns are computed by binary search, so converting a
+    /// position costs O(log n) however long its line is.
+    wide: Vec<WideChar>,
+}
+
+/// A character of more than one byte, and the totals of the wide
+/// characters before it.
+#[derive(Debug, Clone, Copy)]
+struct WideChar {
+    offset: u32,
+    len: u8,
+    /// Continuation bytes (`len - 1` per wide character) before this one.
+    continuation_before: u32,
+    /// Characters outside the Basic Multilingual Plane (two UTF-16 units)
+    /// before this one.
+    astral_before: u32,
 }
 
 impl LineIndex {
     pub fn new(source: &str) -> LineIndex {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            source
-                .bytes()
-                .enumerate()
-                .filter(|&(_, byte)| byte == b'\n')
-                .map(|(i, _)| i as u32 + 1),
-        );
-        LineIndex { line_starts }
+        let mut wide = Vec::new();
+        let (mut continuation, mut astral) = (0u32, 0u32);
+        for (i, byte) in source.bytes().enumerate() {
+            if byte == b'\n' {
+                line_starts.push(i as u32 + 1);
+            } else if byte >= 0xC0 {
+                // The first byte of a multi-byte character.
+                let len = if byte >= 0xF0 {
+                    4
+                } else if byte >= 0xE0 {
+                    3
+                } else {
+                    2
+                };
+                wide.push(WideChar {
+                    offset: i as u32,
+                    len,
+                    continuation_before: continuation,
+                    astral_before: astral,
+                });
+                continuation += u32::from(len) - 1;
+                astral += u32::from(len == 4);
+            }
+        }
+        LineIndex { line_starts, wide }
     }
 
     /// The 0-based line that contains `offset`.
@@ -106,47 +140,76 @@ impl LineIndex {
         self.line_starts.len()
     }
 
+    /// Characters that start before byte `offset`, and how many of them
+    /// take two UTF-16 units.
+    fn chars_before(&self, offset: u32) -> (u32, u32) {
+        let k = self.wide.partition_point(|w| w.offset < offset);
+        let Some(last) = k.checked_sub(1).map(|i| self.wide[i]) else { return (offset, 0) };
+        // Every wide character before the last one ends before `offset`;
+        // the last may be cut by it.
+        let cut = (offset - last.offset - 1).min(u32::from(last.len) - 1);
+        let continuation = last.continuation_before + cut;
+        (offset - continuation, last.astral_before + u32::from(last.len == 4))
+    }
+
     /// 1-based line and character column of `offset` in `source`. An offset
     /// inside a multi-byte character counts as that character.
     pub fn line_col(&self, source: &str, offset: u32) -> LineCol {
-        let offset = (offset as usize).min(source.len());
-        let line = self.line_of(offset as u32);
-        let start = self.line_starts[line] as usize;
-        let column =
-            source.get(start..offset).map(|text| text.chars().count()).unwrap_or_else(|| {
-                source[start..].char_indices().take_while(|&(i, _)| start + i < offset).count()
-            });
-        LineCol { line: line as u32 + 1, column: column as u32 + 1 }
+        let offset = offset.min(source.len() as u32);
+        let line = self.line_of(offset);
+        let start = self.line_starts[line];
+        let column = self.chars_before(offset).0 - self.chars_before(start).0;
+        LineCol { line: line as u32 + 1, column: column + 1 }
     }
 
     /// 0-based line and UTF-16 column of `offset`, as the Language Server
     /// Protocol counts them.
     pub fn line_utf16(&self, source: &str, offset: u32) -> (u32, u32) {
-        let offset = (offset as usize).min(source.len());
-        let line = self.line_of(offset as u32);
-        let start = self.line_starts[line] as usize;
-        let column: usize = source[start..]
-            .char_indices()
-            .take_while(|&(i, _)| start + i < offset)
-            .map(|(_, c)| c.len_utf16())
-            .sum();
-        (line as u32, column as u32)
+        let offset = offset.min(source.len() as u32);
+        let line = self.line_of(offset);
+        (line as u32, self.utf16_between(self.line_starts[line], offset))
+    }
+
+    /// UTF-16 units of the characters that start in `start..end`.
+    fn utf16_between(&self, start: u32, end: u32) -> u32 {
+        let (chars_end, astral_end) = self.chars_before(end);
+        let (chars_start, astral_start) = self.chars_before(start);
+        (chars_end - chars_start) + (astral_end - astral_start)
     }
 
     /// The byte offset of a 0-based line and UTF-16 column, clamped to the
-    /// line's end.
+    /// line's end. A column inside a surrogate pair gives the end of its
+    /// character.
     pub fn offset_of_utf16(&self, source: &str, line: u32, column: u32) -> u32 {
         let Some(start) = self.line_start(line as usize) else { return source.len() as u32 };
-        let mut remaining = column as usize;
-        let mut offset = start as usize;
-        for c in source[start as usize..].chars() {
-            if remaining == 0 || c == '\n' {
-                break;
+        let end = match self.line_start(line as usize + 1) {
+            Some(next) => next - 1, // the `\n`
+            None => source.len() as u32,
+        };
+        // The smallest character boundary whose column reaches `column`:
+        // columns only grow along the line.
+        let boundary = |mut x: u32| {
+            while !source.is_char_boundary(x as usize) {
+                x -= 1;
             }
-            remaining = remaining.saturating_sub(c.len_utf16());
-            offset += c.len_utf8();
+            x
+        };
+        let (mut low, mut high) = (start, end);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.utf16_between(start, boundary(middle)) >= column {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
         }
-        offset as u32
+        // `low` may be the first byte after a boundary; its character's
+        // end is the answer then.
+        let mut offset = low;
+        while !source.is_char_boundary(offset as usize) {
+            offset += 1;
+        }
+        offset.min(end)
     }
 }
 
@@ -165,5 +228,66 @@ mod tests {
         assert_eq!(index.line_col(src, x), LineCol { line: 2, column: 3 });
         assert_eq!(index.line_utf16(src, x), (1, 3));
         assert_eq!(index.offset_of_utf16(src, 1, 3), x);
+    }
+
+    /// The conversions by scanning, as they were before the index.
+    fn naive_line_col(source: &str, offset: usize) -> (u32, u32, u32) {
+        let offset = offset.min(source.len());
+        let bytes = &source.as_bytes()[..offset];
+        let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+        let before = source[start..].char_indices().take_while(|&(i, _)| start + i < offset);
+        let (chars, units) =
+            before.fold((0, 0), |(n, u), (_, c)| (n + 1, u + c.len_utf16() as u32));
+        (line, chars, units)
+    }
+
+    fn naive_offset_of_utf16(source: &str, start: usize, column: u32) -> u32 {
+        let mut remaining = column as usize;
+        let mut offset = start;
+        for c in source[start..].chars() {
+            if remaining == 0 || c == '\n' {
+                break;
+            }
+            remaining = remaining.saturating_sub(c.len_utf16());
+            offset += c.len_utf8();
+        }
+        offset as u32
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn conversions_agree_with_scanning(
+            source in "(a|é|€|😀|\n|x|\r){0,40}",
+            extra in 0u32..6,
+        ) {
+            let index = LineIndex::new(&source);
+            for offset in 0..=source.len() + 1 {
+                let (line, chars, units) = naive_line_col(&source, offset);
+                let found = index.line_col(&source, offset as u32);
+                proptest::prop_assert_eq!((found.line, found.column), (line + 1, chars + 1));
+                proptest::prop_assert_eq!(index.line_utf16(&source, offset as u32), (line, units));
+            }
+            for line in 0..index.line_count() {
+                let start = index.line_start(line).unwrap() as usize;
+                for column in 0..12 + extra {
+                    proptest::prop_assert_eq!(
+                        index.offset_of_utf16(&source, line as u32, column),
+                        naive_offset_of_utf16(&source, start, column),
+                        "line {} column {}", line, column
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_line_of_wide_characters_converts_without_scanning() {
+        let source = "😀".repeat(80_000);
+        let index = LineIndex::new(&source);
+        let last = (source.len() - 4) as u32;
+        assert_eq!(index.line_utf16(&source, last), (0, 159_998));
+        assert_eq!(index.line_col(&source, last), LineCol { line: 1, column: 80_000 });
+        assert_eq!(index.offset_of_utf16(&source, 0, 159_998), last);
     }
 }
