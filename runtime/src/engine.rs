@@ -335,7 +335,9 @@ impl Resolver for Planner<'_> {
                 change.config = config.clone();
                 change.before = Some(current.clone());
                 let planned = provider.plan(&instance.resource_kind, Some(current), &config);
-                let changed = changed_inputs(schema, current, &config, ignored);
+                // The provider's view decides what changes: it may know
+                // that two spellings are the same (`utf8` and `UTF8`).
+                let changed = changed_inputs(schema, current, &planned.value, ignored);
                 let drifted = self.drift_reasons.get(&instance.address);
                 if prior.tainted {
                     change.action = Action::Replace;
@@ -392,9 +394,35 @@ impl Resolver for Planner<'_> {
 pub struct Prepared {
     pub warnings: Vec<String>,
     pub errors: Vec<Diagnostic>,
+    /// Recorded objects that could not be read back: the address and
+    /// why. Planning reports each at its declaration when the
+    /// configuration still has one, else at its recorded place.
+    pub failed_refreshes: Vec<FailedRefresh>,
     pub drift: Vec<Drift>,
     /// The fields that drifted, by address.
     pub drift_fields: HashMap<String, Vec<String>>,
+}
+
+/// A recorded object that refresh could not read back.
+#[derive(Debug, Clone)]
+pub struct FailedRefresh {
+    pub address: String,
+    /// `conf: cannot refresh fs.file: ...`.
+    pub message: String,
+    /// Where the state recorded the declaration (`main.orch:3:10`).
+    pub location: Option<String>,
+}
+
+impl FailedRefresh {
+    /// The diagnostic at `span` (the declaration, when the configuration
+    /// has it), else at the recorded place.
+    fn diagnostic(&self, span: Option<Span>) -> Diagnostic {
+        let place = match &self.location {
+            Some(location) => format!("{location} (`{}`, as recorded in the state)", self.address),
+            None => format!("`{}` (as recorded in the state)", self.address),
+        };
+        Diagnostic::at_or_detached(&codes::E0903, span, self.message.clone(), place)
+    }
 }
 
 /// Reads the objects of interrupted operations back and adopts or drops
@@ -411,6 +439,7 @@ pub async fn prepare(
     let mut prepared = Prepared {
         warnings: Vec::new(),
         errors: Vec::new(),
+        failed_refreshes: Vec::new(),
         drift: Vec::new(),
         drift_fields: HashMap::new(),
     };
@@ -471,12 +500,11 @@ pub async fn prepare(
         let provider = match providers.get(&instance.provider) {
             Ok(provider) => provider,
             Err(error) => {
-                prepared.errors.push(recorded_error(
-                    &codes::E0903,
-                    format!("{address}: cannot refresh: {error}"),
-                    address,
-                    instance,
-                ));
+                prepared.failed_refreshes.push(FailedRefresh {
+                    address: address.clone(),
+                    message: format!("{address}: cannot refresh: {error}"),
+                    location: instance.location.clone(),
+                });
                 continue;
             }
         };
@@ -527,21 +555,18 @@ pub async fn prepare(
                 prepared.drift_fields.insert(address.clone(), Vec::new());
                 loaded.state.instances.remove(&address);
             }
-            Err(error) => prepared.errors.push(recorded_error(
-                &codes::E0903,
-                format!("{address}: cannot refresh {}: {error}", instance.kind),
-                &address,
-                instance,
-            )),
+            Err(error) => prepared.failed_refreshes.push(FailedRefresh {
+                message: format!("{address}: cannot refresh {}: {error}", instance.kind),
+                location: instance.location.clone(),
+                address,
+            }),
         }
     }
     prepared
 }
 
-/// A diagnostic about a recorded object, at its declaration's span when
-/// the configuration still has it (refresh reads every recorded object,
-/// before evaluation knows which are declared), else at its recorded
-/// place.
+/// A diagnostic about a recorded object that the configuration no longer
+/// declares, at its recorded place.
 fn recorded_error(
     code: &'static orch_lang::diagnostic::Code,
     message: String,
@@ -684,8 +709,14 @@ fn plan_once(
             change.depends_on = (*list).clone();
         }
     }
-    let in_config: std::collections::HashSet<&str> =
-        evaluation.instances.iter().map(|i| i.address.as_str()).collect();
+    let declared: HashMap<&str, &Instance> =
+        evaluation.instances.iter().map(|i| (i.address.as_str(), i)).collect();
+    let refresh_errors = prepared
+        .failed_refreshes
+        .iter()
+        .map(|failed| failed.diagnostic(declared.get(failed.address.as_str()).map(|i| i.span)));
+    errors.splice(0..0, refresh_errors);
+    let in_config: std::collections::HashSet<&str> = declared.keys().copied().collect();
     for (address, instance) in &state.instances {
         if in_config.contains(address.as_str()) {
             continue;
@@ -718,13 +749,31 @@ fn plan_once(
         lineage: state.lineage.clone(),
         serial: state.serial,
         changes,
-        drift: prepared.drift.clone(),
+        drift: without_ignored(&prepared.drift, &declared),
         errors,
         warnings: prepared.warnings.clone(),
         outputs: evaluation.outputs.clone(),
         data_reads,
     };
     (plan, evaluation)
+}
+
+/// The drift found by refresh, less the fields each declaration's
+/// `@ignore_changes` hides (refresh runs before evaluation, so it cannot
+/// know them); an object whose every drifted field is ignored has no drift.
+fn without_ignored(drift: &[Drift], declared: &HashMap<&str, &Instance>) -> Vec<Drift> {
+    drift
+        .iter()
+        .filter_map(|entry| {
+            let ignored = match declared.get(entry.address.as_str()) {
+                Some(instance) if !entry.deleted => &instance.options.ignore_changes,
+                _ => return Some(entry.clone()),
+            };
+            let fields: Vec<String> =
+                entry.fields.iter().filter(|f| !ignored.contains(f)).cloned().collect();
+            (!fields.is_empty()).then(|| Drift { fields, ..entry.clone() })
+        })
+        .collect()
 }
 
 fn deletion(address: &str, instance: &InstanceState, reason: Reason) -> Change {
@@ -754,7 +803,9 @@ fn deletion(address: &str, instance: &InstanceState, reason: Reason) -> Change {
 
 /// Plans `destroy`: every recorded object, in reverse dependency order.
 pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
-    let mut errors = prepared.errors;
+    let mut errors: Vec<Diagnostic> =
+        prepared.failed_refreshes.iter().map(|failed| failed.diagnostic(None)).collect();
+    errors.extend(prepared.errors);
     let mut changes = Vec::new();
     for (address, instance) in &state.instances {
         if instance.protected {

@@ -535,7 +535,7 @@ fn change_lines(change: &Change, out: &mut String) {
         let _ = writeln!(out, "      create before destroy");
     }
     if !change.depends_on.is_empty() {
-        let _ = writeln!(out, "      after: {}", change.depends_on.join(", "));
+        let _ = writeln!(out, "      depends on: {}", change.depends_on.join(", "));
     }
     let before = fields(change.before.as_ref());
     let after = fields(Some(&change.after));
