@@ -52,14 +52,23 @@ fn main() {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&base)
         .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
-    cases.retain(|dir| dir.join("main.orch").is_file());
+    cases.retain(|path| path.is_dir());
     cases.sort();
+    if cases.is_empty() {
+        eprintln!("no plan cases under {}", base.display());
+        std::process::exit(1);
+    }
     let trials = cases
         .into_iter()
         .map(|dir| {
             let name =
                 dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            Trial::test(name, move || run(&dir))
+            Trial::test(name, move || {
+                if !dir.join("main.orch").is_file() {
+                    return Err("a case folder needs a main.orch".into());
+                }
+                run(&dir)
+            })
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();
@@ -239,10 +248,13 @@ fn sources(dir: &Path) -> Result<BTreeMap<String, String>, String> {
             let relative = format!("{prefix}{name}");
             if path.is_dir() {
                 walk(&path, &format!("{relative}/"), out)?;
-            } else if !(prefix.is_empty() && CASE_FILES.contains(&name.as_str()))
-                && !name.ends_with(".snap")
-                && !name.ends_with(".snap.new")
-            {
+            } else {
+                let case_file = prefix.is_empty() && CASE_FILES.contains(&name.as_str());
+                let snapshot = name.ends_with(".snap") || name.ends_with(".snap.new");
+                if case_file || snapshot {
+                    continue;
+                }
+
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 out.insert(relative, text);
