@@ -401,6 +401,10 @@ pub struct Prepared {
     pub drift: Vec<Drift>,
     /// The fields that drifted, by address.
     pub drift_fields: HashMap<String, Vec<String>>,
+    /// The objects found drifted, as recorded before refresh replaced
+    /// them: a drifted field whose configuration differs from what was
+    /// recorded is a change of configuration, not only drift to undo.
+    pub recorded_before_drift: HashMap<String, Value>,
 }
 
 /// A recorded object that refresh could not read back.
@@ -442,6 +446,7 @@ pub async fn prepare(
         failed_refreshes: Vec::new(),
         drift: Vec::new(),
         drift_fields: HashMap::new(),
+        recorded_before_drift: HashMap::new(),
     };
     // Interrupted operations: a create may have made an object the state
     // does not know; read it back by its planned configuration.
@@ -540,6 +545,7 @@ pub async fn prepare(
                         location: instance.location.clone(),
                     });
                     prepared.drift_fields.insert(address.clone(), fields);
+                    prepared.recorded_before_drift.insert(address.clone(), instance.value.clone());
                 }
                 // Outputs the provider could not read back stay as recorded.
                 instance.value = merge_known(&instance.value, current);
@@ -701,6 +707,11 @@ fn plan_once(
     };
     let evaluation = config.evaluate(&mut planner);
     let Planner { mut changes, mut errors, data_reads, .. } = planner;
+    for change in &mut changes {
+        if let Some(recorded) = prepared.recorded_before_drift.get(&change.address) {
+            configured_over_drift(change, recorded);
+        }
+    }
     // Dependencies are known once every instance is evaluated.
     let depends: HashMap<&str, &Vec<String>> =
         evaluation.instances.iter().map(|i| (i.address.as_str(), &i.depends_on)).collect();
@@ -756,6 +767,22 @@ fn plan_once(
         data_reads,
     };
     (plan, evaluation)
+}
+
+/// Makes "`f` changed outside Orch" "`f` changed" where the configuration
+/// of `f` differs from what was recorded before the drift: the update
+/// then follows a change of configuration, whatever happened outside.
+fn configured_over_drift(change: &mut Change, recorded: &Value) {
+    for reason in &mut change.reasons {
+        if let Reason::ChangedOutside(name) = reason
+            && crate::plan::differs(
+                crate::provider::field(recorded, name),
+                crate::provider::field(&change.config, name),
+            )
+        {
+            *reason = Reason::Changed(name.clone());
+        }
+    }
 }
 
 /// The drift found by refresh, less the fields each declaration's
