@@ -378,10 +378,13 @@ impl Resolver for Planner<'_> {
                         crate::plan::join_reasons(&change.reasons)
                     ),
                 )
-                .with_help(
+                .with_help(if prior.is_some_and(|p| p.tainted) {
+                    "the object is tainted (its create failed or was interrupted), so it must be \
+                     replaced: remove @prevent_destroy and apply once to lift the protection"
+                } else {
                     "undo the change that forces the replacement, or remove @prevent_destroy and \
-                     apply once to lift the protection",
-                ),
+                     apply once to lift the protection"
+                }),
             );
         }
         self.changes.push(change);
