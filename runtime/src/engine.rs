@@ -424,10 +424,7 @@ impl FailedRefresh {
     /// The diagnostic at `span` (the declaration, when the configuration
     /// has it), else at the recorded place.
     fn diagnostic(&self, span: Option<Span>) -> Diagnostic {
-        let place = match &self.location {
-            Some(location) => format!("{location} (`{}`, as recorded in the state)", self.address),
-            None => format!("`{}` (as recorded in the state)", self.address),
-        };
+        let place = recorded_place(&self.address, self.location.as_deref());
         Diagnostic::at_or_detached(&codes::E0903, span, self.message.clone(), place)
     }
 }
@@ -582,11 +579,16 @@ fn recorded_error(
     address: &str,
     instance: &InstanceState,
 ) -> Diagnostic {
-    let place = match &instance.location {
+    Diagnostic::detached(code, message, recorded_place(address, instance.location.as_deref()))
+}
+
+/// Where a recorded object was declared, for a message about it:
+/// `main.orch:3:10 (`conf`, as recorded in the state)`.
+fn recorded_place(address: &str, location: Option<&str>) -> String {
+    match location {
         Some(location) => format!("{location} (`{address}`, as recorded in the state)"),
         None => format!("`{address}` (as recorded in the state)"),
-    };
-    Diagnostic::detached(code, message, place)
+    }
 }
 
 /// `current` with the fields it does not know taken from `recorded`.
