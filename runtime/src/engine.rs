@@ -335,7 +335,9 @@ impl Resolver for Planner<'_> {
                 change.config = config.clone();
                 change.before = Some(current.clone());
                 let planned = provider.plan(&instance.resource_kind, Some(current), &config);
-                let changed = changed_inputs(schema, current, &config, ignored);
+                // The provider's view decides what changes: it may know
+                // that two spellings are the same (`utf8` and `UTF8`).
+                let changed = changed_inputs(schema, current, &planned.value, ignored);
                 let drifted = self.drift_reasons.get(&instance.address);
                 if prior.tainted {
                     change.action = Action::Replace;
@@ -376,10 +378,13 @@ impl Resolver for Planner<'_> {
                         crate::plan::join_reasons(&change.reasons)
                     ),
                 )
-                .with_help(
+                .with_help(if prior.is_some_and(|p| p.tainted) {
+                    "the object is tainted (its create failed or was interrupted), so it must be \
+                     replaced: remove @prevent_destroy and apply once to lift the protection"
+                } else {
                     "undo the change that forces the replacement, or remove @prevent_destroy and \
-                     apply once to lift the protection",
-                ),
+                     apply once to lift the protection"
+                }),
             );
         }
         self.changes.push(change);
@@ -392,9 +397,36 @@ impl Resolver for Planner<'_> {
 pub struct Prepared {
     pub warnings: Vec<String>,
     pub errors: Vec<Diagnostic>,
+    /// Recorded objects that could not be read back: the address and
+    /// why. Planning reports each at its declaration when the
+    /// configuration still has one, else at its recorded place.
+    pub failed_refreshes: Vec<FailedRefresh>,
     pub drift: Vec<Drift>,
     /// The fields that drifted, by address.
     pub drift_fields: HashMap<String, Vec<String>>,
+    /// The objects found drifted, as recorded before refresh replaced
+    /// them: a drifted field whose configuration differs from what was
+    /// recorded is a change of configuration, not only drift to undo.
+    pub recorded_before_drift: HashMap<String, Value>,
+}
+
+/// A recorded object that refresh could not read back.
+#[derive(Debug, Clone)]
+pub struct FailedRefresh {
+    pub address: String,
+    /// `conf: cannot refresh fs.file: ...`.
+    pub message: String,
+    /// Where the state recorded the declaration (`main.orch:3:10`).
+    pub location: Option<String>,
+}
+
+impl FailedRefresh {
+    /// The diagnostic at `span` (the declaration, when the configuration
+    /// has it), else at the recorded place.
+    fn diagnostic(&self, span: Option<Span>) -> Diagnostic {
+        let place = recorded_place(&self.address, self.location.as_deref());
+        Diagnostic::at_or_detached(&codes::E0903, span, self.message.clone(), place)
+    }
 }
 
 /// Reads the objects of interrupted operations back and adopts or drops
@@ -411,8 +443,10 @@ pub async fn prepare(
     let mut prepared = Prepared {
         warnings: Vec::new(),
         errors: Vec::new(),
+        failed_refreshes: Vec::new(),
         drift: Vec::new(),
         drift_fields: HashMap::new(),
+        recorded_before_drift: HashMap::new(),
     };
     // Interrupted operations: a create may have made an object the state
     // does not know; read it back by its planned configuration.
@@ -471,12 +505,11 @@ pub async fn prepare(
         let provider = match providers.get(&instance.provider) {
             Ok(provider) => provider,
             Err(error) => {
-                prepared.errors.push(recorded_error(
-                    &codes::E0903,
-                    format!("{address}: cannot refresh: {error}"),
-                    address,
-                    instance,
-                ));
+                prepared.failed_refreshes.push(FailedRefresh {
+                    address: address.clone(),
+                    message: format!("{address}: cannot refresh: {error}"),
+                    location: instance.location.clone(),
+                });
                 continue;
             }
         };
@@ -512,6 +545,7 @@ pub async fn prepare(
                         location: instance.location.clone(),
                     });
                     prepared.drift_fields.insert(address.clone(), fields);
+                    prepared.recorded_before_drift.insert(address.clone(), instance.value.clone());
                 }
                 // Outputs the provider could not read back stay as recorded.
                 instance.value = merge_known(&instance.value, current);
@@ -527,32 +561,34 @@ pub async fn prepare(
                 prepared.drift_fields.insert(address.clone(), Vec::new());
                 loaded.state.instances.remove(&address);
             }
-            Err(error) => prepared.errors.push(recorded_error(
-                &codes::E0903,
-                format!("{address}: cannot refresh {}: {error}", instance.kind),
-                &address,
-                instance,
-            )),
+            Err(error) => prepared.failed_refreshes.push(FailedRefresh {
+                message: format!("{address}: cannot refresh {}: {error}", instance.kind),
+                location: instance.location.clone(),
+                address,
+            }),
         }
     }
     prepared
 }
 
-/// A diagnostic about a recorded object, at its declaration's span when
-/// the configuration still has it (refresh reads every recorded object,
-/// before evaluation knows which are declared), else at its recorded
-/// place.
+/// A diagnostic about a recorded object that the configuration no longer
+/// declares, at its recorded place.
 fn recorded_error(
     code: &'static orch_lang::diagnostic::Code,
     message: String,
     address: &str,
     instance: &InstanceState,
 ) -> Diagnostic {
-    let place = match &instance.location {
+    Diagnostic::detached(code, message, recorded_place(address, instance.location.as_deref()))
+}
+
+/// Where a recorded object was declared, for a message about it:
+/// `main.orch:3:10 (`conf`, as recorded in the state)`.
+fn recorded_place(address: &str, location: Option<&str>) -> String {
+    match location {
         Some(location) => format!("{location} (`{address}`, as recorded in the state)"),
         None => format!("`{address}` (as recorded in the state)"),
-    };
-    Diagnostic::detached(code, message, place)
+    }
 }
 
 /// `current` with the fields it does not know taken from `recorded`.
@@ -676,6 +712,11 @@ fn plan_once(
     };
     let evaluation = config.evaluate(&mut planner);
     let Planner { mut changes, mut errors, data_reads, .. } = planner;
+    for change in &mut changes {
+        if let Some(recorded) = prepared.recorded_before_drift.get(&change.address) {
+            configured_over_drift(change, recorded);
+        }
+    }
     // Dependencies are known once every instance is evaluated.
     let depends: HashMap<&str, &Vec<String>> =
         evaluation.instances.iter().map(|i| (i.address.as_str(), &i.depends_on)).collect();
@@ -684,8 +725,14 @@ fn plan_once(
             change.depends_on = (*list).clone();
         }
     }
-    let in_config: std::collections::HashSet<&str> =
-        evaluation.instances.iter().map(|i| i.address.as_str()).collect();
+    let declared: HashMap<&str, &Instance> =
+        evaluation.instances.iter().map(|i| (i.address.as_str(), i)).collect();
+    let refresh_errors = prepared
+        .failed_refreshes
+        .iter()
+        .map(|failed| failed.diagnostic(declared.get(failed.address.as_str()).map(|i| i.span)));
+    errors.splice(0..0, refresh_errors);
+    let in_config: std::collections::HashSet<&str> = declared.keys().copied().collect();
     for (address, instance) in &state.instances {
         if in_config.contains(address.as_str()) {
             continue;
@@ -718,13 +765,47 @@ fn plan_once(
         lineage: state.lineage.clone(),
         serial: state.serial,
         changes,
-        drift: prepared.drift.clone(),
+        drift: without_ignored(&prepared.drift, &declared),
         errors,
         warnings: prepared.warnings.clone(),
         outputs: evaluation.outputs.clone(),
         data_reads,
     };
     (plan, evaluation)
+}
+
+/// Makes "`f` changed outside Orch" "`f` changed" where the configuration
+/// of `f` differs from what was recorded before the drift: the update
+/// then follows a change of configuration, whatever happened outside.
+fn configured_over_drift(change: &mut Change, recorded: &Value) {
+    for reason in &mut change.reasons {
+        if let Reason::ChangedOutside(name) = reason
+            && crate::plan::differs(
+                crate::provider::field(recorded, name),
+                crate::provider::field(&change.config, name),
+            )
+        {
+            *reason = Reason::Changed(name.clone());
+        }
+    }
+}
+
+/// The drift found by refresh, less the fields each declaration's
+/// `@ignore_changes` hides (refresh runs before evaluation, so it cannot
+/// know them); an object whose every drifted field is ignored has no drift.
+fn without_ignored(drift: &[Drift], declared: &HashMap<&str, &Instance>) -> Vec<Drift> {
+    drift
+        .iter()
+        .filter_map(|entry| {
+            let ignored = match declared.get(entry.address.as_str()) {
+                Some(instance) if !entry.deleted => &instance.options.ignore_changes,
+                _ => return Some(entry.clone()),
+            };
+            let fields: Vec<String> =
+                entry.fields.iter().filter(|f| !ignored.contains(f)).cloned().collect();
+            (!fields.is_empty()).then(|| Drift { fields, ..entry.clone() })
+        })
+        .collect()
 }
 
 fn deletion(address: &str, instance: &InstanceState, reason: Reason) -> Change {
@@ -754,7 +835,9 @@ fn deletion(address: &str, instance: &InstanceState, reason: Reason) -> Change {
 
 /// Plans `destroy`: every recorded object, in reverse dependency order.
 pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
-    let mut errors = prepared.errors;
+    let mut errors: Vec<Diagnostic> =
+        prepared.failed_refreshes.iter().map(|failed| failed.diagnostic(None)).collect();
+    errors.extend(prepared.errors);
     let mut changes = Vec::new();
     for (address, instance) in &state.instances {
         if instance.protected {
