@@ -1642,3 +1642,31 @@ resource second: exec.run {
     // Without the recorded dependency the quick `first` would end first.
     assert_eq!(orch.log("destroyed.log"), ["second", "first"]);
 }
+
+#[test]
+fn the_modules_example_applies_with_its_imported_values() {
+    // Issue 10: values from `import` were unknown, so every apply failed.
+    let orch = Orch::new(include_str!("../../examples/modules/main.orch"));
+    orch.write("modules/common.orch", include_str!("../../examples/modules/modules/common.orch"));
+    orch.write("modules/site.orch", include_str!("../../examples/modules/modules/site.orch"));
+    let plan = orch.plan_json(&[]);
+    let server = change(&plan, "blog.server");
+    assert!(server.to_string().contains("listen=127.0.0.1:8001"), "{server}");
+    let run = orch.apply(&[]);
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+    assert_eq!(
+        orch.read("srv/sites/docs/server.conf"),
+        "listen=127.0.0.1:8000\nroot=./srv/sites/docs\n"
+    );
+    assert_eq!(
+        orch.read("srv/sites/blog/server.conf"),
+        "listen=127.0.0.1:8001\nroot=./srv/sites/blog\n"
+    );
+    let outputs = orch.run(&["output", "main.orch", "--json"]);
+    outputs.expect_code(0);
+    assert_eq!(
+        outputs.json()["site_urls"],
+        serde_json::json!(["http://127.0.0.1:8000/", "http://127.0.0.1:8001/"])
+    );
+    orch.expect_no_changes(&[]);
+}

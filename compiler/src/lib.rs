@@ -274,14 +274,9 @@ pub fn analyze_with_cache(
         if options.evaluate && !has_errors {
             let reached: Vec<FileId> = links.iter().filter_map(|l| l.target).collect();
             for &root in &root_ids {
+                // Whatever a root holds (instances, or only lets and
+                // asserts), what is known at check time is evaluated.
                 if reached.contains(&root) || policy_ids.contains(&root) {
-                    continue;
-                }
-                if !model
-                    .modules
-                    .get(&root)
-                    .is_some_and(|m| m.has_instances || !m.policies.is_empty())
-                {
                     continue;
                 }
                 let evaluation = eval::evaluate(
