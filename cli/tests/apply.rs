@@ -1755,7 +1755,11 @@ fn a_secret_instance_key_is_refused_at_check() {
         let check = orch.run(&["check", "main.orch", "--var", &var]);
         check.expect_code(1);
         assert!(check.stdout.contains("error[E0205]"), "{main}\n{}", check.stdout);
-        assert!(check.stdout.contains("the secret comes from the secret param"), "{}", check.stdout);
+        assert!(
+            check.stdout.contains("the secret comes from the secret param"),
+            "{}",
+            check.stdout
+        );
         let plan = orch.run(&["plan", "main.orch", "--var", &var]);
         plan.expect_code(1);
         for run in [&check, &plan] {

@@ -359,7 +359,7 @@ fn check_sees_the_values_of_imports() {
     let run = project.run(&["check", "main.orch"]);
     run.expect_code(1);
     assert!(run.stdout.starts_with("error[E0801]: the port is 8000\n"), "{}", run.stdout);
-    project.write("main.orch", &main.replace("== 1", "== 8000"));
+    project.write("main.orch", main.replace("== 1", "== 8000"));
     project.run(&["check", "main.orch"]).expect_code(0);
     // An imported list expands a loop at check time.
     project.write(

@@ -267,9 +267,9 @@ pub fn analyze_with_cache(
                 );
             }
         }
-        let checker = check::Checker::new(&files, &model, targets);
+        let checker = check::Checker::new(&files, model, targets);
         let (checked, semantic) = checker.run();
-        let graph = ir::Graph::build(&model, &checked);
+        let graph = ir::Graph::build(model, &checked);
         let has_errors = diagnostics.iter().chain(&semantic).any(Diagnostic::is_error);
         if options.evaluate && !has_errors {
             let reached: Vec<FileId> = links.iter().filter_map(|l| l.target).collect();
@@ -281,7 +281,7 @@ pub fn analyze_with_cache(
                 }
                 let evaluation = eval::evaluate(
                     &files,
-                    &model,
+                    model,
                     &checked,
                     &graph,
                     db,

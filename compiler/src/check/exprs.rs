@@ -826,7 +826,9 @@ impl Checker<'_, '_> {
                     ),
                 })
             }
-            _ => SecretSource { span: expr.span, description: format!("the secret field `{text}`") },
+            _ => {
+                SecretSource { span: expr.span, description: format!("the secret field `{text}`") }
+            }
         }
     }
 

@@ -167,10 +167,9 @@ impl Function {
                 args.iter().all(|a| a.reveal().0 != &Value::Unknown),
                 args.iter().any(Value::is_secret),
             ),
-            ArgumentUse::Contents => (
-                args.iter().all(Value::is_known),
-                args.iter().any(Value::contains_secret),
-            ),
+            ArgumentUse::Contents => {
+                (args.iter().all(Value::is_known), args.iter().any(Value::contains_secret))
+            }
         };
         if !known {
             return Ok(Value::Unknown);
