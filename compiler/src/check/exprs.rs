@@ -177,6 +177,9 @@ impl Checker<'_, '_> {
                     typed.phase = Phase::Known;
                     typed.origin = Some(id);
                 }
+                if typed.secret.is_none() && typed.ty.contains_secret() {
+                    typed.secret = self.instance_secret_source(id);
+                }
                 if matches!(kind, DeclKind::Let | DeclKind::Output) {
                     let name = ident.name.clone();
                     typed.phase = typed
@@ -781,6 +784,58 @@ impl Checker<'_, '_> {
             secret = Some(self.secret_field_source(typed.origin, expr, name, file));
         }
         Typed { ty: result_ty, phase, secret, origin: None }
+    }
+
+    /// Where the secret held by an instance of `id` (a resource, data or
+    /// module declaration) comes from, when the instance is used whole: a
+    /// sensitive field of its kind, or a module's secret output.
+    fn instance_secret_source(&mut self, id: crate::model::DeclId) -> Option<SecretSource> {
+        let decl = self.model.decl(id);
+        match &decl.item.kind {
+            ast::ItemKind::Resource(resource) | ast::ItemKind::Data(resource) => {
+                let kind = lookup_kind(&resource.kind.to_dotted())?;
+                let field = kind.fields.iter().find(|f| f.sensitive)?;
+                Some(SecretSource {
+                    span: decl.name_span(),
+                    description: format!(
+                        "the sensitive field `{}` of `{}` (in `{}`)",
+                        field.name,
+                        kind.name,
+                        decl.name_str()
+                    ),
+                })
+            }
+            ast::ItemKind::Module(module) => {
+                let target = *self.out.targets.get(&id)?;
+                let outputs: Vec<crate::model::DeclId> = self
+                    .model
+                    .modules
+                    .get(&target)?
+                    .decls
+                    .iter()
+                    .copied()
+                    .filter(|d| self.model.decl(*d).kind == DeclKind::Output)
+                    .collect();
+                for output in outputs {
+                    let typed = self.check_decl(output);
+                    if typed.ty.contains_secret() {
+                        let output = self.model.decl(output);
+                        return typed.secret.or_else(|| {
+                            Some(SecretSource {
+                                span: output.name_span(),
+                                description: format!(
+                                    "the secret output `{}` of the module `{}`",
+                                    output.name_str(),
+                                    module.name.name
+                                ),
+                            })
+                        });
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
     }
 
     /// Where the secret read by `base.NAME` comes from, when the base does

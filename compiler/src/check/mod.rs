@@ -38,7 +38,8 @@ pub struct SecretSource {
 pub struct Typed {
     pub ty: Ty,
     pub phase: Phase,
-    /// Set when `ty` is a secret.
+    /// Where a secret in the value comes from: set when `ty` is or holds a
+    /// secret (and possibly, harmlessly, on values computed next to one).
     pub secret: Option<SecretSource>,
     /// The resource, data or module declaration whose instance(s) this
     /// value is, so that field accesses know their phase.
