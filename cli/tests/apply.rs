@@ -1642,3 +1642,130 @@ resource second: exec.run {
     // Without the recorded dependency the quick `first` would end first.
     assert_eq!(orch.log("destroyed.log"), ["second", "first"]);
 }
+
+#[test]
+fn the_modules_example_applies_with_its_imported_values() {
+    // Issue 10: values from `import` were unknown, so every apply failed.
+    let orch = Orch::new(include_str!("../../examples/modules/main.orch"));
+    orch.write("modules/common.orch", include_str!("../../examples/modules/modules/common.orch"));
+    orch.write("modules/site.orch", include_str!("../../examples/modules/modules/site.orch"));
+    let plan = orch.plan_json(&[]);
+    let server = change(&plan, "blog.server");
+    assert!(server.to_string().contains("listen=127.0.0.1:8001"), "{server}");
+    let run = orch.apply(&[]);
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+    assert_eq!(
+        orch.read("srv/sites/docs/server.conf"),
+        "listen=127.0.0.1:8000\nroot=./srv/sites/docs\n"
+    );
+    assert_eq!(
+        orch.read("srv/sites/blog/server.conf"),
+        "listen=127.0.0.1:8001\nroot=./srv/sites/blog\n"
+    );
+    let outputs = orch.run(&["output", "main.orch", "--json"]);
+    outputs.expect_code(0);
+    assert_eq!(
+        outputs.json()["site_urls"],
+        serde_json::json!(["http://127.0.0.1:8000/", "http://127.0.0.1:8001/"])
+    );
+    orch.expect_no_changes(&[]);
+}
+
+// ---------------------------------------------------------------------
+// Secrets taint what reads them (issue 10, defect 4; issue 17, defect 3).
+
+#[test]
+fn the_length_of_instances_holding_secrets_is_not_secret() {
+    let orch = Orch::new(
+        r#"param token: secret<string>
+for i in 0..3 {
+  resource wide: exec.run {
+    create = "true"
+    env    = { TOKEN = token }
+  }
+}
+resource summary: exec.run {
+  create   = "echo \"$N\" > n.txt"
+  env      = { N = string(length(wide)) }
+  triggers = { n = string(length(wide)) }
+}
+"#,
+    );
+    let var = format!("token={TOKEN}");
+    let plan = orch.plan_json(&["--var", &var]);
+    assert_eq!(change(&plan, "summary")["after"]["triggers"]["n"], "3", "{plan}");
+    let run = orch.apply(&["--var", &var]);
+    assert_hidden("apply", run.stdout.as_bytes(), &[TOKEN]);
+    assert_eq!(orch.read("n.txt"), "3\n");
+    let show = orch.run(&["state", "show", "summary", "--json"]);
+    show.expect_code(0);
+    assert_eq!(show.json()["value"]["triggers"]["n"], "3", "{}", show.stdout);
+    orch.expect_no_changes(&["--var", &var]);
+}
+
+#[test]
+fn a_secret_element_stays_secret_in_a_loop_over_positions() {
+    // The positions of a list holding a secret are not secret, but the
+    // element is: `content` keeps it sealed in state.
+    let orch = Orch::new(
+        r#"param token: secret<string>
+for i, t in [token, "plain"] {
+  resource f: fs.file {
+    path    = "f${i}.txt"
+    content = t
+  }
+}
+"#,
+    );
+    let var = format!("token={TOKEN}");
+    let run = orch.apply(&["--var", &var]);
+    assert_eq!(orch.read("f0.txt"), TOKEN);
+    assert_eq!(orch.read("f1.txt"), "plain");
+    let mut files = Vec::new();
+    files_below(&orch.path(".orch"), &mut files);
+    for (path, bytes) in &files {
+        assert_hidden(&path.display().to_string(), bytes, &[TOKEN]);
+    }
+    let list = orch.run(&["state", "list"]);
+    for run in [&run, &list, &orch.run(&["state", "show", "f[0]"])] {
+        assert_hidden("a run", run.stdout.as_bytes(), &[TOKEN]);
+        assert_hidden("a run", run.stderr.as_bytes(), &[TOKEN]);
+    }
+}
+
+#[test]
+fn a_secret_instance_key_is_refused_at_check() {
+    let module = "param names: list<string>\nfor n in names {\n  resource v: core.value { input = \"x\" }\n}\n";
+    let secret_module = "param names: secret<list<string>>\nfor n in names {\n  resource v: core.value { input = \"x\" }\n}\n";
+    let cases = [
+        "param token: secret<string>\nfor t in [token] {\n  resource f: core.value { input = \"x\" }\n}\n",
+        "param token: secret<string>\nlet xs = [token, \"b\"]\nfor t in xs {\n  resource f: core.value { input = \"x\" }\n}\n",
+        "param token: secret<list<string>>\nfor t in token {\n  resource f: core.value { input = \"x\" }\n}\n",
+        "param token: secret<string>\nfor i, _ in range(length(token)) {\n  resource f: core.value { input = \"x\" }\n}\n",
+        "param token: secret<string>\nmodule m: \"./plain.orch\" { names = [token] }\n",
+        "param token: secret<string>\nmodule m: \"./secret.orch\" { names = [token] }\n",
+    ];
+    for main in cases {
+        let orch = Orch::new(main);
+        orch.write("plain.orch", module);
+        orch.write("secret.orch", secret_module);
+        let var = format!("token={TOKEN}");
+        let var_list = format!("token=[\"{TOKEN}\"]");
+        let var = if main.contains("secret<list") { var_list } else { var };
+        let check = orch.run(&["check", "main.orch", "--var", &var]);
+        check.expect_code(1);
+        assert!(check.stdout.contains("error[E0205]"), "{main}\n{}", check.stdout);
+        assert!(
+            check.stdout.contains("the secret comes from the secret param"),
+            "{}",
+            check.stdout
+        );
+        let plan = orch.run(&["plan", "main.orch", "--var", &var]);
+        plan.expect_code(1);
+        for run in [&check, &plan] {
+            assert_hidden(main, run.stdout.as_bytes(), &[TOKEN]);
+            assert_hidden(main, run.stderr.as_bytes(), &[TOKEN]);
+        }
+        assert!(!orch.exists(".orch/state.json"), "nothing was recorded for {main}");
+    }
+}

@@ -330,3 +330,87 @@ fn version_is_printed() {
     run.expect_code(0);
     assert_eq!(run.stdout, format!("orchc {}\n", env!("CARGO_PKG_VERSION")));
 }
+
+// ---------------------------------------------------------------------
+// Regressions of issue 10.
+
+#[test]
+fn a_file_of_lets_and_asserts_is_evaluated() {
+    let project = Project::new();
+    project.write("main.orch", "let a = 1\nassert a == 2, \"a is ${a}\"\n");
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(1);
+    assert!(run.stdout.starts_with("error[E0801]: a is 1\n"), "{}", run.stdout);
+    project.write("main.orch", "let a = 1\nassert a == 1, \"a is ${a}\"\n");
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "checked 1 file: no problems\n");
+    project.write("main.orch", "assert false, \"x\"\n");
+    project.run(&["check", "main.orch"]).expect_code(1);
+}
+
+#[test]
+fn check_sees_the_values_of_imports() {
+    let project = Project::new();
+    project.write("lib/common.orch", "let default_port = 8000\nlet names = [\"a\", \"b\"]\n");
+    let main = "import \"./lib/common.orch\" as common\n\
+                assert common.default_port == 1, \"the port is ${common.default_port}\"\n";
+    project.write("main.orch", main);
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(1);
+    assert!(run.stdout.starts_with("error[E0801]: the port is 8000\n"), "{}", run.stdout);
+    project.write("main.orch", main.replace("== 1", "== 8000"));
+    project.run(&["check", "main.orch"]).expect_code(0);
+    // An imported list expands a loop at check time.
+    project.write(
+        "main.orch",
+        "import \"./lib/common.orch\" as common\n\
+         for n in common.names {\n  resource v: core.value { input = n }\n}\n\
+         assert length(v) == 3, \"${length(v)} instances\"\n",
+    );
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(1);
+    assert!(run.stdout.starts_with("error[E0801]: 2 instances\n"), "{}", run.stdout);
+}
+
+#[test]
+fn asserts_of_an_imported_file_run_once() {
+    let project = Project::new();
+    project.write("common.orch", "let port = 8000\nassert port < 1024, \"port ${port} is high\"\n");
+    project.write(
+        "site.orch",
+        "import \"./common.orch\" as common\nparam p: int = common.port\n\
+         resource v: core.value { input = \"${p}\" }\n",
+    );
+    project.write(
+        "main.orch",
+        "import \"./common.orch\" as common\n\
+         module a: \"./site.orch\" {}\nmodule b: \"./site.orch\" { p = common.port + 1 }\n",
+    );
+    let run = project.run(&["check", "--format", "json", "main.orch"]);
+    run.expect_code(1);
+    let diagnostics = run.json()["diagnostics"].as_array().expect("a list").clone();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "E0801");
+    assert_eq!(diagnostics[0]["message"], "port 8000 is high");
+    assert_eq!(diagnostics[0]["file"], "common.orch");
+}
+
+#[test]
+fn a_param_read_only_by_a_provider_block_is_used() {
+    let project = Project::new();
+    project.write(
+        "main.orch",
+        "param url: string = \"postgres://postgres@127.0.0.1:5432/postgres\"\n\
+         provider pg { url = url }\n\
+         resource db: pg.database { name = \"app\" }\n",
+    );
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "checked 1 file: no problems\n");
+    // Names in provider blocks are resolved like any other.
+    project.write("main.orch", "provider pg { url = nowhere }\n");
+    let run = project.run(&["check", "main.orch"]);
+    run.expect_code(1);
+    assert!(run.stdout.starts_with("error[E0101]: cannot find `nowhere`"), "{}", run.stdout);
+}

@@ -22,7 +22,9 @@ pub struct SourceFile {
     /// The path as given or as joined from an importing file's folder.
     pub path: String,
     pub source: Arc<str>,
-    pub parsed: Parsed,
+    /// Shared with the analysis's [`crate::model::Model`], which borrows
+    /// the syntax tree for as long as the analysis lives.
+    pub parsed: Arc<Parsed>,
 }
 
 /// Every file of a compilation, indexed by [`FileId`].
@@ -63,7 +65,7 @@ impl Files {
         let id = FileId(self.files.len() as u32);
         let file = match cache.take(id, &path, &source) {
             Some(file) => file,
-            None => SourceFile { id, parsed: parse(id, &source), path, source },
+            None => SourceFile { id, parsed: Arc::new(parse(id, &source)), path, source },
         };
         self.files.push(file);
         id

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use orch_lang::ast::{self, ExprKind, ItemKind};
 use orch_lang::diagnostic::{codes, sort_diagnostics};
-use orch_lang::{Diagnostic, FileId, LineIndex, Span};
+use orch_lang::{Diagnostic, FileId, LineIndex, Parsed, Span};
+use yoke::Yoke;
 
 pub use check::{Checked, Typed};
 pub use db::{Files, ParseCache, SourceDb, join_path};
@@ -55,9 +56,18 @@ pub struct Analysis {
     pub decls: Vec<model::DeclInfo>,
     /// The files given as policy files.
     pub policy_files: Vec<FileId>,
+    /// Built once here, so that the runtime's repeated evaluations do not
+    /// collect the declarations again.
+    model: OwnedModel,
 }
 
 impl Analysis {
+    /// The declarations and scopes of every file, built once by the
+    /// analysis.
+    pub fn model(&self) -> &Model<'_> {
+        self.model.get()
+    }
+
     /// Evaluates the root configuration `root` again, asking `resolver`
     /// what each resource and data instance is: the runtime's evaluation
     /// against recorded state and applied objects. Only meaningful when the
@@ -69,10 +79,9 @@ impl Analysis {
         params: &HashMap<String, eval::ParamInput>,
         resolver: &mut dyn eval::Resolver,
     ) -> eval::Evaluation {
-        let model = self.model();
         eval::evaluate(
             &self.files,
-            &model,
+            self.model(),
             &self.checked,
             &self.graph,
             db,
@@ -81,18 +90,6 @@ impl Analysis {
             &self.policy_files,
             resolver,
         )
-    }
-}
-
-impl Analysis {
-    /// The declarations and scopes of every file, for evaluation.
-    fn model(&self) -> Model<'_> {
-        let mut model = Model::default();
-        let mut ignored = Vec::new();
-        for file in self.files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut ignored);
-        }
-        model
     }
 
     /// Evaluates only the instances `targets` of the root configuration
@@ -105,10 +102,9 @@ impl Analysis {
         resolver: &mut dyn eval::Resolver,
         targets: &[eval::InstanceRef],
     ) -> eval::Evaluation {
-        let model = self.model();
         eval::evaluate_instances(
             &self.files,
-            &model,
+            self.model(),
             &self.checked,
             db,
             root,
@@ -117,6 +113,24 @@ impl Analysis {
             targets,
         )
     }
+}
+
+/// A [`Model`] together with the syntax trees it borrows: the parses of
+/// every file, shared with [`Files`] (so that an analysis's files may still
+/// be handed to a [`ParseCache`] while the model lives).
+pub type OwnedModel = Yoke<Model<'static>, Vec<Arc<Parsed>>>;
+
+/// Collects the declarations and scopes of every file of `files`, once.
+fn build_model(files: &Files, diagnostics: &mut Vec<Diagnostic>) -> OwnedModel {
+    let trees: Vec<Arc<Parsed>> = files.iter().map(|file| file.parsed.clone()).collect();
+    let ids: Vec<FileId> = files.iter().map(|file| file.id).collect();
+    Yoke::attach_to_cart(trees, |trees: &[Arc<Parsed>]| {
+        let mut model = Model::default();
+        for (&id, tree) in ids.iter().zip(trees) {
+            model.add_file(id, &tree.file, diagnostics);
+        }
+        model
+    })
 }
 
 /// A `module` or `import` item and the file it names.
@@ -224,11 +238,9 @@ pub fn analyze_with_cache(
 
     let mut notes = Vec::new();
     let mut evaluations = Vec::new();
+    let owned_model = build_model(&files, &mut diagnostics);
     let (checked, graph, mut semantic, decls) = {
-        let mut model = Model::default();
-        for file in files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut diagnostics);
-        }
+        let model = owned_model.get();
         let decls = model.decl_infos();
         let mut targets = rustc_hash::FxHashMap::default();
         for decl in &model.decls {
@@ -255,26 +267,21 @@ pub fn analyze_with_cache(
                 );
             }
         }
-        let checker = check::Checker::new(&files, &model, targets);
+        let checker = check::Checker::new(&files, model, targets);
         let (checked, semantic) = checker.run();
-        let graph = ir::Graph::build(&model, &checked);
+        let graph = ir::Graph::build(model, &checked);
         let has_errors = diagnostics.iter().chain(&semantic).any(Diagnostic::is_error);
         if options.evaluate && !has_errors {
             let reached: Vec<FileId> = links.iter().filter_map(|l| l.target).collect();
             for &root in &root_ids {
+                // Whatever a root holds (instances, or only lets and
+                // asserts), what is known at check time is evaluated.
                 if reached.contains(&root) || policy_ids.contains(&root) {
-                    continue;
-                }
-                if !model
-                    .modules
-                    .get(&root)
-                    .is_some_and(|m| m.has_instances || !m.policies.is_empty())
-                {
                     continue;
                 }
                 let evaluation = eval::evaluate(
                     &files,
-                    &model,
+                    model,
                     &checked,
                     &graph,
                     db,
@@ -312,6 +319,7 @@ pub fn analyze_with_cache(
         notes,
         decls,
         policy_files: policy_ids,
+        model: owned_model,
     }
 }
 

@@ -135,8 +135,10 @@ pub struct ModuleInfo<'a> {
     pub providers: Vec<&'a ast::Provider>,
 }
 
-/// Every module of the program.
-#[derive(Debug, Default)]
+/// Every module of the program. An [`crate::Analysis`] builds it once and
+/// keeps it, together with the syntax trees it borrows (see
+/// [`crate::OwnedModel`]).
+#[derive(Debug, Default, yoke::Yokeable)]
 pub struct Model<'a> {
     pub decls: Vec<Decl<'a>>,
     pub scopes: Vec<Scope<'a>>,

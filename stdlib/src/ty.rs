@@ -94,6 +94,17 @@ impl Ty {
         matches!(self, Ty::Secret(_))
     }
 
+    /// Whether a value of this type holds a secret anywhere: it is one, or
+    /// an element, value or field is.
+    pub fn contains_secret(&self) -> bool {
+        match self {
+            Ty::Secret(_) => true,
+            Ty::List(inner) | Ty::Map(inner) | Ty::Optional(inner) => inner.contains_secret(),
+            Ty::Record(record) => record.fields.iter().any(|f| f.ty.contains_secret()),
+            _ => false,
+        }
+    }
+
     /// The type without a secret mark.
     pub fn reveal(&self) -> &Ty {
         match self {

@@ -57,7 +57,7 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) -> Typed {
                     Typed { ty, ..typed }
                 }
                 None => {
-                    if typed.ty.is_secret() {
+                    if typed.ty.contains_secret() {
                         let what = format!(
                             "the output `{}` (declare it `secret<T>` to export a secret)",
                             output.name.name

@@ -177,6 +177,9 @@ impl Checker<'_, '_> {
                     typed.phase = Phase::Known;
                     typed.origin = Some(id);
                 }
+                if typed.secret.is_none() && typed.ty.contains_secret() {
+                    typed.secret = self.instance_secret_source(id);
+                }
                 if matches!(kind, DeclKind::Let | DeclKind::Output) {
                     let name = ident.name.clone();
                     typed.phase = typed
@@ -237,7 +240,7 @@ impl Checker<'_, '_> {
         for item in items {
             let typed = self.expr(file, item, scope, element_expected.as_ref());
             result.phase = result.phase.join(&typed.phase);
-            if typed.ty.is_secret() {
+            if contains_secret(&typed.ty) {
                 result.secret = result.secret.or(typed.secret.clone());
             }
             // Against a list type, each element is checked where it is written.
@@ -268,19 +271,17 @@ impl Checker<'_, '_> {
                 }
             };
         }
-        // A list of secrets is secret, unless its type says that its
-        // elements are (`list<secret<string>>`).
-        let secret_elements = element_expected.as_ref().is_some_and(Ty::is_secret);
+        // The elements keep their secret marks: a list holding a secret is
+        // a `list<secret<T>>`, whose elements are secret but whose length
+        // is not.
         if let Some(element) = element {
             let element = element_expected
-                .filter(|e| element.assignable_to(e) && (!element.is_secret() || e.is_secret()))
+                .filter(|e| element.assignable_to(e) && !super::leaks_secret(&element, e))
                 .unwrap_or(element);
             result.ty = Ty::list(element);
         }
         if failed {
             result.ty = Ty::Error;
-        } else if result.secret.is_some() && !secret_elements {
-            result.ty = Ty::secret(result.ty);
         }
         result
     }
@@ -309,9 +310,6 @@ impl Checker<'_, '_> {
             _ => None,
         };
         let mut failed = false;
-        // Whether a secret went into a field that is not declared secret:
-        // then the whole object is secret.
-        let mut leaks_secret = false;
         let mut misspelt: Vec<SmolStr> = Vec::new();
         for field in fields {
             let key: SmolStr = match &field.key {
@@ -369,9 +367,10 @@ impl Checker<'_, '_> {
             };
             let typed = self.expr(file, &field.value, scope, field_expected.as_ref());
             result.phase = result.phase.join(&typed.phase);
-            if typed.ty.is_secret() {
+            // The field keeps its secret mark; the object is not secret
+            // because a field is.
+            if contains_secret(&typed.ty) {
                 result.secret = result.secret.or(typed.secret.clone());
-                leaks_secret |= !field_expected.as_ref().is_some_and(Ty::is_secret);
             }
             if let Some(want) = &field_expected
                 && !self.expect_assignable(
@@ -420,9 +419,6 @@ impl Checker<'_, '_> {
             }
         }
         result.ty = if failed { Ty::Error } else { Ty::record(None, out) };
-        if leaks_secret && !failed {
-            result.ty = Ty::secret(result.ty);
-        }
         result
     }
 
@@ -441,10 +437,18 @@ impl Checker<'_, '_> {
         }
         let mut phase = collection.phase.clone();
         let mut secret = collection.secret.clone();
+        // Which elements a comprehension produces, and how many, is secret
+        // when the collection itself is, or the filter or the keys read a
+        // secret; the values keep their own marks.
+        let mut secret_shape = collection.ty.is_secret();
         if let Some(condition) = &comprehension.condition {
             let typed = self.expr(file, condition, scope, Some(&Ty::Bool));
             self.expect_bool(condition, &typed, "a comprehension filter");
             phase = phase.join(&typed.phase);
+            if contains_secret(&typed.ty) {
+                secret_shape = true;
+                secret = secret.or(typed.secret);
+            }
         }
         let key = comprehension.key.as_ref().map(|key| {
             let typed = self.expr(file, key, scope, Some(&Ty::String));
@@ -456,23 +460,21 @@ impl Checker<'_, '_> {
         let value = self.expr(file, &comprehension.value, scope, None);
         self.pop_locals(count);
         phase = phase.join(&value.phase);
-        if value.ty.is_secret() {
+        if contains_secret(&value.ty) {
             secret = secret.or(value.secret.clone());
         }
-        // Like a list literal, a collection built from secrets is secret.
-        let mut any_secret = value.ty.is_secret();
         let ty = match key {
             Some(key) => {
                 phase = phase.join(&key.phase);
-                if key.ty.is_secret() {
-                    any_secret = true;
+                if contains_secret(&key.ty) {
+                    secret_shape = true;
                     secret = secret.or(key.secret);
                 }
                 Ty::map(value.ty)
             }
             None => Ty::list(value.ty),
         };
-        let ty = if any_secret { Ty::secret(ty) } else { ty };
+        let ty = if secret_shape { Ty::secret(ty) } else { ty };
         Typed { ty, phase, secret, origin: None }
     }
 
@@ -517,7 +519,13 @@ impl Checker<'_, '_> {
                 (Ty::Error, Ty::Error)
             }
         };
-        let value_ty = if collection.ty.is_secret() { Ty::secret(value_ty) } else { value_ty };
+        // Of a collection that is itself secret, the keys and positions are
+        // secret too; of one that holds secrets, only those elements are.
+        let (key_ty, value_ty) = if collection.ty.is_secret() {
+            (Ty::secret(key_ty), Ty::secret(value_ty))
+        } else {
+            (key_ty, value_ty)
+        };
         match &binding.second {
             None => vec![(binding.first.name.clone(), element(value_ty))],
             Some(second) => {
@@ -574,8 +582,17 @@ impl Checker<'_, '_> {
         let b = self.expr(file, rhs, scope, rhs_expected.as_ref());
         let phase = a.phase.join(&b.phase);
         let secret = a.secret.clone().or(b.secret.clone());
-        let any_secret = a.ty.is_secret() || b.ty.is_secret();
         let (ta, tb) = (a.ty.reveal().clone(), b.ty.reveal().clone());
+        // Joining two lists, or choosing one side with `??`, keeps the marks
+        // of the elements (the types unify them); any other operator reads
+        // its operands whole, so a secret anywhere in them is in the result.
+        let keeps_elements = op == BinaryOp::Coalesce
+            || (op == BinaryOp::Add && matches!((&ta, &tb), (Ty::List(_), Ty::List(_))));
+        let any_secret = if keeps_elements {
+            a.ty.is_secret() || b.ty.is_secret()
+        } else {
+            contains_secret(&a.ty) || contains_secret(&b.ty)
+        };
         let result = |ty: Ty| {
             let ty = if any_secret { Ty::secret(ty) } else { ty };
             Typed { ty, phase: phase.clone(), secret: secret.clone(), origin: None }
@@ -764,12 +781,110 @@ impl Checker<'_, '_> {
         }
         let mut secret = typed.secret.clone();
         if result_ty.is_secret() && secret.is_none() {
-            secret = Some(SecretSource {
-                span: expr.span,
-                description: format!("the sensitive field `{}`", source_text(self, file, expr)),
-            });
+            secret = Some(self.secret_field_source(typed.origin, expr, name, file));
         }
         Typed { ty: result_ty, phase, secret, origin: None }
+    }
+
+    /// Where the secret held by an instance of `id` (a resource, data or
+    /// module declaration) comes from, when the instance is used whole: a
+    /// sensitive field of its kind, or a module's secret output.
+    fn instance_secret_source(&mut self, id: crate::model::DeclId) -> Option<SecretSource> {
+        let decl = self.model.decl(id);
+        match &decl.item.kind {
+            ast::ItemKind::Resource(resource) | ast::ItemKind::Data(resource) => {
+                let kind = lookup_kind(&resource.kind.to_dotted())?;
+                let field = kind.fields.iter().find(|f| f.sensitive)?;
+                Some(SecretSource {
+                    span: decl.name_span(),
+                    description: format!(
+                        "the sensitive field `{}` of `{}` (in `{}`)",
+                        field.name,
+                        kind.name,
+                        decl.name_str()
+                    ),
+                })
+            }
+            ast::ItemKind::Module(module) => {
+                let target = *self.out.targets.get(&id)?;
+                let outputs: Vec<crate::model::DeclId> = self
+                    .model
+                    .modules
+                    .get(&target)?
+                    .decls
+                    .iter()
+                    .copied()
+                    .filter(|d| self.model.decl(*d).kind == DeclKind::Output)
+                    .collect();
+                for output in outputs {
+                    let typed = self.check_decl(output);
+                    if typed.ty.contains_secret() {
+                        let output = self.model.decl(output);
+                        return typed.secret.or_else(|| {
+                            Some(SecretSource {
+                                span: output.name_span(),
+                                description: format!(
+                                    "the secret output `{}` of the module `{}`",
+                                    output.name_str(),
+                                    module.name.name
+                                ),
+                            })
+                        });
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Where the secret read by `base.NAME` comes from, when the base does
+    /// not say: a sensitive field of a kind, or a module's secret output
+    /// (and what made it secret there).
+    fn secret_field_source(
+        &mut self,
+        origin: Option<crate::model::DeclId>,
+        expr: &Expr,
+        name: &ast::Ident,
+        file: FileId,
+    ) -> SecretSource {
+        let text = source_text(self, file, expr);
+        let Some(origin) = origin else {
+            return SecretSource {
+                span: expr.span,
+                description: format!("the secret field `{text}`"),
+            };
+        };
+        let decl = self.model.decl(origin);
+        match &decl.item.kind {
+            ast::ItemKind::Resource(resource) | ast::ItemKind::Data(resource) => SecretSource {
+                span: expr.span,
+                description: format!(
+                    "the sensitive field `{}` of `{}`",
+                    name.name,
+                    resource.kind.to_dotted()
+                ),
+            },
+            ast::ItemKind::Module(module) => {
+                let output = self
+                    .out
+                    .targets
+                    .get(&origin)
+                    .and_then(|target| self.model.modules.get(target))
+                    .and_then(|m| m.names.get(&name.name).copied());
+                let inner = output.and_then(|output| self.check_decl(output).secret);
+                inner.unwrap_or_else(|| SecretSource {
+                    span: expr.span,
+                    description: format!(
+                        "`{text}`, a secret output of the module `{}`",
+                        module.name.name
+                    ),
+                })
+            }
+            _ => {
+                SecretSource { span: expr.span, description: format!("the secret field `{text}`") }
+            }
+        }
     }
 
     /// The phase of field `name` of the instances of `origin`.
@@ -974,10 +1089,12 @@ impl Checker<'_, '_> {
             }
             let typed = self.expr(file, &arg.value, scope, None);
             phase = phase.join(&typed.phase);
-            // Like evaluation, a call is secret when any argument holds a
-            // secret anywhere inside (a record with a secret field too), and
-            // the function sees the types without their marks.
-            if contains_secret(&typed.ty) {
+            // Like evaluation, a call is secret when an argument holds a
+            // secret anywhere inside (a record with a secret field too) —
+            // or, for `length` and `keys`, which read only the shape, when
+            // the argument itself is secret. The function sees the types
+            // without their marks.
+            if function.secret_argument(&typed.ty) {
                 any_secret = true;
                 secret = secret.or(typed.secret.clone());
             }
@@ -1099,12 +1216,7 @@ impl Checker<'_, '_> {
 
 /// Whether a value of type `ty` holds a secret anywhere.
 pub(super) fn contains_secret(ty: &Ty) -> bool {
-    match ty {
-        Ty::Secret(_) => true,
-        Ty::List(inner) | Ty::Map(inner) | Ty::Optional(inner) => contains_secret(inner),
-        Ty::Record(record) => record.fields.iter().any(|f| contains_secret(&f.ty)),
-        _ => false,
-    }
+    ty.contains_secret()
 }
 
 /// `ty` with every secret mark removed, at any depth.
@@ -1179,7 +1291,7 @@ pub(super) fn for_header(
                 checker.secret_leak(
                     key.span,
                     &typed,
-                    "an instance key (keys are shown in plans and state)",
+                    "an instance key (keys are addresses, shown in plans, state and events)",
                 );
             }
             checker.require_plan_time(key.span, &typed.phase, "the `key` of a `for`");
@@ -1221,5 +1333,19 @@ pub(super) fn for_header(
             _ => KeyKind::String,
         },
     };
+    // Without `key`, the keys are the collection's map keys, its string
+    // elements or its positions: secret when the collection itself is, or
+    // when they are its elements and those are secret.
+    let secret_keys = decl.key.is_none()
+        && (collection.ty.is_secret()
+            || (key_kind == KeyKind::String
+                && matches!(collection.ty.reveal(), Ty::List(inner) if inner.is_secret())));
+    if secret_keys {
+        checker.secret_leak(
+            decl.collection.span,
+            &collection,
+            "the keys of this `for`'s instances (keys are addresses, shown in plans, state and events)",
+        );
+    }
     LoopInfo { key_kind, bindings }
 }

@@ -38,7 +38,8 @@ pub struct SecretSource {
 pub struct Typed {
     pub ty: Ty,
     pub phase: Phase,
-    /// Set when `ty` is a secret.
+    /// Where a secret in the value comes from: set when `ty` is or holds a
+    /// secret (and possibly, harmlessly, on values computed next to one).
     pub secret: Option<SecretSource>,
     /// The resource, data or module declaration whose instance(s) this
     /// value is, so that field accesses know their phase.
@@ -189,6 +190,7 @@ impl<'m, 'a> Checker<'m, 'a> {
         for decl in &self.model.decls {
             self.check_decl(decl.id);
         }
+        self.check_provider_blocks();
         types::check_aliases(&mut self);
         let mut scopes: Vec<ScopeId> = self.model.scopes.iter().map(|s| s.id).collect();
         scopes.sort();
@@ -200,6 +202,24 @@ impl<'m, 'a> Checker<'m, 'a> {
         self.report_unused();
         self.out.aliases = std::mem::take(&mut self.alias_types);
         (self.out, self.diagnostics)
+    }
+
+    /// Checks the values of every `provider` block: their names resolve
+    /// (and count as uses) and their types are computed like any other
+    /// expression's. Each provider validates its own configuration, which
+    /// may hold secrets (a password), when it is configured.
+    fn check_provider_blocks(&mut self) {
+        let model = self.model;
+        let mut files: Vec<FileId> = model.modules.keys().copied().collect();
+        files.sort();
+        for file in files {
+            let Some(&scope) = model.module_scope.get(&file) else { continue };
+            for provider in &model.modules[&file].providers {
+                for field in &provider.body.fields {
+                    self.expr(file, &field.value, scope, None);
+                }
+            }
+        }
     }
 
     pub(crate) fn error(&mut self, diagnostic: Diagnostic) {

@@ -133,9 +133,15 @@ impl Evaluator<'_, '_> {
             }
             ExprKind::Conditional { condition, then, otherwise } => {
                 let value = self.eval_expr(context, scope, keys, condition)?;
+                // Which branch was taken is as secret as the condition.
+                let chosen = |result: Value| {
+                    if value.is_secret() { Value::secret(result) } else { result }
+                };
                 match value.reveal().0 {
-                    Value::Bool(true) => self.eval_expr(context, scope, keys, then),
-                    Value::Bool(false) => self.eval_expr(context, scope, keys, otherwise),
+                    Value::Bool(true) => self.eval_expr(context, scope, keys, then).map(chosen),
+                    Value::Bool(false) => {
+                        self.eval_expr(context, scope, keys, otherwise).map(chosen)
+                    }
                     Value::Unknown => Ok(Value::Unknown),
                     other => Err(error(
                         condition.span,
@@ -162,6 +168,9 @@ impl Evaluator<'_, '_> {
                 }
             }
             ExprKind::Field { base, name, optional } => {
+                if let Some(decl) = self.imported_decl(base, name) {
+                    return self.imported_value(decl);
+                }
                 let value = self.eval_expr(context, scope, keys, base)?;
                 let (inner, secret) = value.reveal();
                 let result = match inner {
@@ -319,7 +328,10 @@ impl Evaluator<'_, '_> {
         comprehension: &ast::Comprehension,
     ) -> EvalResult<Value> {
         let collection = self.eval_expr(context, scope, keys, &comprehension.collection)?;
-        let secret = collection.contains_secret();
+        // The values keep their own marks; which elements there are is
+        // secret when the collection itself is, or a filter or key read a
+        // secret (as the checker types it).
+        let mut secret = collection.is_secret();
         let items: Vec<(Value, Value)> = match collection.reveal().0 {
             Value::Unknown => return Ok(Value::Unknown),
             Value::List(items) => {
@@ -346,7 +358,9 @@ impl Evaluator<'_, '_> {
             };
             let produced = self.with_locals(&bindings, |this| {
                 if let Some(condition) = &comprehension.condition {
-                    match this.eval_expr(context, scope, keys, condition)?.reveal().0 {
+                    let value = this.eval_expr(context, scope, keys, condition)?;
+                    secret |= value.contains_secret();
+                    match value.reveal().0 {
                         Value::Bool(true) => {}
                         Value::Bool(false) => return Ok(None),
                         Value::Unknown => return Ok(Some((None, Value::Unknown))),
@@ -369,23 +383,29 @@ impl Evaluator<'_, '_> {
             match key {
                 None if comprehension.key.is_some() => return Ok(Value::Unknown),
                 None => list.push(value),
-                Some(key) => match key.reveal().0 {
-                    Value::String(text) => {
-                        if map.insert(text.clone(), value).is_some() {
+                Some(key) => {
+                    secret |= key.contains_secret();
+                    match key.reveal().0 {
+                        Value::String(text) => {
+                            if map.insert(text.clone(), value).is_some() {
+                                return Err(error(
+                                    comprehension.key.as_ref().map_or(expr.span, |k| k.span),
+                                    format!("the key {text:?} is produced twice"),
+                                ));
+                            }
+                        }
+                        Value::Unknown => return Ok(Value::Unknown),
+                        other => {
                             return Err(error(
-                                comprehension.key.as_ref().map_or(expr.span, |k| k.span),
-                                format!("the key {text:?} is produced twice"),
+                                expr.span,
+                                format!(
+                                    "a map key must be a string, this is a {}",
+                                    other.kind_name()
+                                ),
                             ));
                         }
                     }
-                    Value::Unknown => return Ok(Value::Unknown),
-                    other => {
-                        return Err(error(
-                            expr.span,
-                            format!("a map key must be a string, this is a {}", other.kind_name()),
-                        ));
-                    }
-                },
+                }
             }
         }
         let value = if comprehension.key.is_some() { Value::map(map) } else { Value::list(list) };
@@ -408,11 +428,23 @@ impl Evaluator<'_, '_> {
         match (op, a.reveal().0) {
             (BinaryOp::And, Value::Bool(false)) => return Ok(a),
             (BinaryOp::Or, Value::Bool(true)) => return Ok(a),
-            (BinaryOp::Coalesce, Value::None) => return self.eval_expr(context, scope, keys, rhs),
+            (BinaryOp::Coalesce, Value::None) => {
+                // Whether the left side was none is as secret as it is.
+                let b = self.eval_expr(context, scope, keys, rhs)?;
+                return Ok(if a.is_secret() { Value::secret(b) } else { b });
+            }
             (BinaryOp::Coalesce, _) => return Ok(a),
             _ => {}
         }
         let b = self.eval_expr(context, scope, keys, rhs)?;
+        // Joined lists keep the marks (and unknown values) of their
+        // elements; any other operator reads its operands whole.
+        if op == BinaryOp::Add
+            && let (Value::List(first), Value::List(second)) = (a.reveal().0, b.reveal().0)
+        {
+            let joined = Value::list(first.iter().chain(second.iter()).cloned().collect());
+            return Ok(if a.is_secret() || b.is_secret() { Value::secret(joined) } else { joined });
+        }
         let secret = a.contains_secret() || b.contains_secret();
         let (x, y) = (a.reveal_all(), b.reveal_all());
         if !x.is_known() || !y.is_known() {
@@ -487,9 +519,6 @@ impl Evaluator<'_, '_> {
             }
             (BinaryOp::Div, Value::Duration(a), Value::Int(b)) => Value::Duration(a / b),
             (BinaryOp::Add, Value::String(a), Value::String(b)) => Value::string(format!("{a}{b}")),
-            (BinaryOp::Add, Value::List(a), Value::List(b)) => {
-                Value::list(a.iter().chain(b.iter()).cloned().collect())
-            }
             _ => {
                 return Err(error(
                     expr.span,
@@ -545,6 +574,18 @@ impl Evaluator<'_, '_> {
 }
 
 impl Evaluator<'_, '_> {
+    /// The declaration `NAME` of an imported file that `alias.NAME` reads,
+    /// as the checker resolved it (a local variable named like the alias
+    /// shadows it, and then this is `None`).
+    fn imported_decl(&self, base: &Expr, name: &ast::Ident) -> Option<crate::model::DeclId> {
+        let ExprKind::Ident(alias) = &base.kind else { return None };
+        let &import = self.checked.resolutions.get(&alias.span)?;
+        if self.model.decl(import).kind != DeclKind::Import {
+            return None;
+        }
+        self.checked.resolutions.get(&name.span).copied()
+    }
+
     /// Whether the checker typed `base` as a record whose field `name` is
     /// optional.
     fn optional_field(&self, base: &Expr, name: &str) -> bool {

@@ -167,6 +167,10 @@ struct Context {
     /// The address prefix of everything inside: `""`, `db.`, `db["eu"].`.
     prefix: String,
     params: HashMap<SmolStr, Value>,
+    /// A file reached through `import`: its lets and asserts are evaluated
+    /// once, whoever imports it; its policies and provider blocks are not
+    /// the configuration's.
+    imported: bool,
 }
 
 /// Loop variables bound at some point of a block.
@@ -186,6 +190,8 @@ pub struct Evaluator<'e, 'a> {
     elements: HashMap<(usize, ScopeId, Vec<Key>), Elements>,
     frames: HashMap<(usize, ScopeId, Vec<Key>), Frame>,
     children: HashMap<(usize, DeclId, Vec<Key>), usize>,
+    /// The context of each imported file.
+    imports: HashMap<FileId, usize>,
     instances: Vec<Instance>,
     diagnostics: Vec<Diagnostic>,
     /// Spans already reported, so that a failing expression shared by many
@@ -227,6 +233,7 @@ pub fn evaluate(
         path: Vec::new(),
         prefix: String::new(),
         params,
+        imported: false,
     });
     evaluator.enumerate_module(0);
     let mut outputs = BTreeMap::new();
@@ -244,8 +251,10 @@ pub fn evaluate(
             }
         }
     }
+    evaluator.enumerate_imports();
     evaluator.run_assertions();
-    let mut policy_sources: Vec<FileId> = evaluator.contexts.iter().map(|c| c.file).collect();
+    let mut policy_sources: Vec<FileId> =
+        evaluator.contexts.iter().filter(|c| !c.imported).map(|c| c.file).collect();
     policy_sources.extend(policy_files);
     policy_sources.sort();
     policy_sources.dedup();
@@ -296,6 +305,7 @@ pub fn evaluate_instances(
         path: Vec::new(),
         prefix: String::new(),
         params,
+        imported: false,
     });
     for target in targets {
         let result = evaluator.context_of(&target.modules).and_then(|context| match context {
@@ -334,6 +344,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             elements: HashMap::default(),
             frames: HashMap::default(),
             children: HashMap::default(),
+            imports: HashMap::default(),
             instances: Vec::new(),
             diagnostics: Vec::new(),
             reported: Default::default(),
@@ -420,6 +431,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             path: Vec::new(),
             prefix: String::new(),
             params: values,
+            imported: false,
         });
         for decl in defaults {
             let ItemKind::Param(param) = &self.model.decl(decl).item.kind else { continue };
@@ -533,7 +545,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let parent = self.model.scope(scope).parent.unwrap_or(scope);
         let collection = self.eval_expr(context, parent, outer, &decl.collection)?;
         let key_kind = self.checked.loops.get(&scope).map_or(KeyKind::String, |l| l.key_kind);
-        let collection = collection.reveal_all();
+        // The loop variables keep the secret marks of the elements (the
+        // checker made sure that no key is secret).
+        let collection = collection.reveal().0.clone();
         let mut out: Vec<(Key, Vec<(SmolStr, Value)>)> = Vec::new();
         let first = decl.binding.first.name.clone();
         let second = decl.binding.second.as_ref().map(|s| s.name.clone());
@@ -579,7 +593,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         }
                     }
                 }
-                None => match (&index, &item, key_kind, &collection) {
+                None => match (&index, item.reveal().0, key_kind, &collection) {
                     (_, _, KeyKind::String, Value::Map(_)) => match &index {
                         Value::String(text) => Key::Str(text.clone()),
                         _ => Key::Int(0),
@@ -896,7 +910,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let child = self.contexts.len();
                 let mut path = self.contexts[context].path.clone();
                 path.push((decl, keys.to_vec()));
-                self.contexts.push(Context { file: target, path, prefix, params });
+                self.contexts.push(Context { file: target, path, prefix, params, imported: false });
                 self.children.insert(memo, child);
                 // Defaults of params not given.
                 if let Some(info) = self.model.modules.get(&target) {
@@ -933,6 +947,58 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Ok(Value::map(outputs))
     }
 
+    /// The context of the imported file `file`, made on first use.
+    fn import_context(&mut self, file: FileId) -> usize {
+        if let Some(&context) = self.imports.get(&file) {
+            return context;
+        }
+        let context = self.contexts.len();
+        self.contexts.push(Context {
+            file,
+            path: Vec::new(),
+            prefix: String::new(),
+            params: HashMap::default(),
+            imported: true,
+        });
+        self.imports.insert(file, context);
+        context
+    }
+
+    /// The value of `decl`, a declaration of an imported file, read as
+    /// `alias.NAME`: the same wherever it is read from, since an imported
+    /// file has no params.
+    pub(crate) fn imported_value(&mut self, decl: DeclId) -> EvalResult<Value> {
+        let file = self.model.decl(decl).file;
+        let context = self.import_context(file);
+        let scope = self.model.module_scope[&file];
+        self.reference(context, decl, scope, &[])
+    }
+
+    /// Makes a context for every file that the configuration's files
+    /// import, directly or through other imports, and evaluates its lets,
+    /// so that their mistakes and their asserts are found at check time
+    /// even when nothing reads them.
+    fn enumerate_imports(&mut self) {
+        let mut index = 0;
+        while index < self.contexts.len() {
+            let file = self.contexts[index].file;
+            index += 1;
+            let Some(module) = self.model.modules.get(&file) else { continue };
+            let targets: Vec<FileId> = module
+                .decls
+                .iter()
+                .filter(|d| self.model.decl(**d).kind == DeclKind::Import)
+                .filter_map(|d| self.checked.targets.get(d).copied())
+                .collect();
+            for target in targets {
+                if !self.imports.contains_key(&target) {
+                    let context = self.import_context(target);
+                    self.enumerate_module(context);
+                }
+            }
+        }
+    }
+
     fn origin(&self, context: usize, decl: DeclId, keys: &[Key]) -> InstanceRef {
         InstanceRef { modules: self.contexts[context].path.clone(), decl, keys: keys.to_vec() }
     }
@@ -966,6 +1032,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// Runs every `assert` and `warn` outside policies.
     fn run_assertions(&mut self) {
+        // Every module instance and imported file has its context by now.
         for context in 0..self.contexts.len() {
             let file = self.contexts[context].file;
             let Some(module) = self.model.modules.get(&file) else { continue };
@@ -1095,6 +1162,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     path: Vec::new(),
                     prefix: String::new(),
                     params: HashMap::default(),
+                    imported: false,
                 });
                 self.contexts.len() - 1
             }
@@ -1166,6 +1234,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     fn provider_blocks(&mut self) -> Vec<ProviderBlock> {
         let mut out = Vec::new();
         for context in 0..self.contexts.len() {
+            if self.contexts[context].imported {
+                continue;
+            }
             let file = self.contexts[context].file;
             let Some(module) = self.model.modules.get(&file) else { continue };
             let Some(&scope) = self.model.module_scope.get(&file) else { continue };

@@ -9,9 +9,13 @@
 //! - `eval` receives argument values with secret marks removed and never
 //!   `Unknown` ones: a call with an unknown argument is unknown, a call with
 //!   a secret argument gives a secret. "Secret" and "unknown" count anywhere
-//!   inside an argument (`Value::contains_secret`, `Value::is_known`).
-//!   Implementations still reveal nested marks themselves, so a caller that
-//!   strips only the outer mark gets correct results too.
+//!   inside an argument (`Value::contains_secret`, `Value::is_known`),
+//!   except for the functions that read only their argument's shape
+//!   ([`ArgumentUse::Shape`]: `length`, `keys`), for which only the
+//!   argument itself counts: the length of a list holding secrets or
+//!   unknown values is neither. Implementations still reveal nested marks
+//!   themselves, so a caller that strips only the outer mark gets correct
+//!   results too.
 //! - `eval` errors may quote argument values ("cannot convert \"abc\" to an
 //!   int"): when an argument was secret, the caller must not show the
 //!   message as it is.
@@ -113,6 +117,20 @@ pub struct Function {
     pub eval: EvalFn,
 }
 
+/// What of its arguments a function's result depends on, which decides
+/// when the result is secret or unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgumentUse {
+    /// Everything inside them: a secret or unknown value anywhere in an
+    /// argument makes the result secret or unknown.
+    Contents,
+    /// Only their shape — a string's or a collection's length, a map's or
+    /// record's keys — never the elements or values: the result is secret
+    /// (or unknown) only when an argument itself is, not when it merely
+    /// holds secret (or unknown) elements.
+    Shape,
+}
+
 impl Function {
     /// Whether this is `reveal`, the one function whose result is not
     /// secret when its argument is.
@@ -120,17 +138,43 @@ impl Function {
         self.name == "reveal"
     }
 
+    /// What of its arguments the result depends on.
+    pub fn argument_use(&self) -> ArgumentUse {
+        match self.name {
+            "length" | "keys" => ArgumentUse::Shape,
+            _ => ArgumentUse::Contents,
+        }
+    }
+
+    /// Whether an argument of this type makes the result secret.
+    pub fn secret_argument(&self, ty: &Ty) -> bool {
+        match self.argument_use() {
+            ArgumentUse::Shape => ty.is_secret(),
+            ArgumentUse::Contents => ty.contains_secret(),
+        }
+    }
+
     /// Evaluates a call with the conventions of this module applied:
-    /// - an argument that is not known (anywhere inside) makes the result
-    ///   `Unknown`;
-    /// - an argument that contains a secret anywhere makes the result
-    ///   secret (except for `reveal`), and its error message is replaced by
-    ///   one that does not quote the secret.
+    /// - an argument that is not known (anywhere inside, or itself for
+    ///   [`ArgumentUse::Shape`]) makes the result `Unknown`;
+    /// - an argument that contains a secret anywhere (or is one, for
+    ///   [`ArgumentUse::Shape`]) makes the result secret (except for
+    ///   `reveal`), and its error message is replaced by one that does not
+    ///   quote the secret.
     pub fn call(&self, args: &[Value], host: &dyn Host) -> Result<Value, BuiltinError> {
-        if !args.iter().all(Value::is_known) {
+        let (known, secret) = match self.argument_use() {
+            ArgumentUse::Shape => (
+                args.iter().all(|a| a.reveal().0 != &Value::Unknown),
+                args.iter().any(Value::is_secret),
+            ),
+            ArgumentUse::Contents => {
+                (args.iter().all(Value::is_known), args.iter().any(Value::contains_secret))
+            }
+        };
+        if !known {
             return Ok(Value::Unknown);
         }
-        if self.is_reveal() || !args.iter().any(Value::contains_secret) {
+        if self.is_reveal() || !secret {
             return (self.eval)(args, host);
         }
         let revealed: Vec<Value> = args.iter().map(Value::reveal_all).collect();

@@ -261,3 +261,37 @@ fn call_applies_the_conventions() {
     assert_eq!(reveal.call(&[Value::secret(s("pw"))], &NoFiles), Ok(s("pw")));
     assert_eq!(upper.call(&[s("a")], &NoFiles), Ok(s("A")));
 }
+
+#[test]
+fn length_and_keys_read_only_the_shape() {
+    use super::ArgumentUse;
+    let length = lookup_function("length").expect("length exists");
+    let keys = lookup_function("keys").expect("keys exists");
+    let join = lookup_function("join").expect("join exists");
+    assert_eq!(length.argument_use(), ArgumentUse::Shape);
+    assert_eq!(keys.argument_use(), ArgumentUse::Shape);
+    assert_eq!(join.argument_use(), ArgumentUse::Contents);
+    // A collection holding secrets or unknown values has a plain, known
+    // length and keys.
+    let holding = list(vec![Value::secret(s("pw")), Value::Unknown, s("b")]);
+    assert_eq!(length.call(std::slice::from_ref(&holding), &NoFiles), Ok(Value::Int(3)));
+    let record = map(&[("password", Value::secret(s("pw"))), ("user", Value::Unknown)]);
+    assert_eq!(
+        keys.call(std::slice::from_ref(&record), &NoFiles),
+        Ok(list(vec![s("password"), s("user")]))
+    );
+    // A secret itself has a secret length; an unknown one an unknown length.
+    assert_eq!(
+        length.call(&[Value::secret(s("hunter2"))], &NoFiles),
+        Ok(Value::secret(Value::Int(7)))
+    );
+    assert_eq!(
+        length.call(&[Value::secret(ints(&[1, 2]))], &NoFiles),
+        Ok(Value::secret(Value::Int(2)))
+    );
+    assert_eq!(length.call(&[Value::Unknown], &NoFiles), Ok(Value::Unknown));
+    // The checker's side of the same rule.
+    assert!(length.secret_argument(&Ty::secret(Ty::String)));
+    assert!(!length.secret_argument(&Ty::list(Ty::secret(Ty::String))));
+    assert!(join.secret_argument(&Ty::list(Ty::secret(Ty::String))));
+}
