@@ -85,12 +85,18 @@ impl Analysis {
 }
 
 impl Analysis {
+    /// Whether two files belong to one module (the same file, or two files
+    /// of one folder module).
+    pub fn same_module(&self, a: FileId, b: FileId) -> bool {
+        self.files.module_of(a) == self.files.module_of(b)
+    }
+
     /// The declarations and scopes of every file, for evaluation.
     fn model(&self) -> Model<'_> {
         let mut model = Model::default();
         let mut ignored = Vec::new();
         for file in self.files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut ignored);
+            model.add_file(file.id, self.files.module_of(file.id), &file.parsed.file, &mut ignored);
         }
         model
     }
@@ -119,17 +125,102 @@ impl Analysis {
     }
 }
 
-/// A `module` or `import` item and the file it names.
+/// A `module` or `import` item and the module it names.
 struct Link {
     from: FileId,
     item_span: Span,
     path_span: Span,
+    /// The module named (a file, or a folder module's representative).
     target: Option<FileId>,
     is_import: bool,
+    /// Whether the path names a single file (not a folder).
+    names_file: bool,
+}
+
+/// What a path loaded as.
+#[derive(Debug, Clone, Copy)]
+enum Loaded {
+    File(FileId),
+    /// A folder module, by its representative.
+    Folder(FileId),
+}
+
+impl Loaded {
+    fn id(self) -> FileId {
+        match self {
+            Loaded::File(id) | Loaded::Folder(id) => id,
+        }
+    }
+}
+
+/// Reads modules through a [`SourceDb`]: a path is a folder (its module
+/// files) or a file.
+struct Loader<'a> {
+    db: &'a dyn SourceDb,
+    cache: &'a mut ParseCache,
+    files: Files,
+    diagnostics: Vec<Diagnostic>,
+    /// Files loaded and not yet searched for `module` and `import`.
+    queue: Vec<FileId>,
+    /// Folder modules by folder path.
+    folders: HashMap<String, FileId>,
+}
+
+impl Loader<'_> {
+    /// Loads the module at `path`; `Err` says why it cannot be read.
+    fn load(&mut self, path: &str) -> Result<Loaded, String> {
+        if let Some(&module) = self.folders.get(path) {
+            return Ok(Loaded::Folder(module));
+        }
+        if let Some(id) = self.files.find(path) {
+            return Ok(Loaded::File(id));
+        }
+        match self.db.list_folder(path) {
+            Some(Err(message)) => Err(message),
+            Some(Ok(names)) => {
+                let members = db::module_file_names(path, &names);
+                if members.is_empty() {
+                    return Err("the folder holds no `.orch` files".to_string());
+                }
+                let mut ids = Vec::new();
+                for member in members {
+                    if let Some(id) = self.files.find(&member) {
+                        ids.push(id);
+                        continue;
+                    }
+                    match self.db.read(&member) {
+                        Ok(text) => ids.push(self.add(member, text)),
+                        Err(message) => self.diagnostics.push(Diagnostic::new(
+                            &codes::E0701,
+                            Span::default(),
+                            format!("cannot read `{member}`: {message}"),
+                        )),
+                    }
+                }
+                let Some(&first) = ids.first() else {
+                    return Err("none of its `.orch` files can be read".to_string());
+                };
+                self.files.set_folder_module(path.to_string(), &ids);
+                self.folders.insert(path.to_string(), first);
+                Ok(Loaded::Folder(first))
+            }
+            None => {
+                let text = self.db.read(path)?;
+                Ok(Loaded::File(self.add(path.to_string(), text)))
+            }
+        }
+    }
+
+    fn add(&mut self, path: String, text: String) -> FileId {
+        let id = self.files.add_cached(path, Arc::from(text), self.cache);
+        self.queue.push(id);
+        id
+    }
 }
 
 /// Loads `roots` and every file they reach through `module` and `import`,
-/// then checks them all.
+/// then checks them all. A root or a `module` path may be a folder: its
+/// `*.orch` files form one module.
 pub fn analyze(db: &dyn SourceDb, roots: &[String], options: &Options) -> Analysis {
     analyze_with_cache(db, roots, options, &mut ParseCache::default())
 }
@@ -146,42 +237,32 @@ pub fn analyze_with_cache(
     options: &Options,
     cache: &mut ParseCache,
 ) -> Analysis {
-    let mut files = Files::default();
-    let mut diagnostics = Vec::new();
+    let mut loader = Loader {
+        db,
+        cache,
+        files: Files::default(),
+        diagnostics: Vec::new(),
+        queue: Vec::new(),
+        folders: HashMap::new(),
+    };
     let mut links: Vec<Link> = Vec::new();
-    let mut root_ids = Vec::new();
-    let mut queue: Vec<FileId> = Vec::new();
+    let mut root_ids: Vec<Loaded> = Vec::new();
     let mut policy_ids = Vec::new();
     for (index, root) in roots.iter().chain(&options.policy_files).enumerate() {
         let is_policy = index >= roots.len();
-        if let Some(existing) = files.find(root) {
-            if is_policy {
-                policy_ids.push(existing)
-            } else {
-                root_ids.push(existing)
-            }
-            continue;
-        }
-        match db.read(root) {
-            Ok(text) => {
-                let id = files.add_cached(root.clone(), Arc::from(text), cache);
-                if is_policy {
-                    policy_ids.push(id)
-                } else {
-                    root_ids.push(id)
-                }
-                queue.push(id);
-            }
-            Err(message) => diagnostics.push(Diagnostic::new(
+        match loader.load(root) {
+            Ok(loaded) if is_policy => policy_ids.push(loaded.id()),
+            Ok(loaded) => root_ids.push(loaded),
+            Err(message) => loader.diagnostics.push(Diagnostic::new(
                 &codes::E0701,
                 Span::default(),
                 format!("cannot read `{root}`: {message}"),
             )),
         }
     }
-    while let Some(file) = queue.pop() {
+    while let Some(file) = loader.queue.pop() {
         let mut found = Vec::new();
-        collect_links(&files.get(file).parsed.file.items, &mut found);
+        collect_links(&loader.files.get(file).parsed.file.items, &mut found);
         let found: Vec<(Span, Span, Option<String>, bool)> = found
             .into_iter()
             .map(|(item_span, source, is_import)| {
@@ -192,31 +273,41 @@ pub fn analyze_with_cache(
                 (item_span, source.span, path, is_import)
             })
             .collect();
-        for (item_span, source_span, relative, is_import) in found {
+        for (item_span, path_span, relative, is_import) in found {
             let Some(relative) = relative else { continue };
-            let path = join_path(&files.get(file).path, &relative);
-            let target = match files.find(&path) {
-                Some(id) => Some(id),
-                None => {
-                    match db.read(&path) {
-                        Ok(text) => {
-                            let id = files.add_cached(path.clone(), Arc::from(text), cache);
-                            queue.push(id);
-                            Some(id)
-                        }
-                        Err(message) => {
-                            diagnostics.push(
-                            Diagnostic::new(&codes::E0701, source_span, format!("cannot read `{path}`: {message}"))
-                                .with_help("module and import paths are relative to the file that names them"),
-                        );
-                            None
-                        }
-                    }
+            let path = join_path(&loader.files.get(file).path, &relative);
+            let (target, names_file) = match loader.load(&path) {
+                Ok(Loaded::Folder(_)) if is_import => {
+                    loader.diagnostics.push(
+                        Diagnostic::new(
+                            &codes::E0701,
+                            path_span,
+                            format!("cannot import `{path}`: it is a folder"),
+                        )
+                        .with_help("`import` takes one file of types and lets; a folder is a module: `module NAME: \"PATH\" { ... }`"),
+                    );
+                    (None, false)
+                }
+                Ok(loaded) => (Some(loaded.id()), matches!(loaded, Loaded::File(_))),
+                Err(message) => {
+                    loader.diagnostics.push(
+                        Diagnostic::new(
+                            &codes::E0701,
+                            path_span,
+                            format!("cannot read `{path}`: {message}"),
+                        )
+                        .with_help(
+                            "module and import paths are relative to the file that names them",
+                        ),
+                    );
+                    (None, false)
                 }
             };
-            links.push(Link { from: file, item_span, path_span: source_span, target, is_import });
+            links.push(Link { from: file, item_span, path_span, target, is_import, names_file });
         }
     }
+    let Loader { mut files, mut diagnostics, .. } = loader;
+    let root_ids = settle_folder_modules(&mut files, root_ids, &mut links, &mut diagnostics);
     for file in files.iter() {
         diagnostics.extend(file.parsed.diagnostics.iter().cloned());
     }
@@ -227,7 +318,7 @@ pub fn analyze_with_cache(
     let (checked, graph, mut semantic, decls) = {
         let mut model = Model::default();
         for file in files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut diagnostics);
+            model.add_file(file.id, files.module_of(file.id), &file.parsed.file, &mut diagnostics);
         }
         let decls = model.decl_infos();
         let mut targets = rustc_hash::FxHashMap::default();
@@ -249,7 +340,7 @@ pub fn analyze_with_cache(
                     Diagnostic::new(
                         &codes::E0703,
                         link.path_span,
-                        format!("`{}` declares resources, params or outputs and cannot be imported", files.get(target).path),
+                        format!("`{}` declares resources, params or outputs and cannot be imported", files.module_path(target)),
                     )
                     .with_help("`import` shares types and lets; instantiate a file with resources with `module NAME: \"PATH\" { ... }`"),
                 );
@@ -315,6 +406,80 @@ pub fn analyze_with_cache(
     }
 }
 
+/// Settles the folder modules whose files are also named on their own (by
+/// a `module` or `import` path, or as a root of their own): a folder given
+/// as a root (`orchc check DIR`) becomes a folder of single-file modules,
+/// as it was written; a folder that a `module` path names keeps its files
+/// together, and a path naming one of them alone is an error (`E0710`).
+/// Returns the roots, by module.
+fn settle_folder_modules(
+    files: &mut Files,
+    roots: Vec<Loaded>,
+    links: &mut [Link],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<FileId> {
+    let named_by_folder: Vec<FileId> =
+        links.iter().filter(|l| !l.names_file).filter_map(|l| l.target).collect();
+    let named_alone: Vec<FileId> = links
+        .iter()
+        .filter(|l| l.names_file)
+        .filter_map(|l| l.target)
+        .chain(roots.iter().filter_map(|r| match r {
+            Loaded::File(id) => Some(*id),
+            Loaded::Folder(_) => None,
+        }))
+        .collect();
+    let mut split: Vec<(FileId, Vec<FileId>)> = Vec::new();
+    for id in named_alone {
+        let module = files.module_of(id);
+        if files.folder_of_module(module).is_none() || split.iter().any(|(m, _)| *m == module) {
+            continue;
+        }
+        let root_folder = roots.iter().any(|r| matches!(r, Loaded::Folder(m) if *m == module));
+        if root_folder && !named_by_folder.contains(&module) {
+            split.push((module, files.module_files(module)));
+        }
+    }
+    for (module, _) in &split {
+        files.split_folder_module(*module);
+    }
+    for link in links.iter_mut().filter(|l| l.names_file) {
+        let Some(target) = link.target else { continue };
+        let Some(folder) = files.folder_of_module(target) else { continue };
+        diagnostics.push(
+            Diagnostic::new(
+                &codes::E0710,
+                link.path_span,
+                format!(
+                    "`{}` is a file of the folder module `{folder}` and cannot be used on its own",
+                    files.get(target).path
+                ),
+            )
+            .with_help(format!(
+                "the `*.orch` files of a folder form one module: name the folder (`\"{}\"`), or move the file out of it",
+                folder
+            )),
+        );
+        link.target = None;
+    }
+    let mut out = Vec::new();
+    for root in roots {
+        let ids = match root {
+            Loaded::Folder(module) => match split.iter().find(|(m, _)| *m == module) {
+                Some((_, members)) => members.clone(),
+                None => vec![module],
+            },
+            Loaded::File(id) => vec![files.module_of(id)],
+        };
+        for id in ids {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
 /// Every `module` and `import` item, wherever it is written.
 fn collect_links<'a>(items: &'a [ast::Item], out: &mut Vec<(Span, &'a ast::Expr, bool)>) {
     for item in items {
@@ -343,14 +508,16 @@ fn report_module_cycles(files: &Files, links: &mut [Link], diagnostics: &mut Vec
         'search: for (index, link) in links.iter().enumerate() {
             let Some(target) = link.target else { continue };
             // Is `link.from` reachable from `target`?
+            let from = files.module_of(link.from);
             let mut stack = vec![target];
             let mut seen = vec![target];
-            while let Some(file) = stack.pop() {
-                if file == link.from {
+            while let Some(module) = stack.pop() {
+                if module == from {
                     cut = Some(index);
                     break 'search;
                 }
-                for next in links.iter().filter(|l| l.from == file).filter_map(|l| l.target) {
+                let out = links.iter().filter(|l| files.module_of(l.from) == module);
+                for next in out.filter_map(|l| l.target) {
                     if !seen.contains(&next) {
                         seen.push(next);
                         stack.push(next);
@@ -360,14 +527,15 @@ fn report_module_cycles(files: &Files, links: &mut [Link], diagnostics: &mut Vec
         }
         let Some(index) = cut else { return };
         let link = &mut links[index];
-        let target = link.target.take().map(|t| files.get(t).path.clone()).unwrap_or_default();
+        let target =
+            link.target.take().map(|t| files.module_path(t).to_string()).unwrap_or_default();
         diagnostics.push(
             Diagnostic::new(
                 &codes::E0702,
                 link.path_span,
                 format!(
                     "`{}` reaches itself: `{target}` leads back to it",
-                    files.get(link.from).path
+                    files.module_path(link.from)
                 ),
             )
             .with_help(

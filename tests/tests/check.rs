@@ -57,6 +57,16 @@ impl SourceDb for CorpusDb {
     fn read(&self, path: &str) -> Result<String, String> {
         std::fs::read_to_string(self.base.join(path)).map_err(|e| e.to_string())
     }
+
+    fn list_folder(&self, path: &str) -> Option<Result<Vec<String>, String>> {
+        let entries = std::fs::read_dir(self.base.join(path)).ok()?;
+        let names = entries
+            .flatten()
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        Some(Ok(names))
+    }
 }
 
 fn run(base: &Path, relative: &Path) -> Result<(), Failed> {
