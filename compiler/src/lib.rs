@@ -30,6 +30,9 @@ pub struct Options {
     /// Param values, already merged by priority (`--var` over `--var-file`
     /// over `ORCH_VAR_*`).
     pub params: HashMap<String, eval::ParamInput>,
+    /// Where each of `params` came from. A name given here that no root
+    /// configuration declares as a param is an error (`E0610`).
+    pub param_origins: HashMap<String, eval::ParamOrigin>,
     /// Extra files whose policies apply to every evaluated configuration.
     pub policy_files: Vec<String>,
     /// Expand and evaluate each root configuration when the files have no
@@ -40,8 +43,12 @@ pub struct Options {
 /// Everything the compiler found out about a set of files.
 pub struct Analysis {
     pub files: Files,
-    /// The files given by the caller, in order.
+    /// The modules given by the caller, in order (a folder module by its
+    /// representative file).
     pub roots: Vec<FileId>,
+    /// The roots that are configurations: not reached from another root
+    /// by `module` or `import`, and not policy files.
+    pub configurations: Vec<FileId>,
     pub diagnostics: Vec<Diagnostic>,
     pub checked: Checked,
     pub graph: ir::Graph,
@@ -313,6 +320,12 @@ pub fn analyze_with_cache(
     }
     report_module_cycles(&files, &mut links, &mut diagnostics);
 
+    let reached: Vec<FileId> = links.iter().filter_map(|l| l.target).collect();
+    let configurations: Vec<FileId> = root_ids
+        .iter()
+        .copied()
+        .filter(|root| !reached.contains(root) && !policy_ids.contains(root))
+        .collect();
     let mut notes = Vec::new();
     let mut evaluations = Vec::new();
     let (checked, graph, mut semantic, decls) = {
@@ -351,11 +364,7 @@ pub fn analyze_with_cache(
         let graph = ir::Graph::build(&model, &checked);
         let has_errors = diagnostics.iter().chain(&semantic).any(Diagnostic::is_error);
         if options.evaluate && !has_errors {
-            let reached: Vec<FileId> = links.iter().filter_map(|l| l.target).collect();
-            for &root in &root_ids {
-                if reached.contains(&root) || policy_ids.contains(&root) {
-                    continue;
-                }
+            for &root in &configurations {
                 if !model
                     .modules
                     .get(&root)
@@ -378,6 +387,7 @@ pub fn analyze_with_cache(
                 evaluations.push((root, evaluation));
             }
         }
+        diagnostics.extend(unknown_params(&files, &model, &configurations, &options.param_origins));
         (checked, graph, semantic, decls)
     };
     for (_, evaluation) in &evaluations {
@@ -396,6 +406,7 @@ pub fn analyze_with_cache(
     Analysis {
         files,
         roots: root_ids,
+        configurations,
         diagnostics,
         checked,
         graph,
@@ -476,6 +487,56 @@ fn settle_folder_modules(
                 out.push(id);
             }
         }
+    }
+    out
+}
+
+/// A value given from outside (`--var`, a var file, `ORCH_VAR_*`) for a
+/// name that no configuration among `configurations` declares as a param:
+/// an error, at the closest param when there is one (a likely typo),
+/// detached otherwise. Sorted by name, so the order is stable.
+fn unknown_params(
+    files: &Files,
+    model: &Model<'_>,
+    configurations: &[FileId],
+    given: &HashMap<String, eval::ParamOrigin>,
+) -> Vec<Diagnostic> {
+    if configurations.is_empty() {
+        return Vec::new();
+    }
+    let params: Vec<&model::Decl<'_>> = configurations
+        .iter()
+        .filter_map(|root| model.modules.get(root))
+        .flat_map(|module| module.decls.iter().map(|&id| model.decl(id)))
+        .filter(|decl| decl.kind == DeclKind::Param)
+        .collect();
+    let mut names: Vec<(&String, &eval::ParamOrigin)> = given.iter().collect();
+    names.sort_by(|a, b| a.0.cmp(b.0));
+    let place =
+        configurations.iter().map(|&root| files.module_path(root)).collect::<Vec<_>>().join("`, `");
+    let mut out = Vec::new();
+    for (name, origin) in names {
+        if params.iter().any(|decl| decl.name_str() == name) {
+            continue;
+        }
+        let message = format!("{} names no param of `{place}`", origin.describe(name));
+        let closest = suggest::closest(name, params.iter().map(|decl| decl.name_str()));
+        let diagnostic = match closest.and_then(|c| params.iter().find(|d| d.name_str() == c)) {
+            Some(param) => Diagnostic::new(&codes::E0610, param.name_span(), message)
+                .with_primary_message("the closest param")
+                .with_help(format!("did you mean `{}`?", param.name_str())),
+            None => {
+                let declared: Vec<String> =
+                    params.iter().map(|d| format!("`{}`", d.name_str())).collect();
+                let help = if declared.is_empty() {
+                    "the root module declares no params".to_string()
+                } else {
+                    format!("its params are {}", declared.join(", "))
+                };
+                Diagnostic::detached(&codes::E0610, message, place.clone()).with_help(help)
+            }
+        };
+        out.push(diagnostic);
     }
     out
 }

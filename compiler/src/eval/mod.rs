@@ -24,7 +24,7 @@ use smol_str::SmolStr;
 use crate::check::{Checked, KeyKind};
 use crate::db::{Files, SourceDb};
 use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
-pub use params::{ParamInput, conform};
+pub use params::{ParamInput, ParamOrigin, VarFileError, conform, parse_var_file};
 
 /// One key of an instance address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
