@@ -32,6 +32,7 @@ fn run(files: &[(&str, &str)], params: &[(&str, &str)]) -> Analysis {
             .collect(),
         policy_files: Vec::new(),
         evaluate: true,
+        ..Options::default()
     };
     analyze(&db, &[files[0].0.to_string()], &options)
 }
