@@ -62,7 +62,7 @@ pub fn parent_folder(path: &str) -> String {
 /// tree (`orchc check DIR`, the language server's workspace): each folder
 /// holding module files is one module, named by its folder, in the order
 /// of its first file; a test file (`*.test.orch`) and a file given on its
-/// own stay single files. `folders` says which of `files` came from
+/// own stay single files. Each file comes with whether it was found by
 /// walking a folder.
 pub fn tree_modules(files: &[(String, bool)]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -257,6 +257,9 @@ pub fn analyze_with_cache(
     let mut policy_ids = Vec::new();
     for (index, root) in roots.iter().chain(&options.policy_files).enumerate() {
         let is_policy = index >= roots.len();
+        // `./app/` is `app`, `.` stays `.`.
+        let normalised = join_path("", root);
+        let root = if normalised.is_empty() { "." } else { normalised.as_str() };
         match loader.load(root) {
             Ok(loaded) if is_policy => policy_ids.push(loaded.id()),
             Ok(loaded) => root_ids.push(loaded),
@@ -519,7 +522,11 @@ fn unknown_params(
         if params.iter().any(|decl| decl.name_str() == name) {
             continue;
         }
-        let message = format!("{} names no param of `{place}`", origin.describe(name));
+        let message = if configurations.len() == 1 {
+            format!("{} names no param of the root module", origin.describe(name))
+        } else {
+            format!("{} names no param of any configuration checked", origin.describe(name))
+        };
         let closest = suggest::closest(name, params.iter().map(|decl| decl.name_str()));
         let diagnostic = match closest.and_then(|c| params.iter().find(|d| d.name_str() == c)) {
             Some(param) => Diagnostic::new(&codes::E0610, param.name_span(), message)

@@ -215,7 +215,7 @@ fn a_value_for_no_param_is_an_error_with_the_closest_name() {
     let options = with_origins(&[("enviroment", "prod", ParamOrigin::Flag)]);
     let analysis = run(&[("main.orch", main)], &["main.orch"], &options);
     let got = described(&analysis);
-    assert_eq!(got, ["main.orch:1 E0610 `--var enviroment` names no param of `main.orch`"]);
+    assert_eq!(got, ["main.orch:1 E0610 `--var enviroment` names no param of the root module"]);
     assert_eq!(analysis.diagnostics[0].help.as_deref(), Some("did you mean `environment`?"));
 
     // Far from every param: no suggestion, the params listed instead.
@@ -225,7 +225,7 @@ fn a_value_for_no_param_is_an_error_with_the_closest_name() {
     assert_eq!(diagnostic.code.code, "E0610");
     assert_eq!(
         diagnostic.message,
-        "the key `zzz` of the var file `prod.orchvars` names no param of `main.orch`"
+        "the key `zzz` of the var file `prod.orchvars` names no param of the root module"
     );
     assert_eq!(diagnostic.detached.as_deref(), Some("main.orch"));
     assert_eq!(diagnostic.help.as_deref(), Some("its params are `environment`"));
