@@ -197,10 +197,10 @@ impl Loader<'_> {
                     }
                     match self.db.read(&member) {
                         Ok(text) => ids.push(self.add(member, text)),
-                        Err(message) => self.diagnostics.push(Diagnostic::new(
+                        Err(message) => self.diagnostics.push(Diagnostic::detached(
                             &codes::E0701,
-                            Span::default(),
                             format!("cannot read `{member}`: {message}"),
+                            member.clone(),
                         )),
                     }
                 }

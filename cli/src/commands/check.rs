@@ -216,17 +216,22 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
 
     // Each folder of `.orch` files is one module; the files are read
     // here, so that an unreadable one is reported on its own.
-    let roots = files::modules(&discovery);
     let mut sources = Sources::disk();
-    for path in &discovery.files {
-        match files::read_source(path) {
-            Ok(text) => sources.preload(&path.to_string_lossy(), text),
+    let mut readable = Vec::new();
+    for path in std::mem::take(&mut discovery.files) {
+        match files::read_source(&path) {
+            Ok(text) => {
+                sources.preload(&path.to_string_lossy(), text);
+                readable.push(path);
+            }
             Err(error) => {
                 errors::report(error);
                 unreadable += 1;
             }
         }
     }
+    discovery.files = readable;
+    let roots = files::modules(&discovery);
     let options = match args.evaluation.options() {
         Ok(options) => options,
         Err(error) => {
