@@ -469,10 +469,9 @@ fn settle_folder_modules(
                     files.get(target).path
                 ),
             )
-            .with_help(format!(
-                "the `*.orch` files of a folder form one module: name the folder (`\"{}\"`), or move the file out of it",
-                folder
-            )),
+            .with_help(
+                "the `*.orch` files of a folder form one module: use the folder as the module, or move the file out of it",
+            ),
         );
         link.target = None;
     }
