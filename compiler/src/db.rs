@@ -105,10 +105,10 @@ pub fn list_memory_folder<'a>(
         }
         exists = true;
         let parent = parent_folder(&path);
-        if parent == folder || (current && parent == ".") {
-            if let Some(name) = Path::new(&path).file_name() {
-                names.push(name.to_string_lossy().into_owned());
-            }
+        if (parent == folder || (current && parent == "."))
+            && let Some(name) = Path::new(&path).file_name()
+        {
+            names.push(name.to_string_lossy().into_owned());
         }
     }
     exists.then_some(Ok(names))
