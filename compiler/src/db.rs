@@ -332,6 +332,40 @@ mod tests {
     }
 
     #[test]
+    fn memory_folders_list_the_files_directly_in_them() {
+        let paths = ["main.orch", "app/a.orch", "app/b.orch", "app/sub/c.orch", "/abs/x.orch"];
+        let list = |folder: &str| list_memory_folder(paths, folder).map(|r| r.unwrap());
+        assert_eq!(list("app"), Some(vec!["a.orch".to_string(), "b.orch".to_string()]));
+        assert_eq!(list("./app/"), list("app"));
+        assert_eq!(list("app/sub"), Some(vec!["c.orch".to_string()]));
+        assert_eq!(list("."), Some(vec!["main.orch".to_string()]));
+        assert_eq!(list("/abs"), Some(vec!["x.orch".to_string()]));
+        assert_eq!(list("main.orch"), None);
+        assert_eq!(list("nowhere"), None);
+    }
+
+    #[test]
+    fn module_files_are_orch_files_but_not_tests() {
+        let names = ["b.orch", "a.orch", "a.test.orch", "notes.md", ".orch"].map(String::from);
+        assert_eq!(module_file_names("app", &names), ["app/a.orch", "app/b.orch"]);
+        assert_eq!(module_file_names(".", &names), ["a.orch", "b.orch"]);
+    }
+
+    #[test]
+    fn a_walk_gives_one_module_per_folder() {
+        let files = [
+            ("a/main.orch", true),
+            ("a/params.orch", true),
+            ("a/main.test.orch", true),
+            ("b/x.orch", true),
+            ("top.orch", true),
+            ("named.orch", false),
+        ]
+        .map(|(p, w)| (p.to_string(), w));
+        assert_eq!(tree_modules(&files), ["a", "a/main.test.orch", "b", ".", "named.orch"]);
+    }
+
+    #[test]
     fn paths_join_relative_to_the_importing_file() {
         assert_eq!(join_path("main.orch", "./modules/db.orch"), "modules/db.orch");
         assert_eq!(join_path("a/b/main.orch", "../c.orch"), "a/c.orch");
