@@ -26,6 +26,8 @@ const SKIPPED_FOLDERS: &[&str] = &["target"];
 #[derive(Debug, Default)]
 pub(crate) struct Discovery {
     pub(crate) files: Vec<PathBuf>,
+    /// The files found by walking a folder (not named one by one).
+    pub(crate) walked: HashSet<PathBuf>,
     pub(crate) errors: Vec<Report>,
 }
 
@@ -54,6 +56,9 @@ pub(crate) fn discover(inputs: &[PathBuf]) -> Discovery {
         }
         for path in found {
             let path = without_leading_current_dir(&path);
+            if metadata.is_dir() {
+                discovery.walked.insert(path.clone());
+            }
             if seen.insert(path.clone()) {
                 discovery.files.push(path);
             }
@@ -104,6 +109,24 @@ fn without_leading_current_dir(path: &Path) -> PathBuf {
     }
     let rest: PathBuf = components.collect();
     if rest.as_os_str().is_empty() { PathBuf::from(".") } else { rest }
+}
+
+/// The modules of discovered files (see [`orch_compiler::db::tree_modules`]):
+/// each folder of `*.orch` files found by walking is one module, named by
+/// its folder; a file named on the command line stays a file.
+pub(crate) fn modules(discovery: &Discovery) -> Vec<String> {
+    let files: Vec<(String, bool)> = discovery
+        .files
+        .iter()
+        .map(|path| (path.to_string_lossy().into_owned(), discovery.walked.contains(path)))
+        .collect();
+    orch_compiler::db::tree_modules(&files)
+}
+
+/// The root module a command names (`plan`, `apply`, `destroy`, `output`):
+/// the path given, or the current folder.
+pub(crate) fn root_or_current(root: Option<&Path>) -> PathBuf {
+    root.map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Reads `path` as UTF-8 text.
@@ -183,40 +206,5 @@ mod tests {
         assert_eq!(without_leading_current_dir(Path::new("a/./b.orch")), PathBuf::from("a/b.orch"));
         assert_eq!(without_leading_current_dir(Path::new(".")), PathBuf::from("."));
         assert_eq!(without_leading_current_dir(Path::new("/x/y.orch")), PathBuf::from("/x/y.orch"));
-    }
-}
-
-/// Sources for the compiler: files already read by the command (the ones
-/// named on the command line), then the file system for the modules and
-/// imports they reach.
-#[derive(Debug, Default)]
-pub(crate) struct FsSources {
-    preloaded: std::collections::HashMap<String, String>,
-}
-
-impl FsSources {
-    /// Keeps the text of a file read by the command; returns its path as
-    /// the compiler names it.
-    pub(crate) fn preload(&mut self, path: &Path, text: String) -> String {
-        let name = path.to_string_lossy().into_owned();
-        self.preloaded.insert(name.clone(), text);
-        name
-    }
-}
-
-impl orch_compiler::SourceDb for FsSources {
-    fn read(&self, path: &str) -> Result<String, String> {
-        if let Some(text) = self.preloaded.get(path) {
-            return Ok(text.clone());
-        }
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8".to_string())
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Err("no such file".to_string())
-            }
-            Err(error) => Err(error.to_string()),
-        }
     }
 }

@@ -206,15 +206,16 @@ fn folders_are_searched_recursively_in_order() {
 
 #[test]
 fn human_summary_counts_files() {
+    // Three modules (the files of one folder would be one module).
     let project = Project::new();
-    project.write("a.orch", CLEAN);
-    project.write("b.orch", "let x = #\nlet y = \"\\q\"\n");
-    project.write("c.orch", CLEAN);
+    project.write("a/main.orch", CLEAN);
+    project.write("b/main.orch", "let x = #\nlet y = \"\\q\"\n");
+    project.write("c/main.orch", CLEAN);
     let run = project.run(&["check"]);
     run.expect_code(1);
     assert!(run.stdout.contains("error: 2 errors (checked 3 files)\n"), "{}", run.stdout);
 
-    project.write("b.orch", CLEAN);
+    project.write("b/main.orch", CLEAN);
     let run = project.run(&["check", "--deny-warnings"]);
     run.expect_code(0);
     assert_eq!(run.stdout, "checked 3 files: no problems\n");

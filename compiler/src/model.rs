@@ -119,7 +119,7 @@ pub struct Scope<'a> {
     pub lets: HashMap<SmolStr, DeclId>,
 }
 
-/// One file's module.
+/// One module: a file, or the files of a folder.
 #[derive(Debug, Default)]
 pub struct ModuleInfo<'a> {
     /// Module-level value names: params, top-level lets, resources, data,
@@ -135,6 +135,46 @@ pub struct ModuleInfo<'a> {
     pub providers: Vec<&'a ast::Provider>,
 }
 
+/// The modules of the program, looked up by any of their files: a folder
+/// module's files all lead to the one [`ModuleInfo`], kept under its
+/// representative (see [`crate::Files`]).
+#[derive(Debug, Default)]
+pub struct Modules<'a> {
+    infos: HashMap<FileId, ModuleInfo<'a>>,
+    module_of: HashMap<FileId, FileId>,
+}
+
+impl<'a> Modules<'a> {
+    /// The module of `file` (any of its files).
+    pub fn get(&self, file: &FileId) -> Option<&ModuleInfo<'a>> {
+        self.infos.get(&self.representative(*file))
+    }
+
+    pub fn get_mut(&mut self, file: &FileId) -> Option<&mut ModuleInfo<'a>> {
+        let module = self.representative(*file);
+        self.infos.get_mut(&module)
+    }
+
+    /// The representative file of the module of `file`.
+    pub fn representative(&self, file: FileId) -> FileId {
+        self.module_of.get(&file).copied().unwrap_or(file)
+    }
+
+    /// Every module, by representative.
+    pub fn iter(&self) -> impl Iterator<Item = (&FileId, &ModuleInfo<'a>)> {
+        self.infos.iter()
+    }
+}
+
+impl<'m, 'a> IntoIterator for &'m Modules<'a> {
+    type Item = (&'m FileId, &'m ModuleInfo<'a>);
+    type IntoIter = std::collections::hash_map::Iter<'m, FileId, ModuleInfo<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.infos.iter()
+    }
+}
+
 /// Every module of the program. An [`crate::Analysis`] builds it once and
 /// keeps it, together with the syntax trees it borrows (see
 /// [`crate::OwnedModel`]).
@@ -142,7 +182,9 @@ pub struct ModuleInfo<'a> {
 pub struct Model<'a> {
     pub decls: Vec<Decl<'a>>,
     pub scopes: Vec<Scope<'a>>,
-    pub modules: HashMap<FileId, ModuleInfo<'a>>,
+    pub modules: Modules<'a>,
+    /// The module scope of each file (the files of a folder module share
+    /// one).
     pub module_scope: HashMap<FileId, ScopeId>,
 }
 
@@ -195,16 +237,27 @@ impl<'a> Model<'a> {
             .collect()
     }
 
-    /// Collects the declarations and scopes of `file`.
+    /// Collects the declarations and scopes of `file`, a file of the
+    /// module `module` (its representative: `file` itself for a file
+    /// module). The files of a folder module share one namespace.
     pub fn add_file(
         &mut self,
         file: FileId,
+        module: FileId,
         ast: &'a ast::SourceFile,
         diagnostics: &mut Vec<Diagnostic>,
     ) {
-        let scope = self.new_scope(file, None, ScopeKind::Module);
+        let scope = match self.module_scope.get(&module) {
+            Some(&scope) => scope,
+            None => {
+                let scope = self.new_scope(module, None, ScopeKind::Module);
+                self.module_scope.insert(module, scope);
+                self.modules.infos.insert(module, ModuleInfo::default());
+                scope
+            }
+        };
         self.module_scope.insert(file, scope);
-        self.modules.insert(file, ModuleInfo::default());
+        self.modules.module_of.insert(file, module);
         for item in &ast.items {
             self.collect(file, item, scope, None, diagnostics);
         }
@@ -304,7 +357,7 @@ impl<'a> Model<'a> {
                 if in_block {
                     misplaced("a `type`", alias.name.span, diagnostics);
                 }
-                let module = self.modules.entry(file).or_default();
+                let Some(module) = self.modules.get_mut(&file) else { return };
                 if let Some(existing) = module.types.get(&alias.name.name) {
                     diagnostics.push(
                         Diagnostic::new(
@@ -361,7 +414,9 @@ impl<'a> Model<'a> {
                 if in_block {
                     misplaced("a `provider`", provider.name.span, diagnostics);
                 }
-                self.modules.entry(file).or_default().providers.push(provider);
+                if let Some(module) = self.modules.get_mut(&file) {
+                    module.providers.push(provider);
+                }
             }
             ItemKind::Assert(_) => {
                 self.add_decl(file, DeclKind::Assert, None, item, scope, policy);
@@ -373,7 +428,9 @@ impl<'a> Model<'a> {
                 if in_block {
                     misplaced("a `policy`", decl.name.span, diagnostics);
                 }
-                self.modules.entry(file).or_default().policies.push(decl);
+                if let Some(module) = self.modules.get_mut(&file) {
+                    module.policies.push(decl);
+                }
                 let inner = self.new_scope(file, Some(top), ScopeKind::Policy(decl));
                 for item in &decl.block.items {
                     self.collect(file, item, inner, Some(decl), diagnostics);

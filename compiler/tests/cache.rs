@@ -12,6 +12,10 @@ impl SourceDb for Memory {
     fn read(&self, path: &str) -> Result<String, String> {
         self.0.get(path).cloned().ok_or_else(|| "no such file".to_string())
     }
+
+    fn list_folder(&self, path: &str) -> Option<Result<Vec<String>, String>> {
+        orch_compiler::db::list_memory_folder(self.0.keys().map(String::as_str), path)
+    }
 }
 
 const MAIN: &str = r#"import "./common.orch" as common

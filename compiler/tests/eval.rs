@@ -17,6 +17,10 @@ impl SourceDb for Memory {
     fn read(&self, path: &str) -> Result<String, String> {
         self.0.get(path).cloned().ok_or_else(|| "no such file".to_string())
     }
+
+    fn list_folder(&self, path: &str) -> Option<Result<Vec<String>, String>> {
+        orch_compiler::db::list_memory_folder(self.0.keys().map(String::as_str), path)
+    }
 }
 
 fn run(files: &[(&str, &str)], params: &[(&str, &str)]) -> Analysis {
@@ -28,6 +32,7 @@ fn run(files: &[(&str, &str)], params: &[(&str, &str)]) -> Analysis {
             .collect(),
         policy_files: Vec::new(),
         evaluate: true,
+        ..Options::default()
     };
     analyze(&db, &[files[0].0.to_string()], &options)
 }

@@ -310,6 +310,16 @@ impl Worker {
         snapshot
             .roots
             .retain(|root| snapshot.documents.contains_key(root) || Path::new(root).is_file());
+        // The files of one folder form one module, as for `orchc check`:
+        // each folder holding files is analysed as a folder module (or as
+        // a folder of single-file modules, when its files are named alone
+        // by `module` or `import`). Unsaved buffers stay files.
+        let files: Vec<(String, bool)> = snapshot
+            .roots
+            .iter()
+            .map(|root| (root.clone(), Path::new(root).is_absolute()))
+            .collect();
+        snapshot.roots = orch_compiler::db::tree_modules(&files);
         let sources = Sources::new(
             snapshot.documents.iter().map(|(p, d)| (p.clone(), d.text.clone())).collect(),
             std::mem::take(&mut self.disk),

@@ -143,6 +143,35 @@ impl orch_compiler::SourceDb for Sources {
         self.read.borrow_mut().insert(path.to_string(), file);
         Ok(text)
     }
+
+    /// The files of the folder on disk, and the open documents in it (a
+    /// new file not saved yet is part of its folder's module).
+    fn list_folder(&self, path: &str) -> Option<Result<Vec<String>, String>> {
+        let mut names: Vec<String> = self
+            .documents
+            .keys()
+            .filter(|document| orch_compiler::db::parent_folder(document) == path)
+            .filter_map(|document| Path::new(document).file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let on_disk = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+        if !on_disk {
+            return if names.is_empty() { None } else { Some(Ok(names)) };
+        }
+        let entries = match std::fs::read_dir(path) {
+            Ok(entries) => entries,
+            Err(error) => return Some(Err(error.to_string())),
+        };
+        for entry in entries.flatten() {
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        Some(Ok(names))
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@ pub enum RunError {
     Diagnostics(Vec<Diagnostic>),
     /// Evaluation cannot start: a required param has no value.
     MissingParams { file: String, names: Vec<String> },
+    /// The root folder is a folder of single-file modules (some of its
+    /// files are named alone by `module` or `import`) with more than one
+    /// configuration among them.
+    SeveralConfigurations { folder: String, files: Vec<String> },
     /// A `--state` value with a scheme no backend has.
     UnknownStateScheme { scheme: String },
     /// The state backend failed.
@@ -56,6 +60,7 @@ impl RunError {
         match self {
             RunError::Diagnostics(_) => "orchc::configuration",
             RunError::MissingParams { .. } => "orchc::params",
+            RunError::SeveralConfigurations { .. } => "orchc::root",
             RunError::UnknownStateScheme { .. } => "orchc::state_location",
             RunError::State { .. } | RunError::NoState { .. } | RunError::NoSuchInstance { .. } => {
                 "orchc::state"
@@ -75,6 +80,9 @@ impl RunError {
             RunError::Diagnostics(_) | RunError::Io { .. } | RunError::PlanFile(_) => return None,
             RunError::MissingParams { .. } => {
                 "pass them with --var NAME=VALUE, --var-file FILE or ORCH_VAR_NAME".into()
+            }
+            RunError::SeveralConfigurations { .. } => {
+                "name the one to run (`orchc plan FILE`), or give each configuration a folder of its own".into()
             }
             RunError::UnknownStateScheme { .. } => format!(
                 "a state is a folder (local) or one of {} (shared)",
@@ -113,6 +121,12 @@ impl std::fmt::Display for RunError {
                 "cannot plan {file}: no value for the required param{} {}",
                 if names.len() == 1 { "" } else { "s" },
                 names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+            RunError::SeveralConfigurations { folder, files } => write!(
+                f,
+                "`{folder}` holds {} configurations, not one module: {}",
+                files.len(),
+                files.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
             ),
             RunError::UnknownStateScheme { scheme } => {
                 write!(f, "`{scheme}://` is not a kind of state: no backend stores state there")

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use orch_compiler::eval::{ConfigOnly, Evaluation, ParamInput};
+use orch_compiler::eval::{ConfigOnly, Evaluation, ParamInput, ParamOrigin};
 use orch_compiler::{Analysis, SourceDb};
 use orch_lang::{Diagnostic, FileId};
 
@@ -12,7 +12,8 @@ use crate::engine::Config;
 use crate::error::RunError;
 
 /// Sources served from memory (a plan file, or files the command read
-/// already), then the file system.
+/// already), then the file system: the one source database of the command
+/// line (`check`, `graph`, `plan`, `apply`, ...).
 #[derive(Debug, Default)]
 pub struct Sources {
     memory: HashMap<String, String>,
@@ -56,14 +57,59 @@ impl SourceDb for Sources {
             Err(error) => Err(error.to_string()),
         }
     }
+
+    fn list_folder(&self, path: &str) -> Option<Result<Vec<String>, String>> {
+        if self.memory_only {
+            return orch_compiler::db::list_memory_folder(
+                self.memory.keys().map(String::as_str),
+                path,
+            );
+        }
+        let folder = if path.is_empty() { "." } else { path };
+        match std::fs::metadata(folder) {
+            Ok(metadata) if metadata.is_dir() => {}
+            _ => return None,
+        }
+        let entries = match std::fs::read_dir(folder) {
+            Ok(entries) => entries,
+            Err(error) => return Some(Err(error.to_string())),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => return Some(Err(error.to_string())),
+            };
+            // Files, and symbolic links to files; not folders.
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Some(Ok(names))
+    }
+}
+
+/// The root module's folder, absolute: a folder root itself, a file root
+/// the folder it is in. Relative `fs.*` paths resolve against it, and the
+/// default state (`.orch/`) is in it.
+pub fn root_folder(root: &Path) -> PathBuf {
+    match std::path::absolute(root) {
+        Ok(path) if root.is_dir() => path,
+        Ok(path) => path.parent().map(Path::to_path_buf).unwrap_or(path),
+        Err(_) => PathBuf::from("."),
+    }
 }
 
 /// What to load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadRequest {
-    /// The root module, as the user named it.
+    /// The root module, as the user named it: a file, or a folder whose
+    /// `*.orch` files form one module.
     pub root: PathBuf,
     pub params: HashMap<String, ParamInput>,
+    /// Where each param value came from: a value for a name that is no
+    /// param of the root module is an error (`E0610`).
+    pub param_origins: HashMap<String, ParamOrigin>,
     /// Policy files from outside the configuration (`--policy`).
     pub policy_files: Vec<String>,
 }
@@ -87,11 +133,15 @@ impl Project {
     /// read at all is an error here.
     pub fn load(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
         let root_path = request.root.to_string_lossy().into_owned();
-        let base_dir = std::path::absolute(&request.root)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from("."));
-        Project::analyse(sources, root_path, base_dir, request.params, request.policy_files)
+        let base_dir = root_folder(&request.root);
+        Project::analyse(
+            sources,
+            root_path,
+            base_dir,
+            request.params,
+            request.param_origins,
+            request.policy_files,
+        )
     }
 
     /// The configuration a saved plan carries: exactly its sources, its
@@ -103,7 +153,9 @@ impl Project {
         params: HashMap<String, ParamInput>,
         policy_files: Vec<String>,
     ) -> Result<Project, RunError> {
-        Project::analyse(Sources::memory(files), root, base_dir, params, policy_files)
+        // A saved plan's params were checked when it was made.
+        let origins = HashMap::new();
+        Project::analyse(Sources::memory(files), root, base_dir, params, origins, policy_files)
     }
 
     fn analyse(
@@ -111,13 +163,26 @@ impl Project {
         root_path: String,
         base_dir: PathBuf,
         params: HashMap<String, ParamInput>,
+        param_origins: HashMap<String, ParamOrigin>,
         policy_files: Vec<String>,
     ) -> Result<Project, RunError> {
-        let options =
-            orch_compiler::Options { params: params.clone(), policy_files, evaluate: false };
+        let options = orch_compiler::Options {
+            params: params.clone(),
+            param_origins,
+            policy_files,
+            evaluate: false,
+        };
         let analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
-        let Some(&root) = analysis.roots.first() else {
-            return Err(RunError::Diagnostics(analysis.diagnostics.clone()));
+        let root = match analysis.configurations.as_slice() {
+            [root] => *root,
+            [] => match analysis.roots.first() {
+                Some(&root) => root,
+                None => return Err(RunError::Diagnostics(analysis.diagnostics.clone())),
+            },
+            several => {
+                let files = several.iter().map(|&id| analysis.files.get(id).path.clone()).collect();
+                return Err(RunError::SeveralConfigurations { folder: root_path, files });
+            }
         };
         Ok(Project { sources, analysis, root, root_path, base_dir, params })
     }

@@ -396,8 +396,12 @@ fn run(dir: &Path) -> Result<(), Failed> {
         .map(|(name, json)| Ok((name.clone(), ParamInput::Value(value(json)?))))
         .collect::<Result<HashMap<_, _>, String>>()?;
 
-    let request =
-        LoadRequest { root: PathBuf::from("main.orch"), params, policy_files: Vec::new() };
+    let request = LoadRequest {
+        root: PathBuf::from("main.orch"),
+        params,
+        param_origins: HashMap::new(),
+        policy_files: Vec::new(),
+    };
     let project = Project::load(request, Sources::memory(sources(dir)?))
         .map_err(|e| format!("the case cannot be loaded: {e}"))?;
     let reads = Arc::new(Mutex::new(Vec::new()));

@@ -54,6 +54,10 @@ impl orch_compiler::SourceDb for OneFile {
     fn read(&self, path: &str) -> Result<String, String> {
         if path == "main.orch" { Ok(self.0.clone()) } else { Err("no such file".to_string()) }
     }
+
+    fn list_folder(&self, _path: &str) -> Option<Result<Vec<String>, String>> {
+        None
+    }
 }
 
 /// Runs the whole analysis, evaluation included, on one file: it must not

@@ -23,9 +23,10 @@ use crate::terminal::{self, Stream};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct PlanArgs {
-    /// The root module file.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    /// The root module: a file, or a folder whose `*.orch` files form one
+    /// module. Default: the current folder.
+    #[arg(value_name = "ROOT")]
+    root: Option<PathBuf>,
 
     #[command(flatten)]
     evaluation: EvaluationArgs,
@@ -64,9 +65,11 @@ pub(crate) struct PlanArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ApplyArgs {
-    /// The root module file, or a plan file saved by `orchc plan --out`.
-    #[arg(value_name = "FILE|PLANFILE")]
-    file: PathBuf,
+    /// The root module (a file, or a folder whose `*.orch` files form one
+    /// module), or a plan file saved by `orchc plan --out`. Default: the
+    /// current folder.
+    #[arg(value_name = "ROOT|PLANFILE")]
+    root: Option<PathBuf>,
 
     #[command(flatten)]
     evaluation: EvaluationArgs,
@@ -105,14 +108,23 @@ pub(crate) struct ApplyArgs {
 
 /// Reads the root module named on the command line and analyses it,
 /// reporting what stops it.
-fn load_project(file: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Reporter)> {
-    let text = match files::read_source(file) {
-        Ok(text) => text,
+fn load_project(root: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Reporter)> {
+    let mut sources = Sources::disk();
+    match std::fs::metadata(root) {
+        // A folder's files are listed and read by the compiler.
+        Ok(metadata) if metadata.is_dir() => {}
+        Ok(_) => match files::read_source(root) {
+            Ok(text) => sources.preload(&root.to_string_lossy(), text),
+            Err(error) => {
+                errors::report(error);
+                return None;
+            }
+        },
         Err(error) => {
-            errors::report(error);
+            errors::report(errors::path_error("read", root, &error));
             return None;
         }
-    };
+    }
     let options = match evaluation.options() {
         Ok(options) => options,
         Err(error) => {
@@ -120,11 +132,10 @@ fn load_project(file: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Re
             return None;
         }
     };
-    let mut sources = Sources::disk();
-    sources.preload(&file.to_string_lossy(), text);
     let request = LoadRequest {
-        root: file.to_path_buf(),
+        root: root.to_path_buf(),
         params: options.params,
+        param_origins: options.param_origins,
         policy_files: options.policy_files,
     };
     let project = match Project::load(request, sources) {
@@ -145,7 +156,8 @@ fn load_project(file: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Re
 
 /// `plan`.
 pub(crate) fn plan(args: &PlanArgs) -> Outcome {
-    let Some((project, reporter)) = load_project(&args.file, &args.evaluation) else {
+    let root = files::root_or_current(args.root.as_deref());
+    let Some((project, reporter)) = load_project(&root, &args.evaluation) else {
         return Outcome::Failure;
     };
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
@@ -242,7 +254,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// `apply` and `destroy`, of a root module or a saved plan.
 pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
     let kind = if destroy { PlanKind::Destroy } else { PlanKind::Apply };
-    let saved = match SavedPlan::read(&args.file) {
+    let root = files::root_or_current(args.root.as_deref());
+    let saved = match SavedPlan::read(&root) {
         Ok(saved) => saved,
         Err(error) => {
             run::report(error, None);
@@ -250,9 +263,9 @@ pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
         }
     };
     match saved {
-        Some(saved) => apply_saved(args, kind, saved),
+        Some(saved) => apply_saved(args, &root, kind, saved),
         None => {
-            let Some((project, reporter)) = load_project(&args.file, &args.evaluation) else {
+            let Some((project, reporter)) = load_project(&root, &args.evaluation) else {
                 return Outcome::Failure;
             };
             let Some(runtime) = run::runtime() else { return Outcome::Failure };
@@ -279,7 +292,7 @@ pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
 }
 
 /// Applies a saved plan, exactly as it was saved.
-fn apply_saved(args: &ApplyArgs, kind: PlanKind, saved: SavedPlan) -> Outcome {
+fn apply_saved(args: &ApplyArgs, file: &Path, kind: PlanKind, saved: SavedPlan) -> Outcome {
     if !args.evaluation.vars.is_empty()
         || args.evaluation.var_file.is_some()
         || !args.evaluation.policies.is_empty()
@@ -288,13 +301,13 @@ fn apply_saved(args: &ApplyArgs, kind: PlanKind, saved: SavedPlan) -> Outcome {
             code = "orchc::plan_file",
             help = "make a new plan with those values: `orchc plan FILE --var K=V --out PLANFILE`",
             "{} is a saved plan: it is applied exactly as planned, so --var, --var-file and --policy cannot change it",
-            args.file.display()
+            file.display()
         ));
         return Outcome::Failure;
     }
     // `destroy PLANFILE` takes only a destroy plan; `apply PLANFILE` either.
     if kind == PlanKind::Destroy && saved.file.operation != PlanKind::Destroy {
-        let file = args.file.display().to_string();
+        let file = file.display().to_string();
         run::report(RunError::WrongPlanKind { file, kind: saved.file.operation }, None);
         return Outcome::Failure;
     }

@@ -3,11 +3,12 @@
 //! modules and dependency cycles.
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use miette::miette;
 use orch_lang::Diagnostic;
 use orch_lang::diagnostic::sort_diagnostics;
+use orch_runtime::project::Sources;
 
 use crate::Outcome;
 use crate::errors;
@@ -41,7 +42,8 @@ pub(crate) struct EvaluationArgs {
     #[arg(long = "var", value_name = "K=V", value_parser = parse_var)]
     pub(crate) vars: Vec<(String, String)>,
 
-    /// Read parameter values from a file.
+    /// Read parameter values from a file: JSON (an object), or `.orchvars`
+    /// (`NAME = VALUE` lines, values written in Orch).
     #[arg(long, value_name = "F")]
     pub(crate) var_file: Option<PathBuf>,
 
@@ -54,34 +56,27 @@ impl EvaluationArgs {
     /// Param values merged by priority: `--var` over `--var-file` over
     /// `ORCH_VAR_NAME`, and the policy files.
     pub(crate) fn options(&self) -> Result<orch_compiler::Options, miette::Report> {
-        use orch_compiler::eval::ParamInput;
+        use orch_compiler::eval::{ParamInput, ParamOrigin};
         let mut params = std::collections::HashMap::new();
+        let mut origins = std::collections::HashMap::new();
         for (name, value) in std::env::vars() {
             if let Some(param) = name.strip_prefix("ORCH_VAR_")
                 && !param.is_empty()
             {
                 params.insert(param.to_string(), ParamInput::Text(value));
+                origins.insert(param.to_string(), ParamOrigin::Environment);
             }
         }
         if let Some(path) = &self.var_file {
-            let text = files::read_source(path)?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
-                miette!(code = "orchc::var_file", "{}: not valid JSON: {error}", path.display())
-            })?;
-            let serde_json::Value::Object(entries) = json else {
-                return Err(miette!(
-                    code = "orchc::var_file",
-                    help = "write an object such as {\"env\": \"prod\", \"replicas\": 3}",
-                    "{}: a var file holds one JSON object",
-                    path.display()
-                ));
-            };
-            for (name, value) in entries {
-                params.insert(name, ParamInput::Value(json_to_value(value)));
+            let origin = ParamOrigin::VarFile(path.display().to_string());
+            for (name, value) in read_var_file(path)? {
+                params.insert(name.clone(), ParamInput::Value(value));
+                origins.insert(name, origin.clone());
             }
         }
         for (name, value) in &self.vars {
             params.insert(name.clone(), ParamInput::Text(value.clone()));
+            origins.insert(name.clone(), ParamOrigin::Flag);
         }
         let mut policy_files = Vec::new();
         if !self.policies.is_empty() {
@@ -91,8 +86,85 @@ impl EvaluationArgs {
             }
             policy_files.extend(discovery.files.iter().map(|p| p.to_string_lossy().into_owned()));
         }
-        Ok(orch_compiler::Options { params, policy_files, evaluate: true })
+        Ok(orch_compiler::Options { params, param_origins: origins, policy_files, evaluate: true })
     }
+}
+
+/// The kinds of var file, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VarFileKind {
+    Json,
+    OrchVars,
+    /// Terraform's `.tfvars` (HCL), which Orch does not read.
+    Terraform,
+}
+
+impl VarFileKind {
+    fn of(path: &Path) -> VarFileKind {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        if name.ends_with(".orchvars") {
+            VarFileKind::OrchVars
+        } else if name.ends_with(".tfvars") || name.ends_with(".tfvars.json") {
+            VarFileKind::Terraform
+        } else {
+            VarFileKind::Json
+        }
+    }
+}
+
+/// The values of a var file: a JSON object, or an `.orchvars` file.
+fn read_var_file(path: &Path) -> Result<Vec<(String, orch_stdlib::Value)>, miette::Report> {
+    let kind = VarFileKind::of(path);
+    if kind == VarFileKind::Terraform {
+        return Err(miette!(
+            code = "orchc::var_file",
+            help = "write the values as an `.orchvars` file (`NAME = VALUE` lines, values in Orch syntax: most `.tfvars` lines are already valid) or as a JSON object",
+            "{} is a Terraform var file; Orch reads JSON and `.orchvars` var files",
+            path.display()
+        ));
+    }
+    let text = files::read_source(path)?;
+    if kind == VarFileKind::OrchVars {
+        return orch_compiler::eval::parse_var_file(&text).map_err(|error| {
+            miette!(
+                code = "orchc::var_file",
+                help = "an `.orchvars` file holds `NAME = VALUE` lines; a value is an Orch literal (\"text\", 3, 30s, true, [..], { .. })",
+                "{}:{}:{}: {}",
+                path.display(),
+                error.line,
+                error.column,
+                error.message
+            )
+        });
+    }
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        // `NAME = VALUE` lines in a file not named `.orchvars`.
+        let looks_like_lines = text
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with("//") && !line.starts_with('#'))
+            .and_then(|line| line.split_once('='))
+            .is_some_and(|(name, _)| parse_var(&format!("{}=", name.trim())).is_ok());
+        if looks_like_lines {
+            miette!(
+                code = "orchc::var_file",
+                help = "name the file `*.orchvars` to write `NAME = VALUE` lines, or write a JSON object",
+                "{}: not valid JSON: {error}",
+                path.display()
+            )
+        } else {
+            miette!(code = "orchc::var_file", "{}: not valid JSON: {error}", path.display())
+        }
+    })?;
+    let serde_json::Value::Object(entries) = json else {
+        return Err(miette!(
+            code = "orchc::var_file",
+            help = "write an object such as {\"env\": \"prod\", \"replicas\": 3}",
+            "{}: a var file holds one JSON object",
+            path.display()
+        ));
+    };
+    Ok(entries.into_iter().map(|(name, value)| (name, json_to_value(value))).collect())
 }
 
 /// A JSON value as an Orch value: objects become maps, integral numbers
@@ -133,26 +205,33 @@ pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
 }
 
 pub(crate) fn run(args: &CheckArgs) -> Outcome {
-    let discovery = files::discover(&args.paths);
+    let mut discovery = files::discover(&args.paths);
     let mut unreadable = discovery.errors.len();
-    for error in discovery.errors {
+    for error in std::mem::take(&mut discovery.errors) {
         errors::report(error);
     }
     if discovery.files.is_empty() && unreadable == 0 {
         errors::report(miette!(severity = miette::Severity::Warning, "no `.orch` files found"));
     }
 
-    let mut sources = files::FsSources::default();
-    let mut roots = Vec::new();
-    for path in discovery.files {
+    // Each folder of `.orch` files is one module; the files are read
+    // here, so that an unreadable one is reported on its own.
+    let mut sources = Sources::disk();
+    let mut readable = Vec::new();
+    for path in std::mem::take(&mut discovery.files) {
         match files::read_source(&path) {
-            Ok(text) => roots.push(sources.preload(&path, text)),
+            Ok(text) => {
+                sources.preload(&path.to_string_lossy(), text);
+                readable.push(path);
+            }
             Err(error) => {
                 errors::report(error);
                 unreadable += 1;
             }
         }
     }
+    discovery.files = readable;
+    let roots = files::modules(&discovery);
     let options = match args.evaluation.options() {
         Ok(options) => options,
         Err(error) => {

@@ -60,15 +60,17 @@ pub(crate) struct GraphArgs {
 }
 
 pub(crate) fn run(args: &GraphArgs) -> Outcome {
-    let text = match files::read_source(&args.file) {
-        Ok(text) => text,
-        Err(error) => {
-            errors::report(error);
-            return Outcome::Failure;
+    let mut sources = orch_runtime::project::Sources::disk();
+    let root = args.file.to_string_lossy().into_owned();
+    if !args.file.is_dir() {
+        match files::read_source(&args.file) {
+            Ok(text) => sources.preload(&root, text),
+            Err(error) => {
+                errors::report(error);
+                return Outcome::Failure;
+            }
         }
-    };
-    let mut sources = files::FsSources::default();
-    let root = sources.preload(&args.file, text);
+    }
     // Params are read (and a bad `--var-file` reported) in both views, so
     // that a script can pass the same flags with or without `--expanded`.
     let evaluation = EvaluationArgs {

@@ -13,6 +13,7 @@ use orch_runtime::state::{InstanceState, State};
 use crate::Outcome;
 use crate::commands::run::{self, StateArgs};
 use crate::errors;
+use crate::files;
 use crate::render::plan::show;
 
 #[derive(Debug, clap::Args)]
@@ -23,8 +24,9 @@ pub(crate) struct StateCommandArgs {
     #[command(flatten)]
     state: StateArgs,
 
-    /// The root module whose default state (`.orch/` beside it) to use.
-    #[arg(long, value_name = "FILE", global = true)]
+    /// The root module (file or folder) whose default state (`.orch/` in
+    /// its folder) to use; default: the current folder.
+    #[arg(long, value_name = "ROOT", global = true)]
     root: Option<PathBuf>,
 }
 
@@ -58,9 +60,11 @@ enum StateCommand {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct OutputArgs {
-    /// The root module file.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    /// The root module (a file or a folder); default: the current folder.
+    /// Given alone, an argument that is no file or folder is taken as
+    /// NAME, so `orchc output url` works from the root's folder.
+    #[arg(value_name = "ROOT")]
+    root: Option<PathBuf>,
 
     /// One output's name; all of them without it.
     name: Option<String>,
@@ -77,10 +81,7 @@ pub(crate) struct OutputArgs {
 /// folder of `--root` (the current folder without it).
 fn location(args: &StateArgs, root: Option<&Path>) -> Result<StateLocation, RunError> {
     let dir = match root {
-        Some(root) => std::path::absolute(root)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from(".")),
+        Some(root) => orch_runtime::project::root_folder(root),
         None => PathBuf::from("."),
     };
     StateLocation::resolve(args.state.as_deref(), &dir)
@@ -241,9 +242,16 @@ fn finish(result: Result<Outcome, Failure>) -> Outcome {
 pub(crate) fn output(args: &OutputArgs) -> Outcome {
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
     let result: Result<Outcome, Failure> = runtime.block_on(async {
-        let state = load(&args.state, Some(&args.file)).await?;
+        // `orchc output NAME`: one argument that names no file or folder.
+        let (root, name) = match (&args.root, &args.name) {
+            (Some(only), None) if !only.exists() => {
+                (PathBuf::from("."), Some(only.to_string_lossy().into_owned()))
+            }
+            (root, name) => (files::root_or_current(root.as_deref()), name.clone()),
+        };
+        let state = load(&args.state, Some(&root)).await?;
         let outputs = &state.outputs;
-        match &args.name {
+        match &name {
             Some(name) => {
                 let Some(value) = outputs.get(name) else {
                     let known: Vec<&str> = outputs.keys().map(String::as_str).collect();

@@ -210,11 +210,12 @@ impl<'m, 'a> Checker<'m, 'a> {
     /// may hold secrets (a password), when it is configured.
     fn check_provider_blocks(&mut self) {
         let model = self.model;
-        let mut files: Vec<FileId> = model.modules.keys().copied().collect();
-        files.sort();
-        for file in files {
+        let files = self.files;
+        for source in files.iter() {
+            let file = source.id;
             let Some(&scope) = model.module_scope.get(&file) else { continue };
-            for provider in &model.modules[&file].providers {
+            for item in &source.parsed.file.items {
+                let orch_lang::ast::ItemKind::Provider(provider) = &item.kind else { continue };
                 for field in &provider.body.fields {
                     self.expr(file, &field.value, scope, None);
                 }

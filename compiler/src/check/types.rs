@@ -26,6 +26,8 @@ fn resolve_in(
     ty: &TypeExpr,
     seen: &mut HashSet<SmolStr>,
 ) -> Ty {
+    // Aliases belong to modules: key them by the module's representative.
+    let file = checker.model.modules.representative(file);
     match &ty.kind {
         TypeExprKind::Named(path) => {
             let dotted = path.to_dotted();
@@ -162,6 +164,7 @@ fn resolve_in(
 
 /// Records which alias a type name refers to, when `file` declares it.
 fn record_type_name(checker: &mut Checker<'_, '_>, file: FileId, name: &Ident) {
+    let file = checker.model.modules.representative(file);
     let declared =
         checker.model.modules.get(&file).is_some_and(|m| m.types.contains_key(&name.name));
     if declared {
@@ -178,6 +181,7 @@ fn alias(
     ty: &TypeExpr,
     seen: &mut HashSet<SmolStr>,
 ) -> Ty {
+    let file = checker.model.modules.representative(file);
     let Some(alias) = checker.model.modules.get(&file).and_then(|m| m.types.get(name).copied())
     else {
         let mut candidates: Vec<&str> = BUILTIN_TYPES.to_vec();

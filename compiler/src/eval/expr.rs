@@ -565,7 +565,9 @@ impl Evaluator<'_, '_> {
         for arg in args {
             values.push(self.eval_expr(context, scope, keys, &arg.value)?);
         }
-        let module_path = self.files.get(self.contexts[context].file).path.clone();
+        // Paths in `file()` and `template()` are relative to the file
+        // that calls them.
+        let module_path = self.files.get(expr.span.file).path.clone();
         let host = ModuleHost { db: self.db, module_path: &module_path };
         // `call` handles unknown and secret arguments, and never quotes a
         // secret in its error message.

@@ -24,7 +24,7 @@ use smol_str::SmolStr;
 use crate::check::{Checked, KeyKind};
 use crate::db::{Files, SourceDb};
 use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
-pub use params::{ParamInput, conform};
+pub use params::{ParamInput, ParamOrigin, VarFileError, conform, parse_var_file};
 
 /// One key of an instance address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -413,7 +413,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
         if !missing.is_empty() {
             self.missing_params = missing.clone();
-            let path = &self.files.get(root).path;
+            let path = self.files.module_path(root);
             notes.push(format!(
                 "{path}: evaluation skipped: no value for the required param{} {}; pass them with --var NAME=VALUE, --var-file or ORCH_VAR_NAME",
                 if missing.len() > 1 { "s" } else { "" },
@@ -1172,7 +1172,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 .model
                 .decls
                 .iter()
-                .filter(|d| d.file == file && d.policy.is_some_and(|p| std::ptr::eq(p, policy)))
+                .filter(|d| {
+                    self.files.module_of(d.file) == file
+                        && d.policy.is_some_and(|p| std::ptr::eq(p, policy))
+                })
                 .filter(|d| matches!(d.kind, DeclKind::Assert | DeclKind::Warn))
                 .map(|d| d.id)
                 .collect();

@@ -166,3 +166,140 @@ mod tests {
         assert!(conform(Value::string("x"), &Ty::Int).is_err());
     }
 }
+
+/// Where a param value came from, for messages about it (never its value,
+/// which may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamOrigin {
+    /// `--var NAME=VALUE`.
+    Flag,
+    /// A key of the var file at this path.
+    VarFile(String),
+    /// The environment variable `ORCH_VAR_NAME`.
+    Environment,
+}
+
+impl ParamOrigin {
+    /// How the user gave the value named `name`.
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            ParamOrigin::Flag => format!("`--var {name}`"),
+            ParamOrigin::VarFile(path) => format!("the key `{name}` of the var file `{path}`"),
+            ParamOrigin::Environment => format!("the environment variable `ORCH_VAR_{name}`"),
+        }
+    }
+}
+
+/// A mistake in an `.orchvars` file, at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarFileError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Reads an `.orchvars` file: `NAME = EXPR` statements, each starting on a
+/// line of its own, where EXPR is an Orch literal (a string without
+/// interpolation, a number, a duration, `true`/`false`/`none`, or a list
+/// or object of those) and may span several lines; `//` comments are
+/// allowed. The values are in the order written; a name given twice is an
+/// error.
+pub fn parse_var_file(text: &str) -> Result<Vec<(String, Value)>, VarFileError> {
+    use orch_lang::token::Token;
+
+    let file = FileId(u32::MAX);
+    let lexed = orch_lang::lex(file, text);
+    let index = orch_lang::LineIndex::new(text);
+    let error_at = |offset: u32, message: String| {
+        let at = index.line_col(text, offset);
+        VarFileError { line: at.line, column: at.column, message }
+    };
+    if let Some(diagnostic) = lexed.diagnostics.first() {
+        return Err(error_at(diagnostic.primary.span.start, diagnostic.message.clone()));
+    }
+    // Statement starts: a name first on its line, outside brackets and
+    // strings, followed by `=`.
+    let tokens = &lexed.tokens;
+    let mut starts: Vec<usize> = Vec::new();
+    let mut depth: i32 = 0;
+    let mut previous_end = 0usize;
+    for (position, (token, span)) in tokens.iter().enumerate() {
+        let first_on_line = position == 0 || text[previous_end..span.start as usize].contains('\n');
+        if depth == 0 && first_on_line {
+            let assigns = matches!(tokens.get(position + 1), Some((Token::Eq, _)));
+            match token {
+                Token::Ident(_) if assigns => starts.push(position),
+                _ if position == 0 || starts.is_empty() => {
+                    return Err(error_at(
+                        span.start,
+                        "expected `NAME = VALUE` at the start of the line".to_string(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        match token {
+            Token::LBrace | Token::LParen | Token::LBracket | Token::StrStart { .. } => depth += 1,
+            Token::RBrace | Token::RParen | Token::RBracket | Token::StrEnd => depth -= 1,
+            _ => {}
+        }
+        previous_end = span.end as usize;
+    }
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let (Token::Ident(name), name_span) = &tokens[start] else { continue };
+        let value_start = tokens[start + 1].1.end as usize;
+        let value_end = match starts.get(n + 1) {
+            Some(&next) => tokens[next].1.start as usize,
+            None => text.len(),
+        };
+        let written = text[value_start..value_end].trim();
+        if written.is_empty() {
+            return Err(error_at(name_span.start, format!("`{name}` has no value after `=`")));
+        }
+        let Some(value) = literal(written) else {
+            return Err(error_at(
+                name_span.start,
+                format!(
+                    "the value of `{name}` is not an Orch literal: write a string, number, duration, `true`, `false`, `none`, or a list or object of those"
+                ),
+            ));
+        };
+        if out.iter().any(|(existing, _)| existing == name) {
+            return Err(error_at(name_span.start, format!("`{name}` is given twice")));
+        }
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod var_file_tests {
+    use super::*;
+
+    #[test]
+    fn statements_may_span_lines_and_carry_comments() {
+        let text = "// settings\nenv = \"prod\"\nreplicas = 3 // three\nports = [\n  80,\n  443,\n]\ntags = { team = \"web\" }\ntimeout = 30s\n";
+        let values = parse_var_file(text).unwrap();
+        let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["env", "replicas", "ports", "tags", "timeout"]);
+        assert_eq!(values[0].1, Value::string("prod"));
+        assert_eq!(values[1].1, Value::Int(3));
+        assert_eq!(values[2].1, Value::list(vec![Value::Int(80), Value::Int(443)]));
+        assert_eq!(values[4].1, Value::Duration(30_000));
+    }
+
+    #[test]
+    fn mistakes_are_located() {
+        let error = parse_var_file("env = \"prod\"\nreplicas = 1 + 2\n").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 1));
+        assert!(error.message.contains("not an Orch literal"), "{}", error.message);
+        let error = parse_var_file("env = \"a\"\nenv = \"b\"\n").unwrap_err();
+        assert!(error.message.contains("given twice"));
+        let error = parse_var_file("\"env\" = 1\n").unwrap_err();
+        assert_eq!(error.line, 1);
+        let error = parse_var_file("env =\n").unwrap_err();
+        assert!(error.message.contains("no value"));
+        assert_eq!(parse_var_file("").unwrap(), Vec::new());
+    }
+}

@@ -155,10 +155,10 @@ impl Fixes<'_> {
             .iter()
             .find(|d| d.file == self.file && d.name_span == module.name.span)?;
         let target = *analysis.checked.targets.get(&decl.id)?;
-        let target_items = &analysis.files.get(target).parsed.file.items;
         let mut out = Vec::new();
-        for param in analysis.decls.iter().filter(|d| d.file == target && d.kind == DeclKind::Param)
-        {
+        let params = analysis.decls.iter().filter(|d| d.kind == DeclKind::Param);
+        for param in params.filter(|d| analysis.same_module(d.file, target)) {
+            let target_items = &analysis.files.get(param.file).parsed.file.items;
             let without_default = target_items.iter().any(|item| {
                 matches!(&item.kind, ItemKind::Param(p) if p.name.span == param.name_span && p.default.is_none())
             });

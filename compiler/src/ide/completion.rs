@@ -179,15 +179,14 @@ pub fn completions_in_text(
         }
         Context::ModuleBody { path, assigned } => {
             let path = join_path(&analysis.files.get(file).path, &path);
-            let Some(target) = analysis.files.find(&path) else { return out };
-            let target_ast = &analysis.files.get(target).parsed.file;
-            for decl in
-                analysis.decls.iter().filter(|d| d.file == target && d.kind == DeclKind::Param)
-            {
+            let Some(target) = analysis.files.find_module(&path) else { return out };
+            let params = analysis.decls.iter().filter(|d| d.kind == DeclKind::Param);
+            for decl in params.filter(|d| analysis.same_module(d.file, target)) {
                 let Some(name) = decl.name.as_deref() else { continue };
                 if assigned.iter().any(|a| a == name) {
                     continue;
                 }
+                let target_ast = &analysis.files.get(decl.file).parsed.file;
                 let required = target_ast.items.iter().any(|item| {
                     item.span == decl.item_span
                         && matches!(&item.kind, ItemKind::Param(p) if p.default.is_none())
@@ -329,7 +328,7 @@ fn members(
                     // The names another file offers: everything an import
                     // shares, the outputs of a module instance.
                     for member in analysis.decls.iter().filter(|d| {
-                        d.file == target
+                        analysis.same_module(d.file, target)
                             && d.name.is_some()
                             && d.block.is_none()
                             && if decl.kind == DeclKind::Import {

@@ -19,7 +19,7 @@ use smol_str::SmolStr;
 
 use super::bindings::{Meaning, file_names};
 use super::locate::{Found, find};
-use super::scope::{decl, decl_named_at, module_decl, target_file};
+use super::scope::{decl, decl_named_at, module_alias, module_decl, target_file};
 use crate::Analysis;
 use crate::model::{DeclId, DeclInfo, DeclKind};
 
@@ -225,7 +225,7 @@ fn local(file: FileId, binder: Span, ident: &Ident) -> Named {
 fn decl_target(analysis: &Analysis, info: &DeclInfo, span: Span) -> Result<Named, String> {
     let name = info.name.clone().ok_or_else(|| NOTHING.to_string())?;
     let first = analysis.decls.iter().find(|other| {
-        other.file == info.file
+        analysis.same_module(other.file, info.file)
             && other.block == info.block
             && other.name == info.name
             && !matches!(other.kind, DeclKind::Assert | DeclKind::Warn)
@@ -312,10 +312,10 @@ fn type_target(
             }
             ItemKind::TypeAlias(alias) => {
                 if alias.name.span.contains(offset) {
-                    return Some(alias_target(analysis, file, items, &alias.name));
+                    return Some(alias_target(analysis, file, &alias.name));
                 }
                 type_expr(analysis, &alias.ty, Some(&alias.name), offset)
-                    .map(|found| found.and_then(|named| declared_once(analysis, items, named)))
+                    .map(|found| found.and_then(|named| declared_once(analysis, named)))
             }
             _ => None,
         };
@@ -328,18 +328,16 @@ fn type_target(
 
 /// The alias named `name` where it is declared, unless it is declared
 /// twice.
-fn alias_target(
-    analysis: &Analysis,
-    file: FileId,
-    items: &[Item],
-    name: &Ident,
-) -> Result<Named, String> {
-    if alias_decl(items, &name.name).map(|alias| alias.name.span) != Some(name.span) {
+fn alias_target(analysis: &Analysis, file: FileId, name: &Ident) -> Result<Named, String> {
+    let first = module_alias(analysis, file, &name.name).map(|(_, alias)| alias.name.span);
+    if first != Some(name.span) {
         return Err(format!(
             "the type `{}` is declared twice; remove or rename the other declaration",
             name.name
         ));
     }
+    // Aliases belong to modules, keyed by the module's representative.
+    let file = analysis.files.module_of(file);
     if !analysis.checked.aliases.contains_key(&(file, name.name.clone())) {
         return Err(NOTHING.to_string());
     }
@@ -348,10 +346,10 @@ fn alias_target(
 }
 
 /// A field written in a duplicate alias is not the field of the alias.
-fn declared_once(analysis: &Analysis, items: &[Item], named: Named) -> Result<Named, String> {
+fn declared_once(analysis: &Analysis, named: Named) -> Result<Named, String> {
     if let Target::Field { file, alias, .. } = &named.target {
-        let declared = alias_decl(items, alias)
-            .and_then(|decl| record_fields(&decl.ty))
+        let declared = module_alias(analysis, *file, alias)
+            .and_then(|(_, decl)| record_fields(&decl.ty))
             .is_some_and(|fields| fields.iter().any(|field| field.name.span == named.span));
         if !declared || !analysis.checked.aliases.contains_key(&(*file, alias.clone())) {
             return Err(format!(
@@ -495,12 +493,12 @@ pub(crate) fn occurrences(analysis: &Analysis, target: &Target) -> Occurrences {
     match target {
         Target::Decl(id) => decl_occurrences(analysis, *id, &mut out),
         Target::Alias { file, name } => {
-            let ast = &analysis.files.get(*file).parsed.file;
-            if let Some(alias) = alias_decl(&ast.items, name) {
+            if let Some((_, alias)) = module_alias(analysis, *file, name) {
                 out.list.push(declaration(alias.name.span));
             }
+            let module = analysis.files.module_of(*file);
             for (span, resolved) in &analysis.checked.type_resolutions {
-                if resolved.0 == *file && resolved.1 == *name {
+                if resolved.0 == module && resolved.1 == *name {
                     out.list.push(qualified(*span));
                 }
             }
@@ -584,7 +582,7 @@ pub(crate) fn module_bodies(analysis: &Analysis, file: FileId) -> Vec<(&DeclInfo
         for item in all_items(&source.parsed.file.items) {
             let ItemKind::Module(module) = &item.kind else { continue };
             let Some(info) = decl_named_at(analysis, module.name.span) else { continue };
-            if target_file(analysis, info.id) == Some(file) {
+            if target_file(analysis, info.id) == Some(analysis.files.module_of(file)) {
                 out.push((info, &module.body));
             }
         }
@@ -599,13 +597,13 @@ fn field_occurrences(
     field: &str,
     out: &mut Occurrences,
 ) {
-    let ast = &analysis.files.get(file).parsed.file;
-    let declared = alias_decl(&ast.items, alias).and_then(|decl| record_fields(&decl.ty));
+    let declared =
+        module_alias(analysis, file, alias).and_then(|(_, decl)| record_fields(&decl.ty));
     if let Some(written) = declared.and_then(|fields| fields.iter().find(|f| f.name.name == field))
     {
         out.list.push(declaration(written.name.span));
     }
-    let owner = (file, SmolStr::new(alias));
+    let owner = (analysis.files.module_of(file), SmolStr::new(alias));
     for (span, record) in &analysis.checked.field_uses {
         if record.name.as_deref() != Some(alias) {
             continue;

@@ -21,10 +21,10 @@ use smol_str::SmolStr;
 
 use super::bindings::{FileNames, Meaning, file_names};
 use super::references::{
-    BUILTIN_TYPES, Named, Occurrence, Target, alias_decl, all_items, module_bodies, occurrences,
-    place, record_fields, target_at,
+    BUILTIN_TYPES, Named, Occurrence, Target, all_items, module_bodies, occurrences, place,
+    record_fields, target_at,
 };
-use super::scope::{decl, target_file};
+use super::scope::{decl, module_alias, target_file};
 use crate::model::{DeclInfo, DeclKind};
 use crate::{Analysis, SourceDb};
 
@@ -88,7 +88,7 @@ fn verify(analysis: &Analysis, spans: &[Span], new_name: &str) -> Result<(), Str
     }
     let db = Edited { analysis, edited };
     let roots: Vec<String> =
-        analysis.roots.iter().map(|&root| analysis.files.get(root).path.clone()).collect();
+        analysis.roots.iter().map(|&root| analysis.files.module_path(root).to_string()).collect();
     let after = crate::analyze(&db, &roots, &crate::Options::default());
     let mut before: HashMap<&str, usize> = HashMap::new();
     for diagnostic in analysis.diagnostics.iter().filter(|d| d.is_error()) {
@@ -122,6 +122,10 @@ impl SourceDb for Edited<'_> {
         }
         let file = self.analysis.files.find(path).ok_or("no such file")?;
         Ok(self.analysis.files.get(file).source.to_string())
+    }
+
+    fn list_folder(&self, path: &str) -> Option<Result<Vec<String>, String>> {
+        self.analysis.files.folder_listing(path).map(Ok)
     }
 }
 
@@ -162,7 +166,7 @@ impl Rename<'_> {
     fn declaration(&self, info: &DeclInfo) -> Result<(), String> {
         let new = self.new;
         let clash = self.analysis.decls.iter().find(|other| {
-            other.file == info.file
+            self.analysis.same_module(other.file, info.file)
                 && other.block == info.block
                 && other.name.as_deref() == Some(new)
                 && !matches!(other.kind, DeclKind::Assert | DeclKind::Warn)
@@ -190,9 +194,15 @@ impl Rename<'_> {
                 }
             }
         }
-        let whole = self.whole_file(info.file);
-        let scope = info.block.unwrap_or(whole);
-        self.captures(info.file, scope, scope)
+        if let Some(block) = info.block {
+            return self.captures(info.file, block, block);
+        }
+        // A module-level name is visible in every file of its module.
+        for file in self.analysis.files.module_files(info.file) {
+            let whole = self.whole_file(file);
+            self.captures(file, whole, whole)?;
+        }
+        Ok(())
     }
 
     fn local(&self, file: FileId, binder: Span) -> Result<(), String> {
@@ -224,10 +234,9 @@ impl Rename<'_> {
         if BUILTIN_TYPES.contains(&new) {
             return Err(format!("`{new}` is a built-in type"));
         }
-        let ast = &self.analysis.files.get(file).parsed.file;
-        if let Some(other) = alias_decl(&ast.items, new) {
+        if let Some((_, other)) = module_alias(self.analysis, file, new) {
             return Err(format!(
-                "a type `{new}` is already declared in this file, at {}",
+                "a type `{new}` is already declared in this module, at {}",
                 place(self.analysis, other.name.span)
             ));
         }
@@ -236,7 +245,7 @@ impl Rename<'_> {
         for source in self.analysis.files.iter() {
             for path in type_paths(&source.parsed.file.items) {
                 let captured = match path.as_slice() {
-                    [name] => source.id == file && name.name == new,
+                    [name] => self.analysis.same_module(source.id, file) && name.name == new,
                     [import, name] => {
                         name.name == new
                             && self
@@ -261,13 +270,13 @@ impl Rename<'_> {
     }
 
     fn field(&self, file: FileId, alias: &SmolStr) -> Result<(), String> {
-        let existing = match self.analysis.checked.aliases.get(&(file, alias.clone())) {
+        let module = self.analysis.files.module_of(file);
+        let existing = match self.analysis.checked.aliases.get(&(module, alias.clone())) {
             Some(Ty::Record(record)) => record.field(self.new).is_some(),
             _ => false,
         };
-        let ast = &self.analysis.files.get(file).parsed.file;
-        let written = alias_decl(&ast.items, alias)
-            .and_then(|decl| record_fields(&decl.ty))
+        let written = module_alias(self.analysis, file, alias)
+            .and_then(|(_, decl)| record_fields(&decl.ty))
             .is_some_and(|fields| fields.iter().any(|f| f.name.name == self.new));
         if existing || written {
             return Err(format!("the type `{alias}` already has a field `{}`", self.new));

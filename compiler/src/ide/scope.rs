@@ -25,7 +25,22 @@ pub(crate) fn module_decl<'a>(
     name: &str,
 ) -> Option<&'a DeclInfo> {
     analysis.decls.iter().find(|decl| {
-        decl.file == file && decl.block.is_none() && decl.name.as_deref() == Some(name)
+        analysis.same_module(decl.file, file)
+            && decl.block.is_none()
+            && decl.name.as_deref() == Some(name)
+    })
+}
+
+/// The type alias `name` of the module of `file`, written in any of its
+/// files, with the file it is in.
+pub(crate) fn module_alias<'a>(
+    analysis: &'a Analysis,
+    file: FileId,
+    name: &str,
+) -> Option<(FileId, &'a ast::TypeAlias)> {
+    analysis.files.module_files(file).into_iter().find_map(|id| {
+        super::references::alias_decl(&analysis.files.get(id).parsed.file.items, name)
+            .map(|alias| (id, alias))
     })
 }
 
@@ -46,9 +61,9 @@ pub(crate) fn visible_decls(analysis: &Analysis, file: FileId, offset: u32) -> V
     analysis
         .decls
         .iter()
-        .filter(|decl| decl.file == file && decl.name.is_some())
+        .filter(|decl| analysis.same_module(decl.file, file) && decl.name.is_some())
         .filter(|decl| !matches!(decl.kind, DeclKind::Assert | DeclKind::Warn))
-        .filter(|decl| decl.block.is_none_or(|block| block.contains(offset)))
+        .filter(|decl| decl.block.is_none_or(|block| block.file == file && block.contains(offset)))
         .collect()
 }
 

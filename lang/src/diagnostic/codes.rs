@@ -73,9 +73,11 @@ codes! {
     E0601 = "E0601" "evaluation-error" Error;
     E0602 = "E0602" "duplicate-instance-key" Error;
     E0603 = "E0603" "invalid-param-value" Error;
+    E0610 = "E0610" "unknown-param" Error;
     E0701 = "E0701" "module-not-found" Error;
     E0702 = "E0702" "module-cycle" Error;
     E0703 = "E0703" "import-with-resources" Error;
+    E0710 = "E0710" "file-of-folder-module" Error;
     E0801 = "E0801" "assertion-failed" Error;
     E0802 = "E0802" "policy-violation" Error;
     E0901 = "E0901" "operation-failed" Error;
