@@ -406,7 +406,7 @@ pub fn analyze_with_cache(
                 evaluations.push((root, evaluation));
             }
         }
-        diagnostics.extend(unknown_params(&files, &model, &configurations, &options.param_origins));
+        diagnostics.extend(unknown_params(&files, model, &configurations, &options.param_origins));
         (checked, graph, semantic, decls)
     };
     for (_, evaluation) in &evaluations {
