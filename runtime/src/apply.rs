@@ -188,6 +188,9 @@ pub struct Executor<'r> {
     events: mpsc::UnboundedSender<Event>,
     event_rx: mpsc::UnboundedReceiver<Event>,
     data_reads: BTreeMap<String, Value>,
+    /// The data nodes the plan reads during apply, the only ones
+    /// [`Executor::unread_data`] needs to look at.
+    data_nodes: Vec<usize>,
     report: ApplyReport,
     stop: bool,
     /// Something was recorded since the last sync.
@@ -227,6 +230,9 @@ impl<'r> Executor<'r> {
             .filter(|(_, n)| !n.cleanup)
             .map(|(i, n)| (n.change.address.clone(), i))
             .collect();
+        let data_nodes = (0..nodes.len())
+            .filter(|&i| nodes[i].change.data && nodes[i].change.action == Action::Read)
+            .collect();
         let (events, event_rx) = mpsc::unbounded_channel();
         let base_dir = run.config.map(|c| c.base_dir.clone()).unwrap_or_default();
         let mut executor = Executor {
@@ -242,6 +248,7 @@ impl<'r> Executor<'r> {
             events,
             event_rx,
             data_reads: plan.data_reads.clone(),
+            data_nodes,
             report: ApplyReport::default(),
             stop: false,
             recorded: false,
@@ -509,18 +516,20 @@ impl<'r> Executor<'r> {
 
     /// The data instances that must not be read now: those read during
     /// apply that are neither done nor ready (what they depend on is not
-    /// applied yet, or failed).
+    /// applied yet, or failed). A waiting node is ready (queued in
+    /// `ready`) exactly when it waits for nothing any more. This runs
+    /// before every apply-time evaluation, so it looks only at the data
+    /// nodes, not at every node.
     fn unread_data(&self) -> HashSet<String> {
-        self.nodes
+        self.data_nodes
             .iter()
-            .enumerate()
-            .filter(|(i, node)| {
-                node.change.data
-                    && node.change.action == Action::Read
+            .map(|&i| &self.nodes[i])
+            .filter(|node| {
+                node.change.action == Action::Read
                     && node.status != Status::Done
-                    && !(node.status == Status::Waiting && self.ready.contains(i))
+                    && !(node.status == Status::Waiting && node.waiting == 0)
             })
-            .map(|(_, node)| node.change.address.clone())
+            .map(|node| node.change.address.clone())
             .collect()
     }
 

@@ -6,7 +6,12 @@
 //! generate-dag true N DIR     # N exec.run `true` commands (chains and fan-outs),
 //!                             # with the same DAG as DIR/build.ninja
 //! generate-dag sleep N DIR    # N exec.run `sleep` commands; prints the critical path
+//! generate-dag chain N DIR    # N exec.run commands in one chain, each reading
+//!                             # the previous one's stdout (known only on apply)
 //! ```
+//!
+//! In the chain, `c0` prints 1 and `cI` prints one more than what `cI-1`
+//! printed, so the output `last` is N after a correct apply.
 //!
 //! The command DAG is a binary tree of chains: chain `c` of 50 nodes starts
 //! after the last node of chain `(c - 1) / 2`, so it has long chains and
@@ -35,7 +40,7 @@ fn sleep_ms(i: usize) -> u64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(kind), Some(n), Some(dir)) = (args.get(1), args.get(2), args.get(3)) else {
-        eprintln!("usage: generate-dag values|true|sleep N DIR");
+        eprintln!("usage: generate-dag values|true|sleep|chain N DIR");
         std::process::exit(1);
     };
     let n: usize = n.parse().unwrap_or_else(|_| {
@@ -60,6 +65,22 @@ fn main() {
                         (i - 1) / 2
                     );
                 }
+            }
+        }
+        "chain" => {
+            for i in 0..n {
+                if i == 0 {
+                    let _ = writeln!(orch, "resource c0: exec.run {{ create = \"echo 1\" }}");
+                } else {
+                    let _ = writeln!(
+                        orch,
+                        "resource c{i}: exec.run {{ create = \"echo $(( ${{trim(c{}.stdout)}} + 1 ))\" }}",
+                        i - 1
+                    );
+                }
+            }
+            if n > 0 {
+                let _ = writeln!(orch, "output last = trim(c{}.stdout)", n - 1);
             }
         }
         "true" | "sleep" => {
@@ -105,7 +126,7 @@ fn main() {
             }
         }
         other => {
-            eprintln!("unknown kind `{other}`: values, true or sleep");
+            eprintln!("unknown kind `{other}`: values, true, sleep or chain");
             std::process::exit(1);
         }
     }
