@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use orch_compiler::eval::{Evaluation, Instance, ParamInput, ProviderBlock, Resolver};
-use orch_compiler::model::{DeclKind, Model};
+use orch_compiler::model::DeclKind;
 use orch_compiler::{Analysis, SourceDb};
 use orch_lang::diagnostic::codes;
 use orch_lang::{FileId, LineIndex, Span};
@@ -37,11 +37,6 @@ pub struct Config<'a> {
     /// The root module's folder.
     pub base_dir: PathBuf,
     line_indexes: HashMap<FileId, LineIndex>,
-    /// The declarations and scopes of every file, built once: apply
-    /// evaluates again after every operation that makes values known, and
-    /// building the model costs as much as the configuration is long
-    /// (`Analysis::evaluate` builds it on every call).
-    model: Model<'a>,
 }
 
 impl<'a> Config<'a> {
@@ -54,13 +49,7 @@ impl<'a> Config<'a> {
     ) -> Config<'a> {
         let line_indexes =
             analysis.files.iter().map(|f| (f.id, LineIndex::new(&f.source))).collect();
-        let mut model = Model::default();
-        // The analysis reported these already.
-        let mut duplicates = Vec::new();
-        for file in analysis.files.iter() {
-            model.add_file(file.id, &file.parsed.file, &mut duplicates);
-        }
-        Config { analysis, db, root, params, base_dir, line_indexes, model }
+        Config { analysis, db, root, params, base_dir, line_indexes }
     }
 
     /// `main.orch:3:10` for a span.
@@ -75,18 +64,7 @@ impl<'a> Config<'a> {
 
     /// Evaluates the configuration with `resolver`.
     pub fn evaluate(&self, resolver: &mut dyn Resolver) -> Evaluation {
-        let analysis = self.analysis;
-        orch_compiler::eval::evaluate(
-            &analysis.files,
-            &self.model,
-            &analysis.checked,
-            &analysis.graph,
-            self.db,
-            self.root,
-            &self.params,
-            &analysis.policy_files,
-            resolver,
-        )
+        self.analysis.evaluate(self.db, self.root, &self.params, resolver)
     }
 
     /// Evaluates only the instances `targets` (and what they read) with
@@ -96,17 +74,7 @@ impl<'a> Config<'a> {
         resolver: &mut dyn Resolver,
         targets: &[orch_compiler::eval::InstanceRef],
     ) -> Evaluation {
-        let analysis = self.analysis;
-        orch_compiler::eval::evaluate_instances(
-            &analysis.files,
-            &self.model,
-            &analysis.checked,
-            self.db,
-            self.root,
-            &self.params,
-            resolver,
-            targets,
-        )
+        self.analysis.evaluate_instances(self.db, self.root, &self.params, resolver, targets)
     }
 }
 
