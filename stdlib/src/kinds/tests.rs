@@ -99,7 +99,8 @@ fn language_table_fields() {
     assert!(field("fs.file", "path").forces_replacement && field("fs.file", "path").required);
     assert_eq!(field("fs.file", "mode").default, Some(crate::Value::Int(0o644)));
     assert_eq!(field("fs.dir", "mode").default, Some(crate::Value::Int(0o755)));
-    assert!(field("exec.run", "env").sensitive);
+    // `env` takes secrets but is not secret itself (LANGUAGE.md §7).
+    assert!(field("exec.run", "env").keeps_secrets && !field("exec.run", "env").sensitive);
     assert!(field("exec.run", "triggers").forces_replacement);
     assert!(
         field("random.password", "result").sensitive && field("random.password", "result").output
