@@ -16,16 +16,7 @@ const STATE_KEY: &str = "b3JjaC1lMmUtdGVzdHMtc3RhdGUta2V5LTMyYnl0ZXM=";
 
 /// The server's URL, or `None` when the tests are told to skip it.
 fn server() -> Option<String> {
-    if std::env::var("ORCH_TEST_SKIP_PG").is_ok_and(|v| v == "1") {
-        println!("skipped: ORCH_TEST_SKIP_PG=1");
-        return None;
-    }
-    Some(
-        std::env::var("ORCH_TEST_PG_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-    )
+    common::pg::server()
 }
 
 fn execute(url: &str, sql: &str) {

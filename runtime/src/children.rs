@@ -11,9 +11,15 @@
 //! is killed at once.
 //!
 //! A group's id is its leader's process id. The id cannot be reused while
-//! the leader is not reaped, and a group is in the registry only until its
-//! leader is reaped, so signalling a registered group never reaches a
-//! stranger.
+//! the leader is not reaped or any process of the group runs, so
+//! signalling a registered group never reaches a stranger; once
+//! [`terminate_all`] has signalled a group, it keeps signalling it while a
+//! process of it is left, reaped leader or not (its id stays taken), for at
+//! most the grace.
+//!
+//! What this registry cannot do — act after the process died by `SIGKILL`
+//! — the guard of each command does (`providers/exec.rs`, `GUARD`): it
+//! kills its group when the pipe from this process closes.
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -113,8 +119,8 @@ pub fn running() -> usize {
 
 /// Ends every registered process group: `SIGTERM`, then `SIGKILL` for the
 /// groups still there after `grace` (or at once when `grace` is zero).
-/// Waits less when every group ends sooner (gone, or reaped by the task
-/// that runs it). Every group registered afterwards is killed at once.
+/// Waits less when every group ends sooner. Every group registered
+/// afterwards is killed at once.
 /// Blocks the calling thread; returns how many groups were signalled.
 pub fn terminate_all(grace: Duration) -> usize {
     let groups: Vec<i32> = {
@@ -133,20 +139,17 @@ pub fn terminate_all(grace: Duration) -> usize {
     signal_each(Signal::TERM, &groups);
     let deadline = Instant::now() + grace;
     loop {
-        // Still there: registered (so the id is still the leader's) and
-        // with a process in it. A leader that exited but is not reaped yet
-        // counts as there; `SIGKILL` is harmless to it.
-        let left: Vec<i32> = {
-            let registry = registry();
-            groups
-                .iter()
-                .copied()
-                .filter(|raw| registry.groups.contains(raw))
-                .filter(|raw| {
-                    Pid::from_raw(*raw).is_some_and(|pid| test_kill_process_group(pid).is_ok())
-                })
-                .collect()
-        };
+        // Still there: a process is in the group. Its leader may have
+        // ended (and been reaped by the task that ran it) while a process
+        // that ignores `SIGTERM` stays; a leader that exited but is not
+        // reaped yet counts as there, and `SIGKILL` is harmless to it.
+        let left: Vec<i32> = groups
+            .iter()
+            .copied()
+            .filter(|raw| {
+                Pid::from_raw(*raw).is_some_and(|pid| test_kill_process_group(pid).is_ok())
+            })
+            .collect();
         if left.is_empty() {
             break;
         }

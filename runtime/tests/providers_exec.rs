@@ -150,6 +150,41 @@ async fn a_failure_with_a_short_secret_does_not_quote_the_output() {
 }
 
 #[tokio::test]
+async fn the_guard_is_invisible_a_killed_command_is_reported_by_its_signal() {
+    let base = tempfile::tempdir().expect("a temporary folder");
+    let ctx = OpContext::new(base.path(), "exec.run.guarded");
+    let config = config(&[("create", Value::string("echo before; kill -9 $$"))]);
+    let error = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect_err("killed");
+    assert!(
+        error.message.starts_with("the `create` command was killed by signal 9"),
+        "{}",
+        error.message
+    );
+    let partial = error.partial.expect("what it wrote");
+    assert_eq!(text(&partial, "stdout"), "before\n");
+    assert_eq!(text(&partial, "stderr"), "", "no report of the guard's shell");
+    assert_eq!(field(&partial, "exit_code"), &Value::Int(137));
+
+    // Standard input is closed, and the guard's descriptors (the lifeline
+    // on 3, its standard error on 4) do not leak into the command.
+    let config = self::config(&[(
+        "create",
+        Value::string(
+            "cat; readlink /proc/$$/fd/0; for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && echo \"open $fd\"; done; true",
+        ),
+    )]);
+    let created = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect("create")
+        .expect("an object");
+    assert_eq!(text(&created, "stdout"), "/dev/null\n");
+}
+
+#[tokio::test]
 async fn relative_dir_is_resolved_against_the_base_dir() {
     let base = tempfile::tempdir().expect("a temporary folder");
     fs::create_dir(base.path().join("work")).expect("a folder");

@@ -1,6 +1,8 @@
-//! `exec.run` through the binary: no command outlives `orchc` (a second
-//! Ctrl-C, `SIGTERM`, `SIGHUP`), and `env` values are kept as they are
-//! while secret ones are masked.
+//! Hardening through the binary: no command outlives `orchc` (a second
+//! Ctrl-C, `SIGTERM`, `SIGHUP`); `env` values are kept as they are while
+//! secret ones are masked; a serial at its largest value is an error, not a
+//! wrap; a lock that is still held after `--lock-timeout` says so, naming the
+//! holder by the OS user name even without `$USER`.
 
 mod common;
 
@@ -15,7 +17,7 @@ use common::orch::{Orch, change, wait_until};
 
 /// Two commands that would write a file once their `sleep 30` ends; the
 /// second ignores `SIGTERM` (and so does its `sleep`), so only `SIGKILL`
-/// stops it. Each writes its shell's pid, its process group's id.
+/// stops it. Each writes its shell's pid.
 const SLEEPERS: &str = r#"resource polite: exec.run {
   create = "echo $$ > polite.pid; sleep 30; touch polite.done"
 }
@@ -38,6 +40,13 @@ fn members(pgid: u32) -> Vec<u32> {
         }
     }
     found
+}
+
+/// The process group of a running process.
+fn group_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// The pid a command wrote to `name`, once it is there.
@@ -82,9 +91,10 @@ fn start_sleepers(orch: &Orch) -> (Child, Arc<Mutex<String>>, [u32; 2]) {
     });
     assert!(running, "both commands started: {}", stdout.lock().expect("output"));
     let groups = [pid_in(orch, "polite.pid"), pid_in(orch, "stubborn.pid")].map(|pid| {
-        let pid = pid.expect("a pid");
-        assert!(!members(pid).is_empty(), "group {pid} runs");
-        pid
+        let group = group_of(pid.expect("a pid")).expect("the command runs");
+        assert_ne!(group, child.id(), "each command has a process group of its own");
+        assert!(!members(group).is_empty(), "group {group} runs");
+        group
     });
     (child, stdout, groups)
 }
@@ -101,11 +111,28 @@ fn assert_stopped(orch: &Orch, child: Child, stdout: &Mutex<String>, groups: [u3
     run.expect_code(code);
     assert!(run.stderr.contains("stopping now"), "{}", run.stderr);
     // `SIGKILL` is delivered at once; a moment for the kernel to finish.
-    let gone =
-        wait_until(Duration::from_millis(500), || groups.iter().all(|g| members(*g).is_empty()));
+    assert_gone(orch, groups, Duration::from_millis(500));
+}
+
+/// No process of `groups` is left (within `limit`), so neither file can
+/// ever be written.
+fn assert_gone(orch: &Orch, groups: [u32; 2], limit: Duration) {
+    let gone = wait_until(limit, || groups.iter().all(|g| members(*g).is_empty()));
     let left: Vec<Vec<u32>> = groups.iter().map(|g| members(*g)).collect();
     assert!(gone, "processes left running after orchc exited: {left:?}");
     assert!(!orch.exists("polite.done") && !orch.exists("stubborn.done"));
+}
+
+#[test]
+fn even_kill_9_of_orchc_leaves_no_command_running() {
+    let orch = Orch::new(SLEEPERS);
+    let (mut child, _stdout, groups) = start_sleepers(&orch);
+    child.kill().expect("kill -9 orchc");
+    let status = child.wait().expect("reap orchc");
+    assert!(!status.success());
+    // Each command's guard sees its pipe from orchc close, and kills its
+    // group.
+    assert_gone(&orch, groups, Duration::from_secs(5));
 }
 
 #[test]
@@ -217,4 +244,57 @@ fn plain_env_values_are_kept_verbatim_in_plan_state_and_events_and_secrets_maske
     for (what, text) in [("output", all), ("events", events), ("state", state), ("show", text)] {
         assert!(!text.contains(TOKEN), "{what} holds the secret: {text}");
     }
+}
+
+// ---------------------------------------------------------------------
+// Serials and locks.
+
+#[test]
+fn a_serial_at_its_largest_value_is_an_error_not_a_wrap_to_zero() {
+    let orch = Orch::new("resource a: core.value { input = 1 }\n");
+    orch.apply(&[]);
+    let path = orch.path(".orch/state.json");
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&orch.read(".orch/state.json")).expect("the snapshot is JSON");
+    snapshot["serial"] = serde_json::Value::from(u64::MAX);
+    std::fs::write(&path, snapshot.to_string()).expect("edit the snapshot");
+
+    orch.write("main.orch", "resource a: core.value { input = 2 }\n");
+    let run = orch.run(&["apply", "main.orch", "--auto-approve"]);
+    run.expect_code(1);
+    let all = common::orch::flat(&format!("{}{}", run.stdout, run.stderr));
+    assert!(all.contains("serial is at its largest value"), "{all}");
+    let after: serde_json::Value =
+        serde_json::from_str(&orch.read(".orch/state.json")).expect("the snapshot is JSON");
+    assert_eq!(after["serial"], serde_json::Value::from(u64::MAX), "never wrapped: {after}");
+    // `state rm` counts a change too.
+    let run = orch.run(&["state", "rm", "a"]);
+    run.expect_code(1);
+    assert!(common::orch::flat(&run.stderr).contains("serial is at its largest value"));
+}
+
+/// The name of this process's user, as the system knows it.
+fn os_user() -> String {
+    let output = Command::new("id").arg("-un").output().expect("run id -un");
+    String::from_utf8(output.stdout).expect("a name").trim().to_string()
+}
+
+#[test]
+fn a_lock_still_held_after_the_timeout_names_the_os_user_and_the_wait() {
+    let orch = Orch::new("resource slow: exec.run { create = \"touch started; sleep 5\" }\n");
+    let mut first = orch.command(&["apply", "main.orch", "--auto-approve"]);
+    first.env_remove("USER").env_remove("LOGNAME");
+    let first = first.spawn().expect("start orchc");
+    assert!(wait_until(Duration::from_secs(20), || orch.exists("started")), "the first apply runs");
+
+    let second = orch.run(&["plan", "main.orch", "--lock-timeout", "1s"]);
+    second.expect_code(1);
+    let stderr = common::orch::flat(&second.stderr);
+    let holder = format!("apply by {}@", os_user());
+    assert!(stderr.contains(&holder), "names {holder:?} without $USER: {stderr}");
+    assert!(!stderr.contains("unknown@"), "{stderr}");
+    assert!(stderr.contains("still locked by") && stderr.contains("after waiting 1s"), "{stderr}");
+    assert!(!stderr.contains("pass --lock-timeout"), "the wait ran out already: {stderr}");
+    let first = first.wait_with_output().expect("wait for the first apply");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
 }
