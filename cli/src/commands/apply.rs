@@ -402,10 +402,18 @@ async fn run_plan(
     }
     let mut sink = Fanout(sinks);
     let interrupts = Interrupts::default();
+    let stopping = interrupts.cancel_all.clone();
     let listener = tokio::spawn(listen_for_interrupts(interrupts.clone()));
     let options = ApplyOptions { parallelism: args.parallelism.max(1), fail_fast: args.fail_fast };
-    let report = session.apply(&plan, &options, &mut sink, interrupts).await?;
-    listener.abort();
+    let report = session.apply(&plan, &options, &mut sink, interrupts).await;
+    if stopping.is_cancelled() {
+        // A second interrupt or a signal stopped the run: the listener ends
+        // the commands still running and exits with the signal's status.
+        let _ = listener.await;
+    } else {
+        listener.abort();
+    }
+    let report = report?;
     drop(sink);
     drop(human);
     if !args.json {
