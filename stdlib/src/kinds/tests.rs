@@ -128,7 +128,12 @@ fn instance_types() {
     let run = lookup_kind("exec.run").expect("exec.run");
     let Ty::Record(record) = run.instance_type() else { panic!("a record") };
     assert!(record.field("update").expect("update").optional);
-    assert!(record.field("env").expect("env").ty.is_secret());
+    // `env` keeps secrets without being secret: its plain values are
+    // plain (the secret ones keep their mark in the value).
+    assert!(!record.field("env").expect("env").ty.is_secret());
+    let password = lookup_kind("random.password").expect("random.password");
+    let Ty::Record(record) = password.instance_type() else { panic!("a record") };
+    assert!(record.field("result").expect("result").ty.is_secret(), "sensitive is secret");
 }
 
 #[test]
