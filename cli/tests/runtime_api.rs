@@ -10,51 +10,9 @@
 mod common;
 
 use common::orch::Orch;
-use tokio_postgres::NoTls;
+use common::pg::{Database, server};
 
 const STATE_KEY: &str = "b3JjaC1lMmUtdGVzdHMtc3RhdGUta2V5LTMyYnl0ZXM=";
-
-/// The server's URL, or `None` when the tests are told to skip it.
-fn server() -> Option<String> {
-    common::pg::server()
-}
-
-fn execute(url: &str, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {url} cannot be reached: {e}"));
-        let driver = tokio::spawn(connection);
-        client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        drop(client);
-        let _ = driver.await;
-    });
-}
-
-/// A database of its own for one test, dropped at the end.
-struct Database {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    fn new(server: &str, tag: &str) -> Database {
-        let name = format!("orch_api_{tag}_{}", std::process::id());
-        // Each on its own: CREATE DATABASE cannot run in a transaction.
-        execute(server, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        execute(server, &format!("CREATE DATABASE {name}"));
-        let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
-        Database { server: server.to_string(), url: format!("{base}/{name}"), name }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        execute(&self.server, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-    }
-}
 
 #[test]
 fn destroy_applies_a_saved_destroy_plan_and_refuses_an_apply_plan() {

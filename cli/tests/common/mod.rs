@@ -3,9 +3,6 @@
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
 pub(crate) mod orch;
-/// The PostgreSQL test server and the rule for its absence, written once
-/// for the whole workspace.
-#[path = "../../../runtime/tests/common/pg.rs"]
 pub(crate) mod pg;
 
 use std::fs;
