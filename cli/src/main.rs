@@ -100,11 +100,16 @@ fn main() -> ExitCode {
         .stack_size(orch_lang::ANALYSIS_STACK_SIZE)
         .spawn(move || run(cli.command));
     let outcome = match worker {
-        Ok(worker) => match worker.join() {
-            Ok(outcome) => outcome,
-            // The panic message is already printed; keep Rust's exit status.
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
+        Ok(worker) => {
+            let joined = worker.join();
+            // No command `orchc` started outlives it, whatever the way out.
+            orch_runtime::children::terminate_all(orch_runtime::children::TERMINATE_GRACE);
+            match joined {
+                Ok(outcome) => outcome,
+                // The panic message is already printed; keep Rust's exit status.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
         Err(error) => {
             errors::report(errors::io_error("cannot start a worker thread", error));
             Outcome::Failure

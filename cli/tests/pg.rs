@@ -2,10 +2,10 @@
 //! a real PostgreSQL server: the `pg` provider's kinds, and the shared state
 //! backend (`--state postgres://…?state=NAME`).
 //!
-//! The server is named by `ORCH_TEST_PG_URL`
-//! (`postgres://postgres@127.0.0.1:5432/postgres`, a role that may create
-//! databases and roles); without it, every test says `skipped: …` and
-//! passes. Every test uses names with a random suffix and drops what it made
+//! The server is named by `ORCH_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, a role that may create
+//! databases and roles); a test fails when it cannot be reached, unless
+//! `ORCH_TEST_SKIP_PG=1` (`common::pg`). Every test uses names with a random suffix and drops what it made
 //! (databases, roles, states), also when it fails. Every run gets its own
 //! configuration folder (`ORCH_CONFIG_DIR`) and no inherited `ORCH_*`
 //! variable.
@@ -24,18 +24,12 @@ use common::orch::{Orch, actions, change, drift_fields, flat, wait_until};
 use serde_json::Value;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
-fn test_url() -> Option<String> {
-    std::env::var("ORCH_TEST_PG_URL").ok().filter(|url| !url.is_empty())
-}
-
+/// The test server's URL, or returns from the test when told to skip.
 macro_rules! server_or_skip {
     () => {
-        match test_url() {
+        match common::pg::server() {
             Some(url) => url,
-            None => {
-                println!("skipped: ORCH_TEST_PG_URL is not set");
-                return;
-            }
+            None => return,
         }
     };
 }

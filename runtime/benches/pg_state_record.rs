@@ -17,7 +17,12 @@
 //!     cargo bench -p orch-runtime --bench pg_state_record
 //! ```
 //!
-//! Without `ORCH_TEST_PG_URL` it prints that it was skipped.
+//! `ORCH_TEST_PG_URL` defaults to that local server; the benchmark fails
+//! when it cannot be reached, unless `ORCH_TEST_SKIP_PG=1`, which skips it
+//! (`tests/common/pg.rs`, the tests' rule).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -59,10 +64,7 @@ fn instance(index: usize, content: &str) -> InstanceState {
 }
 
 fn record_one_operation(c: &mut Criterion) {
-    let Ok(url) = std::env::var("ORCH_TEST_PG_URL") else {
-        println!("skipped: ORCH_TEST_PG_URL is not set");
-        return;
-    };
+    let Some(url) = common::pg::server() else { return };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

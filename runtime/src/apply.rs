@@ -613,8 +613,8 @@ impl<'r> Executor<'r> {
         instance.create_before_destroy = change.options.create_before_destroy;
         instance.depends_on = change.depends_on.clone();
         instance.location = location;
-        state.serial += 1;
-        self.run.backend.record(&change.address, Some(&instance), state.serial).await?;
+        let serial = state.advance_serial()?;
+        self.run.backend.record(&change.address, Some(&instance), serial).await?;
         state.instances.insert(change.address.clone(), instance);
         self.recorded = true;
         Ok(())
@@ -658,9 +658,15 @@ impl<'r> Executor<'r> {
             && let Some(old) = state.instances.remove(&address)
         {
             let key = deposed(&address);
-            state.serial += 1;
-            self.run.backend.record(&key, Some(&old), state.serial).await?;
-            self.run.backend.record(&address, None, state.serial).await.ok();
+            let serial = match state.advance_serial() {
+                Ok(serial) => serial,
+                Err(error) => {
+                    state.instances.insert(address.clone(), old);
+                    return Err(error);
+                }
+            };
+            self.run.backend.record(&key, Some(&old), serial).await?;
+            self.run.backend.record(&address, None, serial).await.ok();
             state.instances.insert(key, old);
         }
         if step != Step::Read {
@@ -787,14 +793,14 @@ impl<'r> Executor<'r> {
             }
             Step::Delete => {
                 state.instances.remove(address);
-                state.serial += 1;
-                self.run.backend.record(address, None, state.serial).await?;
+                let serial = state.advance_serial()?;
+                self.run.backend.record(address, None, serial).await?;
             }
             Step::Create | Step::Update => {
                 let value = mark_sensitive(&change.kind, object.unwrap_or(Value::None));
                 let instance = instance_state(change, value, false);
-                state.serial += 1;
-                self.run.backend.record(address, Some(&instance), state.serial).await?;
+                let serial = state.advance_serial()?;
+                self.run.backend.record(address, Some(&instance), serial).await?;
                 state.instances.insert(address.to_string(), instance);
             }
         }
@@ -830,8 +836,8 @@ impl<'r> Executor<'r> {
             }
             _ => return Ok(()),
         };
-        state.serial += 1;
-        self.run.backend.record(address, Some(&instance), state.serial).await?;
+        let serial = state.advance_serial()?;
+        self.run.backend.record(address, Some(&instance), serial).await?;
         state.instances.insert(address.to_string(), instance);
         Ok(())
     }

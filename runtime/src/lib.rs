@@ -6,6 +6,7 @@
 //! each part lives.
 
 pub mod apply;
+pub mod children;
 pub mod codec;
 pub mod engine;
 pub mod error;

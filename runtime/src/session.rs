@@ -350,7 +350,10 @@ async fn edit_locked(
         }
         StateEdit::Unprotect => instance.protected = false,
     }
-    loaded.state.serial += 1;
+    loaded
+        .state
+        .advance_serial()
+        .map_err(|error| RunError::State { context: "cannot save the state", error })?;
     state
         .backend
         .finish(&loaded.state)

@@ -1,8 +1,10 @@
 //! The `pg` provider against a real PostgreSQL server, named by
-//! `ORCH_TEST_PG_URL` (`postgres://postgres@127.0.0.1:5432/postgres`); the
-//! tests that need one say `skipped: …` and pass when it is not set. Every
-//! test uses names with a random suffix and removes what it made, also when
-//! it fails.
+//! `ORCH_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! a test that needs it fails when it cannot be reached, unless
+//! `ORCH_TEST_SKIP_PG=1` (`common/pg.rs`). Every test uses names with a
+//! random suffix and removes what it made, also when it fails.
+
+mod common;
 
 use std::collections::BTreeMap;
 
@@ -11,18 +13,12 @@ use orch_runtime::providers::pg::PgProvider;
 use orch_stdlib::{Value, lookup_kind};
 use tokio_postgres::{Client, NoTls};
 
-fn test_url() -> Option<String> {
-    std::env::var("ORCH_TEST_PG_URL").ok().filter(|url| !url.is_empty())
-}
-
+/// The test server's URL, or returns from the test when told to skip.
 macro_rules! server_or_skip {
     () => {
-        match test_url() {
+        match common::pg::server() {
             Some(url) => url,
-            None => {
-                println!("skipped: ORCH_TEST_PG_URL is not set");
-                return;
-            }
+            None => return,
         }
     };
 }
@@ -1254,7 +1250,16 @@ async fn connection_failures_are_transient_and_hide_the_password() {
 #[tokio::test]
 async fn a_provider_without_a_server_says_how_to_name_one() {
     if std::env::var_os("PGURL").is_some() || std::env::var_os("DATABASE_URL").is_some() {
-        println!("skipped: PGURL or DATABASE_URL is set");
+        // The provider would use them: the test runs again in a process of
+        // its own without them (the environment of this one is shared by
+        // every test).
+        let status = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", "a_provider_without_a_server_says_how_to_name_one", "--nocapture"])
+            .env_remove("PGURL")
+            .env_remove("DATABASE_URL")
+            .status()
+            .expect("run the test binary");
+        assert!(status.success(), "the test failed without PGURL and DATABASE_URL: {status}");
         return;
     }
     let mut provider = PgProvider::default();

@@ -1,9 +1,10 @@
-//! The PostgreSQL state backend against a real server.
-//!
-//! Set `ORCH_TEST_PG_URL` (for example
-//! `postgres://postgres@127.0.0.1:5432/postgres`) to run these tests; each
-//! one uses states of its own, named after it with a random suffix, and
-//! removes them when it passes.
+//! The PostgreSQL state backend against a real server: `ORCH_TEST_PG_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`); the tests fail
+//! when it cannot be reached, unless `ORCH_TEST_SKIP_PG=1`
+//! (`common/pg.rs`). Each one uses states of its own, named after it with a
+//! random suffix, and removes them when it passes.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -22,13 +23,7 @@ use tokio_postgres::{Client, NoTls};
 
 /// The server's URL, or `None` (and a note) when the tests are skipped.
 fn server_url() -> Option<String> {
-    match std::env::var("ORCH_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            println!("skipped: ORCH_TEST_PG_URL is not set");
-            None
-        }
-    }
+    common::pg::server()
 }
 
 /// A state name no other test (or earlier run) uses.

@@ -38,7 +38,7 @@ fn text<'v>(object: &'v Value, name: &str) -> &'v str {
 }
 
 #[tokio::test]
-async fn create_runs_in_the_base_dir_with_env_and_redacts_env_values() {
+async fn create_runs_in_the_base_dir_with_env_and_masks_secret_env_values() {
     let base = tempfile::tempdir().expect("a temporary folder");
     let provider = exec();
     let ctx = OpContext::new(base.path(), "exec.run.hello");
@@ -62,6 +62,126 @@ async fn create_runs_in_the_base_dir_with_env_and_redacts_env_values() {
 
     let read = provider.read(&ctx, "exec.run", &created).await.expect("read");
     assert_eq!(read.as_ref(), Some(&created), "nothing is read back");
+}
+
+/// Runs `create` with `env` and returns the object.
+async fn created_with_env(create: &str, env: &[(&str, Value)]) -> Value {
+    let base = tempfile::tempdir().expect("a temporary folder");
+    let ctx = OpContext::new(base.path(), "exec.run.env");
+    let config = config(&[("create", Value::string(create)), ("env", strings(env))]);
+    exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect("create")
+        .expect("an object")
+}
+
+#[tokio::test]
+async fn plain_env_values_are_not_masked() {
+    let created = created_with_env(
+        "echo \"port 8080 has $N listener on host $HOST\"; echo \"$N$N$N\" >&2",
+        &[("N", Value::string("1")), ("HOST", Value::string("10.0.0.1"))],
+    )
+    .await;
+    assert_eq!(
+        field(&created, "stdout"),
+        &Value::string("port 8080 has 1 listener on host 10.0.0.1\n")
+    );
+    assert_eq!(field(&created, "stderr"), &Value::string("111\n"));
+    assert_eq!(
+        field(&created, "env"),
+        &strings(&[("HOST", Value::string("10.0.0.1")), ("N", Value::string("1"))])
+    );
+}
+
+#[tokio::test]
+async fn only_the_secret_values_of_env_are_masked_longest_first() {
+    let created = created_with_env(
+        "echo \"$USER_NAME:$PASSWORD:$PASSWORD_LONG:$SHORT_PLAIN\"",
+        &[
+            ("USER_NAME", Value::string("admin")),
+            ("PASSWORD", Value::secret(Value::string("hunter2"))),
+            // Holds the other secret: masked whole, not in two pieces.
+            ("PASSWORD_LONG", Value::secret(Value::string("hunter2-and-more"))),
+            ("SHORT_PLAIN", Value::string("x")),
+        ],
+    )
+    .await;
+    let stdout = field(&created, "stdout");
+    assert!(!stdout.is_secret(), "masked outputs are shown");
+    assert_eq!(stdout, &Value::string("admin:(secret):(secret):x\n"));
+}
+
+#[tokio::test]
+async fn a_secret_too_short_to_mask_makes_the_outputs_secret_whole() {
+    let created = created_with_env(
+        "echo \"one $PIN in 10.1.1.1\"; echo \"pin $PIN\" >&2",
+        &[("PIN", Value::secret(Value::string("1")))],
+    )
+    .await;
+    // Masking every `1` would garble the output; it is sealed whole
+    // instead, and kept as written.
+    for (name, text) in [("stdout", "one 1 in 10.1.1.1\n"), ("stderr", "pin 1\n")] {
+        let value = field(&created, name);
+        assert!(value.is_secret(), "{name} is secret");
+        assert_eq!(value.reveal_all(), Value::string(text));
+    }
+    // An empty secret reveals nothing: nothing is masked or sealed.
+    let created =
+        created_with_env("echo \"[$EMPTY] 1\"", &[("EMPTY", Value::secret(Value::string("")))])
+            .await;
+    assert_eq!(field(&created, "stdout"), &Value::string("[] 1\n"));
+}
+
+#[tokio::test]
+async fn a_failure_with_a_short_secret_does_not_quote_the_output() {
+    let base = tempfile::tempdir().expect("a temporary folder");
+    let ctx = OpContext::new(base.path(), "exec.run.short");
+    let config = config(&[
+        ("create", Value::string("echo \"bad pin $PIN\" >&2; exit 2")),
+        ("env", strings(&[("PIN", Value::secret(Value::string("42")))])),
+    ]);
+    let error = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect_err("exit status 2");
+    assert!(error.message.contains("its standard error is secret"), "{}", error.message);
+    assert!(!error.message.contains("42"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn the_guard_is_invisible_a_killed_command_is_reported_by_its_signal() {
+    let base = tempfile::tempdir().expect("a temporary folder");
+    let ctx = OpContext::new(base.path(), "exec.run.guarded");
+    let config = config(&[("create", Value::string("echo before; kill -9 $$"))]);
+    let error = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect_err("killed");
+    assert!(
+        error.message.starts_with("the `create` command was killed by signal 9"),
+        "{}",
+        error.message
+    );
+    let partial = error.partial.expect("what it wrote");
+    assert_eq!(text(&partial, "stdout"), "before\n");
+    assert_eq!(text(&partial, "stderr"), "", "no report of the guard's shell");
+    assert_eq!(field(&partial, "exit_code"), &Value::Int(137));
+
+    // Standard input is closed, and the guard's descriptors (the lifeline
+    // on 3, its standard error on 4) do not leak into the command.
+    let config = self::config(&[(
+        "create",
+        Value::string(
+            "cat; readlink /proc/$$/fd/0; for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && echo \"open $fd\"; done; true",
+        ),
+    )]);
+    let created = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect("create")
+        .expect("an object");
+    assert_eq!(text(&created, "stdout"), "/dev/null\n");
 }
 
 #[tokio::test]

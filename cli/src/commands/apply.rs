@@ -415,10 +415,18 @@ async fn run_plan(
     }
     let mut sink = Fanout(sinks);
     let interrupts = Interrupts::default();
+    let stopping = interrupts.cancel_all.clone();
     let listener = tokio::spawn(listen_for_interrupts(interrupts.clone()));
     let options = ApplyOptions { parallelism: args.parallelism.max(1), fail_fast: args.fail_fast };
-    let report = session.apply(&plan, &options, &mut sink, interrupts).await?;
-    listener.abort();
+    let report = session.apply(&plan, &options, &mut sink, interrupts).await;
+    if stopping.is_cancelled() {
+        // A second interrupt or a signal stopped the run: the listener ends
+        // the commands still running and exits with the signal's status.
+        let _ = listener.await;
+    } else {
+        listener.abort();
+    }
+    let report = report?;
     drop(sink);
     drop(human);
     if !args.json {
@@ -433,21 +441,53 @@ async fn run_plan(
     })
 }
 
-/// First Ctrl-C: stop starting work; second: cancel and exit at once (the
-/// journal already holds every finished operation).
+/// First Ctrl-C: stop starting work. Second Ctrl-C, `SIGTERM` or
+/// `SIGHUP`: cancel, end every command still running (with its process
+/// group) and exit at once (the journal already holds every finished
+/// operation).
 async fn listen_for_interrupts(interrupts: Interrupts) {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Without these listeners the signals keep their default action, which
+    // ends `orchc` at once; `main` cannot clean up then.
+    let (mut terminate, mut hangup) =
+        match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+            (Ok(terminate), Ok(hangup)) => (Some(terminate), Some(hangup)),
+            _ => (None, None),
+        };
     let mut count = 0;
-    while tokio::signal::ctrl_c().await.is_ok() {
-        count += 1;
-        if count == 1 {
-            interrupts.first.notify_one();
-        } else {
-            interrupts.cancel_all.cancel();
-            eprintln!(
-                "\nsecond interrupt: stopping now; finished operations are saved, running ones are read back on the next run"
-            );
-            std::process::exit(130);
+    let (code, why) = loop {
+        tokio::select! {
+            interrupt = tokio::signal::ctrl_c() => {
+                if interrupt.is_err() {
+                    return;
+                }
+                count += 1;
+                if count == 1 {
+                    interrupts.first.notify_one();
+                } else {
+                    break (130, "second interrupt");
+                }
+            }
+            Some(()) = recv(&mut terminate) => break (143, "terminated (SIGTERM)"),
+            Some(()) = recv(&mut hangup) => break (129, "hung up (SIGHUP)"),
         }
+    };
+    interrupts.cancel_all.cancel();
+    eprintln!(
+        "\n{why}: stopping now; finished operations are saved, running ones are read back on the next run"
+    );
+    let _ = tokio::task::spawn_blocking(|| {
+        orch_runtime::children::terminate_all(orch_runtime::children::TERMINATE_GRACE)
+    })
+    .await;
+    std::process::exit(code);
+}
+
+/// The next signal of a listener, or never without one.
+async fn recv(listener: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match listener {
+        Some(listener) => listener.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -4,18 +4,14 @@
 
 use tokio_postgres::NoTls;
 
-/// The server's URL, or `None` when the tests are told to skip it.
+/// The rule, written once for the whole workspace.
+#[path = "../../../runtime/tests/common/pg.rs"]
+mod rule;
+
+/// The server's URL (checked to answer), or `None` when the tests are told
+/// to skip it.
 pub(crate) fn server() -> Option<String> {
-    if std::env::var("ORCH_TEST_SKIP_PG").is_ok_and(|v| v == "1") {
-        println!("skipped: ORCH_TEST_SKIP_PG=1");
-        return None;
-    }
-    Some(
-        std::env::var("ORCH_TEST_PG_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-    )
+    rule::server()
 }
 
 /// Runs `sql` on the server at `url`; panics (failing the test) when the

@@ -7,20 +7,33 @@
 //! everything it started, in `dir` (resolved against the root module's
 //! folder) and with `env` added to the environment of `orchc`.
 //!
-//! `env` is sensitive: every one of its values is replaced by `(secret)`
-//! in the outputs and messages of the commands. A command whose text is
-//! itself secret makes its outputs secret.
+//! The group is led by a small guard shell ([`GUARD`]) that runs the
+//! command and watches a pipe only this process writes to: when this
+//! process dies, however (even by `kill -9`), the pipe closes and the guard
+//! kills the group. So no command outlives the process that started it,
+//! whatever the way it ended; [`crate::children`] covers the ways it ends
+//! on purpose.
+//!
+//! `env` is not sensitive: its plain values are shown and stored as they
+//! are. It keeps secrets, though: each secret value in it is replaced by
+//! `(secret)` wherever it appears in the outputs and messages of the
+//! commands. A secret too short to be masked
+//! ([`MIN_MASKED_SECRET`] characters) would turn every occurrence of its
+//! characters into `(secret)`, so it makes the outputs secret as a whole
+//! instead, as a command whose text is itself secret does.
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use async_trait::async_trait;
 use orch_stdlib::Value;
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::Signal;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::time::Instant;
 
+use crate::children::ProcessGroup;
 use crate::codec::REDACTED;
 use crate::provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
@@ -35,8 +48,35 @@ const MESSAGE_LINES: usize = 10;
 /// How long the output of an exited command is still read: a process it
 /// left running in the background may hold its pipes open for ever.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
+/// How long a cancelled command has between `SIGTERM` and `SIGKILL`.
+const TERM_GRACE: Duration = Duration::from_secs(1);
 /// How long a killed command may take to be reaped.
 const KILL_GRACE: Duration = Duration::from_secs(5);
+/// The fewest characters a secret value of `env` has for its occurrences
+/// in the output to be masked; a shorter one (`"1"`, `"ab"`) makes the
+/// outputs secret as a whole. An empty one reveals nothing and is ignored.
+pub const MIN_MASKED_SECRET: usize = 4;
+/// The leader of a command's process group, run as `/bin/sh -c GUARD
+/// orch-exec COMMAND` with its standard input on a pipe that this process
+/// holds open and never writes to (the lifeline). A watcher in the
+/// background reads the lifeline, and at its end of file (this process is
+/// gone, however it ended) kills the whole group. The command runs as
+/// `/bin/sh -c COMMAND` in a subshell, with standard input closed and the
+/// guard's standard error (so the guard's own reports, such as `Killed`,
+/// go nowhere). When it ends, the watcher is stopped (what the command left
+/// in the background stays, as it would without the guard) and the guard
+/// ends as the command did: with its status, or by the same signal (a
+/// status above 128 is read as a signal, as shells do).
+pub const GUARD: &str = r#"exec 3<&0 0</dev/null 4>&2 2>/dev/null
+{ read -r _ <&3; kill -s KILL 0; } >/dev/null 4>&- &
+watcher=$!
+exec 3<&-
+(exec /bin/sh -c "$1") 2>&4 4>&-
+status=$?
+kill "$watcher"
+if [ "$status" -gt 128 ]; then kill -s "$(kill -l "$status")" "$$"; fi
+exit "$status"
+"#;
 /// The inputs whose change runs `update` (or replaces the object).
 const RUN_INPUTS: [&str; 3] = ["create", "dir", "env"];
 const OUTPUTS: [&str; 3] = ["stdout", "stderr", "exit_code"];
@@ -223,7 +263,7 @@ impl From<ProviderError> for Failure {
 /// or `destroy`) with the object's `dir` and `env`. A non-zero exit
 /// status, a signal or a cancellation is a failure.
 async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failure> {
-    let (command_text, secret) = match field(object, which).reveal() {
+    let (command_text, secret_command) = match field(object, which).reveal() {
         (Value::String(text), secret) => (text.to_string(), secret),
         (Value::Unknown, _) => {
             return Err(
@@ -233,7 +273,11 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
         _ => return Err(ProviderError::new(format!("`{which}` must be a command")).into()),
     };
     let env = env_of(object)?;
-    let redactor = Redactor::new(env.iter().map(|(_, value)| value.as_str()));
+    let redactor = Redactor::new(
+        env.iter().filter(|variable| variable.secret).map(|variable| variable.value.as_str()),
+    );
+    // Outputs that cannot be masked are secret whole.
+    let secret = secret_command || redactor.is_whole();
     let dir =
         match field(object, "dir").reveal().0 {
             Value::None => ctx.base_dir.clone(),
@@ -252,10 +296,12 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
+        .arg(GUARD)
+        .arg("orch-exec")
         .arg(&command_text)
         .current_dir(&dir)
-        .envs(env.iter().map(|(name, value)| (name, value)))
-        .stdin(Stdio::null())
+        .envs(env.iter().map(|variable| (&variable.name, &variable.value)))
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so that killing the group kills what the
@@ -268,7 +314,10 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
             dir.display()
         ))
     })?;
-    let mut group = ProcessGroup::of(child.id());
+    let mut group = ProcessGroup::register(child.id());
+    // Held, never written to, until the command is reaped: its end of file
+    // tells the guard that this process is gone.
+    let _lifeline = child.stdin.take();
     let mut stdout_pipe = child.stdout.take();
     let mut stderr_pipe = child.stderr.take();
     let mut stdout = Capture::new(Keep::Head);
@@ -313,6 +362,10 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
     let stdout = redactor.redact(&stdout.into_text());
     let stderr = redactor.redact(&stderr.into_text());
     if cancelled {
+        // Politely first: `SIGTERM` to the whole group, then `SIGKILL` to
+        // what is left once the shell ended or the grace ran out.
+        group.signal(Signal::TERM);
+        let _ = tokio::time::timeout(TERM_GRACE, child.wait()).await;
         group.kill();
         let _ = child.start_kill();
         let _ = tokio::time::timeout(KILL_GRACE, child.wait()).await;
@@ -354,44 +407,74 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
     }
 }
 
-/// The `env` field as revealed names and values.
-fn env_of(object: &Value) -> Result<Vec<(String, String)>, ProviderError> {
-    let Value::Map(entries) = field(object, "env").reveal().0 else { return Ok(Vec::new()) };
+/// A variable of `env`, revealed, with whether its value was secret.
+struct EnvVariable {
+    name: String,
+    value: String,
+    secret: bool,
+}
+
+/// The `env` field as revealed variables. A value is secret when it holds
+/// a secret, or when the whole map is.
+fn env_of(object: &Value) -> Result<Vec<EnvVariable>, ProviderError> {
+    let (Value::Map(entries), all_secret) = field(object, "env").reveal() else {
+        return Ok(Vec::new());
+    };
     entries
         .iter()
         .map(|(name, value)| {
             let text = value.reveal_all().to_interpolated().ok_or_else(|| {
                 ProviderError::new(format!("the value of `env.{name}` is not known yet"))
             })?;
-            Ok((name.to_string(), text))
+            let secret = all_secret || value.contains_secret();
+            Ok(EnvVariable { name: name.to_string(), value: text, secret })
         })
         .collect()
 }
 
-/// Replaces each of a set of texts (the `env` values) with `(secret)`.
-struct Redactor {
-    /// Longest first, so that a value that contains another is replaced
-    /// whole.
-    values: Vec<String>,
+/// Replaces every occurrence of a set of secret texts with `(secret)`, in
+/// one pass over the text whatever their number.
+enum Redactor {
+    /// Nothing to mask.
+    Nothing,
+    /// The secrets, matched leftmost-longest: a secret that contains
+    /// another is replaced whole.
+    Mask(AhoCorasick),
+    /// A secret is too short to mask: the outputs are secret whole.
+    Whole,
 }
 
 impl Redactor {
-    fn new<'a>(values: impl Iterator<Item = &'a str>) -> Redactor {
-        let mut values: Vec<String> =
-            values.filter(|value| !value.is_empty()).map(str::to_string).collect();
-        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        values.dedup();
-        Redactor { values }
+    fn new<'a>(secrets: impl Iterator<Item = &'a str>) -> Redactor {
+        let secrets: Vec<&str> = secrets.filter(|secret| !secret.is_empty()).collect();
+        if secrets.iter().any(|secret| secret.chars().count() < MIN_MASKED_SECRET) {
+            return Redactor::Whole;
+        }
+        if secrets.is_empty() {
+            return Redactor::Nothing;
+        }
+        match AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&secrets) {
+            Ok(matcher) => Redactor::Mask(matcher),
+            // Only a set too large for the automaton fails to build: it
+            // cannot be masked, so nothing of the output is shown.
+            Err(_) => Redactor::Whole,
+        }
     }
 
+    /// Whether the outputs must be secret as a whole.
+    fn is_whole(&self) -> bool {
+        matches!(self, Redactor::Whole)
+    }
+
+    /// `text` with the secrets masked (unchanged when the outputs are
+    /// secret whole: they are sealed and never shown).
     fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for value in &self.values {
-            if text.contains(value.as_str()) {
-                text = text.replace(value.as_str(), REDACTED);
+        match self {
+            Redactor::Mask(matcher) => {
+                matcher.replace_all(text, &vec![REDACTED; matcher.patterns_len()])
             }
+            Redactor::Nothing | Redactor::Whole => text.to_string(),
         }
-        text
     }
 }
 
@@ -484,40 +567,4 @@ async fn sleep_until(deadline: Option<Instant>) {
 fn signal_of(status: ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.signal()
-}
-
-/// The process group of a running command, killed when dropped (a
-/// cancelled or abandoned operation) unless released once the command
-/// has been reaped.
-struct ProcessGroup {
-    leader: Option<Pid>,
-}
-
-impl ProcessGroup {
-    fn of(child_id: Option<u32>) -> ProcessGroup {
-        // Never 1 (which `kill` would read as "every process"); the child
-        // of `orchc` cannot be `init` anyway.
-        let leader = child_id
-            .and_then(|id| i32::try_from(id).ok())
-            .filter(|id| *id > 1)
-            .and_then(Pid::from_raw);
-        ProcessGroup { leader }
-    }
-
-    fn kill(&mut self) {
-        if let Some(leader) = self.leader.take() {
-            // The group may be gone already: nothing left to kill.
-            let _ = kill_process_group(leader, Signal::KILL);
-        }
-    }
-
-    fn release(&mut self) {
-        self.leader = None;
-    }
-}
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }

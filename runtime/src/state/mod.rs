@@ -33,6 +33,15 @@ pub struct State {
 }
 
 impl State {
+    /// Counts one more persisted change and returns its serial. At the
+    /// largest serial it is an error, never a wrap to 0: a serial that
+    /// went back would make stale plans and journals look current. (No run
+    /// reaches it by counting; only an edited or corrupt state holds it.)
+    pub fn advance_serial(&mut self) -> Result<u64, StateError> {
+        self.serial = self.serial.checked_add(1).ok_or(StateError::SerialExhausted)?;
+        Ok(self.serial)
+    }
+
     /// An empty state with a new lineage.
     pub fn new() -> State {
         State {
@@ -177,14 +186,24 @@ impl LockInfo {
         LockInfo {
             pid: std::process::id(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            user: current_user(),
             operation: operation.to_string(),
             since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             orch_version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
+}
+
+/// Who runs this process: the name of its user id in the system's user
+/// database, else `$USER` or `$LOGNAME`, else `uid N` (a user id with no
+/// name, as in some containers). Never a made-up `unknown`.
+fn current_user() -> String {
+    uzers::get_current_username()
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|name| !name.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
 }
 
 impl std::fmt::Display for LockInfo {
@@ -223,6 +242,8 @@ pub enum StateError {
     NoKey,
     /// A secret could not be sealed or opened (a wrong key).
     Crypto(String),
+    /// The serial is at its largest value: no change can be counted.
+    SerialExhausted,
 }
 
 impl std::fmt::Display for StateError {
@@ -240,6 +261,12 @@ impl std::fmt::Display for StateError {
                 "a secret must be stored in the state, but no encryption key is set: set ORCH_STATE_KEY"
             ),
             StateError::Crypto(message) => write!(f, "{message}"),
+            StateError::SerialExhausted => write!(
+                f,
+                "the state's serial is at its largest value ({}) and cannot count another \
+                 change; the state was edited by hand or is corrupt",
+                u64::MAX
+            ),
         }
     }
 }
@@ -300,3 +327,19 @@ pub trait Backend: Send {
 
 /// How long to wait for a lock by default: not at all.
 pub const NO_WAIT: Duration = Duration::ZERO;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_serial_counts_up_and_stops_at_its_largest_value() {
+        let mut state = State::new();
+        assert_eq!(state.advance_serial(), Ok(1));
+        assert_eq!(state.serial, 1);
+        state.serial = u64::MAX - 1;
+        assert_eq!(state.advance_serial(), Ok(u64::MAX));
+        assert_eq!(state.advance_serial(), Err(StateError::SerialExhausted));
+        assert_eq!(state.serial, u64::MAX, "never wraps to 0");
+    }
+}

@@ -47,10 +47,13 @@ fn run() -> KindSchema {
                 "env",
                 Ty::map(Ty::String),
                 empty_map(),
-                "Environment variables added to the commands' environment. Sensitive: the \
-                 values are never shown, so secrets may be passed here.",
+                "Environment variables added to the commands' environment. Plain values are \
+                 shown and stored as they are; a secret value stays secret, and wherever it \
+                 appears in `stdout` and `stderr` it is replaced by `(secret)`. A secret of \
+                 fewer than 4 characters cannot be masked without garbling the output, so it \
+                 makes `stdout` and `stderr` secret as a whole.",
             )
-            .marked_sensitive(),
+            .keeping_secrets(),
             FieldSchema::defaulted(
                 "triggers",
                 Ty::map(Ty::String),

@@ -99,7 +99,8 @@ fn language_table_fields() {
     assert!(field("fs.file", "path").forces_replacement && field("fs.file", "path").required);
     assert_eq!(field("fs.file", "mode").default, Some(crate::Value::Int(0o644)));
     assert_eq!(field("fs.dir", "mode").default, Some(crate::Value::Int(0o755)));
-    assert!(field("exec.run", "env").sensitive);
+    // `env` takes secrets but is not secret itself (LANGUAGE.md §7).
+    assert!(field("exec.run", "env").keeps_secrets && !field("exec.run", "env").sensitive);
     assert!(field("exec.run", "triggers").forces_replacement);
     assert!(
         field("random.password", "result").sensitive && field("random.password", "result").output
@@ -127,7 +128,12 @@ fn instance_types() {
     let run = lookup_kind("exec.run").expect("exec.run");
     let Ty::Record(record) = run.instance_type() else { panic!("a record") };
     assert!(record.field("update").expect("update").optional);
-    assert!(record.field("env").expect("env").ty.is_secret());
+    // `env` keeps secrets without being secret: its plain values are
+    // plain (the secret ones keep their mark in the value).
+    assert!(!record.field("env").expect("env").ty.is_secret());
+    let password = lookup_kind("random.password").expect("random.password");
+    let Ty::Record(record) = password.instance_type() else { panic!("a record") };
+    assert!(record.field("result").expect("result").ty.is_secret(), "sensitive is secret");
 }
 
 #[test]

@@ -1,0 +1,5 @@
+//! Helpers shared by the runtime's test files.
+
+#![allow(dead_code, reason = "each test file uses a different part of this module")]
+
+pub(crate) mod pg;
