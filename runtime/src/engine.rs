@@ -111,7 +111,15 @@ impl Providers {
             let mut provider = providers::builtin(name).expect("a built-in provider");
             let block = blocks.iter().find(|b| b.name == *name && b.alias.is_none());
             let config = block.map_or_else(|| Value::map(BTreeMap::new()), |b| b.config.clone());
-            match provider.configure(&config).await {
+            let started = std::time::Instant::now();
+            let result = provider.configure(&config).await;
+            tracing::debug!(
+                provider = name,
+                ms = started.elapsed().as_millis() as u64,
+                ok = result.is_ok(),
+                "provider configured"
+            );
+            match result {
                 Ok(()) => {
                     map.insert(name.to_string(), Arc::from(provider));
                 }
@@ -185,8 +193,11 @@ fn read_data(
     config: Value,
 ) -> Result<Value, ProviderError> {
     let kind_owned = kind.to_string();
-    let result = wait_for(handle, async move { provider.read(&ctx, &kind_owned, &config).await })
-        .unwrap_or_else(|| Err(ProviderError::new("the read was abandoned")))?;
+    let started = std::time::Instant::now();
+    tracing::debug!(address = %ctx.address, kind, "data read");
+    let result = wait_for(handle, async move { provider.read(&ctx, &kind_owned, &config).await });
+    tracing::debug!(kind, ms = started.elapsed().as_millis() as u64, "data read finished");
+    let result = result.unwrap_or_else(|| Err(ProviderError::new("the read was abandoned")))?;
     let value = result.ok_or_else(|| ProviderError::new("the look-up found nothing"))?;
     Ok(mark_sensitive(kind, value))
 }
@@ -486,7 +497,15 @@ pub async fn prepare(
         let semaphore = semaphore.clone();
         reads.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
+            let started = std::time::Instant::now();
             let result = provider.read(&ctx, &kind, &prior).await;
+            tracing::debug!(
+                address = %address,
+                kind = %kind,
+                ms = started.elapsed().as_millis() as u64,
+                ok = result.is_ok(),
+                "refresh read"
+            );
             (address, result)
         });
     }
@@ -722,6 +741,7 @@ fn plan_once(
         errors,
         warnings: prepared.warnings.clone(),
         outputs: evaluation.outputs.clone(),
+        outputs_before: state.outputs.clone(),
         data_reads,
     };
     (plan, evaluation)
@@ -778,6 +798,7 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
         errors,
         warnings: prepared.warnings,
         outputs: BTreeMap::new(),
+        outputs_before: state.outputs.clone(),
         data_reads: BTreeMap::new(),
     }
 }

@@ -12,7 +12,7 @@ use orch_lang::diagnostic::sort_diagnostics;
 use crate::Outcome;
 use crate::errors;
 use crate::files::{self, SourceDb};
-use crate::render::{self, Format, Summary, human};
+use crate::render::{self, Format, Summary, Unreadable, human};
 use crate::terminal::{self, Stream};
 
 #[derive(Debug, clap::Args)]
@@ -87,7 +87,7 @@ impl EvaluationArgs {
         if !self.policies.is_empty() {
             let discovery = files::discover(&self.policies);
             if let Some(error) = discovery.errors.into_iter().next() {
-                return Err(error);
+                return Err(error.report);
             }
             policy_files.extend(discovery.files.iter().map(|p| p.to_string_lossy().into_owned()));
         }
@@ -134,11 +134,12 @@ pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
 
 pub(crate) fn run(args: &CheckArgs) -> Outcome {
     let discovery = files::discover(&args.paths);
-    let mut unreadable = discovery.errors.len();
+    let mut unreadable: Vec<Unreadable> = Vec::new();
     for error in discovery.errors {
-        errors::report(error);
+        unreadable.push(Unreadable::new(&error.path, &error.report));
+        errors::report(error.report);
     }
-    if discovery.files.is_empty() && unreadable == 0 {
+    if discovery.files.is_empty() && unreadable.is_empty() {
         errors::report(miette!(severity = miette::Severity::Warning, "no `.orch` files found"));
     }
 
@@ -148,8 +149,8 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
         match files::read_source(&path) {
             Ok(text) => roots.push(sources.preload(&path, text)),
             Err(error) => {
+                unreadable.push(Unreadable::new(&path, &error));
                 errors::report(error);
-                unreadable += 1;
             }
         }
     }
@@ -171,8 +172,8 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
     let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics;
     sort_diagnostics(&mut diagnostics);
 
-    let mut failed = unreadable > 0;
-    if let Err(error) = print(args, &db, &diagnostics, unreadable) {
+    let mut failed = !unreadable.is_empty();
+    if let Err(error) = print(args, &db, &diagnostics, &unreadable) {
         errors::report(errors::io_error("cannot write the report", error));
         failed = true;
     }
@@ -185,7 +186,7 @@ fn print(
     args: &CheckArgs,
     db: &SourceDb,
     diagnostics: &[Diagnostic],
-    unreadable: usize,
+    unreadable: &[Unreadable],
 ) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -195,7 +196,7 @@ fn print(
             human::render_diagnostics(db, diagnostics, config, &mut out)?;
             let run = human::RunSummary {
                 checked: db.len(),
-                unreadable,
+                unreadable: unreadable.len(),
                 summary: Summary::of(diagnostics),
                 first_code: diagnostics.first().map(|diagnostic| diagnostic.code.code),
                 deny_warnings: args.deny_warnings,
@@ -203,8 +204,12 @@ fn print(
             human::render_summary(&run, config, &mut out)?;
         }
         Format::Json => render::json::render(db, diagnostics, &mut out)?,
-        Format::Sarif => render::sarif::render(db, diagnostics, &mut out)?,
-        Format::Github => render::github::render(db, diagnostics, &mut out)?,
+        Format::Sarif => {
+            let root = std::env::current_dir()?;
+            let input = render::sarif::Input { db, diagnostics, unreadable, root: &root };
+            render::sarif::render(&input, &mut out)?
+        }
+        Format::Github => render::github::render(db, diagnostics, unreadable, &mut out)?,
     }
     out.flush()
 }

@@ -177,14 +177,24 @@ impl LockInfo {
         LockInfo {
             pid: std::process::id(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            user: current_user(),
             operation: operation.to_string(),
             since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             orch_version: env!("CARGO_PKG_VERSION").to_string(),
         }
     }
+}
+
+/// Who runs this process: `$USER`, else `$LOGNAME`, else the operating
+/// system's account name (a container or a service manager often sets
+/// neither variable).
+pub fn current_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|name| !name.is_empty())
+        .or_else(|| whoami::username().ok().filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 impl std::fmt::Display for LockInfo {
