@@ -64,10 +64,9 @@ impl EvaluationArgs {
             }
         }
         if let Some(path) = &self.var_file {
-            let text = files::read_source(path)?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
-                miette!(code = "orchc::var_file", "{}: not valid JSON: {error}", path.display())
-            })?;
+            let text = read_var_file(path)?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|error| var_file_syntax(path, &text, &error))?;
             let serde_json::Value::Object(entries) = json else {
                 return Err(miette!(
                     code = "orchc::var_file",
@@ -93,6 +92,56 @@ impl EvaluationArgs {
         }
         Ok(orch_compiler::Options { params, policy_files, evaluate: true })
     }
+}
+
+/// The text of the `--var-file`; a failure names the flag, not `.orch`
+/// paths.
+fn read_var_file(path: &std::path::Path) -> Result<String, miette::Report> {
+    std::fs::read_to_string(path).map_err(|error| {
+        let help = match error.kind() {
+            io::ErrorKind::NotFound => format!(
+                "check the path given to --var-file; a relative path is taken from the current folder ({})",
+                std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default()
+            ),
+            io::ErrorKind::InvalidData => "a var file is UTF-8 JSON text".to_string(),
+            _ => "check the file's permissions".to_string(),
+        };
+        miette!(
+            code = "orchc::var_file",
+            help = help,
+            "cannot read the var file `{}`: {error}",
+            path.display()
+        )
+    })
+}
+
+/// A var file that is not JSON: where, and what the format is. A file of
+/// `name = value` lines (Terraform's `.tfvars`) gets its own help.
+fn var_file_syntax(
+    path: &std::path::Path,
+    text: &str,
+    error: &serde_json::Error,
+) -> miette::Report {
+    let first = text.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with('#'));
+    let assignment = first.is_some_and(|line| {
+        line.split_once('=').is_some_and(|(name, _)| {
+            let name = name.trim();
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    });
+    let help = if assignment {
+        "this looks like `name = value` lines (Terraform's .tfvars); a var file is one JSON object: {\"env\": \"prod\", \"replicas\": 3}, or pass each value with --var NAME=VALUE"
+    } else {
+        "a var file is one JSON object of parameter values, such as {\"env\": \"prod\", \"replicas\": 3}"
+    };
+    miette!(
+        code = "orchc::var_file",
+        help = help,
+        "the var file `{}` is not valid JSON at line {}, column {}: {error}",
+        path.display(),
+        error.line(),
+        error.column()
+    )
 }
 
 /// A JSON value as an Orch value: objects become maps, integral numbers
