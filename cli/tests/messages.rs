@@ -62,7 +62,9 @@ fn an_unreadable_state_says_so_once_and_what_to_do() {
 
 #[test]
 fn a_file_under_a_virtual_folder_is_not_called_missing() {
-    let orch = Orch::new("resource f: fs.file {\n  path = \"/proc/orch-message-test\"\n  content = \"x\"\n}\n");
+    let orch = Orch::new(
+        "resource f: fs.file {\n  path = \"/proc/orch-message-test\"\n  content = \"x\"\n}\n",
+    );
     let run = orch.run(&["apply", "main.orch", "--auto-approve"]);
     run.expect_code(1);
     let all = flat(&format!("{}{}", run.stdout, run.stderr));
@@ -75,7 +77,8 @@ fn the_audit_log_names_the_os_user_without_user_variables() {
     let expected = std::process::Command::new("id").arg("-un").output().expect("run id -un");
     let expected = String::from_utf8(expected.stdout).expect("UTF-8").trim().to_string();
     let orch = Orch::new("resource v: core.value { input = 1 }\n");
-    let mut command = orch.command(&["apply", "main.orch", "--auto-approve", "--events", "audit.jsonl"]);
+    let mut command =
+        orch.command(&["apply", "main.orch", "--auto-approve", "--events", "audit.jsonl"]);
     command.env_remove("USER").env_remove("LOGNAME");
     let run = common::Run::from(command.output().expect("run orchc"));
     run.expect_code(0);
@@ -108,7 +111,16 @@ fn completion_scripts_for_every_shell() {
 fn every_command_help_ends_with_examples() {
     let project = Project::new();
     for command in [
-        "check", "fmt", "graph", "plan", "apply", "destroy", "state", "output", "explain", "lsp",
+        "check",
+        "fmt",
+        "graph",
+        "plan",
+        "apply",
+        "destroy",
+        "state",
+        "output",
+        "explain",
+        "lsp",
         "completions",
     ] {
         let run = project.run(&[command, "--help"]);
@@ -163,4 +175,48 @@ fn a_bad_log_filter_is_reported() {
     let stderr = flat(&run.stderr);
     assert!(stderr.contains("ORCH_LOG=`debug=[` is not a log filter"), "{stderr}");
     assert!(stderr.contains("write a level"), "{stderr}");
+}
+
+#[test]
+fn an_empty_destroy_says_there_is_nothing_to_destroy() {
+    let orch = Orch::new("resource v: core.value { input = 1 }\n");
+    let run = orch.run(&["destroy", "main.orch", "--auto-approve"]);
+    run.expect_code(0);
+    assert!(run.stdout.starts_with("Nothing to destroy"), "{}", run.stdout);
+    assert!(!run.stdout.contains("No changes"), "{}", run.stdout);
+}
+
+#[test]
+fn a_failed_data_read_is_not_no_changes() {
+    let orch = Orch::new("data r: fs.read { path = \"missing.txt\" }\noutput text = r.content\n");
+    let run = orch.run(&["plan", "main.orch"]);
+    run.expect_code(1);
+    assert!(!run.stdout.contains("No changes"), "{}", run.stdout);
+    let stderr = flat(&run.stderr);
+    assert!(stderr.contains("missing.txt"), "{stderr}");
+}
+
+#[test]
+fn progress_counts_operations_and_the_summary_splits_actions() {
+    let orch = Orch::new(
+        "resource a: core.value { input = 1 }\nresource b: core.value { input = 2 }\nresource c: fs.dir { path = \"c\" }\n",
+    );
+    let run = orch.apply(&[]);
+    let finished: Vec<&str> = run.stdout.lines().filter(|l| l.contains(": created (")).collect();
+    assert_eq!(finished.len(), 3, "{}", run.stdout);
+    for (index, line) in finished.iter().enumerate() {
+        assert!(line.starts_with(&format!("[{}/3 ", index + 1)), "{line}");
+    }
+    assert!(run.stdout.contains("Apply complete: 3 created in "), "{}", run.stdout);
+
+    orch.write(
+        "main.orch",
+        "resource a: core.value { input = 5 }\nresource c: fs.dir { path = \"d\" }\n",
+    );
+    let run = orch.apply(&[]);
+    assert!(
+        run.stdout.contains("Apply complete: 1 updated, 1 replaced, 1 deleted in "),
+        "{}",
+        run.stdout
+    );
 }

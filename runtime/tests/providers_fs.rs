@@ -194,7 +194,9 @@ async fn a_folder_that_takes_no_files_is_not_called_missing() {
         .expect_err("/proc takes no files");
     assert!(!error.message.contains("does not exist"), "{}", error.message);
     assert!(
-        error.message.starts_with("cannot write /proc/orch-test-file: the folder /proc does not take new files"),
+        error.message.starts_with(
+            "cannot write /proc/orch-test-file: the folder /proc does not take new files"
+        ),
         "{}",
         error.message
     );

@@ -65,8 +65,8 @@ impl EvaluationArgs {
         }
         if let Some(path) = &self.var_file {
             let text = read_var_file(path)?;
-            let json: serde_json::Value =
-                serde_json::from_str(&text).map_err(|error| var_file_syntax(path, &text, &error))?;
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|error| var_file_syntax(path, &text, &error))?;
             let serde_json::Value::Object(entries) = json else {
                 return Err(miette!(
                     code = "orchc::var_file",

@@ -292,15 +292,22 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
         let _ = writeln!(out);
     }
     if !plan.has_changes() {
+        // A plan that failed (a data read, an assertion) is not "no
+        // changes": its errors follow.
+        if !plan.errors.is_empty() {
+            return out;
+        }
+        if plan.operation == orch_runtime::plan::PlanKind::Destroy {
+            let _ = writeln!(out, "Nothing to destroy: the state records no objects.");
+            return out;
+        }
         let checked = plan.changes.iter().filter(|c| !c.data).count();
         let _ = writeln!(
             out,
             "No changes: the infrastructure matches the configuration ({checked} object{} checked).",
             if checked == 1 { "" } else { "s" }
         );
-        if plan.operation == orch_runtime::plan::PlanKind::Apply {
-            output_changes(plan, style, &mut out);
-        }
+        output_changes(plan, style, &mut out);
         return out;
     }
     let title = if plan.operation == orch_runtime::plan::PlanKind::Destroy {
