@@ -220,3 +220,25 @@ fn progress_counts_operations_and_the_summary_splits_actions() {
         run.stdout
     );
 }
+
+#[test]
+fn a_wrong_provider_url_is_reported_by_plan() {
+    // Nothing listens on port 1 of the loopback address.
+    let orch = Orch::new(
+        "provider pg {\n  url = \"postgres://orch@127.0.0.1:1/postgres\"\n}\n\nresource r: pg.role { name = \"orch_probe_test\" }\n",
+    );
+    let run = orch.run(&["plan", "main.orch"]);
+    run.expect_code(1);
+    let stderr = flat(&run.stderr);
+    assert!(stderr.contains("E0904"), "{stderr}");
+    assert!(
+        stderr.contains("the provider `pg` cannot reach what it is configured for"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+    assert!(stderr.contains("main.orch:1:1"), "at the block: {stderr}");
+    assert!(!run.stdout.contains("No changes"), "{}", run.stdout);
+    // Without pg resources, no server is needed.
+    orch.write("main.orch", "provider pg {\n  url = \"postgres://orch@127.0.0.1:1/postgres\"\n}\n");
+    orch.run(&["plan", "main.orch"]).expect_code(0);
+}

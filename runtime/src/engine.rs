@@ -1,7 +1,7 @@
 //! The configuration meets the state: provider configurations, recovery
 //! of interrupted operations, refresh, and planning.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -163,6 +163,42 @@ impl Providers {
                 key.replacen('.', " as ", 1)
             ))
         })
+    }
+}
+
+impl Providers {
+    /// Probes the providers `keys` (those that manage objects of this run),
+    /// each once; a failure is an `E0904` diagnostic at its `provider` block,
+    /// or about the provider when it has none.
+    pub async fn probe(
+        &self,
+        keys: &BTreeSet<String>,
+        blocks: &[ProviderBlock],
+    ) -> Vec<Diagnostic> {
+        let mut errors = Vec::new();
+        for key in keys {
+            let Some(provider) = self.map.get(key) else { continue };
+            let started = std::time::Instant::now();
+            let result = provider.probe().await;
+            tracing::debug!(provider = %key, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "provider probe");
+            let Err(error) = result else { continue };
+            let (name, alias) = match key.split_once('.') {
+                Some((name, alias)) => (name, Some(alias)),
+                None => (key.as_str(), None),
+            };
+            let block = blocks.iter().find(|b| b.name == name && b.alias.as_deref() == alias);
+            let message =
+                format!("the provider `{key}` cannot reach what it is configured for: {error}");
+            let help = "check the provider's settings (its URL, host, user and password) and that the server runs; nothing was changed";
+            errors.push(match block {
+                Some(block) => Diagnostic::new(&codes::E0904, block.span, message)
+                    .with_primary_message("configured here")
+                    .with_help(help),
+                None => Diagnostic::detached(&codes::E0904, message, format!("provider {key}"))
+                    .with_help(help),
+            });
+        }
+        errors
     }
 }
 
