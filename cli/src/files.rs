@@ -28,7 +28,14 @@ pub(crate) struct Discovery {
     pub(crate) files: Vec<PathBuf>,
     /// The files found by walking a folder (not named one by one).
     pub(crate) walked: HashSet<PathBuf>,
-    pub(crate) errors: Vec<Report>,
+    pub(crate) errors: Vec<InputError>,
+}
+
+/// A PATH argument, or a folder below one, that could not be read.
+#[derive(Debug)]
+pub(crate) struct InputError {
+    pub(crate) path: PathBuf,
+    pub(crate) report: Report,
 }
 
 /// Expands `inputs` into files, in order, without duplicates. A file is
@@ -43,7 +50,8 @@ pub(crate) fn discover(inputs: &[PathBuf]) -> Discovery {
         let metadata = match fs::metadata(input) {
             Ok(metadata) => metadata,
             Err(error) => {
-                discovery.errors.push(errors::path_error("read", input, &error));
+                let report = errors::path_error("read", input, &error);
+                discovery.errors.push(InputError { path: input.clone(), report });
                 continue;
             }
         };
@@ -69,11 +77,12 @@ pub(crate) fn discover(inputs: &[PathBuf]) -> Discovery {
 
 /// Collects the `*.orch` files below `dir`. Symbolic links to files are
 /// followed; symbolic links to folders are not, so a link cycle cannot loop.
-fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<Report>) {
+fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
-            errors.push(errors::path_error("read the folder", dir, &error));
+            let report = errors::path_error("read the folder", dir, &error);
+            errors.push(InputError { path: dir.to_path_buf(), report });
             return;
         }
     };
@@ -81,7 +90,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, errors: &mut Vec<Report>) {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) => {
-                errors.push(errors::path_error("read the folder", dir, &error));
+                let report = errors::path_error("read the folder", dir, &error);
+                errors.push(InputError { path: dir.to_path_buf(), report });
                 continue;
             }
         };

@@ -66,7 +66,7 @@ output paths = { for k, file in f: k => file.path }
 fn apply_creates_files_and_folders_then_has_nothing_to_do() {
     let orch = Orch::new(FILES);
     let run = orch.apply(&[]);
-    assert!(run.stdout.contains("Apply complete: 8 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 8 created in "), "{}", run.stdout);
     assert!(run.stdout.contains(r#"+ f["a"]"#), "{}", run.stdout);
 
     assert!(orch.path("out").is_dir());
@@ -435,7 +435,7 @@ fn destroy_deletes_in_reverse_dependency_order_and_empties_the_state() {
 
     let run = orch.run(&["destroy", "main.orch", "--auto-approve"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("Destroy complete: 5 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 5 deleted in "), "{}", run.stdout);
     let destroyed = orch.log("destroyed.log");
     assert_eq!(destroyed.len(), 4, "{destroyed:?}");
     assert!(position(&destroyed, "top") < position(&destroyed, "mid"), "{destroyed:?}");

@@ -415,7 +415,7 @@ fn apply_creates_database_roles_schema_and_grants_then_has_nothing_to_do() {
     assert_eq!(planned.keys().collect::<Vec<_>>(), ALL_APP, "{plan}");
     assert!(planned.values().all(|a| a == "create"), "{plan}");
     let run = orch.apply(&[]);
-    assert!(run.stdout.contains("Apply complete: 7 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 7 created in "), "{}", run.stdout);
 
     // The database, owned by the owner, in UTF8.
     let db = pg.rows(
@@ -748,7 +748,7 @@ fn destroy_leaves_nothing_behind() {
 
     let run = orch.run(&["destroy", "main.orch", "--auto-approve"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("Destroy complete: 7 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 7 deleted in "), "{}", run.stdout);
     assert!(!pg.database_exists(&app.db));
     assert!(!pg.role_exists(&app.owner));
     assert!(!pg.role_exists(&app.reader));
@@ -1019,7 +1019,7 @@ fn a_shared_state_applies_lists_outputs_and_plans_clean() {
     let orch = Orch::new(&fill(SHARED, &url, &suffix)).shared(&url, &state);
 
     let run = orch.apply(&["--var", "n=1"]);
-    assert!(run.stdout.contains("Apply complete: 4 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 4 created in "), "{}", run.stdout);
     assert!(pg.role_exists(&role));
     assert!(!orch.exists(".orch"), "nothing is kept beside the configuration");
 
@@ -1348,7 +1348,7 @@ fn the_postgres_app_example_provisions_a_working_database() {
     let vars = ["--var", app_var.as_str(), "--var", url_var.as_str()];
 
     let run = orch.apply(&vars);
-    assert!(run.stdout.contains("Apply complete: 9 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 9 created in "), "{}", run.stdout);
     orch.expect_no_changes(&vars);
 
     // The connection file: the owner's only, with a URL that works.

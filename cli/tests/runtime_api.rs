@@ -33,7 +33,7 @@ resource file: fs.file {
     orch.run(&["plan", "main.orch", "--destroy", "--out", "destroy.plan"]).expect_code(0);
     let run = orch.run(&["destroy", "destroy.plan"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("Destroy complete: 2 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 2 deleted in "), "{}", run.stdout);
     assert!(!orch.exists("made"));
 }
 

@@ -1026,6 +1026,23 @@ struct ProviderCall {
 
 impl ProviderCall {
     async fn once(&self) -> Result<Option<Value>, ProviderError> {
+        let started = std::time::Instant::now();
+        tracing::debug!(address = %self.ctx.address, kind = %self.kind, step = ?self.step, "provider call");
+        let result = self.call().await;
+        // Only the outcome: the values may hold secrets.
+        tracing::debug!(
+            address = %self.ctx.address,
+            kind = %self.kind,
+            step = ?self.step,
+            ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            error = result.as_ref().err().map(|e| e.message.as_str()),
+            "provider call finished"
+        );
+        result
+    }
+
+    async fn call(&self) -> Result<Option<Value>, ProviderError> {
         let (provider, ctx, kind, config) = (&self.provider, &self.ctx, &self.kind, &self.config);
         match (self.step, &self.prior) {
             (Step::Create, _) | (Step::Update, None) => {

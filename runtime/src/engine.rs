@@ -1,7 +1,7 @@
 //! The configuration meets the state: provider configurations, recovery
 //! of interrupted operations, refresh, and planning.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -111,7 +111,15 @@ impl Providers {
             let mut provider = providers::builtin(name).expect("a built-in provider");
             let block = blocks.iter().find(|b| b.name == *name && b.alias.is_none());
             let config = block.map_or_else(|| Value::map(BTreeMap::new()), |b| b.config.clone());
-            match provider.configure(&config).await {
+            let started = std::time::Instant::now();
+            let result = provider.configure(&config).await;
+            tracing::debug!(
+                provider = name,
+                ms = started.elapsed().as_millis() as u64,
+                ok = result.is_ok(),
+                "provider configured"
+            );
+            match result {
                 Ok(()) => {
                     map.insert(name.to_string(), Arc::from(provider));
                 }
@@ -158,6 +166,42 @@ impl Providers {
     }
 }
 
+impl Providers {
+    /// Probes the providers `keys` (those that manage objects of this run),
+    /// each once; a failure is an `E0904` diagnostic at its `provider` block,
+    /// or about the provider when it has none.
+    pub async fn probe(
+        &self,
+        keys: &BTreeSet<String>,
+        blocks: &[ProviderBlock],
+    ) -> Vec<Diagnostic> {
+        let mut errors = Vec::new();
+        for key in keys {
+            let Some(provider) = self.map.get(key) else { continue };
+            let started = std::time::Instant::now();
+            let result = provider.probe().await;
+            tracing::debug!(provider = %key, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "provider probe");
+            let Err(error) = result else { continue };
+            let (name, alias) = match key.split_once('.') {
+                Some((name, alias)) => (name, Some(alias)),
+                None => (key.as_str(), None),
+            };
+            let block = blocks.iter().find(|b| b.name == name && b.alias.as_deref() == alias);
+            let message =
+                format!("the provider `{key}` cannot reach what it is configured for: {error}");
+            let help = "check the provider's settings (its URL, host, user and password) and that the server runs; nothing was changed";
+            errors.push(match block {
+                Some(block) => Diagnostic::new(&codes::E0904, block.span, message)
+                    .with_primary_message("configured here")
+                    .with_help(help),
+                None => Diagnostic::detached(&codes::E0904, message, format!("provider {key}"))
+                    .with_help(help),
+            });
+        }
+        errors
+    }
+}
+
 fn unknown_provider(block: &ProviderBlock) -> Diagnostic {
     Diagnostic::new(&codes::E0904, block.span, format!("there is no provider `{}`", block.name))
         .with_help(format!("the built-in providers are {}", providers::BUILTIN.join(", ")))
@@ -185,8 +229,11 @@ fn read_data(
     config: Value,
 ) -> Result<Value, ProviderError> {
     let kind_owned = kind.to_string();
-    let result = wait_for(handle, async move { provider.read(&ctx, &kind_owned, &config).await })
-        .unwrap_or_else(|| Err(ProviderError::new("the read was abandoned")))?;
+    let started = std::time::Instant::now();
+    tracing::debug!(address = %ctx.address, kind, "data read");
+    let result = wait_for(handle, async move { provider.read(&ctx, &kind_owned, &config).await });
+    tracing::debug!(kind, ms = started.elapsed().as_millis() as u64, "data read finished");
+    let result = result.unwrap_or_else(|| Err(ProviderError::new("the read was abandoned")))?;
     let value = result.ok_or_else(|| ProviderError::new("the look-up found nothing"))?;
     Ok(mark_sensitive(kind, value))
 }
@@ -519,7 +566,15 @@ pub async fn prepare(
         let semaphore = semaphore.clone();
         reads.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
+            let started = std::time::Instant::now();
             let result = provider.read(&ctx, &kind, &prior).await;
+            tracing::debug!(
+                address = %address,
+                kind = %kind,
+                ms = started.elapsed().as_millis() as u64,
+                ok = result.is_ok(),
+                "refresh read"
+            );
             (address, result)
         });
     }
@@ -769,6 +824,7 @@ fn plan_once(
         errors,
         warnings: prepared.warnings.clone(),
         outputs: evaluation.outputs.clone(),
+        outputs_before: state.outputs.clone(),
         data_reads,
     };
     (plan, evaluation)
@@ -861,6 +917,7 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
         errors,
         warnings: prepared.warnings,
         outputs: BTreeMap::new(),
+        outputs_before: state.outputs.clone(),
         data_reads: BTreeMap::new(),
     }
 }

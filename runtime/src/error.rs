@@ -88,7 +88,7 @@ impl RunError {
                 "a state is a folder (local) or one of {} (shared)",
                 crate::location::SCHEMES.join(", ")
             ),
-            RunError::State { .. } => return None,
+            RunError::State { error, .. } => return error.help(),
             RunError::Locked { waited, .. } if waited.is_zero() => "wait for that run to finish, or pass --lock-timeout (e.g. 2m) to wait for it; a run that died releases the lock by itself".into(),
             RunError::Locked { .. } => "that run still holds the lock; wait longer with a larger --lock-timeout, or find out why it runs so long".into(),
             RunError::NoState { .. } => {

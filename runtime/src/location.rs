@@ -144,7 +144,16 @@ pub struct OpenState {
 impl OpenState {
     /// Takes the state's lock for `operation`, waiting up to `wait`.
     pub async fn lock(&mut self, operation: &str, wait: Duration) -> Result<(), RunError> {
-        match self.backend.lock(&LockInfo::current(operation), wait).await {
+        let started = std::time::Instant::now();
+        tracing::debug!(state = %self.description, operation, wait_ms = wait.as_millis() as u64, "taking the state lock");
+        let result = self.backend.lock(&LockInfo::current(operation), wait).await;
+        tracing::debug!(
+            state = %self.description,
+            waited_ms = started.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "state lock"
+        );
+        match result {
             Ok(()) => Ok(()),
             Err(StateError::Locked(holder)) => Err(RunError::Locked {
                 location: self.description.clone(),

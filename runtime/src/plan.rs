@@ -220,6 +220,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The root module's outputs as planned.
     pub outputs: BTreeMap<String, Value>,
+    /// The root module's outputs recorded by the last apply, so that a
+    /// plan can show how they change (empty for a saved plan).
+    pub outputs_before: BTreeMap<String, Value>,
     /// Data look-ups done while planning, by address.
     pub data_reads: BTreeMap<String, Value>,
 }

@@ -333,6 +333,7 @@ pub fn load(
         errors: Vec::new(),
         warnings: Vec::new(),
         outputs: BTreeMap::new(),
+        outputs_before: BTreeMap::new(),
         data_reads,
     };
     Ok((plan, params))

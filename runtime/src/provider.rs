@@ -121,6 +121,14 @@ pub trait Provider: Send + Sync {
         Ok(())
     }
 
+    /// A cheap check that the configuration reaches what it names (a
+    /// server answers, the credentials work), made while refreshing for a
+    /// provider that manages objects, so that `plan` reports a wrong URL
+    /// rather than `apply`. Nothing to check by default.
+    async fn probe(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
     /// Problems with a configuration that the type checker cannot see
     /// (`length = 0` for a password), as messages.
     fn validate(&self, _kind: &str, _config: &Value) -> Vec<String> {

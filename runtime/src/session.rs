@@ -89,7 +89,27 @@ impl<'p> Session<'p> {
     /// be applied.
     pub async fn plan(&mut self, options: &PlanOptions) -> Plan {
         let config = self.project.config();
-        let prepared = prepare(
+        // The providers that manage objects of this run answer first, so
+        // that a wrong server is a plan error at its `provider` block.
+        let probe_errors = if options.refresh {
+            let mut keys: std::collections::BTreeSet<String> = self
+                .evaluation
+                .instances
+                .iter()
+                .filter(|i| i.kind == orch_compiler::model::DeclKind::Resource)
+                .map(|i| {
+                    crate::engine::provider_key(
+                        &i.resource_kind,
+                        i.options.provider_alias.as_deref(),
+                    )
+                })
+                .collect();
+            keys.extend(self.loaded.state.instances.values().map(|i| i.provider.clone()));
+            self.providers.probe(&keys, &self.evaluation.providers).await
+        } else {
+            Vec::new()
+        };
+        let mut prepared = prepare(
             &config,
             &mut self.loaded,
             &self.providers,
@@ -97,6 +117,7 @@ impl<'p> Session<'p> {
             options.parallelism,
         )
         .await;
+        prepared.errors.extend(probe_errors);
         match options.kind {
             PlanKind::Destroy => plan_destroy(&self.loaded.state, prepared),
             PlanKind::Apply => {

@@ -183,6 +183,27 @@ async fn file_without_its_folder_fails_clearly_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_folder_that_takes_no_files_is_not_called_missing() {
+    // `/proc` exists but is a virtual file system: no new file goes there.
+    let provider = fs_provider();
+    let ctx = OpContext::new(Path::new("/"), "fs.file.virtual");
+    let config = config("fs.file", &[("path", Value::string("/proc/orch-test-file"))]);
+    let error = provider
+        .apply(&ctx, "fs.file", Change::Create { config: &config })
+        .await
+        .expect_err("/proc takes no files");
+    assert!(!error.message.contains("does not exist"), "{}", error.message);
+    assert!(
+        error.message.starts_with(
+            "cannot write /proc/orch-test-file: the folder /proc does not take new files"
+        ),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("choose a path elsewhere"), "{}", error.message);
+}
+
+#[tokio::test]
 async fn folder_in_place_of_a_file_is_an_error_on_read() {
     let base = tempfile::tempdir().expect("a temporary folder");
     fs::create_dir(base.path().join("taken")).expect("a folder");

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use miette::miette;
 use orch_runtime::apply::{ApplyOptions, ApplyReport, Interrupts};
@@ -418,6 +419,7 @@ async fn run_plan(
     let stopping = interrupts.cancel_all.clone();
     let listener = tokio::spawn(listen_for_interrupts(interrupts.clone()));
     let options = ApplyOptions { parallelism: args.parallelism.max(1), fail_fast: args.fail_fast };
+    let clock = std::time::Instant::now();
     let report = session.apply(&plan, &options, &mut sink, interrupts).await;
     if stopping.is_cancelled() {
         // A second interrupt or a signal stopped the run: the listener ends
@@ -426,11 +428,12 @@ async fn run_plan(
     } else {
         listener.abort();
     }
+    let elapsed = clock.elapsed();
     let report = report?;
     drop(sink);
     drop(human);
     if !args.json {
-        summarize(reporter, &plan, &report);
+        summarize(reporter, &plan, &report, elapsed);
     }
     Ok(if report.cancelled {
         Outcome::Interrupted
@@ -516,8 +519,37 @@ fn approved(plan: &Plan) -> Result<bool, RunError> {
     Ok(answer.trim() == "yes")
 }
 
+/// What a complete run did, by action: `2 created, 1 replaced`.
+fn done_counts(plan: &Plan) -> String {
+    let counts = plan.counts();
+    let parts: Vec<String> = [
+        (orch_runtime::plan::Action::Create, "created"),
+        (orch_runtime::plan::Action::Update, "updated"),
+        (orch_runtime::plan::Action::Replace, "replaced"),
+        (orch_runtime::plan::Action::Delete, "deleted"),
+        (orch_runtime::plan::Action::Read, "read"),
+    ]
+    .iter()
+    .filter_map(|(action, word)| {
+        counts.get(action).filter(|n| **n > 0).map(|n| format!("{n} {word}"))
+    })
+    .collect();
+    parts.join(", ")
+}
+
+/// `0.4s`, `12.3s`, `2m 5s`.
+fn format_elapsed(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        let whole = elapsed.as_secs();
+        format!("{}m {}s", whole / 60, whole % 60)
+    }
+}
+
 /// The closing lines: counts, failures at their declarations, outputs.
-fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport) {
+fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport, elapsed: Duration) {
     let style = style();
     reporter.report(&report.failures);
     let verb = match plan.operation {
@@ -531,11 +563,7 @@ fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport) {
         )
     } else if report.ok() {
         if plan.has_changes() {
-            format!(
-                "{verb} complete: {} operation{} done.",
-                report.succeeded,
-                if report.succeeded == 1 { "" } else { "s" }
-            )
+            format!("{verb} complete: {} in {}.", done_counts(plan), format_elapsed(elapsed))
         } else {
             String::new()
         }

@@ -13,7 +13,7 @@ use orch_runtime::project::Sources;
 use crate::Outcome;
 use crate::errors;
 use crate::files::{self, SourceDb};
-use crate::render::{self, Format, Summary, human};
+use crate::render::{self, Format, Summary, Unreadable, human};
 use crate::terminal::{self, Stream};
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +82,7 @@ impl EvaluationArgs {
         if !self.policies.is_empty() {
             let discovery = files::discover(&self.policies);
             if let Some(error) = discovery.errors.into_iter().next() {
-                return Err(error);
+                return Err(error.report);
             }
             policy_files.extend(discovery.files.iter().map(|p| p.to_string_lossy().into_owned()));
         }
@@ -123,7 +123,7 @@ fn read_var_file(path: &Path) -> Result<Vec<(String, orch_stdlib::Value)>, miett
             path.display()
         ));
     }
-    let text = files::read_source(path)?;
+    let text = read_var_file_text(path)?;
     if kind == VarFileKind::OrchVars {
         return orch_compiler::eval::parse_var_file(&text).map_err(|error| {
             miette!(
@@ -137,25 +137,8 @@ fn read_var_file(path: &Path) -> Result<Vec<(String, orch_stdlib::Value)>, miett
             )
         });
     }
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
-        // `NAME = VALUE` lines in a file not named `.orchvars`.
-        let looks_like_lines = text
-            .lines()
-            .map(str::trim)
-            .find(|line| !line.is_empty() && !line.starts_with("//") && !line.starts_with('#'))
-            .and_then(|line| line.split_once('='))
-            .is_some_and(|(name, _)| parse_var(&format!("{}=", name.trim())).is_ok());
-        if looks_like_lines {
-            miette!(
-                code = "orchc::var_file",
-                help = "name the file `*.orchvars` to write `NAME = VALUE` lines, or write a JSON object",
-                "{}: not valid JSON: {error}",
-                path.display()
-            )
-        } else {
-            miette!(code = "orchc::var_file", "{}: not valid JSON: {error}", path.display())
-        }
-    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| var_file_syntax(path, &text, &error))?;
     let serde_json::Value::Object(entries) = json else {
         return Err(miette!(
             code = "orchc::var_file",
@@ -165,6 +148,56 @@ fn read_var_file(path: &Path) -> Result<Vec<(String, orch_stdlib::Value)>, miett
         ));
     };
     Ok(entries.into_iter().map(|(name, value)| (name, json_to_value(value))).collect())
+}
+
+/// The text of the `--var-file`; a failure names the flag, not `.orch`
+/// paths.
+fn read_var_file_text(path: &std::path::Path) -> Result<String, miette::Report> {
+    std::fs::read_to_string(path).map_err(|error| {
+        let help = match error.kind() {
+            io::ErrorKind::NotFound => format!(
+                "check the path given to --var-file; a relative path is taken from the current folder ({})",
+                std::env::current_dir().map(|dir| dir.display().to_string()).unwrap_or_default()
+            ),
+            io::ErrorKind::InvalidData => "a var file is UTF-8 JSON text".to_string(),
+            _ => "check the file's permissions".to_string(),
+        };
+        miette!(
+            code = "orchc::var_file",
+            help = help,
+            "cannot read the var file `{}`: {error}",
+            path.display()
+        )
+    })
+}
+
+/// A var file that is not JSON: where, and what the format is. A file of
+/// `name = value` lines (Terraform's `.tfvars`) gets its own help.
+fn var_file_syntax(
+    path: &std::path::Path,
+    text: &str,
+    error: &serde_json::Error,
+) -> miette::Report {
+    let first = text.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with('#'));
+    let assignment = first.is_some_and(|line| {
+        line.split_once('=').is_some_and(|(name, _)| {
+            let name = name.trim();
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    });
+    let help = if assignment {
+        "this looks like `NAME = VALUE` lines: name the file `*.orchvars` to write them so, or write one JSON object: {\"env\": \"prod\", \"replicas\": 3}"
+    } else {
+        "a var file is one JSON object of parameter values, such as {\"env\": \"prod\", \"replicas\": 3}"
+    };
+    miette!(
+        code = "orchc::var_file",
+        help = help,
+        "the var file `{}` is not valid JSON at line {}, column {}: {error}",
+        path.display(),
+        error.line(),
+        error.column()
+    )
 }
 
 /// A JSON value as an Orch value: objects become maps, integral numbers
@@ -206,11 +239,12 @@ pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
 
 pub(crate) fn run(args: &CheckArgs) -> Outcome {
     let mut discovery = files::discover(&args.paths);
-    let mut unreadable = discovery.errors.len();
+    let mut unreadable: Vec<Unreadable> = Vec::new();
     for error in std::mem::take(&mut discovery.errors) {
-        errors::report(error);
+        unreadable.push(Unreadable::new(&error.path, &error.report));
+        errors::report(error.report);
     }
-    if discovery.files.is_empty() && unreadable == 0 {
+    if discovery.files.is_empty() && unreadable.is_empty() {
         errors::report(miette!(severity = miette::Severity::Warning, "no `.orch` files found"));
     }
 
@@ -225,8 +259,8 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
                 readable.push(path);
             }
             Err(error) => {
+                unreadable.push(Unreadable::new(&path, &error));
                 errors::report(error);
-                unreadable += 1;
             }
         }
     }
@@ -250,8 +284,8 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
     let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics;
     sort_diagnostics(&mut diagnostics);
 
-    let mut failed = unreadable > 0;
-    if let Err(error) = print(args, &db, &diagnostics, unreadable) {
+    let mut failed = !unreadable.is_empty();
+    if let Err(error) = print(args, &db, &diagnostics, &unreadable) {
         errors::report(errors::io_error("cannot write the report", error));
         failed = true;
     }
@@ -264,7 +298,7 @@ fn print(
     args: &CheckArgs,
     db: &SourceDb,
     diagnostics: &[Diagnostic],
-    unreadable: usize,
+    unreadable: &[Unreadable],
 ) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -274,7 +308,7 @@ fn print(
             human::render_diagnostics(db, diagnostics, config, &mut out)?;
             let run = human::RunSummary {
                 checked: db.len(),
-                unreadable,
+                unreadable: unreadable.len(),
                 summary: Summary::of(diagnostics),
                 first_code: diagnostics.first().map(|diagnostic| diagnostic.code.code),
                 deny_warnings: args.deny_warnings,
@@ -282,8 +316,12 @@ fn print(
             human::render_summary(&run, config, &mut out)?;
         }
         Format::Json => render::json::render(db, diagnostics, &mut out)?,
-        Format::Sarif => render::sarif::render(db, diagnostics, &mut out)?,
-        Format::Github => render::github::render(db, diagnostics, &mut out)?,
+        Format::Sarif => {
+            let root = std::env::current_dir()?;
+            let input = render::sarif::Input { db, diagnostics, unreadable, root: &root };
+            render::sarif::render(&input, &mut out)?
+        }
+        Format::Github => render::github::render(db, diagnostics, unreadable, &mut out)?,
     }
     out.flush()
 }

@@ -67,7 +67,7 @@ pub(crate) fn run(args: &FmtArgs) -> Outcome {
     let discovery = files::discover(&args.paths);
     let mut failed = !discovery.errors.is_empty();
     for error in discovery.errors {
-        errors::report(error);
+        errors::report(error.report);
     }
     let mut changed = 0;
     let mut broken = 0;

@@ -14,7 +14,7 @@ use crate::Outcome;
 use crate::commands::run::{self, StateArgs};
 use crate::errors;
 use crate::files;
-use crate::render::plan::show;
+use crate::render::plan::{show, show_field};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct StateCommandArgs {
@@ -151,7 +151,8 @@ pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
                     }
                     if let orch_stdlib::Value::Map(fields) = &instance.value {
                         for (name, value) in fields.iter() {
-                            text.push_str(&format!("  {name} = {}\n", show(value)));
+                            let value = show_field(&instance.kind, name, value);
+                            text.push_str(&format!("  {name} = {value}\n"));
                         }
                     }
                     if !instance.depends_on.is_empty() {

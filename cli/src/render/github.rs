@@ -6,24 +6,44 @@
 //! ```
 //!
 //! Columns count characters and `endColumn` is exclusive, as in the JSON
-//! format. Help follows the message on a new line.
+//! format. GitHub takes columns only for a range on one line, so a range
+//! over several lines gives `line` and `endLine` alone. Help follows the
+//! message on a new line. An input that could not be read is an error
+//! annotation on that path, titled with its code (`orchc::io`).
 
 use std::io::{self, Write};
 
 use orch_lang::{Diagnostic, Severity};
 
-use super::line_range;
+use super::{Unreadable, line_range};
 use crate::files::SourceDb;
 
 pub(crate) fn render(
     db: &SourceDb,
     diagnostics: &[Diagnostic],
+    unreadable: &[Unreadable],
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    for problem in unreadable {
+        writeln!(out, "{}", unreadable_command(problem))?;
+    }
     for diagnostic in diagnostics {
         writeln!(out, "{}", command(db, diagnostic))?;
     }
     Ok(())
+}
+
+fn unreadable_command(problem: &Unreadable) -> String {
+    let mut message = problem.message.clone();
+    if let Some(help) = &problem.help {
+        message.push_str(&format!("\nhelp: {help}"));
+    }
+    format!(
+        "::error file={},title={}::{}",
+        escape_property(&problem.path.display().to_string()),
+        escape_property(&problem.code),
+        escape_data(&message),
+    )
 }
 
 fn command(db: &SourceDb, diagnostic: &Diagnostic) -> String {
@@ -38,13 +58,17 @@ fn command(db: &SourceDb, diagnostic: &Diagnostic) -> String {
     if let Some(help) = &diagnostic.help {
         message.push_str(&format!("\nhelp: {help}"));
     }
+    let position = if range.start.line == range.end.line {
+        format!(
+            "line={},col={},endLine={},endColumn={}",
+            range.start.line, range.start.column, range.end.line, range.end.column
+        )
+    } else {
+        format!("line={},endLine={}", range.start.line, range.end.line)
+    };
     format!(
-        "::{name} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        "::{name} file={},{position},title={}::{}",
         escape_property(&file.name),
-        range.start.line,
-        range.start.column,
-        range.end.line,
-        range.end.column,
         escape_property(&title),
         escape_data(&message),
     )

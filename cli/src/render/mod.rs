@@ -55,6 +55,28 @@ pub(crate) fn line_range(file: &SourceFile, span: Span) -> LineRange {
     }
 }
 
+/// An input that `check` could not read, for the formats that report it
+/// beside the diagnostics (SARIF notifications, GitHub annotations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unreadable {
+    pub(crate) path: std::path::PathBuf,
+    /// The error's stable code (`orchc::io`, `orchc::encoding`).
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+}
+
+impl Unreadable {
+    pub(crate) fn new(path: &std::path::Path, report: &miette::Report) -> Unreadable {
+        Unreadable {
+            path: path.to_path_buf(),
+            code: report.code().map_or_else(|| "orchc::io".to_string(), |code| code.to_string()),
+            message: report.to_string(),
+            help: report.help().map(|help| help.to_string()),
+        }
+    }
+}
+
 /// How many errors and warnings a run found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Summary {

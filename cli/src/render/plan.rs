@@ -8,41 +8,52 @@ use std::fmt::Write as _;
 use orch_runtime::codec::display_json;
 use orch_runtime::plan::{Action, Change, Plan};
 use orch_stdlib::Value;
+use orch_stdlib::kinds::FieldDisplay;
 use serde_json::json;
+use similar::{ChangeTag, TextDiff};
+use yansi::{Paint, Style as Paint_};
 
-/// ANSI colours, or none.
+/// Colours (through `yansi`, like every other coloured output), or none.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
     pub(crate) color: bool,
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    fn paint(self, style: Paint_, text: &str) -> String {
+        if self.color {
+            // `yansi` paints only while its global switch is on, which
+            // the diagnostics renderer sets for its own stream.
+            yansi::enable();
+            text.paint(style).to_string()
+        } else {
+            text.to_string()
+        }
     }
 
     pub(crate) fn action(self, action: Action, sign: &str) -> String {
-        let code = match action {
-            Action::Create => "32",
-            Action::Update => "33",
-            Action::Replace => "35",
-            Action::Delete => "31",
-            Action::Read => "36",
-            Action::NoOp => "0",
+        let style = match action {
+            Action::Create => Paint_::new().green(),
+            Action::Update => Paint_::new().yellow(),
+            Action::Replace => Paint_::new().magenta(),
+            Action::Delete => Paint_::new().red(),
+            Action::Read => Paint_::new().cyan(),
+            Action::NoOp => Paint_::new(),
         };
-        self.paint(code, sign)
+        self.paint(style, sign)
     }
 
     pub(crate) fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(Paint_::new().bold(), text)
     }
 
     pub(crate) fn dim(self, text: &str) -> String {
-        self.paint("2", text)
+        self.paint(Paint_::new().dim(), text)
     }
 }
 
-/// A value on one line: strings quoted, secrets and unknowns named.
+/// A value in full on one line: strings quoted, secrets and unknowns
+/// named.
 pub(crate) fn show(value: &Value) -> String {
     match value {
         Value::Secret(_) => "(secret)".into(),
@@ -51,14 +62,36 @@ pub(crate) fn show(value: &Value) -> String {
         other if !other.is_known() || other.contains_secret() => {
             serde_json::to_string(&display_json(other)).unwrap_or_default()
         }
-        Value::String(text) => {
-            let mut shown = format!("{text:?}");
-            if shown.chars().count() > 80 {
-                shown = format!("{}…\"", shown.chars().take(77).collect::<String>());
-            }
-            shown
-        }
+        Value::String(text) => format!("{text:?}"),
         other => other.to_string(),
+    }
+}
+
+/// A field's value as its kind says people read it (modes in octal).
+pub(crate) fn show_field(kind: &str, field: &str, value: &Value) -> String {
+    display_of(kind, field).format(value).unwrap_or_else(|| show(value))
+}
+
+fn display_of(kind: &str, field: &str) -> FieldDisplay {
+    orch_stdlib::lookup_kind(kind)
+        .and_then(|schema| schema.field(field))
+        .map_or(FieldDisplay::Plain, |schema| schema.display)
+}
+
+/// The text of a plain string that spans lines, which plans show as a
+/// block or a diff rather than one escaped line.
+fn multi_line(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(text) if text.contains('\n') => Some(text),
+        _ => None,
+    }
+}
+
+/// The text of a plain (not secret) string.
+fn plain_str(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(text) => Some(text),
+        _ => None,
     }
 }
 
@@ -66,6 +99,62 @@ fn fields(value: &Value) -> BTreeMap<String, Value> {
     match value {
         Value::Map(entries) => entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
         _ => BTreeMap::new(),
+    }
+}
+
+/// The indentation of a field line under its change.
+const FIELD_INDENT: &str = "        ";
+
+/// A multi-line value as a block: `name = <<EOT`, its lines, `EOT`.
+fn block(name: &str, text: &str, out: &mut String) {
+    let _ = writeln!(out, "{FIELD_INDENT}{name} = <<EOT");
+    for line in text.lines() {
+        let _ = writeln!(out, "{FIELD_INDENT}  {line}");
+    }
+    let _ = writeln!(out, "{FIELD_INDENT}EOT");
+}
+
+/// A change of a multi-line string as a unified diff with three lines of
+/// context around each change.
+fn diff(name: &str, old: &str, new: &str, forces: &str, style: Style, out: &mut String) {
+    let diff = TextDiff::from_lines(old, new);
+    // Only a difference in the final newline is worth a note.
+    let note_newline = old.ends_with('\n') != new.ends_with('\n');
+    let _ = writeln!(out, "{FIELD_INDENT}{name}:{forces}");
+    for group in diff.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else { continue };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        let header = format!(
+            "@@ -{} +{} @@",
+            hunk_range(old_range.start, old_range.len()),
+            hunk_range(new_range.start, new_range.len())
+        );
+        let _ = writeln!(out, "{FIELD_INDENT}  {}", style.paint(Paint_::new().cyan(), &header));
+        for op in &group {
+            for change in diff.iter_changes(op) {
+                let line = change.value().strip_suffix('\n').unwrap_or(change.value());
+                let line = match change.tag() {
+                    ChangeTag::Equal => format!(" {line}"),
+                    ChangeTag::Delete => style.action(Action::Delete, &format!("-{line}")),
+                    ChangeTag::Insert => style.action(Action::Create, &format!("+{line}")),
+                };
+                let _ = writeln!(out, "{FIELD_INDENT}  {line}");
+                if note_newline && change.missing_newline() {
+                    let _ = writeln!(out, "{FIELD_INDENT}  \\ no newline at the end");
+                }
+            }
+        }
+    }
+}
+
+/// A hunk's range as unified diffs write it: 1-based start, and the length
+/// when it is not 1.
+fn hunk_range(start: usize, len: usize) -> String {
+    match len {
+        0 => format!("{start},0"),
+        1 => format!("{}", start + 1),
+        _ => format!("{},{len}", start + 1),
     }
 }
 
@@ -95,24 +184,75 @@ fn change_lines(
     let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
     names.sort();
     names.dedup();
+    let shown = |name: &str, value: &Value| show_field(&change.kind, name, value);
     for name in names {
         let (old, new) = (before.get(name), after.get(name));
         let line = match (change.action, old, new) {
-            (Action::Delete, Some(old), _) => format!("{name} = {}", show(old)),
-            (_, None, Some(new)) => format!("{name} = {}", show(new)),
+            (Action::Delete, Some(old), _) | (_, None, Some(old)) => match multi_line(old) {
+                Some(text) => {
+                    block(name, text, out);
+                    continue;
+                }
+                None => format!("{name} = {}", shown(name, old)),
+            },
             (_, Some(old), Some(new)) if orch_runtime::plan::differs(old, new) => {
                 let forces = if change.forces_replacement.contains(name) {
                     "   # forces replacement"
                 } else {
                     ""
                 };
-                format!("{name}: {} → {}{forces}", show(old), show(new))
+                if let (Some(old_text), Some(new_text)) = (plain_str(old), plain_str(new))
+                    && (multi_line(old).is_some() || multi_line(new).is_some())
+                {
+                    diff(name, old_text, new_text, forces, style, out);
+                    continue;
+                }
+                format!("{name}: {} → {}{forces}", shown(name, old), shown(name, new))
             }
             (_, Some(_), Some(_)) if change.action == Action::Create => continue,
-            (_, Some(old), Some(_)) => format!("{name} = {}", style.dim(&show(old))),
+            (_, Some(old), Some(_)) => match multi_line(old) {
+                Some(text) => {
+                    let lines = text.lines().count();
+                    format!("{name} = {}", style.dim(&format!("({lines} lines, unchanged)")))
+                }
+                None => format!("{name} = {}", style.dim(&shown(name, old))),
+            },
             _ => continue,
         };
-        let _ = writeln!(out, "        {line}");
+        let _ = writeln!(out, "{FIELD_INDENT}{line}");
+    }
+}
+
+/// How the root module's outputs change: added, changed, removed.
+fn output_changes(plan: &Plan, style: Style, out: &mut String) {
+    let mut lines = Vec::new();
+    let mut names: Vec<&String> = plan.outputs.keys().chain(plan.outputs_before.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let line = match (plan.outputs_before.get(name), plan.outputs.get(name)) {
+            (None, Some(new)) => {
+                format!("  {} {name} = {}", style.action(Action::Create, "+"), show(new))
+            }
+            (Some(old), None) => {
+                format!("  {} {name} = {}", style.action(Action::Delete, "-"), show(old))
+            }
+            (Some(old), Some(new)) if orch_runtime::plan::differs(old, new) => format!(
+                "  {} {name}: {} → {}",
+                style.action(Action::Update, "~"),
+                show(old),
+                show(new)
+            ),
+            _ => continue,
+        };
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.bold("Changes to outputs:"));
+    for line in lines {
+        let _ = writeln!(out, "{line}");
     }
 }
 
@@ -152,12 +292,22 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
         let _ = writeln!(out);
     }
     if !plan.has_changes() {
+        // A plan that failed (a data read, an assertion) is not "no
+        // changes": its errors follow.
+        if !plan.errors.is_empty() {
+            return out;
+        }
+        if plan.operation == orch_runtime::plan::PlanKind::Destroy {
+            let _ = writeln!(out, "Nothing to destroy: the state records no objects.");
+            return out;
+        }
+        let checked = plan.changes.iter().filter(|c| !c.data).count();
         let _ = writeln!(
             out,
-            "No changes: the infrastructure matches the configuration ({} object{} checked).",
-            plan.changes.iter().filter(|c| !c.data).count(),
-            if plan.changes.iter().filter(|c| !c.data).count() == 1 { "" } else { "s" }
+            "No changes: the infrastructure matches the configuration ({checked} object{} checked).",
+            if checked == 1 { "" } else { "s" }
         );
+        output_changes(plan, style, &mut out);
         return out;
     }
     let title = if plan.operation == orch_runtime::plan::PlanKind::Destroy {
@@ -171,11 +321,8 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "{} {}.", style.bold("Plan:"), plan.summary());
-    if verbose && !plan.outputs.is_empty() {
-        let _ = writeln!(out, "\nOutputs:");
-        for (name, value) in &plan.outputs {
-            let _ = writeln!(out, "  {name} = {}", show(value));
-        }
+    if plan.operation == orch_runtime::plan::PlanKind::Apply {
+        output_changes(plan, style, &mut out);
     }
     out
 }

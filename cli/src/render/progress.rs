@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use orch_runtime::events::{Event, EventSink, Outcome};
@@ -44,6 +44,11 @@ fn seconds(ms: u64) -> String {
 pub(crate) struct Human {
     style: Style,
     bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
+    /// How many operations the run has, and how many have finished.
+    total: usize,
+    finished: usize,
+    /// When the run started, for the elapsed time on each line.
+    started: Instant,
 }
 
 impl Human {
@@ -52,7 +57,26 @@ impl Human {
         let bars = live.then(|| {
             (MultiProgress::with_draw_target(ProgressDrawTarget::stdout()), HashMap::new())
         });
-        Human { style, bars }
+        Human { style, bars, total: 0, finished: 0, started: Instant::now() }
+    }
+
+    /// `[3/8 1.2s]`: operations finished of the run's, and the time since
+    /// it started.
+    fn counter(&self) -> String {
+        let total = self.total.max(self.finished);
+        let elapsed = self.started.elapsed().as_millis() as u64;
+        self.style.dim(&format!("[{}/{total} {}]", self.finished, seconds(elapsed)))
+    }
+
+    /// Removes every live line, so that nothing stale stays on the screen.
+    fn clear_bars(&mut self) {
+        if let Some((multi, bars)) = &mut self.bars {
+            for (_, bar) in bars.drain() {
+                bar.finish_and_clear();
+                multi.remove(&bar);
+            }
+            let _ = multi.clear();
+        }
     }
 
     fn line(&self, text: &str) {
@@ -98,6 +122,8 @@ impl EventSink for Human {
                     bar.finish_and_clear();
                     multi.remove(&bar);
                 }
+                self.finished += 1;
+                let counter = self.counter();
                 let text = match outcome {
                     Outcome::Succeeded => {
                         format!("{address}: {} ({})", done(action.as_str()), seconds(*elapsed_ms))
@@ -114,30 +140,34 @@ impl EventSink for Human {
                     }
                     Outcome::Interrupted => format!("{address}: interrupted"),
                 };
-                self.line(&text);
+                self.line(&format!("{counter} {text}"));
             }
             Event::Retrying { address, attempt, delay_ms, error, .. } => self.line(&format!(
                 "{address}: attempt {attempt} failed ({error}); retrying in {}",
                 seconds(*delay_ms)
             )),
             Event::Warning { message, .. } => self.line(&format!("warning: {message}")),
-            Event::Interrupted { message, .. } => self.line(message),
+            Event::Interrupted { message, .. } => {
+                // The spinners of what runs now would be left on screen
+                // when the run stops: each finishing line replaces its own.
+                self.clear_bars();
+                self.line(message)
+            }
             Event::AssertionFailed { message, location, .. } => {
                 self.line(&format!("assertion failed at {location}: {message}"))
             }
-            Event::RunStarted { .. } | Event::RunFinished { .. } => {}
+            Event::RunStarted { changes, .. } => {
+                self.total = *changes;
+                self.started = Instant::now();
+            }
+            Event::RunFinished { .. } => self.clear_bars(),
         }
     }
 }
 
 impl Drop for Human {
     fn drop(&mut self) {
-        if let Some((multi, bars)) = &mut self.bars {
-            for (_, bar) in bars.drain() {
-                bar.finish_and_clear();
-            }
-            let _ = multi.clear();
-        }
+        self.clear_bars();
     }
 }
 

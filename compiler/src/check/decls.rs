@@ -175,8 +175,15 @@ fn resource_body(
                 // A misspelt field is not also reported missing.
                 misspelt.push(suggestion);
             }
-            checker
-                .error(diagnostic.with_help(format!("{kind_name} fields: {}", inputs.join(", "))));
+            let help = if super::decorators::is_decorator_of(&name.name, DeclKind::Resource) {
+                format!(
+                    "`{0}` is a decorator, not a field: write `@{0}(...)` on the line before `resource {1}`",
+                    name.name, resource.name.name
+                )
+            } else {
+                format!("{kind_name} fields: {}", inputs.join(", "))
+            };
+            checker.error(diagnostic.with_help(help));
             checker.expr(file, &field.value, scope, None);
             continue;
         };

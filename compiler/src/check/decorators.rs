@@ -36,6 +36,12 @@ const DECORATORS: &[(&str, &[DeclKind])] = &[
     ("provider", &[DeclKind::Resource, DeclKind::Data]),
 ];
 
+/// Whether `name` is a decorator that applies to `kind` (a field of that
+/// name in a body was meant as the decorator).
+pub(super) fn is_decorator_of(name: &str, kind: DeclKind) -> bool {
+    DECORATORS.iter().any(|(decorator, kinds)| *decorator == name && kinds.contains(&kind))
+}
+
 pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
     let decl = checker.model.decl(id);
     let (file, scope, kind, item) = (decl.file, decl.scope, decl.kind, decl.item);

@@ -266,14 +266,7 @@ async fn write_file(
         }
     })
     .await?
-    .map_err(|error| match error.kind() {
-        ErrorKind::NotFound => ProviderError::new(format!(
-            "cannot write {}: the folder {} does not exist (declare it with fs.dir)",
-            path.display(),
-            parent_of(&path).display()
-        )),
-        _ => io_error("cannot write", &path, &error),
-    })?;
+    .map_err(|error| write_error(&path, &error))?;
     Ok(with_fields(
         &inputs_of(orch_stdlib::lookup_kind("fs.file"), config),
         [
@@ -452,6 +445,33 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| ProviderError::new(format!("a file system operation failed: {error}")))
+}
+
+/// Why a file could not be written, and what to do about it. A folder that
+/// exists but refuses new files (`/proc`, a read-only mount) is told apart
+/// from a missing one.
+fn write_error(path: &Path, error: &io::Error) -> ProviderError {
+    let folder = parent_of(path);
+    let message = match error.kind() {
+        ErrorKind::NotFound if !folder.exists() => format!(
+            "cannot write {}: the folder {} does not exist; declare it with an fs.dir resource (and make the file depend on it), or fix the path",
+            path.display(),
+            folder.display()
+        ),
+        ErrorKind::NotFound | ErrorKind::Unsupported | ErrorKind::ReadOnlyFilesystem => format!(
+            "cannot write {}: the folder {} does not take new files ({error}); it is on a virtual or read-only file system: choose a path elsewhere",
+            path.display(),
+            folder.display()
+        ),
+        ErrorKind::PermissionDenied => format!(
+            "cannot write {}: permission denied in {}; choose a folder this user ({}) may write to, or change its permissions",
+            path.display(),
+            folder.display(),
+            crate::state::current_user()
+        ),
+        _ => format!("cannot write {}: {error}", path.display()),
+    };
+    ProviderError::new(message)
 }
 
 fn io_error(action: &str, path: &Path, error: &io::Error) -> ProviderError {

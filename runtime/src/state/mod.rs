@@ -197,7 +197,7 @@ impl LockInfo {
 /// Who runs this process: the name of its user id in the system's user
 /// database, else `$USER` or `$LOGNAME`, else `uid N` (a user id with no
 /// name, as in some containers). Never a made-up `unknown`.
-fn current_user() -> String {
+pub fn current_user() -> String {
     uzers::get_current_username()
         .map(|name| name.to_string_lossy().into_owned())
         .filter(|name| !name.is_empty())
@@ -246,12 +246,41 @@ pub enum StateError {
     SerialExhausted,
 }
 
+impl StateError {
+    /// What to do next, when there is something to say beyond the message.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            StateError::Locked(_) => return None,
+            StateError::Io(_) => {
+                "check that the state's folder (or database) is reachable, readable and writable, then run the command again".into()
+            }
+            StateError::Corrupt(_) => {
+                "Orch leaves a state it cannot read untouched: restore it from a backup, or pass --state to use another state".into()
+            }
+            StateError::Conflict { .. } => {
+                "run the command again: it plans against the state as the other run left it".into()
+            }
+            StateError::NoKey => {
+                "set ORCH_STATE_KEY to the state's key (a shared state), or let Orch create its key file (a local state)".into()
+            }
+            StateError::Crypto(_) => {
+                "set ORCH_STATE_KEY (or the key file) to the key the state's secrets were sealed with".into()
+            }
+            StateError::SerialExhausted => {
+                "the state counts no more changes: start a new state (`--state` elsewhere) and import its objects".into()
+            }
+        })
+    }
+}
+
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StateError::Locked(holder) => write!(f, "the state is locked: {holder}"),
             StateError::Io(message) => write!(f, "{message}"),
-            StateError::Corrupt(message) => write!(f, "the state cannot be read: {message}"),
+            StateError::Corrupt(message) => {
+                write!(f, "{message} (not a state this version of Orch reads)")
+            }
             StateError::Conflict { expected, found } => write!(
                 f,
                 "the state was changed by another run (serial {found}, expected {expected})"

@@ -387,6 +387,8 @@ pub(super) const FORMAT: Function = Function {
 - `spec`: text with verbs, each consuming the next value:
   - `%s`: a string, number, bool or duration, as `${}` would show it;
   - `%d`: an int;
+  - `%o`: an int in octal, without a prefix (`420` gives `644`), for
+    permission bits;
   - `%f`, `%.Nf`: a number with 6 (or `N`) decimals;
   - `%v`: any value, as `${}` shows it (lists and maps as JSON);
   - `%q`: a string, quoted and escaped as in JSON;
@@ -397,6 +399,7 @@ pub(super) const FORMAT: Function = Function {
 ```orch
 format("%s listens on %d", "api", 8080)   // "api listens on 8080"
 format("%.2f%%", 99.5)                    // "99.50%"
+format("mode 0o%o", 420)                  // "mode 0o644"
 format("%q", "a\"b")                      // "\"a\\\"b\""
 ```"#,
     check: check_format,
@@ -445,7 +448,9 @@ fn eval_format(args: &[Value], _: &dyn Host) -> Result<Value, BuiltinError> {
             continue;
         }
         let verb = match verb {
-            Some(verb @ ('s' | 'd' | 'f' | 'v' | 'q')) if precision.is_none() || verb == 'f' => {
+            Some(verb @ ('s' | 'd' | 'o' | 'f' | 'v' | 'q'))
+                if precision.is_none() || verb == 'f' =>
+            {
                 verb
             }
             Some(other) => {
@@ -454,7 +459,7 @@ fn eval_format(args: &[Value], _: &dyn Host) -> Result<Value, BuiltinError> {
                     None => format!("%{other}"),
                 };
                 return Err(BuiltinError::new(format!(
-                    "`format`: unknown verb `{shown}`; use %s, %d, %f, %.Nf, %v, %q or %%"
+                    "`format`: unknown verb `{shown}`; use %s, %d, %o, %f, %.Nf, %v, %q or %%"
                 )));
             }
             None => {
@@ -504,6 +509,11 @@ fn format_one(
         },
         'd' => match value {
             Value::Int(i) => out.push_str(&i.to_string()),
+            _ => return Err(wrong("an int")),
+        },
+        'o' => match value {
+            Value::Int(i) if *i < 0 => out.push_str(&format!("-{:o}", i.unsigned_abs())),
+            Value::Int(i) => out.push_str(&format!("{i:o}")),
             _ => return Err(wrong("an int")),
         },
         'f' => {
@@ -652,6 +662,12 @@ mod tests {
         );
         assert_eq!(eval(&FORMAT, &f("%.2f%%", &[Value::Float(99.5)])), s("99.50%"));
         assert_eq!(eval(&FORMAT, &f("%f", &[Value::Int(1)])), s("1.000000"));
+        assert_eq!(eval(&FORMAT, &f("mode 0o%o", &[Value::Int(0o644)])), s("mode 0o644"));
+        assert_eq!(eval(&FORMAT, &f("%o", &[Value::Int(-8)])), s("-10"));
+        assert_eq!(
+            eval_err(&FORMAT, &f("%o", &[s("644")])),
+            "`format`: %o needs an int, found string (value 1)"
+        );
         assert_eq!(eval(&FORMAT, &f("%q", &[s("a\"b")])), s("\"a\\\"b\""));
         assert_eq!(eval(&FORMAT, &f("%v", &[list(vec![Value::Int(1), s("x")])])), s("[1,\"x\"]"));
         assert_eq!(eval(&FORMAT, &f("%s", &[Value::Bool(true)])), s("true"));
@@ -670,7 +686,7 @@ mod tests {
         );
         assert_eq!(
             eval_err(&FORMAT, &f("%x", &[Value::Int(1)])),
-            "`format`: unknown verb `%x`; use %s, %d, %f, %.Nf, %v, %q or %%"
+            "`format`: unknown verb `%x`; use %s, %d, %o, %f, %.Nf, %v, %q or %%"
         );
         assert!(eval_err(&FORMAT, &f("%.2d", &[Value::Int(1)])).contains("unknown verb `%.2d`"));
         assert!(eval_err(&FORMAT, &f("50%", &[])).contains("lone `%`"));

@@ -38,7 +38,8 @@ fn file() -> KindSchema {
                 Value::Int(0o644),
                 "The permission bits, written in octal: `0o644` lets the owner write and \
                  everyone read, `0o600` hides the file from others.",
-            ),
+            )
+            .shown_in_octal(),
             FieldSchema::output(
                 "sha256",
                 Ty::String,
@@ -68,7 +69,8 @@ fn dir() -> KindSchema {
                 Value::Int(0o755),
                 "The permission bits, written in octal: `0o755` lets the owner write and \
                  everyone list and enter the folder.",
-            ),
+            )
+            .shown_in_octal(),
         ],
     )
 }

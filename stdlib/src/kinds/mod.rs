@@ -43,6 +43,30 @@ pub struct FieldSchema {
     /// secret, so it is sealed in state and shown as `(secret)`, while a
     /// plain value stays visible (`fs.file.content`).
     pub keeps_secrets: bool,
+    /// How the field's value is written where people read it (plans,
+    /// `orchc state show`, policy messages).
+    pub display: FieldDisplay,
+}
+
+/// How a field's value is shown to people.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FieldDisplay {
+    /// As the value is: `3`, `"text"`.
+    #[default]
+    Plain,
+    /// An integer in octal with its `0o` prefix (`0o644`): permission bits.
+    Octal,
+}
+
+impl FieldDisplay {
+    /// `value` as this hint writes it; `None` when the hint does not apply
+    /// to the value (an octal hint on a string), which is then shown plainly.
+    pub fn format(self, value: &Value) -> Option<String> {
+        match (self, value) {
+            (FieldDisplay::Octal, Value::Int(n)) if *n >= 0 => Some(format!("0o{n:o}")),
+            _ => None,
+        }
+    }
 }
 
 impl FieldSchema {
@@ -58,6 +82,7 @@ impl FieldSchema {
             forces_replacement: false,
             sensitive: false,
             keeps_secrets: false,
+            display: FieldDisplay::Plain,
         }
     }
 
@@ -85,6 +110,11 @@ impl FieldSchema {
     /// Marks the field sensitive: its value is secret.
     pub fn marked_sensitive(self) -> FieldSchema {
         FieldSchema { sensitive: true, ..self }
+    }
+
+    /// Shows the field's integer value in octal (`0o644`).
+    pub fn shown_in_octal(self) -> FieldSchema {
+        FieldSchema { display: FieldDisplay::Octal, ..self }
     }
 
     /// Lets the field take a secret, which the provider keeps secret.

@@ -502,6 +502,12 @@ impl Provider for PgProvider {
         Ok(())
     }
 
+    async fn probe(&self) -> Result<(), ProviderError> {
+        // One connection to the provider's database, kept in the pool for
+        // the reads that follow.
+        self.maintenance().await.map(drop)
+    }
+
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
         let Some(schema) = self.schema(kind) else { return Vec::new() };
         validate(Fields { schema, value: config })
