@@ -401,6 +401,10 @@ fn find_expr(items: &[Item], span: Span) -> Option<(&Expr, bool)> {
                 roots.push(&decl.collection);
                 roots.extend(&decl.key);
             }
+            ItemKind::Lifecycle(block) => {
+                // Only `id` is an expression; `from`/`to` are addresses.
+                roots.extend(block.body.fields.iter().filter(|f| is_id_field(f)).map(|f| &f.value))
+            }
             ItemKind::TypeAlias(_) | ItemKind::Policy(_) | ItemKind::Error => {}
         }
         if let Some(found) = roots.into_iter().find_map(|root| in_expr(root, span, false)) {
@@ -700,4 +704,10 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].edits[0].span.start, second);
     }
+}
+
+/// The `id` field of an `import` block, the one field of a lifecycle block
+/// that is an expression.
+fn is_id_field(field: &orch_lang::ast::Field) -> bool {
+    matches!(&field.key, orch_lang::ast::FieldKey::Name(name) if name.name == "id")
 }
