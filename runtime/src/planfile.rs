@@ -48,6 +48,9 @@ pub struct PlanFile {
     pub drift: Vec<Drift>,
     #[serde(default)]
     pub data_reads: BTreeMap<String, Json>,
+    /// State entries moved by `moved` blocks, applied first.
+    #[serde(default)]
+    pub moves: Vec<crate::plan::StateMove>,
 }
 
 /// One change as stored.
@@ -172,6 +175,7 @@ pub fn save(
         changes,
         drift: plan.drift.clone(),
         data_reads,
+        moves: plan.moves.clone(),
     })
 }
 
@@ -240,6 +244,7 @@ pub fn load(
         warnings: Vec::new(),
         outputs: BTreeMap::new(),
         data_reads,
+        moves: file.moves.clone(),
     };
     Ok((plan, params))
 }

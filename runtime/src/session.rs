@@ -13,7 +13,7 @@ use orch_lang::Diagnostic;
 use orch_stdlib::Value;
 
 use crate::apply::{ApplyOptions, ApplyReport, Interrupts, Run};
-use crate::engine::{Providers, plan_apply, plan_destroy, prepare};
+use crate::engine::{Providers, plan_apply, plan_destroy, plan_moves, prepare};
 use crate::error::{RunError, StaleReason};
 use crate::events::EventSink;
 use crate::location::{OpenState, StateLocation};
@@ -101,7 +101,13 @@ impl<'p> Session<'p> {
             PlanKind::Destroy => plan_destroy(&self.loaded.state, prepared),
             PlanKind::Apply => {
                 let handle = tokio::runtime::Handle::current();
-                plan_apply(&config, &self.loaded.state, &self.providers, prepared, handle).0
+                // Planned against the state as the `moved` blocks leave
+                // it; the moves themselves are applied first.
+                let (moved, moves, errors) = plan_moves(&self.loaded.state, &self.evaluation.moves);
+                let mut plan = plan_apply(&config, &moved, &self.providers, prepared, handle).0;
+                plan.moves = moves;
+                plan.errors.extend(errors);
+                plan
             }
         }
     }

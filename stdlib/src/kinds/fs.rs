@@ -47,6 +47,7 @@ fn file() -> KindSchema {
             FieldSchema::output("size", Ty::Int, "The size of the file in bytes."),
         ],
     )
+    .with_identity(&["path"])
 }
 
 fn dir() -> KindSchema {
@@ -71,6 +72,7 @@ fn dir() -> KindSchema {
             ),
         ],
     )
+    .with_identity(&["path"])
 }
 
 fn read() -> KindSchema {
