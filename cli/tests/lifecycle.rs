@@ -295,3 +295,21 @@ resource other: fs.dir { path = "other" }
     orch.apply(&[]);
     assert!(!orch.exists("other"));
 }
+
+#[test]
+fn state_mv_moves_a_declaration_and_refuses_an_occupied_address() {
+    let orch = Orch::new(&files("f", 3));
+    orch.apply(&[]);
+    let moved = orch.run(&["state", "mv", "f", "page"]);
+    moved.expect_code(0);
+    assert!(moved.stdout.contains("Moved f to page"), "{}", moved.stdout);
+    assert_eq!(addresses(&orch), [r#"page["f00"]"#, r#"page["f01"]"#, r#"page["f02"]"#, "root"]);
+    orch.write("main.orch", &files("page", 3));
+    orch.expect_no_changes(&[]);
+
+    let taken = orch.run(&["state", "mv", r#"page["f00"]"#, r#"page["f01"]"#]);
+    taken.expect_code(1);
+    assert!(flat(&taken.stderr).contains("has an object of its own"), "{}", taken.stderr);
+    orch.run(&["state", "mv", "nothing", "page2"]).expect_code(1);
+    assert_eq!(addresses(&orch).len(), 4);
+}
