@@ -93,13 +93,13 @@ fn invalid(span: Span, message: impl Into<String>) -> Diagnostic {
 
 /// Reads `expr` as an address: names joined by `.`, each followed by
 /// literal keys.
-pub fn address(expr: &Expr) -> Result<Address, Diagnostic> {
+pub fn address(expr: &Expr) -> Result<Address, Box<Diagnostic>> {
     let mut segments: Vec<Segment> = Vec::new();
     collect_segments(expr, &mut segments)?;
     Ok(Address { segments, span: expr.span })
 }
 
-fn collect_segments(expr: &Expr, out: &mut Vec<Segment>) -> Result<(), Diagnostic> {
+fn collect_segments(expr: &Expr, out: &mut Vec<Segment>) -> Result<(), Box<Diagnostic>> {
     match &expr.kind {
         ExprKind::Ident(ident) => {
             out.push(Segment { name: ident.name.clone(), span: ident.span, keys: Vec::new() });
@@ -113,8 +113,11 @@ fn collect_segments(expr: &Expr, out: &mut Vec<Segment>) -> Result<(), Diagnosti
         ExprKind::Index { base, index } => {
             collect_segments(base, out)?;
             let key = literal_key(index).ok_or_else(|| {
-                invalid(index.span, "an address key must be a string or integer literal").with_help(
-                    "write the key as it appears in the plan: `conf[\"api\"]`, `dirs[0]`",
+                Box::new(
+                    invalid(index.span, "an address key must be a string or integer literal")
+                        .with_help(
+                            "write the key as it appears in the plan: `conf[\"api\"]`, `dirs[0]`",
+                        ),
                 )
             })?;
             if let Some(last) = out.last_mut() {
@@ -122,11 +125,12 @@ fn collect_segments(expr: &Expr, out: &mut Vec<Segment>) -> Result<(), Diagnosti
             }
             Ok(())
         }
-        _ => Err(invalid(
-            expr.span,
-            "expected an instance address such as `conf[\"api\"]` or `db.role`",
-        )
-        .with_help("`from` and `to` are addresses (names, `.` and literal keys), not expressions")),
+        _ => Err(Box::new(
+            invalid(expr.span, "expected an instance address such as `conf[\"api\"]` or `db.role`")
+                .with_help(
+                    "`from` and `to` are addresses (names, `.` and literal keys), not expressions",
+                ),
+        )),
     }
 }
 
@@ -188,7 +192,7 @@ pub fn decode(block: &ast::Lifecycle) -> Result<Block<'_>, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let addr = |name: &str| address(found[name]).map_err(|e| vec![e]);
+    let addr = |name: &str| address(found[name]).map_err(|e| vec![*e]);
     match block.kind {
         LifecycleKind::Moved => {
             let (from, to) = (addr("from"), addr("to"));
@@ -205,7 +209,7 @@ pub fn decode(block: &ast::Lifecycle) -> Result<Block<'_>, Vec<Diagnostic>> {
             let to = match address(to_expr) {
                 Ok(address) => Some(address),
                 Err(_) => {
-                    check_shape(to_expr).map_err(|e| vec![e])?;
+                    check_shape(to_expr).map_err(|e| vec![*e])?;
                     None
                 }
             };
@@ -229,12 +233,12 @@ pub fn decode(block: &ast::Lifecycle) -> Result<Block<'_>, Vec<Diagnostic>> {
 }
 
 /// Whether `expr` is address-shaped with any keys: `dir[name]`.
-fn check_shape(expr: &Expr) -> Result<(), Diagnostic> {
+fn check_shape(expr: &Expr) -> Result<(), Box<Diagnostic>> {
     match &expr.kind {
         ExprKind::Ident(_) => Ok(()),
         ExprKind::Field { base, optional: false, .. } => check_shape(base),
         ExprKind::Index { base, .. } => check_shape(base),
-        _ => Err(invalid(expr.span, "expected an instance address such as `dir[name]`")),
+        _ => Err(Box::new(invalid(expr.span, "expected an instance address such as `dir[name]`"))),
     }
 }
 

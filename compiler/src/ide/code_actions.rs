@@ -445,6 +445,12 @@ fn binds_tighter_than_coalesce(parent: &Expr, index: usize) -> bool {
     }
 }
 
+/// The `id` field of an `import` block, the one field of a lifecycle block
+/// that is an expression.
+fn is_id_field(field: &orch_lang::ast::Field) -> bool {
+    matches!(&field.key, orch_lang::ast::FieldKey::Name(name) if name.name == "id")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,10 +710,4 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].edits[0].span.start, second);
     }
-}
-
-/// The `id` field of an `import` block, the one field of a lifecycle block
-/// that is an expression.
-fn is_id_field(field: &orch_lang::ast::Field) -> bool {
-    matches!(&field.key, orch_lang::ast::FieldKey::Name(name) if name.name == "id")
 }
