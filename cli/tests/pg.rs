@@ -1400,3 +1400,65 @@ fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).expect("metadata").permissions().mode() & 0o7777
 }
+
+// ---------------------------------------------------------------------
+// Renames: `moved` blocks and identity conflicts.
+
+const RENAMED_DB: &str = r#"provider pg { url = "{URL}" }
+
+resource {NAME}: pg.database { name = "orche2e_{S}_rename" }
+{MOVED}"#;
+
+fn renamed_db(url: &str, suffix: &str, name: &str, moved: &str) -> String {
+    fill(RENAMED_DB, url, suffix).replace("{NAME}", name).replace("{MOVED}", moved)
+}
+
+#[test]
+fn a_database_renamed_with_moved_keeps_its_data_and_without_it_is_refused() {
+    let Some(url) = common::pg::server() else { return };
+    let pg = Pg { url };
+    let suffix = unique();
+    let database = format!("orche2e_{suffix}_rename");
+    let mut cleanup = Cleanup::new(&pg);
+    cleanup.database(&database);
+    let orch = Orch::new(&renamed_db(&pg.url, &suffix, "db", ""));
+    orch.apply(&[]);
+    let oid = pg.database_oid(&database);
+    pg.exec(
+        Some(&database),
+        "CREATE TABLE audit (id int PRIMARY KEY, note text); INSERT INTO audit VALUES (1, 'written before the rename')",
+    );
+
+    // A rename alone would drop the database: refused, naming both and the fix.
+    orch.write("main.orch", &renamed_db(&pg.url, &suffix, "app_db", ""));
+    let refused = orch.run(&["apply", "main.orch", "--auto-approve"]);
+    refused.expect_code(1);
+    let text = flat(&refused.stderr);
+    assert!(text.contains("E0906"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "`db` would be deleted and `app_db` created, but both are the pg.database \"{database}\""
+        )),
+        "{text}"
+    );
+    assert!(text.contains("moved { from = db to = app_db }"), "{text}");
+    assert_eq!(pg.database_oid(&database), oid, "nothing was dropped");
+
+    // With the `moved` block the state follows and the database stays.
+    orch.write(
+        "main.orch",
+        &renamed_db(&pg.url, &suffix, "app_db", "\nmoved {\n  from = db\n  to   = app_db\n}\n"),
+    );
+    let plan = orch.plan_json(&[]);
+    assert_eq!(plan["moves"], serde_json::json!([{"from": "db", "to": "app_db"}]), "{plan}");
+    assert_eq!(plan["summary"]["delete"], 0, "{plan}");
+    assert_eq!(plan["summary"]["create"], 0, "{plan}");
+    orch.apply(&[]);
+    assert_eq!(pg.database_oid(&database), oid, "the same database, never dropped");
+    assert_eq!(
+        pg.value(Some(&database), "SELECT note FROM audit WHERE id = 1").as_deref(),
+        Some("written before the rename")
+    );
+    assert_eq!(orch.state_list().into_keys().collect::<Vec<_>>(), ["app_db"]);
+    orch.expect_no_changes(&[]);
+}

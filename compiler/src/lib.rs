@@ -10,6 +10,7 @@ pub mod db;
 pub mod eval;
 pub mod ide;
 pub mod ir;
+pub mod lifecycle;
 pub mod model;
 pub mod suggest;
 
@@ -376,8 +377,11 @@ pub fn analyze_with_cache(
                 );
             }
         }
+        let mut lifecycle_errors = Vec::new();
+        lifecycle::check(model, &targets, &mut lifecycle_errors);
         let checker = check::Checker::new(&files, model, targets);
-        let (checked, semantic) = checker.run();
+        let (checked, mut semantic) = checker.run();
+        semantic.extend(lifecycle_errors);
         let graph = ir::Graph::build(model, &checked);
         let has_errors = diagnostics.iter().chain(&semantic).any(Diagnostic::is_error);
         if options.evaluate && !has_errors {

@@ -133,6 +133,9 @@ pub struct ModuleInfo<'a> {
     pub has_instances: bool,
     pub policies: Vec<&'a ast::Policy>,
     pub providers: Vec<&'a ast::Provider>,
+    /// `moved`, `import` and `removed` blocks, in source order, with the
+    /// scope each is written in (an `import` may stand in a `for`).
+    pub lifecycle: Vec<(&'a ast::Lifecycle, ScopeId)>,
 }
 
 /// The modules of the program, looked up by any of their files: a folder
@@ -458,6 +461,24 @@ impl<'a> Model<'a> {
                 let inner = self.new_scope(file, Some(scope), ScopeKind::For(decl));
                 for item in &decl.block.items {
                     self.collect(file, item, inner, policy, diagnostics);
+                }
+            }
+            ItemKind::Lifecycle(block) => {
+                // `import` may stand in a `for` (one adoption per
+                // instance); `moved` and `removed` name addresses and
+                // belong at the top level.
+                let allowed = !in_policy
+                    && (!in_block
+                        || block.kind == ast::LifecycleKind::Import
+                            && matches!(self.scope(scope).kind, ScopeKind::For(_)));
+                if !allowed {
+                    let what = format!("a `{}` block", block.kind.keyword());
+                    misplaced(&what, block.keyword, diagnostics);
+                    return;
+                }
+                self.mark_instances(file);
+                if let Some(module) = self.modules.get_mut(&file) {
+                    module.lifecycle.push((block, scope));
                 }
             }
             ItemKind::Error => {}

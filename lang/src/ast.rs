@@ -86,6 +86,8 @@ pub enum ItemKind {
     Policy(Policy),
     If(If),
     For(For),
+    /// A `moved`, `import { }` or `removed` block (LANGUAGE.md §11).
+    Lifecycle(Lifecycle),
     /// A declaration that could not be parsed; a diagnostic was reported.
     Error,
 }
@@ -158,6 +160,36 @@ pub struct Assert {
 pub struct Policy {
     pub name: Ident,
     pub block: Block,
+}
+
+/// `moved { from = A  to = B }`, `import { to = A  id = E }` or
+/// `removed { from = A  destroy = B }`. The body is kept as written; the
+/// checker reads `from`/`to` as instance addresses (§9), not expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifecycle {
+    pub kind: LifecycleKind,
+    /// The `moved`, `import` or `removed` keyword.
+    pub keyword: Span,
+    pub body: Body,
+}
+
+/// Which lifecycle block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LifecycleKind {
+    Moved,
+    Import,
+    Removed,
+}
+
+impl LifecycleKind {
+    /// The keyword that starts the block.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            LifecycleKind::Moved => "moved",
+            LifecycleKind::Import => "import",
+            LifecycleKind::Removed => "removed",
+        }
+    }
 }
 
 /// `if c { } else if d { } else { }`.

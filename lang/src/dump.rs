@@ -109,6 +109,7 @@ impl Dumper {
             ItemKind::Assert(_) => "assert".to_string(),
             ItemKind::Warn(_) => "warn".to_string(),
             ItemKind::Policy(policy) => format!("policy {}", policy.name.name),
+            ItemKind::Lifecycle(block) => format!("{} block", block.kind.keyword()),
             ItemKind::If(_) => "if".to_string(),
             ItemKind::For(decl) => format!("for {}", binding(&decl.binding)),
             ItemKind::Error => "error".to_string(),
@@ -151,6 +152,7 @@ impl Dumper {
             }
             ItemKind::Import(import) => self.expr("source: ", &import.source),
             ItemKind::Provider(provider) => self.body(&provider.body),
+            ItemKind::Lifecycle(block) => self.body(&block.body),
             ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
                 self.expr("condition: ", &assert.condition);
                 self.expr("message: ", &assert.message);

@@ -47,6 +47,7 @@ pub fn walk_item_exprs(item: &mut Item, f: &mut dyn FnMut(&mut Expr)) {
         }
         ItemKind::Import(import) => walk_expr(&mut import.source, f),
         ItemKind::Provider(provider) => walk_fields(&mut provider.body.fields, f),
+        ItemKind::Lifecycle(block) => walk_fields(&mut block.body.fields, f),
         ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
             walk_expr(&mut assert.condition, f);
             walk_expr(&mut assert.message, f);
@@ -238,6 +239,7 @@ impl DocFinder {
             }
             ItemKind::Module(module) => self.body(&mut module.body),
             ItemKind::Provider(provider) => self.body(&mut provider.body),
+            ItemKind::Lifecycle(block) => self.body(&mut block.body),
             ItemKind::Policy(policy) => self.block(&mut policy.block),
             ItemKind::If(decl) => {
                 for (_, block) in &mut decl.branches {

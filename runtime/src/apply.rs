@@ -210,7 +210,45 @@ pub async fn apply(
     run: Run<'_>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, StateError> {
+    let mut run = run;
+    state_steps(plan, &mut run).await?;
     Executor::new(plan, run, options.clone()).run().await
+}
+
+/// The plan's changes to the state alone, made before any provider is
+/// called: the moves of `moved` blocks and the instances `removed` blocks
+/// forget. Each is one persisted step; no object is touched.
+async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
+    if plan.moves.is_empty() && !plan.changes.iter().any(|c| c.action == Action::Forget) {
+        return Ok(());
+    }
+    let state = &mut *run.state;
+    for step in &plan.moves {
+        let Some(instance) = state.instances.remove(&step.from) else { continue };
+        if state.instances.contains_key(&step.to) {
+            // Refused while planning; never overwrite an object's record.
+            state.instances.insert(step.from.clone(), instance);
+            continue;
+        }
+        state.serial += 1;
+        run.backend.record(&step.to, Some(&instance), state.serial).await?;
+        run.backend.record(&step.from, None, state.serial).await?;
+        state.instances.insert(step.to.clone(), instance);
+        for other in state.instances.values_mut() {
+            for dep in &mut other.depends_on {
+                if *dep == step.from {
+                    dep.clone_from(&step.to);
+                }
+            }
+        }
+    }
+    for change in plan.changes.iter().filter(|c| c.action == Action::Forget) {
+        if state.instances.remove(&change.address).is_some() {
+            state.serial += 1;
+            run.backend.record(&change.address, None, state.serial).await?;
+        }
+    }
+    run.backend.sync().await
 }
 
 impl<'r> Executor<'r> {
@@ -1003,6 +1041,24 @@ impl<'r> Executor<'r> {
                 }
             }
         }
+        // A deletion and a creation of the same object (the same path, the
+        // same database name on one provider configuration) never run at
+        // once: the creation waits, so that the object exists at the end.
+        for (i, node) in nodes.iter().enumerate() {
+            if node.cleanup {
+                continue;
+            }
+            let Some(created) = crate::engine::created_identity(&node.change) else { continue };
+            for (j, other) in nodes.iter().enumerate() {
+                if j != i
+                    && !other.cleanup
+                    && other.change.action == Action::Delete
+                    && crate::engine::deleted_identity(&other.change).as_ref() == Some(&created)
+                {
+                    edges.push((j, i));
+                }
+            }
+        }
         edges.sort_unstable();
         edges.dedup();
         for (from, to) in edges {
@@ -1137,6 +1193,8 @@ fn steps_of(change: &Change) -> Vec<Step> {
         Action::Replace => vec![Step::Delete, Step::Create],
         Action::Delete => vec![Step::Delete],
         Action::Read => vec![Step::Read],
+        // Done before the walk starts, with the moves (`state_steps`).
+        Action::Forget => Vec::new(),
     }
 }
 

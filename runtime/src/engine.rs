@@ -16,9 +16,11 @@ use tokio::task::JoinSet;
 
 use orch_lang::Diagnostic;
 
+use orch_compiler::lifecycle::Move;
+
 use crate::plan::{
-    Action, Change, Drift, Plan, PlanKind, Reason, changed_inputs, drifted_fields, inputs_known,
-    mark_sensitive, with_ignored,
+    Action, Change, Drift, Plan, PlanKind, Reason, StateMove, changed_inputs, drifted_fields,
+    inputs_known, mark_sensitive, with_ignored,
 };
 use crate::provider::{OpContext, Provider, ProviderError, inputs_of};
 use crate::providers;
@@ -793,6 +795,14 @@ fn plan_once(
             continue;
         }
         let deposed = address.ends_with(DEPOSED);
+        let kept =
+            !deposed && evaluation.removals.iter().any(|r| !r.destroy && covers(&r.from, address));
+        if kept {
+            let mut change = deletion(address, instance, Reason::RemovedKeepObject);
+            change.action = Action::Forget;
+            changes.push(change);
+            continue;
+        }
         let change = deletion(
             address,
             instance,
@@ -812,6 +822,7 @@ fn plan_once(
         }
         changes.push(change);
     }
+    errors.extend(identity_conflicts(&changes));
     // Evaluation errors (an `assert` on recorded values, an expression
     // that fails on them) make the plan unappliable too.
     errors.extend(evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned());
@@ -826,6 +837,7 @@ fn plan_once(
         outputs: evaluation.outputs.clone(),
         outputs_before: state.outputs.clone(),
         data_reads,
+        moves: Vec::new(),
     };
     (plan, evaluation)
 }
@@ -919,5 +931,166 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
         outputs: BTreeMap::new(),
         outputs_before: state.outputs.clone(),
         data_reads: BTreeMap::new(),
+        moves: Vec::new(),
     }
+}
+
+/// Whether the address `pattern` of a lifecycle block covers the
+/// instance `address`: the same instance, or one inside it (`conf` covers
+/// `conf["api"]`, `site` covers `site.page`).
+pub fn covers(pattern: &str, address: &str) -> bool {
+    match address.strip_prefix(pattern) {
+        Some("") => true,
+        Some(rest) => rest.starts_with('[') || rest.starts_with('.'),
+        None => false,
+    }
+}
+
+/// Where the `moved` blocks send the instance recorded at `address`,
+/// following chains; `None` when no block covers it.
+fn destination(address: &str, moves: &[Move]) -> Option<(String, Span)> {
+    let mut current = address.to_string();
+    let mut found = None;
+    // The checker refuses cycles; the bound keeps a bad input finite.
+    for _ in 0..=moves.len() {
+        let Some(step) = moves.iter().find(|m| covers(&m.from, &current)) else { break };
+        current = format!("{}{}", step.to, &current[step.from.len()..]);
+        found = Some(step.span);
+    }
+    found.map(|span| (current, span))
+}
+
+/// The moves of `moved` blocks applied to a copy of `state`, for
+/// planning: the moved state, the moves to persist, and the moves that
+/// cannot be made (onto an address with an object of its own).
+pub fn plan_moves(state: &State, moves: &[Move]) -> (State, Vec<StateMove>, Vec<Diagnostic>) {
+    let mut planned: Vec<(String, String, Span)> = Vec::new();
+    for address in state.instances.keys() {
+        if let Some((to, span)) = destination(address, moves) {
+            planned.push((address.clone(), to, span));
+        }
+    }
+    let leaving: HashSet<&str> = planned.iter().map(|(from, _, _)| from.as_str()).collect();
+    let mut errors = Vec::new();
+    let mut taken: HashMap<String, String> = HashMap::new();
+    let mut steps = Vec::new();
+    for (from, to, span) in &planned {
+        let occupied = state.instances.contains_key(to) && !leaving.contains(to.as_str());
+        if occupied || taken.contains_key(to) {
+            let other =
+                taken.get(to).map_or(to.clone(), |first| format!("`{first}`, moved there too"));
+            errors.push(
+                Diagnostic::new(
+                    &codes::E0905,
+                    *span,
+                    format!("`{from}` cannot move to `{to}`: `{to}` has an object of its own in the state ({other})"),
+                )
+                .with_help(format!(
+                    "move it to a free address, or forget the object at the destination first (`orchc state rm '{to}'`)"
+                )),
+            );
+            continue;
+        }
+        taken.insert(to.clone(), from.clone());
+        steps.push(StateMove { from: from.clone(), to: to.clone() });
+    }
+    let mut moved = state.clone();
+    let renamed: HashMap<&str, &str> =
+        steps.iter().map(|s| (s.from.as_str(), s.to.as_str())).collect();
+    let mut instances = BTreeMap::new();
+    for (address, instance) in std::mem::take(&mut moved.instances) {
+        let mut instance = instance;
+        for dep in &mut instance.depends_on {
+            if let Some(to) = renamed.get(dep.as_str()) {
+                *dep = (*to).to_string();
+            }
+        }
+        let address = renamed.get(address.as_str()).map_or(address, |to| (*to).to_string());
+        instances.insert(address, instance);
+    }
+    moved.instances = instances.into_iter().collect();
+    (moved, steps, errors)
+}
+
+/// The identity of the object a change creates or deletes: its kind, its
+/// provider configuration and the values of its identity fields (known
+/// ones only).
+fn identity(change: &Change, value: &Value) -> Option<(String, String, Vec<Value>)> {
+    let schema = lookup_kind(&change.kind)?;
+    if schema.identity.is_empty() || change.data {
+        return None;
+    }
+    let mut values = Vec::new();
+    for name in schema.identity {
+        let value = crate::provider::field(value, name);
+        if !value.is_known() || matches!(value, Value::None) {
+            return None;
+        }
+        values.push(value.reveal_all());
+    }
+    Some((change.kind.clone(), change.provider.clone(), values))
+}
+
+/// The identity of what a change deletes and of what it creates, for
+/// deletions and creations of whole objects.
+pub fn deleted_identity(change: &Change) -> Option<(String, String, Vec<Value>)> {
+    match change.action {
+        Action::Delete | Action::Replace => identity(change, change.before.as_ref()?),
+        _ => None,
+    }
+}
+
+pub fn created_identity(change: &Change) -> Option<(String, String, Vec<Value>)> {
+    match change.action {
+        Action::Create | Action::Replace => identity(change, &change.config),
+        _ => None,
+    }
+}
+
+/// The `moved` block for a rename of `from` to `to`: of the whole
+/// declaration when only its name changed (`f["a"]` → `g["a"]` gives
+/// `f` → `g`, which moves every instance of the loop at once).
+pub fn declaration_move<'s>(from: &'s str, to: &'s str) -> (&'s str, &'s str) {
+    match (from.find('['), to.find('[')) {
+        (Some(i), Some(j))
+            if from[i..] == to[j..] && !from[..i].contains('.') && !to[..j].contains('.') =>
+        {
+            (&from[..i], &to[..j])
+        }
+        _ => (from, to),
+    }
+}
+
+/// A deletion of an instance that left the configuration and a creation
+/// of another instance that is the same object: a rename without a
+/// `moved` block. Applying it would destroy the object being renamed.
+fn identity_conflicts(changes: &[Change]) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for deleted in changes.iter().filter(|c| c.action == Action::Delete) {
+        if deleted.reasons.contains(&Reason::Deposed) {
+            continue;
+        }
+        let Some(old) = deleted_identity(deleted) else { continue };
+        for created in changes.iter().filter(|c| c.action == Action::Create) {
+            if created_identity(created).as_ref() != Some(&old) {
+                continue;
+            }
+            let (from, to) = (&deleted.address, &created.address);
+            let what = old.2.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ");
+            let message = format!(
+                "`{from}` would be deleted and `{to}` created, but both are the {} {what}",
+                deleted.kind
+            );
+            let (block_from, block_to) = declaration_move(from, to);
+            let help = format!(
+                "if `{from}` was renamed to `{to}`, say so, and the object is kept:\n\nmoved {{\n  from = {block_from}\n  to   = {block_to}\n}}"
+            );
+            let diagnostic = match created.span {
+                Some(span) => Diagnostic::new(&codes::E0906, span, message),
+                None => Diagnostic::detached(&codes::E0906, message, to.clone()),
+            };
+            errors.push(diagnostic.with_help(help));
+        }
+    }
+    errors
 }

@@ -41,6 +41,8 @@ pub enum RunError {
     NoKeyForSecrets { location: String, addresses: Vec<String> },
     /// An instance address that is not in the state.
     NoSuchInstance { address: String, location: String },
+    /// `state mv` onto an address that has an object of its own.
+    MoveTargetTaken { from: String, to: String },
     /// A file could not be read or written.
     Io { context: String, message: String },
 }
@@ -62,9 +64,10 @@ impl RunError {
             RunError::MissingParams { .. } => "orchc::params",
             RunError::SeveralConfigurations { .. } => "orchc::root",
             RunError::UnknownStateScheme { .. } => "orchc::state_location",
-            RunError::State { .. } | RunError::NoState { .. } | RunError::NoSuchInstance { .. } => {
-                "orchc::state"
-            }
+            RunError::State { .. }
+            | RunError::NoState { .. }
+            | RunError::NoSuchInstance { .. }
+            | RunError::MoveTargetTaken { .. } => "orchc::state",
             RunError::Locked { .. } => "orchc::state_locked",
             RunError::StalePlan(_) => "orchc::stale_plan",
             RunError::TamperedPlan { .. } => "orchc::tampered_plan",
@@ -105,6 +108,7 @@ impl RunError {
             },
             RunError::NoKeyForSecrets { .. } => "a shared state never generates a key: set ORCH_STATE_KEY to the team's key (the same on every machine), e.g. one made with `openssl rand -base64 32`".into(),
             RunError::NoSuchInstance { .. } => "`orchc state list` lists the recorded addresses".into(),
+            RunError::MoveTargetTaken { to, .. } => format!("move it to a free address, or forget the object at `{to}` first (`orchc state rm '{to}'`)"),
         })
     }
 }
@@ -169,6 +173,12 @@ impl std::fmt::Display for RunError {
             }
             RunError::NoSuchInstance { address, location } => {
                 write!(f, "there is no `{address}` in the state at {location}")
+            }
+            RunError::MoveTargetTaken { from, to } => {
+                write!(
+                    f,
+                    "`{from}` cannot move to `{to}`: `{to}` has an object of its own in the state"
+                )
             }
             RunError::Io { context, message } => write!(f, "{context}: {message}"),
         }

@@ -23,6 +23,9 @@ pub enum Action {
     Delete,
     /// A data look-up that can only run during apply.
     Read,
+    /// Dropped from the state, its object left as it is (a `removed`
+    /// block with `destroy = false`).
+    Forget,
 }
 
 impl Action {
@@ -34,6 +37,7 @@ impl Action {
             Action::Replace => "replace",
             Action::Delete => "delete",
             Action::Read => "read",
+            Action::Forget => "forget",
         }
     }
 
@@ -47,6 +51,7 @@ impl Action {
             Action::Replace => "-/+",
             Action::Delete => "-",
             Action::Read => "<=",
+            Action::Forget => "/",
         }
     }
 
@@ -89,6 +94,8 @@ pub enum Reason {
     ReadAfterChanges,
     /// A data look-up whose inputs are known only during apply.
     ReadInputsUnknown,
+    /// A `removed` block with `destroy = false`: forgotten, not deleted.
+    RemovedKeepObject,
 }
 
 impl Reason {
@@ -115,6 +122,9 @@ impl std::fmt::Display for Reason {
             }
             Reason::ReadInputsUnknown => {
                 f.write_str("read during apply: its inputs are known only then")
+            }
+            Reason::RemovedKeepObject => {
+                f.write_str("a `removed` block forgets it and leaves the object in place")
             }
         }
     }
@@ -203,6 +213,14 @@ pub struct Drift {
     pub location: Option<String>,
 }
 
+/// An instance recorded at `from` that a `moved` block (or a chain of
+/// them) sends to `to`: the state entry moves, the object is untouched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StateMove {
+    pub from: String,
+    pub to: String,
+}
+
 /// A plan for `apply` or `destroy`.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -225,6 +243,9 @@ pub struct Plan {
     pub outputs_before: BTreeMap<String, Value>,
     /// Data look-ups done while planning, by address.
     pub data_reads: BTreeMap<String, Value>,
+    /// State entries to move before anything else is applied; `changes`
+    /// use the new addresses.
+    pub moves: Vec<StateMove>,
 }
 
 impl Plan {
@@ -248,7 +269,7 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.effective().next().is_some()
+        self.effective().next().is_some() || !self.moves.is_empty()
     }
 
     /// How many of each action: create, update, replace, delete, read.
@@ -271,6 +292,12 @@ impl Plan {
             n(Action::Replace),
             n(Action::Delete)
         );
+        if !self.moves.is_empty() {
+            text.push_str(&format!(", {} to move", self.moves.len()));
+        }
+        if n(Action::Forget) > 0 {
+            text.push_str(&format!(", {} to forget", n(Action::Forget)));
+        }
         if n(Action::Read) > 0 {
             text.push_str(&format!(", {} to read during apply", n(Action::Read)));
         }

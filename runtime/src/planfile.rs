@@ -49,6 +49,9 @@ pub struct PlanFile {
     pub drift: Vec<Drift>,
     #[serde(default)]
     pub data_reads: BTreeMap<String, Json>,
+    /// State entries moved by `moved` blocks, applied first.
+    #[serde(default)]
+    pub moves: Vec<crate::plan::StateMove>,
     /// What binds the file to its content (absent only while it is being
     /// made): see [`PlanFile::bind`].
     #[serde(default)]
@@ -265,6 +268,7 @@ pub fn save(
         changes,
         drift: plan.drift.clone(),
         data_reads,
+        moves: plan.moves.clone(),
         integrity: None,
     })
 }
@@ -335,6 +339,7 @@ pub fn load(
         outputs: BTreeMap::new(),
         outputs_before: BTreeMap::new(),
         data_reads,
+        moves: file.moves.clone(),
     };
     Ok((plan, params))
 }
@@ -360,6 +365,7 @@ mod tests {
             changes: Vec::new(),
             drift: Vec::new(),
             data_reads: BTreeMap::new(),
+            moves: Vec::new(),
             integrity: None,
         }
     }

@@ -13,7 +13,7 @@ use orch_lang::Diagnostic;
 use orch_stdlib::Value;
 
 use crate::apply::{ApplyOptions, ApplyReport, Interrupts, Run};
-use crate::engine::{Providers, plan_apply, plan_destroy, prepare};
+use crate::engine::{Providers, plan_apply, plan_destroy, plan_moves, prepare};
 use crate::error::{RunError, StaleReason};
 use crate::events::EventSink;
 use crate::location::{OpenState, StateLocation};
@@ -122,7 +122,13 @@ impl<'p> Session<'p> {
             PlanKind::Destroy => plan_destroy(&self.loaded.state, prepared),
             PlanKind::Apply => {
                 let handle = tokio::runtime::Handle::current();
-                plan_apply(&config, &self.loaded.state, &self.providers, prepared, handle).0
+                // Planned against the state as the `moved` blocks leave
+                // it; the moves themselves are applied first.
+                let (moved, moves, errors) = plan_moves(&self.loaded.state, &self.evaluation.moves);
+                let mut plan = plan_apply(&config, &moved, &self.providers, prepared, handle).0;
+                plan.moves = moves;
+                plan.errors.extend(errors);
+                plan
             }
         }
     }
@@ -321,19 +327,24 @@ async fn load_existing(state: &mut OpenState) -> Result<Loaded, RunError> {
 }
 
 /// A change to one recorded instance that needs no provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateEdit {
     /// Forget the instance, leaving its object as it is (`state rm`).
     Forget,
     /// Lift its recorded `@prevent_destroy` mark (`state unprotect`).
     Unprotect,
+    /// Record it (and, for a declaration or module instance, everything
+    /// inside: `conf` moves `conf["api"]`) at another address, as a
+    /// `moved` block would (`state mv`).
+    Move { to: String },
 }
 
 impl StateEdit {
-    fn operation(self) -> &'static str {
+    fn operation(&self) -> &'static str {
         match self {
             StateEdit::Forget => "state rm",
             StateEdit::Unprotect => "state unprotect",
+            StateEdit::Move { .. } => "state mv",
         }
     }
 }
@@ -348,7 +359,7 @@ pub async fn edit_state(
 ) -> Result<(), RunError> {
     let mut state = location.open().await?;
     state.lock(edit.operation(), lock_timeout).await?;
-    let result = edit_locked(&mut state, address, edit).await;
+    let result = edit_locked(&mut state, address, &edit).await;
     state.unlock().await;
     result
 }
@@ -356,20 +367,40 @@ pub async fn edit_state(
 async fn edit_locked(
     state: &mut OpenState,
     address: &str,
-    edit: StateEdit,
+    edit: &StateEdit,
 ) -> Result<(), RunError> {
     let mut loaded = load_existing(state).await?;
-    let Some(instance) = loaded.state.instances.get_mut(address) else {
-        return Err(RunError::NoSuchInstance {
-            address: address.to_string(),
-            location: state.description.clone(),
-        });
-    };
-    match edit {
-        StateEdit::Forget => {
-            loaded.state.instances.remove(address);
+    if let StateEdit::Move { to } = edit {
+        let moves = [orch_compiler::lifecycle::Move {
+            from: address.to_string(),
+            to: to.clone(),
+            span: orch_lang::Span::default(),
+        }];
+        let (moved, steps, errors) = crate::engine::plan_moves(&loaded.state, &moves);
+        if steps.is_empty() && errors.is_empty() {
+            return Err(RunError::NoSuchInstance {
+                address: address.to_string(),
+                location: state.description.clone(),
+            });
         }
-        StateEdit::Unprotect => instance.protected = false,
+        if !errors.is_empty() {
+            return Err(RunError::MoveTargetTaken { from: address.to_string(), to: to.clone() });
+        }
+        loaded.state.instances = moved.instances;
+    } else {
+        let Some(instance) = loaded.state.instances.get_mut(address) else {
+            return Err(RunError::NoSuchInstance {
+                address: address.to_string(),
+                location: state.description.clone(),
+            });
+        };
+        match edit {
+            StateEdit::Forget => {
+                loaded.state.instances.remove(address);
+            }
+            StateEdit::Unprotect => instance.protected = false,
+            StateEdit::Move { .. } => {}
+        }
     }
     loaded
         .state

@@ -56,6 +56,14 @@ enum StateCommand {
         /// The instance address.
         address: String,
     },
+    /// Record an instance (or every instance of a declaration or module
+    /// instance) at another address; its object is left as it is.
+    Mv {
+        /// The recorded address, e.g. 'conf["api"]' or a whole `conf`.
+        from: String,
+        /// The new address, e.g. api_conf or site.conf.
+        to: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,34 +170,47 @@ pub(crate) fn state(args: &StateCommandArgs) -> Outcome {
                 }
                 Ok(Outcome::Success)
             }
-            StateCommand::Rm { address } | StateCommand::Unprotect { address } => {
-                let edit = match args.command {
-                    StateCommand::Rm { .. } => StateEdit::Forget,
-                    _ => StateEdit::Unprotect,
-                };
-                let location = location(&args.state, root)?;
-                match edit_state(&location, address, edit, args.state.lock_timeout).await {
-                    Err(RunError::NoSuchInstance { address, .. }) => {
-                        let (_, state) = read_state(&location).await?;
-                        Err(Failure::Report(not_found(&address, &state)))
-                    }
-                    Err(error) => Err(error.into()),
-                    Ok(()) => {
-                        run::print(&match edit {
-                            StateEdit::Forget => {
-                                format!("Forgot {address}; its object was left as it is.\n")
-                            }
-                            StateEdit::Unprotect => {
-                                format!("Lifted the @prevent_destroy mark of {address}.\n")
-                            }
-                        });
-                        Ok(Outcome::Success)
-                    }
-                }
+            StateCommand::Rm { address } => edit(&args.state, root, address, StateEdit::Forget).await,
+            StateCommand::Unprotect { address } => {
+                edit(&args.state, root, address, StateEdit::Unprotect).await
+            }
+            StateCommand::Mv { from, to } => {
+                edit(&args.state, root, from, StateEdit::Move { to: to.clone() }).await
             }
         }
     });
     finish(result)
+}
+
+/// `state rm`, `state unprotect` and `state mv`: one edit under the lock.
+async fn edit(
+    args: &StateArgs,
+    root: Option<&Path>,
+    address: &str,
+    edit: StateEdit,
+) -> Result<Outcome, Failure> {
+    let location = location(args, root)?;
+    match edit_state(&location, address, edit.clone(), args.lock_timeout).await {
+        Err(RunError::NoSuchInstance { address, .. }) => {
+            let (_, state) = read_state(&location).await?;
+            Err(Failure::Report(not_found(&address, &state)))
+        }
+        Err(error) => Err(error.into()),
+        Ok(()) => {
+            run::print(&match edit {
+                StateEdit::Forget => {
+                    format!("Forgot {address}; its object was left as it is.\n")
+                }
+                StateEdit::Unprotect => {
+                    format!("Lifted the @prevent_destroy mark of {address}.\n")
+                }
+                StateEdit::Move { to } => {
+                    format!("Moved {address} to {to}; its object was left as it is.\n")
+                }
+            });
+            Ok(Outcome::Success)
+        }
+    }
 }
 
 /// Why a state command failed: the runtime's error, or one of its own.

@@ -38,6 +38,7 @@ impl Style {
             Action::Replace => Paint_::new().magenta(),
             Action::Delete => Paint_::new().red(),
             Action::Read => Paint_::new().cyan(),
+            Action::Forget => Paint_::new().blue(),
             Action::NoOp => Paint_::new(),
         };
         self.paint(style, sign)
@@ -316,6 +317,15 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
         "Orch will:"
     };
     let _ = writeln!(out, "{}", style.bold(title));
+    for step in &plan.moves {
+        let _ = writeln!(
+            out,
+            "  {} {}  {}",
+            style.action(Action::Update, &format!("{:>3}", "->")),
+            step.to,
+            style.dim(&format!("moved from {} (the object is kept)", step.from)),
+        );
+    }
     for change in plan.effective() {
         change_lines(change, verbose, style, (width, kind_width), &mut out);
     }
@@ -362,6 +372,7 @@ pub(crate) fn json(
         "lineage": plan.lineage,
         "serial": plan.serial,
         "changes": changes,
+        "moves": plan.moves,
         "drift": plan.drift,
         "outputs": plan.outputs.iter().map(|(k, v)| (k.clone(), display_json(v))).collect::<serde_json::Map<_, _>>(),
         "warnings": plan.warnings,
@@ -372,6 +383,8 @@ pub(crate) fn json(
             "replace": n(Action::Replace),
             "delete": n(Action::Delete),
             "read": n(Action::Read),
+            "move": plan.moves.len(),
+            "forget": n(Action::Forget),
             "no_op": plan.changes.iter().filter(|c| !c.action.is_change() && !c.data).count(),
         },
     })

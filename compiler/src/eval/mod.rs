@@ -147,6 +147,10 @@ pub struct Evaluation {
     /// Assertions (and policy checks) that read values unknown until
     /// apply, left for later.
     pub pending_assertions: usize,
+    /// The `moved` blocks of every module instance, addresses absolute.
+    pub moves: Vec<crate::lifecycle::Move>,
+    /// The `removed` blocks of every module instance, addresses absolute.
+    pub removals: Vec<crate::lifecycle::Removal>,
 }
 
 /// A failure during evaluation, at a span.
@@ -263,7 +267,10 @@ pub fn evaluate(
     }
     evaluator.link_instances(graph);
     let providers = evaluator.provider_blocks();
+    let (moves, removals) = evaluator.lifecycle_blocks();
     Evaluation {
+        moves,
+        removals,
         instances: evaluator.instances,
         outputs,
         diagnostics: evaluator.diagnostics,
@@ -1028,6 +1035,33 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             out.push_str(&key.to_string());
         }
         out
+    }
+
+    /// The `moved` and `removed` blocks of every module instance, their
+    /// addresses prefixed with the instance's (checked before evaluation:
+    /// blocks that do not decode were reported then).
+    fn lifecycle_blocks(&self) -> (Vec<crate::lifecycle::Move>, Vec<crate::lifecycle::Removal>) {
+        use crate::lifecycle::{Block, Move, Removal, decode};
+        let (mut moves, mut removals) = (Vec::new(), Vec::new());
+        for context in &self.contexts {
+            let Some(module) = self.model.modules.get(&context.file) else { continue };
+            for (block, _) in &module.lifecycle {
+                match decode(block) {
+                    Ok(Block::Moved { from, to }) => moves.push(Move {
+                        from: format!("{}{from}", context.prefix),
+                        to: format!("{}{to}", context.prefix),
+                        span: block.keyword,
+                    }),
+                    Ok(Block::Removed { from, destroy }) => removals.push(Removal {
+                        from: format!("{}{from}", context.prefix),
+                        destroy,
+                        span: block.keyword,
+                    }),
+                    Ok(Block::Import { .. }) | Err(_) => {}
+                }
+            }
+        }
+        (moves, removals)
     }
 
     /// Runs every `assert` and `warn` outside policies.

@@ -98,6 +98,7 @@ impl<'a> Walker<'_, 'a> {
             }
             ItemKind::Import(import) => self.expr(&import.source),
             ItemKind::Provider(provider) => fields(&provider.body).for_each(|e| self.expr(e)),
+            ItemKind::Lifecycle(block) => fields(&block.body).for_each(|e| self.expr(e)),
             ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
                 self.expr(&assert.condition);
                 self.expr(&assert.message);

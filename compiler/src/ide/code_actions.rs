@@ -401,6 +401,10 @@ fn find_expr(items: &[Item], span: Span) -> Option<(&Expr, bool)> {
                 roots.push(&decl.collection);
                 roots.extend(&decl.key);
             }
+            ItemKind::Lifecycle(block) => {
+                // Only `id` is an expression; `from`/`to` are addresses.
+                roots.extend(block.body.fields.iter().filter(|f| is_id_field(f)).map(|f| &f.value))
+            }
             ItemKind::TypeAlias(_) | ItemKind::Policy(_) | ItemKind::Error => {}
         }
         if let Some(found) = roots.into_iter().find_map(|root| in_expr(root, span, false)) {
@@ -439,6 +443,12 @@ fn binds_tighter_than_coalesce(parent: &Expr, index: usize) -> bool {
         ExprKind::Index { .. } | ExprKind::Call { .. } => index == 0,
         _ => false,
     }
+}
+
+/// The `id` field of an `import` block, the one field of a lifecycle block
+/// that is an expression.
+fn is_id_field(field: &orch_lang::ast::Field) -> bool {
+    matches!(&field.key, orch_lang::ast::FieldKey::Name(name) if name.name == "id")
 }
 
 #[cfg(test)]

@@ -91,6 +91,7 @@ fn item(item: &Item, offset: u32) -> Option<Found<'_>> {
             }
             body(item, &provider.body, offset)
         }
+        ItemKind::Lifecycle(block) => body(item, &block.body, offset),
         ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
             expr(item, &assert.condition, offset).or_else(|| expr(item, &assert.message, offset))
         }

@@ -408,6 +408,7 @@ impl Names<'_> {
                 }
                 self.body(&provider.body, TokenType::Property);
             }
+            ItemKind::Lifecycle(block) => self.body(&block.body, TokenType::Property),
             ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
                 self.expr(&assert.condition);
                 self.expr(&assert.message);

@@ -86,6 +86,7 @@ fn symbol(item: &Item, source: &str) -> Option<Symbol> {
             leaf(SymbolKind::Import, &import.alias, Some(written(import.source.span)))
         }
         ItemKind::Provider(provider) => leaf(SymbolKind::Provider, &provider.name, None),
+        ItemKind::Lifecycle(lifecycle) => block(lifecycle.kind.keyword().to_string(), Vec::new()),
         ItemKind::Policy(policy) => Symbol {
             children: items(&policy.block.items, source),
             ..leaf(SymbolKind::Policy, &policy.name, None)

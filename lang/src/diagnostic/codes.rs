@@ -4,7 +4,8 @@
 //! Code ranges: `E00xx` lexical and syntax errors, `E01xx` names, `E02xx`
 //! types, `E03xx` resource schemas and fields, `E04xx` phases, `E05xx` the
 //! dependency graph, `E06xx` evaluation, `E07xx` modules and imports, `E08xx`
-//! assertions and policies, `E09xx` the runtime (plan and apply); warnings use the `W` prefix with the same ranges.
+//! assertions and policies, `E09xx` the runtime (plan and apply), `E10xx`
+//! lifecycle blocks (`moved`, `import`, `removed`); warnings use the `W` prefix with the same ranges.
 
 use super::Severity;
 
@@ -84,6 +85,12 @@ codes! {
     E0902 = "E0902" "protected-object" Error;
     E0903 = "E0903" "read-failed" Error;
     E0904 = "E0904" "provider-configuration-failed" Error;
+    E0905 = "E0905" "move-onto-recorded-instance" Error;
+    E0906 = "E0906" "identity-conflict" Error;
+    E1001 = "E1001" "invalid-lifecycle-block" Error;
+    E1002 = "E1002" "unknown-lifecycle-target" Error;
+    E1003 = "E1003" "removed-still-declared" Error;
+    E1004 = "E1004" "conflicting-moves" Error;
     W0101 = "W0101" "unused-param" Warning;
     W0102 = "W0102" "unused-let" Warning;
     W0401 = "W0401" "unstable-instance-key" Warning;

@@ -104,6 +104,11 @@ impl Printer<'_> {
                 self.write(" ");
                 self.body(&provider.body);
             }
+            ItemKind::Lifecycle(block) => {
+                self.write(block.kind.keyword());
+                self.write(" ");
+                self.body(&block.body);
+            }
             ItemKind::Assert(assert) => self.assertion("assert ", assert),
             ItemKind::Warn(assert) => self.assertion("warn ", assert),
             ItemKind::Policy(policy) => {

@@ -6,8 +6,9 @@ use super::exprs::{args, contextual, expr, field_name, fields, for_binding, iden
 use super::types::{path, type_expr};
 use super::{Rule, RuleExt, SyntaxError, mk_expr};
 use crate::ast::{
-    Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let, Module,
-    Output, Param, Policy, Provider, Resource, SourceFile, TypeAlias,
+    Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let,
+    Lifecycle, LifecycleKind, Module, Output, Param, Policy, Provider, Resource, SourceFile,
+    TypeAlias,
 };
 use crate::token::Token;
 
@@ -217,6 +218,24 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
             .then(ident())
             .map(|(source, alias)| ItemKind::Import(Import { source, alias }));
 
+        // `moved` and `removed` are contextual: a block only where a
+        // declaration may start and `{` follows.
+        let lifecycle_body =
+            |kind: LifecycleKind| body(expr.clone()).map(move |body| (kind, body)).boxed();
+        let lifecycle = choice((
+            contextual("moved")
+                .map_with(|_, e| e.span())
+                .then(lifecycle_body(LifecycleKind::Moved)),
+            contextual("removed")
+                .map_with(|_, e| e.span())
+                .then(lifecycle_body(LifecycleKind::Removed)),
+            just(Token::KwImport)
+                .map_with(|_, e| e.span())
+                .then(lifecycle_body(LifecycleKind::Import)),
+        ))
+        .map(|(keyword, (kind, body))| ItemKind::Lifecycle(Lifecycle { kind, keyword, body }))
+        .boxed();
+
         let provider = just(Token::KwProvider)
             .ignore_then(ident())
             .then(contextual("as").ignore_then(ident()).or_not())
@@ -265,7 +284,7 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
         // Alternatives are tried in turn, so the most frequent come first.
         let declaration = choice((
             resource, let_decl, param, output, for_decl, if_decl, data, module, type_alias, import,
-            provider, assert, warn, policy,
+            provider, assert, warn, policy, lifecycle,
         ))
         .label("declaration")
         .boxed();

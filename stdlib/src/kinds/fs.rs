@@ -48,6 +48,7 @@ fn file() -> KindSchema {
             FieldSchema::output("size", Ty::Int, "The size of the file in bytes."),
         ],
     )
+    .with_identity(&["path"])
 }
 
 fn dir() -> KindSchema {
@@ -73,6 +74,7 @@ fn dir() -> KindSchema {
             .shown_in_octal(),
         ],
     )
+    .with_identity(&["path"])
 }
 
 fn read() -> KindSchema {

@@ -144,17 +144,29 @@ pub struct KindSchema {
     pub data: bool,
     pub doc: &'static str,
     pub fields: Vec<FieldSchema>,
+    /// The input fields that name the object, together with the provider
+    /// configuration (a file's `path`, a database's `name`): two instances
+    /// with the same values are the same object. Empty for kinds whose
+    /// objects have no such name (`exec.run`, `http.request`): they cannot
+    /// be imported, and identity conflicts are not looked for.
+    pub identity: &'static [&'static str],
 }
 
 impl KindSchema {
+    /// The fields that name the object (see [`KindSchema::identity`]).
+    pub fn with_identity(mut self, fields: &'static [&'static str]) -> KindSchema {
+        self.identity = fields;
+        self
+    }
+
     /// A managed resource kind.
     pub fn resource(name: &'static str, doc: &'static str, fields: Vec<FieldSchema>) -> KindSchema {
-        KindSchema { name, data: false, doc, fields }
+        KindSchema { name, data: false, doc, fields, identity: &[] }
     }
 
     /// A data kind: a read-only look-up.
     pub fn data(name: &'static str, doc: &'static str, fields: Vec<FieldSchema>) -> KindSchema {
-        KindSchema { name, data: true, doc, fields }
+        KindSchema { name, data: true, doc, fields, identity: &[] }
     }
 
     /// The provider that implements the kind (`fs` for `fs.file`).

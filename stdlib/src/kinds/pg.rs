@@ -88,6 +88,7 @@ fn database() -> KindSchema {
             ),
         ],
     )
+    .with_identity(&["name"])
 }
 
 fn role() -> KindSchema {
@@ -179,6 +180,7 @@ fn role() -> KindSchema {
             ),
         ],
     )
+    .with_identity(&["name"])
 }
 
 fn schema() -> KindSchema {
@@ -221,6 +223,7 @@ fn schema() -> KindSchema {
             ),
         ],
     )
+    .with_identity(&["database", "name"])
 }
 
 fn grant() -> KindSchema {
