@@ -10,6 +10,7 @@ pub mod db;
 pub mod eval;
 pub mod ide;
 pub mod ir;
+pub mod loops;
 pub mod model;
 pub mod suggest;
 

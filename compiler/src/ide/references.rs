@@ -99,7 +99,7 @@ pub(crate) fn target_at(analysis: &Analysis, file: FileId, offset: u32) -> Resul
         return found;
     }
     let names = file_names(analysis, ast);
-    if let Some(binder) = names.binders.iter().find(|binder| binder.ident.span.contains(offset)) {
+    if let Some(binder) = names.binders().iter().find(|binder| binder.ident.span.contains(offset)) {
         return Ok(local(file, binder.ident.span, binder.ident));
     }
     match find(ast, offset) {

@@ -352,7 +352,7 @@ impl Rename<'_> {
                 at: info.name_span,
             });
         }
-        for binder in names.binders.iter().filter(|binder| binder.ident.name == self.new) {
+        for binder in names.binders().iter().filter(|binder| binder.ident.name == self.new) {
             out.push(Binding {
                 visible: binder.visible,
                 scope: binder.scope,
