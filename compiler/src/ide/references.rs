@@ -320,7 +320,19 @@ fn type_target(
                 type_expr(analysis, &alias.ty, Some(&alias.name), offset)
                     .map(|found| found.and_then(|named| declared_once(analysis, items, named)))
             }
-            _ => None,
+            // No type expressions of their own (those inside blocks are
+            // items of `all_items` too).
+            ItemKind::Resource(_)
+            | ItemKind::Data(_)
+            | ItemKind::Module(_)
+            | ItemKind::Import(_)
+            | ItemKind::Provider(_)
+            | ItemKind::Assert(_)
+            | ItemKind::Warn(_)
+            | ItemKind::Policy(_)
+            | ItemKind::If(_)
+            | ItemKind::For(_)
+            | ItemKind::Error => None,
         };
         if found.is_some() {
             return found;

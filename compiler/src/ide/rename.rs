@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use orch_lang::ast::{FieldKey, Ident, ItemKind, TypeExpr, TypeExprKind};
 use orch_lang::token::Token;
+use orch_lang::visit::{self, Visitor};
 use orch_lang::{FileId, Span, lex};
 use orch_stdlib::Ty;
 use smol_str::SmolStr;
@@ -367,37 +368,18 @@ impl Rename<'_> {
 /// The names of every type expression of `items` (`Service`,
 /// `common.Service`), as paths.
 fn type_paths(items: &[orch_lang::ast::Item]) -> Vec<Vec<&Ident>> {
-    let mut out = Vec::new();
-    for item in all_items(items) {
-        let ty = match &item.kind {
-            ItemKind::Param(param) => Some(&param.ty),
-            ItemKind::Let(decl) => decl.ty.as_ref(),
-            ItemKind::Output(output) => output.ty.as_ref(),
-            ItemKind::TypeAlias(alias) => Some(&alias.ty),
-            _ => None,
-        };
-        if let Some(ty) = ty {
-            collect_type_paths(ty, &mut out);
+    struct Paths<'a>(Vec<Vec<&'a Ident>>);
+    impl<'a> Visitor<'a> for Paths<'a> {
+        fn visit_type(&mut self, ty: &'a TypeExpr) {
+            if let TypeExprKind::Named(path) = &ty.kind {
+                self.0.push(path.segments.iter().collect());
+            }
+            visit::walk_type(self, ty);
         }
+        // No type is written inside an expression.
+        fn visit_expr(&mut self, _: &'a orch_lang::ast::Expr) {}
     }
-    out
-}
-
-fn collect_type_paths<'a>(ty: &'a TypeExpr, out: &mut Vec<Vec<&'a Ident>>) {
-    match &ty.kind {
-        TypeExprKind::Named(path) => out.push(path.segments.iter().collect()),
-        TypeExprKind::Generic { args, .. } => {
-            args.iter().for_each(|arg| collect_type_paths(arg, out))
-        }
-        TypeExprKind::Record(fields) => {
-            fields.iter().for_each(|field| collect_type_paths(&field.ty, out))
-        }
-        TypeExprKind::Optional(inner) | TypeExprKind::Paren(inner) => {
-            collect_type_paths(inner, out)
-        }
-        TypeExprKind::Union(members) => {
-            members.iter().for_each(|member| collect_type_paths(member, out))
-        }
-        TypeExprKind::Literal(_) | TypeExprKind::Error => {}
-    }
+    let mut paths = Paths(Vec::new());
+    visit::walk_items(&mut paths, items);
+    paths.0
 }
