@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use orch_lang::ast::{FieldKey, Ident, ItemKind, TypeExpr, TypeExprKind};
+use orch_lang::ast::{FieldKey, Ident, TypeExpr, TypeExprKind};
 use orch_lang::token::Token;
 use orch_lang::visit::{self, Visitor};
 use orch_lang::{FileId, Span, lex};
@@ -22,8 +22,8 @@ use smol_str::SmolStr;
 
 use super::bindings::{FileNames, Meaning, file_names};
 use super::references::{
-    BUILTIN_TYPES, Named, Occurrence, Target, alias_decl, all_items, module_bodies, occurrences,
-    place, record_fields, target_at,
+    BUILTIN_TYPES, Named, Occurrence, Target, alias_decl, module_bodies, occurrences, place,
+    record_fields, target_at,
 };
 use super::scope::{decl, target_file};
 use crate::model::{DeclInfo, DeclKind};
