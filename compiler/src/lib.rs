@@ -11,6 +11,7 @@ pub mod eval;
 pub mod ide;
 pub mod ir;
 pub mod lifecycle;
+pub mod loops;
 pub mod model;
 pub mod suggest;
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use orch_lang::ast::{self, ExprKind, ItemKind};
 use orch_lang::diagnostic::{codes, sort_diagnostics};
+use orch_lang::visit::{self, Visitor};
 use orch_lang::{Diagnostic, FileId, LineIndex, Parsed, Span};
 use yoke::Yoke;
 
@@ -568,24 +570,25 @@ fn unknown_params(
     out
 }
 
-/// Every `module` and `import` item, wherever it is written.
+/// Every `module` and `import` item, wherever it is written (a `policy`
+/// may hold neither; the model reports them there, and they are not
+/// loaded).
 fn collect_links<'a>(items: &'a [ast::Item], out: &mut Vec<(Span, &'a ast::Expr, bool)>) {
-    for item in items {
-        match &item.kind {
-            ItemKind::Module(module) => out.push((item.span, &module.source, false)),
-            ItemKind::Import(import) => out.push((item.span, &import.source, true)),
-            ItemKind::If(decl) => {
-                for (_, block) in &decl.branches {
-                    collect_links(&block.items, out);
-                }
-                if let Some(block) = &decl.else_block {
-                    collect_links(&block.items, out);
-                }
+    struct Links<'l, 'a>(&'l mut Vec<(Span, &'a ast::Expr, bool)>);
+    impl<'a> Visitor<'a> for Links<'_, 'a> {
+        fn visit_item(&mut self, item: &'a ast::Item) {
+            match &item.kind {
+                ItemKind::Module(module) => self.0.push((item.span, &module.source, false)),
+                ItemKind::Import(import) => self.0.push((item.span, &import.source, true)),
+                ItemKind::Policy(_) => return,
+                _ => {}
             }
-            ItemKind::For(decl) => collect_links(&decl.block.items, out),
-            _ => {}
+            visit::walk_item(self, item);
         }
+        // Paths are items' own expressions; nothing below them links.
+        fn visit_expr(&mut self, _: &'a ast::Expr) {}
     }
+    visit::walk_items(&mut Links(out), items);
 }
 
 /// Reports a module that reaches itself through `module` or `import`, and

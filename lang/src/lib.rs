@@ -18,11 +18,11 @@ mod parser;
 mod post;
 pub mod span;
 pub mod token;
+pub mod visit;
 
 pub use diagnostic::{Diagnostic, Label, Severity, Suggestion};
 pub use lexer::{Comment, Lexed, lex};
 pub use parser::{Parsed, parse};
-pub use post::{walk_expr, walk_item_exprs};
 pub use span::{FileId, LineCol, LineIndex, Span};
 
 /// The stack size for threads that parse and analyse sources: the tree of a

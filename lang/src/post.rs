@@ -23,7 +23,7 @@ pub(crate) fn number_exprs(file: &mut SourceFile) {
 }
 
 /// Calls `f` on every expression of `item`, outer expressions first.
-pub fn walk_item_exprs(item: &mut Item, f: &mut dyn FnMut(&mut Expr)) {
+pub(crate) fn walk_item_exprs(item: &mut Item, f: &mut dyn FnMut(&mut Expr)) {
     for decorator in &mut item.decorators {
         for arg in decorator.args.iter_mut().flatten() {
             walk_expr(&mut arg.value, f);
@@ -92,7 +92,7 @@ fn walk_fields(fields: &mut [Field], f: &mut dyn FnMut(&mut Expr)) {
 }
 
 /// Calls `f` on `expr` and then on each of its subexpressions.
-pub fn walk_expr(expr: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
+pub(crate) fn walk_expr(expr: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
     f(expr);
     match &mut expr.kind {
         ExprKind::Int(_)

@@ -24,6 +24,7 @@ use orch_compiler::eval::Instance;
 use orch_compiler::model::DeclKind;
 use orch_lang::ast::{Item, ItemKind};
 use orch_lang::diagnostic::sort_diagnostics;
+use orch_lang::visit::{self, Visitor};
 use orch_lang::{Diagnostic, FileId, LineIndex, Span};
 
 use crate::Outcome;
@@ -192,24 +193,18 @@ impl<'a> Sources<'a> {
 
 /// Records the kind of every resource and data item, inside blocks too.
 fn collect_resource_kinds(items: &[Item], out: &mut HashMap<Span, String>) {
-    for item in items {
-        match &item.kind {
-            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                out.insert(resource.name.span, resource.kind.to_dotted());
+    struct Kinds<'o>(&'o mut HashMap<Span, String>);
+    impl<'a> Visitor<'a> for Kinds<'_> {
+        fn visit_item(&mut self, item: &'a Item) {
+            if let ItemKind::Resource(resource) | ItemKind::Data(resource) = &item.kind {
+                self.0.insert(resource.name.span, resource.kind.to_dotted());
             }
-            ItemKind::If(decl) => {
-                for (_, block) in &decl.branches {
-                    collect_resource_kinds(&block.items, out);
-                }
-                if let Some(block) = &decl.else_block {
-                    collect_resource_kinds(&block.items, out);
-                }
-            }
-            ItemKind::For(decl) => collect_resource_kinds(&decl.block.items, out),
-            ItemKind::Policy(decl) => collect_resource_kinds(&decl.block.items, out),
-            _ => {}
+            visit::walk_item(self, item);
         }
+        // No item is written inside an expression.
+        fn visit_expr(&mut self, _: &'a orch_lang::ast::Expr) {}
     }
+    visit::walk_items(&mut Kinds(out), items);
 }
 
 /// `path` relative to the folder `dir`: `modules/db.orch`, or

@@ -10,6 +10,7 @@
 //!   appends `?? <default>` where a value is required.
 
 use orch_lang::ast::{self, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind};
+use orch_lang::visit;
 use orch_lang::{FileId, Span};
 use orch_stdlib::{Ty, lookup_kind};
 
@@ -349,7 +350,8 @@ fn find_declaration(items: &[Item], name: Span) -> Option<&Item> {
         if declared.is_some_and(|ident| ident.span == name) {
             return Some(item);
         }
-        if let Some(found) = blocks(item).into_iter().find_map(|b| find_declaration(&b.items, name))
+        if let Some(found) =
+            visit::child_blocks(item).into_iter().find_map(|b| find_declaration(&b.items, name))
         {
             return Some(found);
         }
@@ -357,60 +359,18 @@ fn find_declaration(items: &[Item], name: Span) -> Option<&Item> {
     None
 }
 
-fn blocks(item: &Item) -> Vec<&ast::Block> {
-    match &item.kind {
-        ItemKind::If(decl) => {
-            decl.branches.iter().map(|(_, block)| block).chain(&decl.else_block).collect()
-        }
-        ItemKind::For(decl) => vec![&decl.block],
-        ItemKind::Policy(policy) => vec![&policy.block],
-        _ => Vec::new(),
-    }
-}
-
 /// The outermost expression of `items` whose span is `span`, and whether
 /// its place binds more tightly than `??` (an operand of an operator, the
 /// base of `.`, `[]` or a call), so that `x ?? d` there needs parentheses.
 fn find_expr(items: &[Item], span: Span) -> Option<(&Expr, bool)> {
     for item in items.iter().filter(|item| item.span.contains(span.start)) {
-        let mut roots: Vec<&Expr> = Vec::new();
-        for decorator in &item.decorators {
-            roots.extend(decorator.args.iter().flatten().map(|arg| &arg.value));
-        }
-        match &item.kind {
-            ItemKind::Param(param) => roots.extend(&param.default),
-            ItemKind::Let(decl) => roots.push(&decl.value),
-            ItemKind::Output(output) => roots.push(&output.value),
-            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                roots.extend(resource.body.fields.iter().map(|f| &f.value))
-            }
-            ItemKind::Module(module) => {
-                roots.push(&module.source);
-                roots.extend(module.body.fields.iter().map(|f| &f.value));
-            }
-            ItemKind::Import(import) => roots.push(&import.source),
-            ItemKind::Provider(provider) => {
-                roots.extend(provider.body.fields.iter().map(|f| &f.value))
-            }
-            ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
-                roots.push(&assert.condition);
-                roots.push(&assert.message);
-            }
-            ItemKind::If(decl) => roots.extend(decl.branches.iter().map(|(c, _)| c)),
-            ItemKind::For(decl) => {
-                roots.push(&decl.collection);
-                roots.extend(&decl.key);
-            }
-            ItemKind::Lifecycle(block) => {
-                // Only `id` is an expression; `from`/`to` are addresses.
-                roots.extend(block.body.fields.iter().filter(|f| is_id_field(f)).map(|f| &f.value))
-            }
-            ItemKind::TypeAlias(_) | ItemKind::Policy(_) | ItemKind::Error => {}
-        }
+        let roots = visit::item_exprs(item);
         if let Some(found) = roots.into_iter().find_map(|root| in_expr(root, span, false)) {
             return Some(found);
         }
-        if let Some(found) = blocks(item).into_iter().find_map(|b| find_expr(&b.items, span)) {
+        if let Some(found) =
+            visit::child_blocks(item).into_iter().find_map(|b| find_expr(&b.items, span))
+        {
             return Some(found);
         }
     }
@@ -424,14 +384,14 @@ fn in_expr(expr: &Expr, span: Span, tight: bool) -> Option<(&Expr, bool)> {
     if !(expr.span.start <= span.start && span.end <= expr.span.end) {
         return None;
     }
-    crate::ide::locate::children(expr)
+    visit::expr_children(expr)
         .into_iter()
         .enumerate()
         .find_map(|(index, child)| in_expr(child, span, binds_tighter_than_coalesce(expr, index)))
 }
 
 /// Whether the place of the `index`-th child of `parent` (in the order of
-/// `locate::children`) binds more tightly than `??`, so that a `??` added
+/// `visit::expr_children`) binds more tightly than `??`, so that a `??` added
 /// there needs parentheses.
 fn binds_tighter_than_coalesce(parent: &Expr, index: usize) -> bool {
     match &parent.kind {
@@ -443,12 +403,6 @@ fn binds_tighter_than_coalesce(parent: &Expr, index: usize) -> bool {
         ExprKind::Index { .. } | ExprKind::Call { .. } => index == 0,
         _ => false,
     }
-}
-
-/// The `id` field of an `import` block, the one field of a lifecycle block
-/// that is an expression.
-fn is_id_field(field: &orch_lang::ast::Field) -> bool {
-    matches!(&field.key, orch_lang::ast::FieldKey::Name(name) if name.name == "id")
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use orch_lang::ast::{ExprKind, FieldKey, ItemKind};
 use orch_lang::{FileId, Span};
 
 use super::locate::{Found, find};
-use super::scope::{decl_named_at, local_bindings, module_decl, resolved, target_file};
+use super::scope::{decl_named_at, module_decl, resolved, target_file};
 use crate::Analysis;
+use crate::loops::LoopScopes;
 use crate::model::DeclKind;
 
 /// Where the name at `offset` in `file` is declared: the span of the
@@ -41,11 +42,9 @@ pub fn definition(analysis: &Analysis, file: FileId, offset: u32) -> Option<Span
             ExprKind::Ident(ident) => {
                 resolved(analysis, ident).map(|decl| decl.name_span).or_else(|| {
                     // A variable of a `for` block or comprehension.
-                    local_bindings(ast, offset)
-                        .into_iter()
-                        .rev()
-                        .find(|binding| binding.name == ident.name)
-                        .map(|binding| binding.span)
+                    LoopScopes::of(ast)
+                        .binding_of(&ident.name, ident.span)
+                        .map(|var| var.ident.span)
                 })
             }
             ExprKind::Str(_) => {

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use orch_lang::ast::{self, ExprKind, FieldKey, Item, ItemKind};
+use orch_lang::ast::{ExprKind, FieldKey, Item, ItemKind};
 use orch_lang::{FileId, Span};
 use orch_stdlib::{FieldSchema, KindSchema, Ty, lookup_function, lookup_kind};
 
@@ -236,14 +236,7 @@ fn find_item(items: &[Item], span: Span) -> Option<&Item> {
         if !item.span.contains(span.start) {
             continue;
         }
-        let blocks: Vec<&ast::Block> = match &item.kind {
-            ItemKind::If(decl) => {
-                decl.branches.iter().map(|(_, block)| block).chain(&decl.else_block).collect()
-            }
-            ItemKind::For(decl) => vec![&decl.block],
-            ItemKind::Policy(policy) => vec![&policy.block],
-            _ => Vec::new(),
-        };
+        let blocks = orch_lang::visit::child_blocks(item);
         if let Some(found) = blocks.into_iter().find_map(|block| find_item(&block.items, span)) {
             return Some(found);
         }

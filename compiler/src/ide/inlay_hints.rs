@@ -4,7 +4,8 @@
 //! after apply. Only types are shown, never values: a secret shows as
 //! `secret<T>`.
 
-use orch_lang::ast::{Expr, FieldKey, Ident, Item, ItemKind};
+use orch_lang::ast::{Expr, FieldKey, Ident, Item, ItemKind, TypeExpr};
+use orch_lang::visit::{self, Visitor};
 use orch_lang::{FileId, Span};
 use orch_stdlib::Ty;
 use rustc_hash::FxHashMap;
@@ -52,7 +53,7 @@ pub fn inlay_hints(analysis: &Analysis, file: FileId, start: u32, end: u32) -> V
         .map(|decl| (decl.name_span, decl))
         .collect();
     let mut hints = Hints { analysis, decls, range: (start, end), out: Vec::new() };
-    hints.items(&source.parsed.file.items);
+    hints.visit_file(&source.parsed.file);
     let mut out = hints.out;
     out.sort_by_key(|hint| hint.offset);
     out
@@ -65,47 +66,53 @@ struct Hints<'a> {
     out: Vec<InlayHint>,
 }
 
-impl Hints<'_> {
-    fn items(&mut self, items: &[Item]) {
-        for item in items {
-            // Skip whole items outside the range.
-            if item.span.end < self.range.0 || item.span.start > self.range.1 {
-                continue;
-            }
-            self.item(item);
+impl<'a> Visitor<'a> for Hints<'_> {
+    fn visit_item(&mut self, item: &'a Item) {
+        // Skip whole items outside the range.
+        if item.span.end < self.range.0 || item.span.start > self.range.1 {
+            return;
         }
-    }
-
-    fn item(&mut self, item: &Item) {
         match &item.kind {
             ItemKind::Let(decl) => self.value_decl(&decl.name, decl.ty.is_none(), &decl.value),
             ItemKind::Output(output) => {
                 self.value_decl(&output.name, output.ty.is_none(), &output.value)
             }
             ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                let Some(id) = self.decl(&resource.name) else { return };
-                for field in &resource.body.fields {
-                    let FieldKey::Name(name) = &field.key else { continue };
-                    let phase = self.analysis.checked.field_phases.get(&(id, name.name.clone()));
-                    if let Some(phase) = phase {
-                        self.phase(phase, &field.value);
+                if let Some(id) = self.decl(&resource.name) {
+                    for field in &resource.body.fields {
+                        let FieldKey::Name(name) = &field.key else { continue };
+                        let key = (id, name.name.clone());
+                        if let Some(phase) = self.analysis.checked.field_phases.get(&key) {
+                            self.phase(phase, &field.value);
+                        }
                     }
                 }
             }
-            ItemKind::Policy(policy) => self.items(&policy.block.items),
-            ItemKind::If(decl) => {
-                for (_, block) in &decl.branches {
-                    self.items(&block.items);
-                }
-                if let Some(block) = &decl.else_block {
-                    self.items(&block.items);
-                }
-            }
-            ItemKind::For(decl) => self.items(&decl.block.items),
-            _ => {}
+            // No hints of their own; those of the blocks inside are
+            // found by the walk.
+            ItemKind::Param(_)
+            | ItemKind::TypeAlias(_)
+            | ItemKind::Module(_)
+            | ItemKind::Import(_)
+            | ItemKind::Provider(_)
+            | ItemKind::Lifecycle(_)
+            | ItemKind::Assert(_)
+            | ItemKind::Warn(_)
+            | ItemKind::Policy(_)
+            | ItemKind::If(_)
+            | ItemKind::For(_)
+            | ItemKind::Error => {}
         }
+        visit::walk_item(self, item);
     }
 
+    // Hints are attached to items and body fields, not inside values.
+    fn visit_expr(&mut self, _: &'a Expr) {}
+
+    fn visit_type(&mut self, _: &'a TypeExpr) {}
+}
+
+impl Hints<'_> {
     fn decl(&self, name: &Ident) -> Option<DeclId> {
         self.decls.get(&name.span).map(|decl| decl.id)
     }

@@ -4,7 +4,8 @@
 //! Spans count as containing their end, so that a cursor right after a
 //! name (where editors put it while typing) still finds the name.
 
-use orch_lang::ast::{self, Expr, ExprKind, Field, Ident, Item, ItemKind, StrPart};
+use orch_lang::ast::{self, Expr, ExprKind, Field, Ident, Item, ItemKind};
+use orch_lang::visit::expr_children;
 
 /// The node at an offset.
 #[derive(Debug, Clone, Copy)]
@@ -152,49 +153,7 @@ fn expr<'a>(item: &'a Item, node: &'a Expr, offset: u32) -> Option<Found<'a>> {
             _ => expr(item, callee, offset)
                 .or_else(|| args.iter().find_map(|arg| expr(item, &arg.value, offset))),
         },
-        _ => children(node).into_iter().find_map(|child| expr(item, child, offset)),
+        _ => expr_children(node).into_iter().find_map(|child| expr(item, child, offset)),
     };
     inner.or(Some(Found::Expr { item, expr: node }))
-}
-
-/// The direct sub-expressions of `node`, in source order.
-pub(crate) fn children(node: &Expr) -> Vec<&Expr> {
-    match &node.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Duration { .. }
-        | ExprKind::Bool(_)
-        | ExprKind::None
-        | ExprKind::Ident(_)
-        | ExprKind::Error => Vec::new(),
-        ExprKind::Str(lit) => lit
-            .parts
-            .iter()
-            .filter_map(|part| match part {
-                StrPart::Interpolation(inner) => Some(inner),
-                StrPart::Text { .. } => None,
-            })
-            .collect(),
-        ExprKind::List(items) => items.iter().collect(),
-        ExprKind::Object(fields) => fields.iter().map(|field| &field.value).collect(),
-        ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) => {
-            let mut out = vec![&comprehension.collection];
-            out.extend(&comprehension.condition);
-            out.extend(&comprehension.key);
-            out.push(&comprehension.value);
-            out
-        }
-        ExprKind::Unary { operand, .. } => vec![operand],
-        ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Conditional { condition, then, otherwise } => vec![condition, then, otherwise],
-        ExprKind::Range { start, end, .. } => vec![start, end],
-        ExprKind::Field { base, .. } => vec![base],
-        ExprKind::Index { base, index } => vec![base, index],
-        ExprKind::Call { callee, args } => {
-            let mut out = vec![callee.as_ref()];
-            out.extend(args.iter().map(|arg| &arg.value));
-            out
-        }
-        ExprKind::Paren(inner) => vec![inner],
-    }
 }

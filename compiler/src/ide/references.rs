@@ -12,7 +12,10 @@
 
 use std::collections::HashSet;
 
-use orch_lang::ast::{self, ExprKind, FieldKey, Ident, Item, ItemKind, TypeExpr, TypeExprKind};
+use orch_lang::ast::{
+    self, Expr, ExprKind, FieldKey, Ident, Item, ItemKind, TypeExpr, TypeExprKind,
+};
+use orch_lang::visit::{self, Visitor};
 use orch_lang::{FileId, LineIndex, Span};
 use orch_stdlib::{RecordTy, Ty, lookup_function, lookup_kind};
 use smol_str::SmolStr;
@@ -99,7 +102,7 @@ pub(crate) fn target_at(analysis: &Analysis, file: FileId, offset: u32) -> Resul
         return found;
     }
     let names = file_names(analysis, ast);
-    if let Some(binder) = names.binders.iter().find(|binder| binder.ident.span.contains(offset)) {
+    if let Some(binder) = names.binders().iter().find(|binder| binder.ident.span.contains(offset)) {
         return Ok(local(file, binder.ident.span, binder.ident));
     }
     match find(ast, offset) {
@@ -317,7 +320,20 @@ fn type_target(
                 type_expr(analysis, &alias.ty, Some(&alias.name), offset)
                     .map(|found| found.and_then(|named| declared_once(analysis, named)))
             }
-            _ => None,
+            // No type expressions of their own (those inside blocks are
+            // items of `all_items` too).
+            ItemKind::Resource(_)
+            | ItemKind::Data(_)
+            | ItemKind::Module(_)
+            | ItemKind::Import(_)
+            | ItemKind::Provider(_)
+            | ItemKind::Lifecycle(_)
+            | ItemKind::Assert(_)
+            | ItemKind::Warn(_)
+            | ItemKind::Policy(_)
+            | ItemKind::If(_)
+            | ItemKind::For(_)
+            | ItemKind::Error => None,
         };
         if found.is_some() {
             return found;
@@ -452,22 +468,16 @@ pub(crate) fn all_items(items: &[Item]) -> Vec<&Item> {
 }
 
 fn collect_items<'a>(items: &'a [Item], out: &mut Vec<&'a Item>) {
-    for item in items {
-        out.push(item);
-        match &item.kind {
-            ItemKind::If(decl) => {
-                for (_, block) in &decl.branches {
-                    collect_items(&block.items, out);
-                }
-                if let Some(block) = &decl.else_block {
-                    collect_items(&block.items, out);
-                }
-            }
-            ItemKind::For(decl) => collect_items(&decl.block.items, out),
-            ItemKind::Policy(policy) => collect_items(&policy.block.items, out),
-            _ => {}
+    struct Items<'o, 'a>(&'o mut Vec<&'a Item>);
+    impl<'a> Visitor<'a> for Items<'_, 'a> {
+        fn visit_item(&mut self, item: &'a Item) {
+            self.0.push(item);
+            visit::walk_item(self, item);
         }
+        // No item is written inside an expression.
+        fn visit_expr(&mut self, _: &'a Expr) {}
     }
+    visit::walk_items(&mut Items(out), items);
 }
 
 /// The alias `name` as the checker registered it: the first declared.

@@ -13,16 +13,17 @@
 
 use std::collections::HashMap;
 
-use orch_lang::ast::{FieldKey, Ident, ItemKind, TypeExpr, TypeExprKind};
+use orch_lang::ast::{FieldKey, Ident, TypeExpr, TypeExprKind};
 use orch_lang::token::Token;
+use orch_lang::visit::{self, Visitor};
 use orch_lang::{FileId, Span, lex};
 use orch_stdlib::Ty;
 use smol_str::SmolStr;
 
 use super::bindings::{FileNames, Meaning, file_names};
 use super::references::{
-    BUILTIN_TYPES, Named, Occurrence, Target, all_items, module_bodies, occurrences, place,
-    record_fields, target_at,
+    BUILTIN_TYPES, Named, Occurrence, Target, module_bodies, occurrences, place, record_fields,
+    target_at,
 };
 use super::scope::{decl, module_alias, target_file};
 use crate::model::{DeclInfo, DeclKind};
@@ -361,7 +362,7 @@ impl Rename<'_> {
                 at: info.name_span,
             });
         }
-        for binder in names.binders.iter().filter(|binder| binder.ident.name == self.new) {
+        for binder in names.binders().iter().filter(|binder| binder.ident.name == self.new) {
             out.push(Binding {
                 visible: binder.visible,
                 scope: binder.scope,
@@ -376,37 +377,18 @@ impl Rename<'_> {
 /// The names of every type expression of `items` (`Service`,
 /// `common.Service`), as paths.
 fn type_paths(items: &[orch_lang::ast::Item]) -> Vec<Vec<&Ident>> {
-    let mut out = Vec::new();
-    for item in all_items(items) {
-        let ty = match &item.kind {
-            ItemKind::Param(param) => Some(&param.ty),
-            ItemKind::Let(decl) => decl.ty.as_ref(),
-            ItemKind::Output(output) => output.ty.as_ref(),
-            ItemKind::TypeAlias(alias) => Some(&alias.ty),
-            _ => None,
-        };
-        if let Some(ty) = ty {
-            collect_type_paths(ty, &mut out);
+    struct Paths<'a>(Vec<Vec<&'a Ident>>);
+    impl<'a> Visitor<'a> for Paths<'a> {
+        fn visit_type(&mut self, ty: &'a TypeExpr) {
+            if let TypeExprKind::Named(path) = &ty.kind {
+                self.0.push(path.segments.iter().collect());
+            }
+            visit::walk_type(self, ty);
         }
+        // No type is written inside an expression.
+        fn visit_expr(&mut self, _: &'a orch_lang::ast::Expr) {}
     }
-    out
-}
-
-fn collect_type_paths<'a>(ty: &'a TypeExpr, out: &mut Vec<Vec<&'a Ident>>) {
-    match &ty.kind {
-        TypeExprKind::Named(path) => out.push(path.segments.iter().collect()),
-        TypeExprKind::Generic { args, .. } => {
-            args.iter().for_each(|arg| collect_type_paths(arg, out))
-        }
-        TypeExprKind::Record(fields) => {
-            fields.iter().for_each(|field| collect_type_paths(&field.ty, out))
-        }
-        TypeExprKind::Optional(inner) | TypeExprKind::Paren(inner) => {
-            collect_type_paths(inner, out)
-        }
-        TypeExprKind::Union(members) => {
-            members.iter().for_each(|member| collect_type_paths(member, out))
-        }
-        TypeExprKind::Literal(_) | TypeExprKind::Error => {}
-    }
+    let mut paths = Paths(Vec::new());
+    visit::walk_items(&mut paths, items);
+    paths.0
 }

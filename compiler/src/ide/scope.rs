@@ -1,11 +1,11 @@
 //! Names and declarations as editors look them up: by position, by the
 //! span of a name, and across the files that modules and imports name.
 
-use orch_lang::ast::{self, Expr, ExprKind, Ident, Item, ItemKind};
+use orch_lang::ast::{self, Ident};
 use orch_lang::{FileId, Span};
 
-use super::locate::children;
 use crate::Analysis;
+use crate::loops::LoopScopes;
 use crate::model::{DeclId, DeclInfo, DeclKind};
 
 /// The declaration whose name is written at `span`.
@@ -70,74 +70,5 @@ pub(crate) fn visible_decls(analysis: &Analysis, file: FileId, offset: u32) -> V
 /// Variables bound around `offset` by `for` blocks and comprehensions,
 /// innermost last.
 pub(crate) fn local_bindings(file: &ast::SourceFile, offset: u32) -> Vec<&Ident> {
-    let mut out = Vec::new();
-    items(&file.items, offset, &mut out);
-    out
-}
-
-fn items<'a>(items: &'a [Item], offset: u32, out: &mut Vec<&'a Ident>) {
-    for item in items.iter().filter(|item| item.span.contains(offset)) {
-        match &item.kind {
-            ItemKind::For(decl) => {
-                if decl.block.span.contains(offset) {
-                    out.push(&decl.binding.first);
-                    out.extend(&decl.binding.second);
-                    self::items(&decl.block.items, offset, out);
-                } else {
-                    exprs(&decl.collection, offset, out);
-                }
-            }
-            ItemKind::If(decl) => {
-                for (condition, block) in &decl.branches {
-                    exprs(condition, offset, out);
-                    self::items(&block.items, offset, out);
-                }
-                if let Some(block) = &decl.else_block {
-                    self::items(&block.items, offset, out);
-                }
-            }
-            ItemKind::Policy(policy) => self::items(&policy.block.items, offset, out),
-            _ => {
-                let mut values: Vec<&Expr> = Vec::new();
-                match &item.kind {
-                    ItemKind::Param(param) => values.extend(&param.default),
-                    ItemKind::Let(decl) => values.push(&decl.value),
-                    ItemKind::Output(output) => values.push(&output.value),
-                    ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                        values.extend(resource.body.fields.iter().map(|f| &f.value))
-                    }
-                    ItemKind::Module(module) => {
-                        values.extend(module.body.fields.iter().map(|f| &f.value))
-                    }
-                    ItemKind::Provider(provider) => {
-                        values.extend(provider.body.fields.iter().map(|f| &f.value))
-                    }
-                    ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
-                        values.push(&assert.condition);
-                        values.push(&assert.message);
-                    }
-                    _ => {}
-                }
-                for value in values {
-                    exprs(value, offset, out);
-                }
-            }
-        }
-    }
-}
-
-fn exprs<'a>(node: &'a Expr, offset: u32, out: &mut Vec<&'a Ident>) {
-    if !node.span.contains(offset) {
-        return;
-    }
-    if let ExprKind::ListComprehension(comprehension) | ExprKind::MapComprehension(comprehension) =
-        &node.kind
-        && !comprehension.collection.span.contains(offset)
-    {
-        out.push(&comprehension.binding.first);
-        out.extend(&comprehension.binding.second);
-    }
-    for child in children(node) {
-        exprs(child, offset, out);
-    }
+    LoopScopes::of(file).in_scope_at(offset).into_iter().map(|var| var.ident).collect()
 }

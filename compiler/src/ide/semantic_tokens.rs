@@ -39,15 +39,16 @@
 //! not know them colour the token by its type.
 
 use orch_lang::ast::{
-    self, Arg, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind, StrPart, TypeExpr,
-    TypeExprKind,
+    self, Arg, Body, Decorator, Expr, ExprKind, FieldKey, Ident, Item, ItemKind, RecordFieldType,
+    TypeExpr, TypeExprKind,
 };
 use orch_lang::token::{CommentKind, Token};
+use orch_lang::visit::{self, LoopSite, Visitor};
 use orch_lang::{FileId, Span};
 use orch_stdlib::{lookup_function, lookup_kind};
-use smol_str::SmolStr;
 
 use crate::Analysis;
+use crate::loops::LoopScopes;
 use crate::model::{DeclInfo, DeclKind};
 
 /// What a token is. The order is the legend's order.
@@ -188,12 +189,12 @@ pub fn semantic_tokens(analysis: &Analysis, file: FileId) -> Vec<SemanticToken> 
     let mut names = Names {
         analysis,
         file,
-        locals: Vec::new(),
+        loops: LoopScopes::of(&source.parsed.file),
         out: Vec::new(),
         contextual: Vec::new(),
         decls: analysis.decls.iter().filter(|d| d.file == file && d.name.is_some()).collect(),
     };
-    names.items(&source.parsed.file.items);
+    names.visit_file(&source.parsed.file);
     let Names { out: named, contextual, .. } = names;
 
     let lexed = orch_lang::lex(file, text);
@@ -307,8 +308,8 @@ fn split_lines(text: &str, raw: Raw, out: &mut Vec<SemanticToken>) {
 struct Names<'a> {
     analysis: &'a Analysis,
     file: FileId,
-    /// Loop and comprehension variables in scope, innermost last.
-    locals: Vec<SmolStr>,
+    /// Loop and comprehension variables, and where they are visible.
+    loops: LoopScopes<'a>,
     out: Vec<Raw>,
     /// Ranges in which `key` or `as` is a keyword.
     contextual: Vec<(u32, u32)>,
@@ -317,7 +318,7 @@ struct Names<'a> {
     decls: Vec<&'a DeclInfo>,
 }
 
-impl Names<'_> {
+impl<'a> Names<'a> {
     fn push(&mut self, span: Span, ty: TokenType, modifiers: &[TokenModifier]) {
         let modifiers = modifiers.iter().fold(0, |set, m| set | m.bit());
         self.out.push(Raw { start: span.start, end: span.end, ty, modifiers });
@@ -330,145 +331,13 @@ impl Names<'_> {
         }
     }
 
-    fn items(&mut self, items: &[Item]) {
-        for item in items {
-            self.item(item);
-        }
-    }
-
-    fn item(&mut self, item: &Item) {
-        use TokenModifier as M;
-        for decorator in &item.decorators {
-            let span = Span::new(self.file, decorator.span.start, decorator.name.span.end);
-            self.push(span, TokenType::Decorator, &[]);
-            // `@ignore_changes(content)` names fields, `@provider(replica)`
-            // a provider configuration.
-            let named = match decorator.name.name.as_str() {
-                "ignore_changes" => Some(TokenType::Property),
-                "provider" => Some(TokenType::Namespace),
-                _ => None,
-            };
-            for arg in decorator.args.iter().flatten() {
-                match (&arg.value.kind, named) {
-                    (ExprKind::Ident(ident), Some(ty)) if arg.name.is_none() => {
-                        self.push(ident.span, ty, &[])
-                    }
-                    _ => self.arg(arg),
-                }
-            }
-        }
-        match &item.kind {
-            ItemKind::Param(param) => {
-                self.declare(&param.name, TokenType::Parameter, &[]);
-                self.ty(&param.ty);
-                if let Some(default) = &param.default {
-                    self.expr(default);
-                }
-            }
-            ItemKind::Let(decl) => {
-                self.declare(&decl.name, TokenType::Variable, &[M::Readonly]);
-                if let Some(ty) = &decl.ty {
-                    self.ty(ty);
-                }
-                self.expr(&decl.value);
-            }
-            ItemKind::TypeAlias(alias) => {
-                self.declare(&alias.name, TokenType::Type, &[]);
-                self.ty(&alias.ty);
-            }
-            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-                let modifier =
-                    if matches!(item.kind, ItemKind::Data(_)) { M::Data } else { M::Resource };
-                self.declare(&resource.name, TokenType::Variable, &[modifier]);
-                self.kind_path(&resource.kind.segments);
-                self.body(&resource.body, TokenType::Property);
-            }
-            ItemKind::Output(output) => {
-                self.declare(&output.name, TokenType::Variable, &[M::Output]);
-                if let Some(ty) = &output.ty {
-                    self.ty(ty);
-                }
-                self.expr(&output.value);
-            }
-            ItemKind::Module(module) => {
-                self.declare(&module.name, TokenType::Namespace, &[]);
-                self.expr(&module.source);
-                self.body(&module.body, TokenType::Parameter);
-            }
-            ItemKind::Import(import) => {
-                self.expr(&import.source);
-                self.contextual.push((import.source.span.end, import.alias.span.start));
-                self.declare(&import.alias, TokenType::Namespace, &[]);
-            }
-            ItemKind::Provider(provider) => {
-                self.push(provider.name.span, TokenType::Namespace, &[]);
-                if let Some(alias) = &provider.alias {
-                    self.contextual.push((provider.name.span.end, alias.span.start));
-                    self.declare(alias, TokenType::Namespace, &[]);
-                }
-                self.body(&provider.body, TokenType::Property);
-            }
-            ItemKind::Lifecycle(block) => self.body(&block.body, TokenType::Property),
-            ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
-                self.expr(&assert.condition);
-                self.expr(&assert.message);
-            }
-            ItemKind::Policy(policy) => {
-                self.declare(&policy.name, TokenType::Namespace, &[]);
-                self.items(&policy.block.items);
-            }
-            ItemKind::If(decl) => {
-                for (condition, block) in &decl.branches {
-                    self.expr(condition);
-                    self.items(&block.items);
-                }
-                if let Some(block) = &decl.else_block {
-                    self.items(&block.items);
-                }
-            }
-            ItemKind::For(decl) => {
-                self.expr(&decl.collection);
-                let depth = self.bind(&decl.binding);
-                if let Some(key) = &decl.key {
-                    self.contextual.push((decl.collection.span.end, key.span.start));
-                    self.expr(key);
-                }
-                self.items(&decl.block.items);
-                self.locals.truncate(depth);
-            }
-            ItemKind::Error => {}
-        }
-    }
-
-    /// Declares the variables of a `for` or a comprehension; returns the
-    /// depth to truncate the locals to afterwards.
-    fn bind(&mut self, binding: &ast::ForBinding) -> usize {
-        let depth = self.locals.len();
-        for name in std::iter::once(&binding.first).chain(&binding.second) {
-            self.declare(
-                name,
-                TokenType::Variable,
-                &[TokenModifier::Readonly, TokenModifier::Loop],
-            );
-            self.locals.push(name.name.clone());
-        }
-        depth
-    }
-
-    fn body(&mut self, body: &Body, keys: TokenType) {
+    /// The keys of a body (the body's values are visited by the walk).
+    fn body_keys(&mut self, body: &Body, keys: TokenType) {
         for field in &body.fields {
             if let FieldKey::Name(name) = &field.key {
                 self.push(name.span, keys, &[]);
             }
-            self.expr(&field.value);
         }
-    }
-
-    fn arg(&mut self, arg: &Arg) {
-        if let Some(name) = &arg.name {
-            self.push(name.span, TokenType::Parameter, &[]);
-        }
-        self.expr(&arg.value);
     }
 
     /// `fs.file`: the package, then the kind.
@@ -481,31 +350,6 @@ impl Names<'_> {
                 self.push(segment.span, TokenType::Namespace, library);
             }
             self.push(last.span, TokenType::Class, library);
-        }
-    }
-
-    fn ty(&mut self, ty: &TypeExpr) {
-        match &ty.kind {
-            TypeExprKind::Named(path) => self.type_name(path),
-            TypeExprKind::Generic { name, args } => {
-                self.type_name(name);
-                for arg in args {
-                    self.ty(arg);
-                }
-            }
-            TypeExprKind::Record(fields) => {
-                for field in fields {
-                    self.declare(&field.name, TokenType::Property, &[]);
-                    self.ty(&field.ty);
-                }
-            }
-            TypeExprKind::Optional(inner) | TypeExprKind::Paren(inner) => self.ty(inner),
-            TypeExprKind::Union(members) => {
-                for member in members {
-                    self.ty(member);
-                }
-            }
-            TypeExprKind::Literal(_) | TypeExprKind::Error => {}
         }
     }
 
@@ -531,107 +375,12 @@ impl Names<'_> {
         }
     }
 
-    fn expr(&mut self, expr: &Expr) {
-        match &expr.kind {
-            ExprKind::Int(_)
-            | ExprKind::Float(_)
-            | ExprKind::Duration { .. }
-            | ExprKind::Bool(_)
-            | ExprKind::None
-            | ExprKind::Error => {}
-            ExprKind::Ident(ident) => self.name(ident),
-            ExprKind::Str(lit) => {
-                for part in &lit.parts {
-                    if let StrPart::Interpolation(inner) = part {
-                        self.expr(inner);
-                    }
-                }
-            }
-            ExprKind::List(items) => {
-                for item in items {
-                    self.expr(item);
-                }
-            }
-            ExprKind::Object(fields) => {
-                for field in fields {
-                    if let FieldKey::Name(name) = &field.key {
-                        self.push(name.span, TokenType::Property, &[]);
-                    }
-                    self.expr(&field.value);
-                }
-            }
-            ExprKind::ListComprehension(comprehension)
-            | ExprKind::MapComprehension(comprehension) => {
-                self.expr(&comprehension.collection);
-                let depth = self.bind(&comprehension.binding);
-                for inner in comprehension.condition.iter().chain(&comprehension.key) {
-                    self.expr(inner);
-                }
-                self.expr(&comprehension.value);
-                self.locals.truncate(depth);
-            }
-            ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                self.expr(lhs);
-                self.expr(rhs);
-            }
-            ExprKind::Conditional { condition, then, otherwise } => {
-                self.expr(condition);
-                self.expr(then);
-                self.expr(otherwise);
-            }
-            ExprKind::Range { start, end, .. } => {
-                self.expr(start);
-                self.expr(end);
-            }
-            ExprKind::Field { base, name, .. } => {
-                self.expr(base);
-                // `alias.NAME` of an import names a declaration.
-                match self.resolved(name) {
-                    Some((ty, modifiers)) => self.push(name.span, ty, &modifiers),
-                    None => self.push(name.span, TokenType::Property, &[]),
-                }
-            }
-            ExprKind::Index { base, index } => {
-                self.expr(base);
-                self.expr(index);
-            }
-            ExprKind::Call { callee, args } => {
-                // `resources(KIND)` is checked apart from the other functions.
-                let function = match &callee.kind {
-                    ExprKind::Ident(name)
-                        if name.name == "resources" || lookup_function(&name.name).is_some() =>
-                    {
-                        Some(name)
-                    }
-                    _ => None,
-                };
-                match function {
-                    Some(name) => {
-                        self.push(name.span, TokenType::Function, &[TokenModifier::DefaultLibrary])
-                    }
-                    None => self.expr(callee),
-                }
-                let kinds = function.is_some_and(|name| name.name == "resources");
-                for arg in args {
-                    match dotted(&arg.value) {
-                        Some(segments) if kinds && arg.name.is_none() && segments.len() > 1 => {
-                            self.kind_path(&segments.into_iter().cloned().collect::<Vec<_>>())
-                        }
-                        _ => self.arg(arg),
-                    }
-                }
-            }
-            ExprKind::Paren(inner) => self.expr(inner),
-        }
-    }
-
     /// A name used as a value.
     fn name(&mut self, ident: &Ident) {
         if let Some((ty, modifiers)) = self.resolved(ident) {
             return self.push(ident.span, ty, &modifiers);
         }
-        if self.locals.contains(&ident.name) {
+        if self.loops.binding_of(&ident.name, ident.span).is_some() {
             return self.push(
                 ident.span,
                 TokenType::Variable,
@@ -655,6 +404,175 @@ impl Names<'_> {
     fn resolved(&self, ident: &Ident) -> Option<(TokenType, Vec<TokenModifier>)> {
         let id = self.analysis.checked.resolutions.get(&ident.span)?;
         classify(self.analysis.decls.get(id.0 as usize)?.kind)
+    }
+}
+
+impl<'a> Visitor<'a> for Names<'a> {
+    fn visit_item(&mut self, item: &'a Item) {
+        use TokenModifier as M;
+        match &item.kind {
+            ItemKind::Param(param) => self.declare(&param.name, TokenType::Parameter, &[]),
+            ItemKind::Let(decl) => self.declare(&decl.name, TokenType::Variable, &[M::Readonly]),
+            ItemKind::TypeAlias(alias) => self.declare(&alias.name, TokenType::Type, &[]),
+            ItemKind::Resource(resource) | ItemKind::Data(resource) => {
+                let modifier =
+                    if matches!(item.kind, ItemKind::Data(_)) { M::Data } else { M::Resource };
+                self.declare(&resource.name, TokenType::Variable, &[modifier]);
+                self.kind_path(&resource.kind.segments);
+                self.body_keys(&resource.body, TokenType::Property);
+            }
+            ItemKind::Output(output) => {
+                self.declare(&output.name, TokenType::Variable, &[M::Output])
+            }
+            ItemKind::Module(module) => {
+                self.declare(&module.name, TokenType::Namespace, &[]);
+                self.body_keys(&module.body, TokenType::Parameter);
+            }
+            ItemKind::Import(import) => {
+                self.contextual.push((import.source.span.end, import.alias.span.start));
+                self.declare(&import.alias, TokenType::Namespace, &[]);
+            }
+            ItemKind::Provider(provider) => {
+                self.push(provider.name.span, TokenType::Namespace, &[]);
+                if let Some(alias) = &provider.alias {
+                    self.contextual.push((provider.name.span.end, alias.span.start));
+                    self.declare(alias, TokenType::Namespace, &[]);
+                }
+                self.body_keys(&provider.body, TokenType::Property);
+            }
+            ItemKind::Policy(policy) => self.declare(&policy.name, TokenType::Namespace, &[]),
+            ItemKind::For(decl) => {
+                if let Some(key) = &decl.key {
+                    self.contextual.push((decl.collection.span.end, key.span.start));
+                }
+            }
+            ItemKind::Lifecycle(block) => self.body_keys(&block.body, TokenType::Property),
+            ItemKind::Assert(_) | ItemKind::Warn(_) | ItemKind::If(_) | ItemKind::Error => {}
+        }
+        visit::walk_item(self, item);
+    }
+
+    fn visit_decorator(&mut self, decorator: &'a Decorator) {
+        let span = Span::new(self.file, decorator.span.start, decorator.name.span.end);
+        self.push(span, TokenType::Decorator, &[]);
+        // `@ignore_changes(content)` names fields, `@provider(replica)`
+        // a provider configuration.
+        let named = match decorator.name.name.as_str() {
+            "ignore_changes" => Some(TokenType::Property),
+            "provider" => Some(TokenType::Namespace),
+            _ => None,
+        };
+        for arg in decorator.args.iter().flatten() {
+            match (&arg.value.kind, named) {
+                (ExprKind::Ident(ident), Some(ty)) if arg.name.is_none() => {
+                    self.push(ident.span, ty, &[])
+                }
+                _ => self.visit_arg(arg),
+            }
+        }
+    }
+
+    fn visit_arg(&mut self, arg: &'a Arg) {
+        if let Some(name) = &arg.name {
+            self.push(name.span, TokenType::Parameter, &[]);
+        }
+        visit::walk_arg(self, arg);
+    }
+
+    fn visit_type(&mut self, ty: &'a TypeExpr) {
+        match &ty.kind {
+            TypeExprKind::Named(path) | TypeExprKind::Generic { name: path, .. } => {
+                self.type_name(path)
+            }
+            TypeExprKind::Record(_)
+            | TypeExprKind::Optional(_)
+            | TypeExprKind::Literal(_)
+            | TypeExprKind::Union(_)
+            | TypeExprKind::Paren(_)
+            | TypeExprKind::Error => {}
+        }
+        visit::walk_type(self, ty);
+    }
+
+    fn visit_record_field_type(&mut self, field: &'a RecordFieldType) {
+        self.declare(&field.name, TokenType::Property, &[]);
+        visit::walk_record_field_type(self, field);
+    }
+
+    /// Declares the variables of a `for` or a comprehension.
+    fn enter_loop(&mut self, site: LoopSite<'a>) {
+        let binding = site.binding();
+        for name in std::iter::once(&binding.first).chain(&binding.second) {
+            self.declare(
+                name,
+                TokenType::Variable,
+                &[TokenModifier::Readonly, TokenModifier::Loop],
+            );
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match &expr.kind {
+            ExprKind::Ident(ident) => self.name(ident),
+            ExprKind::Object(fields) => {
+                for field in fields {
+                    if let FieldKey::Name(name) = &field.key {
+                        self.push(name.span, TokenType::Property, &[]);
+                    }
+                }
+                visit::walk_expr(self, expr);
+            }
+            ExprKind::Field { base, name, .. } => {
+                self.visit_expr(base);
+                // `alias.NAME` of an import names a declaration.
+                match self.resolved(name) {
+                    Some((ty, modifiers)) => self.push(name.span, ty, &modifiers),
+                    None => self.push(name.span, TokenType::Property, &[]),
+                }
+            }
+            ExprKind::Call { callee, args } => {
+                // `resources(KIND)` is checked apart from the other functions.
+                let function = match &callee.kind {
+                    ExprKind::Ident(name)
+                        if name.name == "resources" || lookup_function(&name.name).is_some() =>
+                    {
+                        Some(name)
+                    }
+                    _ => None,
+                };
+                match function {
+                    Some(name) => {
+                        self.push(name.span, TokenType::Function, &[TokenModifier::DefaultLibrary])
+                    }
+                    None => self.visit_expr(callee),
+                }
+                let kinds = function.is_some_and(|name| name.name == "resources");
+                for arg in args {
+                    match dotted(&arg.value) {
+                        Some(segments) if kinds && arg.name.is_none() && segments.len() > 1 => {
+                            self.kind_path(&segments.into_iter().cloned().collect::<Vec<_>>())
+                        }
+                        _ => self.visit_arg(arg),
+                    }
+                }
+            }
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Duration { .. }
+            | ExprKind::Bool(_)
+            | ExprKind::None
+            | ExprKind::Str(_)
+            | ExprKind::List(_)
+            | ExprKind::ListComprehension(_)
+            | ExprKind::MapComprehension(_)
+            | ExprKind::Unary { .. }
+            | ExprKind::Binary { .. }
+            | ExprKind::Conditional { .. }
+            | ExprKind::Range { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::Paren(_)
+            | ExprKind::Error => visit::walk_expr(self, expr),
+        }
     }
 }
 
