@@ -15,12 +15,18 @@ fn a_terraform_style_var_file_is_recognised() {
     let run = project.run(&["check", "main.orch", "--var-file", "dev.tfvars"]);
     run.expect_code(1);
     let stderr = flat(&run.stderr);
+    assert!(stderr.contains("dev.tfvars is a Terraform var file"), "{stderr}");
+    assert!(stderr.contains("`.orchvars`"), "{stderr}");
+    // The same lines in a file of another name: not JSON, and what to do.
+    project.write("dev.vars", "env = \"prod\"\n");
+    let run = project.run(&["check", "main.orch", "--var-file", "dev.vars"]);
+    run.expect_code(1);
+    let stderr = flat(&run.stderr);
     assert!(
-        stderr.contains("the var file `dev.tfvars` is not valid JSON at line 1, column 1"),
+        stderr.contains("the var file `dev.vars` is not valid JSON at line 1, column 1"),
         "{stderr}"
     );
-    assert!(stderr.contains("Terraform's .tfvars"), "{stderr}");
-    assert!(stderr.contains("--var NAME=VALUE"), "{stderr}");
+    assert!(stderr.contains("name the file `*.orchvars`"), "{stderr}");
 }
 
 #[test]

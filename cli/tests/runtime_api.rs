@@ -196,7 +196,7 @@ output o: int = w.output
     orch.run(&[&["plan", "main.orch", "--out", "new.plan"][..], &state].concat()).expect_code(0);
     let run = orch.run(&["apply", "new.plan"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("Apply complete: 2 operations done."), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 2 created"), "{}", run.stdout);
     let output = orch.run(&[&["output", "main.orch", "--json"][..], &state].concat());
     output.expect_code(0);
     assert!(output.stdout.contains('2'), "{}", output.stdout);
