@@ -51,8 +51,15 @@ impl Graph {
             if decl.kind == DeclKind::Import {
                 continue;
             }
-            let description =
-                decl.item.decorators.iter().find(|d| d.name.name == "description").and_then(|d| {
+            let description = decl
+                .item
+                .decorators
+                .iter()
+                .find(|d| {
+                    crate::decorator::DecoratorKind::from_name(&d.name.name)
+                        == Some(crate::decorator::DecoratorKind::Description)
+                })
+                .and_then(|d| {
                     let arg = d.args.as_ref()?.first()?;
                     match &arg.value.kind {
                         orch_lang::ast::ExprKind::Str(lit) => lit.as_plain(),

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod db;
+pub mod decorator;
 pub mod eval;
 pub mod ide;
 pub mod ir;

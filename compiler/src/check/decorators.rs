@@ -8,62 +8,39 @@ use orch_stdlib::{Ty, lookup_kind};
 
 use super::Checker;
 use super::exprs::dotted_path;
+use crate::decorator::DecoratorKind;
 use crate::model::{DeclId, DeclKind};
 use crate::suggest::closest;
-
-/// The decorators and the declarations they apply to.
-const DECORATORS: &[(&str, &[DeclKind])] = &[
-    (
-        "description",
-        &[
-            DeclKind::Param,
-            DeclKind::Let,
-            DeclKind::Resource,
-            DeclKind::Data,
-            DeclKind::Output,
-            DeclKind::Module,
-            DeclKind::Import,
-            DeclKind::Assert,
-            DeclKind::Warn,
-        ],
-    ),
-    ("depends_on", &[DeclKind::Resource, DeclKind::Data, DeclKind::Module]),
-    ("prevent_destroy", &[DeclKind::Resource]),
-    ("create_before_destroy", &[DeclKind::Resource]),
-    ("ignore_changes", &[DeclKind::Resource]),
-    ("timeout", &[DeclKind::Resource]),
-    ("retry", &[DeclKind::Resource]),
-    ("provider", &[DeclKind::Resource, DeclKind::Data]),
-];
 
 /// Whether `name` is a decorator that applies to `kind` (a field of that
 /// name in a body was meant as the decorator).
 pub(super) fn is_decorator_of(name: &str, kind: DeclKind) -> bool {
-    DECORATORS.iter().any(|(decorator, kinds)| *decorator == name && kinds.contains(&kind))
+    DecoratorKind::from_name(name).is_some_and(|d| d.applies_to().contains(&kind))
 }
 
 pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
     let decl = checker.model.decl(id);
     let (file, scope, kind, item) = (decl.file, decl.scope, decl.kind, decl.item);
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<DecoratorKind> = Vec::new();
     for decorator in &item.decorators {
         let name = decorator.name.name.as_str();
-        let Some((_, allowed)) = DECORATORS.iter().find(|(n, _)| *n == name) else {
+        let Some(known) = DecoratorKind::from_name(name) else {
             let mut diagnostic = Diagnostic::new(
                 &codes::E0106,
                 decorator.name.span,
                 format!("unknown decorator `@{name}`"),
             );
-            if let Some(suggestion) = closest(name, DECORATORS.iter().map(|(n, _)| *n)) {
+            if let Some(suggestion) = closest(name, DecoratorKind::ALL.iter().map(|d| d.name())) {
                 diagnostic = diagnostic
                     .with_primary_message(format!("did you mean `@{suggestion}`?"))
                     .with_suggestion(decorator.name.span, suggestion);
             }
-            let names: Vec<String> = DECORATORS.iter().map(|(n, _)| format!("@{n}")).collect();
+            let names: Vec<String> =
+                DecoratorKind::ALL.iter().map(|d| format!("@{}", d.name())).collect();
             checker.error(diagnostic.with_help(format!("decorators: {}", names.join(", "))));
             continue;
         };
-        if !allowed.contains(&kind) {
+        if !known.applies_to().contains(&kind) {
             checker.error(Diagnostic::new(
                 &codes::E0208,
                 decorator.span,
@@ -71,7 +48,7 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             ));
             continue;
         }
-        if seen.contains(&name) {
+        if seen.contains(&known) {
             checker.error(Diagnostic::new(
                 &codes::E0208,
                 decorator.span,
@@ -79,10 +56,10 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
             ));
             continue;
         }
-        seen.push(name);
+        seen.push(known);
         let args: &[ast::Arg] = decorator.args.as_deref().unwrap_or(&[]);
-        match name {
-            "description" => {
+        match known {
+            DecoratorKind::Description => {
                 let [arg] = args else {
                     wrong_args(checker, decorator.span, "`@description` takes one string");
                     continue;
@@ -90,14 +67,17 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                 let typed = checker.expr(file, &arg.value, scope, Some(&Ty::String));
                 checker.expect_type(&arg.value, &typed, &Ty::String, "a description");
             }
-            "prevent_destroy" | "create_before_destroy" if decorator.args.is_some() => {
+            DecoratorKind::PreventDestroy | DecoratorKind::CreateBeforeDestroy => {
+                if decorator.args.is_none() {
+                    continue;
+                }
                 wrong_args(
                     checker,
                     decorator.span,
                     &format!("`@{name}` takes no arguments; write `@{name}`"),
                 );
             }
-            "depends_on" => {
+            DecoratorKind::DependsOn => {
                 if args.is_empty() {
                     wrong_args(
                         checker,
@@ -109,7 +89,7 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                     depends_on(checker, file, scope, arg);
                 }
             }
-            "ignore_changes" => {
+            DecoratorKind::IgnoreChanges => {
                 let kind_name = match &item.kind {
                     ItemKind::Resource(resource) => resource.kind.to_dotted(),
                     _ => String::new(),
@@ -141,7 +121,7 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                     }
                 }
             }
-            "timeout" => {
+            DecoratorKind::Timeout => {
                 let [arg] = args else {
                     wrong_args(
                         checker,
@@ -153,7 +133,7 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                 let typed = checker.expr(file, &arg.value, scope, Some(&Ty::Duration));
                 checker.expect_type(&arg.value, &typed, &Ty::Duration, "a timeout");
             }
-            "retry" => {
+            DecoratorKind::Retry => {
                 for arg in args {
                     let expected = match arg.name.as_ref().map(|n| n.name.as_str()) {
                         Some("attempts") => Ty::Int,
@@ -171,7 +151,7 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                     checker.expect_type(&arg.value, &typed, &expected, "a retry setting");
                 }
             }
-            "provider" => {
+            DecoratorKind::Provider => {
                 let [arg] = args else {
                     wrong_args(
                         checker,
@@ -215,7 +195,6 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                     )));
                 }
             }
-            _ => {}
         }
     }
 }

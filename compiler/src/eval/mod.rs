@@ -23,6 +23,7 @@ use smol_str::SmolStr;
 
 use crate::check::{Checked, KeyKind};
 use crate::db::{Files, SourceDb};
+use crate::decorator::DecoratorKind;
 use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
 pub use params::{ParamInput, ParamOrigin, VarFileError, conform, parse_var_file};
 
@@ -1230,16 +1231,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let mut options = InstanceOptions::default();
         for decorator in &item.decorators {
             let args = decorator.args.as_deref().unwrap_or_default();
-            match decorator.name.name.as_str() {
-                "prevent_destroy" => options.prevent_destroy = true,
-                "create_before_destroy" => options.create_before_destroy = true,
-                "ignore_changes" => options
+            match DecoratorKind::from_name(&decorator.name.name) {
+                Some(DecoratorKind::PreventDestroy) => options.prevent_destroy = true,
+                Some(DecoratorKind::CreateBeforeDestroy) => options.create_before_destroy = true,
+                Some(DecoratorKind::IgnoreChanges) => options
                     .ignore_changes
                     .extend(args.iter().filter_map(|a| expr::dotted(&a.value))),
-                "provider" => {
+                Some(DecoratorKind::Provider) => {
                     options.provider_alias = args.first().and_then(|a| expr::dotted(&a.value))
                 }
-                "timeout" => {
+                Some(DecoratorKind::Timeout) => {
                     if let Some(arg) = args.first()
                         && let Value::Duration(ms) =
                             self.eval_expr(context, scope, keys, &arg.value)?.reveal_all()
@@ -1247,7 +1248,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         options.timeout_ms = Some(ms);
                     }
                 }
-                "retry" => {
+                Some(DecoratorKind::Retry) => {
                     let (mut attempts, mut backoff) = (3, 1000);
                     for (index, arg) in args.iter().enumerate() {
                         let value = self.eval_expr(context, scope, keys, &arg.value)?.reveal_all();
@@ -1261,7 +1262,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     }
                     options.retry = Some((attempts, backoff));
                 }
-                _ => {}
+                // Checked, with nothing for the runtime; unknown ones are
+                // errors at check.
+                Some(DecoratorKind::Description | DecoratorKind::DependsOn) | None => {}
             }
         }
         Ok(options)

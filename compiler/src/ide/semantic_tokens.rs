@@ -48,6 +48,7 @@ use orch_lang::{FileId, Span};
 use orch_stdlib::{lookup_function, lookup_kind};
 
 use crate::Analysis;
+use crate::decorator::DecoratorKind;
 use crate::loops::LoopScopes;
 use crate::model::{DeclInfo, DeclKind};
 
@@ -457,10 +458,18 @@ impl<'a> Visitor<'a> for Names<'a> {
         self.push(span, TokenType::Decorator, &[]);
         // `@ignore_changes(content)` names fields, `@provider(replica)`
         // a provider configuration.
-        let named = match decorator.name.name.as_str() {
-            "ignore_changes" => Some(TokenType::Property),
-            "provider" => Some(TokenType::Namespace),
-            _ => None,
+        let named = match DecoratorKind::from_name(&decorator.name.name) {
+            Some(DecoratorKind::IgnoreChanges) => Some(TokenType::Property),
+            Some(DecoratorKind::Provider) => Some(TokenType::Namespace),
+            Some(
+                DecoratorKind::Description
+                | DecoratorKind::DependsOn
+                | DecoratorKind::PreventDestroy
+                | DecoratorKind::CreateBeforeDestroy
+                | DecoratorKind::Timeout
+                | DecoratorKind::Retry,
+            )
+            | None => None,
         };
         for arg in decorator.args.iter().flatten() {
             match (&arg.value.kind, named) {
