@@ -61,7 +61,7 @@ pub struct Analysis {
     /// file instantiates or imports).
     pub evaluations: Vec<(FileId, eval::Evaluation)>,
     /// Remarks that are not diagnostics, such as a skipped evaluation.
-    pub notes: Vec<String>,
+    pub notes: Vec<eval::EvalNote>,
     /// Every declaration, indexed by [`model::DeclId`]: where it is and
     /// what it is called, for the language server.
     pub decls: Vec<model::DeclInfo>,

@@ -133,13 +133,34 @@ impl Resolver for ConfigOnly {
 }
 
 /// The result of evaluating one root module.
+/// Why a configuration was not evaluated (not an error: `check` without
+/// the values of required params still checks everything else).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvalNote {
+    /// The required params `names` of the module at `path` have no value.
+    MissingParams { path: String, names: Vec<String> },
+}
+
+impl std::fmt::Display for EvalNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalNote::MissingParams { path, names } => write!(
+                f,
+                "{path}: evaluation skipped: no value for the required param{} {}; pass them with --var NAME=VALUE, --var-file or ORCH_VAR_NAME",
+                if names.len() > 1 { "s" } else { "" },
+                names.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Evaluation {
     pub instances: Vec<Instance>,
     pub outputs: BTreeMap<String, Value>,
     pub diagnostics: Vec<Diagnostic>,
     /// Why evaluation was skipped, when it was.
-    pub notes: Vec<String>,
+    pub notes: Vec<EvalNote>,
     /// The required params of the root that have no value: evaluation
     /// was skipped for them (and `notes` says so).
     pub missing_params: Vec<String>,
@@ -375,7 +396,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         &mut self,
         root: FileId,
         inputs: &std::collections::HashMap<String, ParamInput>,
-        notes: &mut Vec<String>,
+        notes: &mut Vec<EvalNote>,
     ) -> Option<HashMap<SmolStr, Value>> {
         let module = self.model.modules.get(&root)?;
         let mut values = HashMap::default();
@@ -422,11 +443,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if !missing.is_empty() {
             self.missing_params = missing.clone();
             let path = self.files.module_path(root);
-            notes.push(format!(
-                "{path}: evaluation skipped: no value for the required param{} {}; pass them with --var NAME=VALUE, --var-file or ORCH_VAR_NAME",
-                if missing.len() > 1 { "s" } else { "" },
-                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-            ));
+            notes.push(EvalNote::MissingParams { path: path.to_string(), names: missing });
             return None;
         }
         if self.diagnostics.iter().any(Diagnostic::is_error) {
