@@ -582,23 +582,6 @@ impl<'r> Executor<'r> {
                 continue;
             }
             let node = &mut self.nodes[index];
-            // Values that are still unknown cannot be applied.
-            if matches!(node.steps.first(), Some(Step::Create | Step::Update))
-                && !inputs_known(&node.change.kind, &node.change.config)
-            {
-                let schema = orch_stdlib::lookup_kind(&node.change.kind);
-                let missing = unknown_inputs(&provider::inputs_of(schema, &node.change.config));
-                let message = format!(
-                    "a value it needs is still unknown after its dependencies were applied{}",
-                    if missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", missing.join(", "))
-                    }
-                );
-                self.fail(index, message);
-                continue;
-            }
             if node.change.data
                 && node.steps.first() == Some(&Step::Read)
                 && self.data_reads.contains_key(&node.change.address)
@@ -619,6 +602,26 @@ impl<'r> Executor<'r> {
             };
             if self.running >= self.options.parallelism.max(1) {
                 waiting_for_slot.push_back(index);
+                continue;
+            }
+            // Values that are still unknown cannot be applied.
+            // Checked only once a slot is free: a node that waits for one
+            // is looked at again every round.
+            let node = &self.nodes[index];
+            if matches!(step, Step::Create | Step::Update)
+                && !inputs_known(&node.change.kind, &node.change.config)
+            {
+                let schema = orch_stdlib::lookup_kind(&node.change.kind);
+                let missing = unknown_inputs(&provider::inputs_of(schema, &node.change.config));
+                let message = format!(
+                    "a value it needs is still unknown after its dependencies were applied{}",
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", missing.join(", "))
+                    }
+                );
+                self.fail(index, message);
                 continue;
             }
             let task = self.launch(index, step).await?;
