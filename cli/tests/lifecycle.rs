@@ -177,10 +177,8 @@ moved {
     orch.expect_no_changes(&[]);
 }
 
-#[test]
-fn conflicting_moves_are_refused_before_anything_happens() {
-    let orch = Orch::new(
-        r#"resource a: fs.file {
+/// Two files, `a` and `b`, for the tests that move them.
+const TWO_FILES: &str = r#"resource a: fs.file {
   path    = "a.txt"
   content = "a"
 }
@@ -189,8 +187,11 @@ resource b: fs.file {
   path    = "b.txt"
   content = "b"
 }
-"#,
-    );
+"#;
+
+#[test]
+fn conflicting_moves_are_refused_before_anything_happens() {
+    let orch = Orch::new(TWO_FILES);
     orch.apply(&[]);
     orch.write(
         "main.orch",
@@ -225,18 +226,7 @@ moved {
 
 #[test]
 fn a_move_onto_an_address_with_its_own_object_is_refused() {
-    let orch = Orch::new(
-        r#"resource a: fs.file {
-  path    = "a.txt"
-  content = "a"
-}
-
-resource b: fs.file {
-  path    = "b.txt"
-  content = "b"
-}
-"#,
-    );
+    let orch = Orch::new(TWO_FILES);
     orch.apply(&[]);
     orch.write(
         "main.orch",
