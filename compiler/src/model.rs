@@ -74,6 +74,16 @@ impl Decl<'_> {
     }
 }
 
+/// What a name refers to ([`Model::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Variable `index` (0 for the first, 1 for the second of `for k, v`)
+    /// of the `for` block whose scope is `scope`.
+    LoopVar { scope: ScopeId, index: usize },
+    /// A declaration: a block `let` or a module-level name.
+    Decl(DeclId),
+}
+
 /// A declaration as plain data that does not borrow the syntax trees, kept
 /// in [`crate::Analysis`] for the language server.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,6 +219,31 @@ impl<'a> Model<'a> {
             current = parent;
         }
         chain
+    }
+
+    /// What `name`, written in `scope` of `file`, refers to: the variables
+    /// of the `for` blocks and the `let`s of the blocks around it, from
+    /// the innermost block outwards, then the module-level names. This is
+    /// the one resolution order of the language; the checker and the
+    /// evaluator both ask it (after the comprehension variables around
+    /// the use, which only they hold while walking an expression), and
+    /// the editors' span-based [`crate::loops::LoopScopes`] keeps the same
+    /// rule.
+    pub fn resolve(&self, file: FileId, scope: ScopeId, name: &str) -> Option<Resolution> {
+        for scope_id in self.scope_chain(scope) {
+            let scope = self.scope(scope_id);
+            if let ScopeKind::For(decl) = &scope.kind {
+                let binding = &decl.binding;
+                let names = std::iter::once(&binding.first).chain(&binding.second);
+                if let Some(index) = names.into_iter().position(|ident| ident.name == name) {
+                    return Some(Resolution::LoopVar { scope: scope_id, index });
+                }
+            }
+            if let Some(&id) = scope.lets.get(name) {
+                return Some(Resolution::Decl(id));
+            }
+        }
+        self.modules.get(&file)?.names.get(name).map(|&id| Resolution::Decl(id))
     }
 
     /// Every declaration as plain data, indexed by [`DeclId`].

@@ -19,7 +19,7 @@
 
 use crate::ast::{
     Arg, Block, Body, Comprehension, Decorator, Expr, ExprKind, Field, FieldKey, For, ForBinding,
-    Item, ItemKind, RecordFieldType, SourceFile, StrLit, StrPart, TypeExpr, TypeExprKind,
+    Ident, Item, ItemKind, RecordFieldType, SourceFile, StrLit, StrPart, TypeExpr, TypeExprKind,
 };
 
 /// Where loop variables are bound.
@@ -312,6 +312,51 @@ pub fn walk_record_field_type<'a, V: Visitor<'a> + ?Sized>(
     field: &'a RecordFieldType,
 ) {
     visitor.visit_type(&field.ty);
+}
+
+/// The name `item` declares, where it is written: a param's, a resource's,
+/// an import's alias. `None` for items that declare no name (`assert`,
+/// `if`, `for`, lifecycle blocks).
+pub fn item_name(item: &Item) -> Option<&Ident> {
+    match &item.kind {
+        ItemKind::Param(param) => Some(&param.name),
+        ItemKind::Let(decl) => Some(&decl.name),
+        ItemKind::TypeAlias(alias) => Some(&alias.name),
+        ItemKind::Resource(resource) | ItemKind::Data(resource) => Some(&resource.name),
+        ItemKind::Output(output) => Some(&output.name),
+        ItemKind::Module(module) => Some(&module.name),
+        ItemKind::Import(import) => Some(&import.alias),
+        ItemKind::Provider(provider) => Some(&provider.name),
+        ItemKind::Policy(policy) => Some(&policy.name),
+        ItemKind::Lifecycle(_)
+        | ItemKind::Assert(_)
+        | ItemKind::Warn(_)
+        | ItemKind::If(_)
+        | ItemKind::For(_)
+        | ItemKind::Error => None,
+    }
+}
+
+/// The `{ field = value }` body of `item`: of a resource, data, module,
+/// provider or lifecycle block.
+pub fn item_body(item: &Item) -> Option<&Body> {
+    match &item.kind {
+        ItemKind::Resource(resource) | ItemKind::Data(resource) => Some(&resource.body),
+        ItemKind::Module(module) => Some(&module.body),
+        ItemKind::Provider(provider) => Some(&provider.body),
+        ItemKind::Lifecycle(block) => Some(&block.body),
+        ItemKind::Param(_)
+        | ItemKind::Let(_)
+        | ItemKind::TypeAlias(_)
+        | ItemKind::Output(_)
+        | ItemKind::Import(_)
+        | ItemKind::Assert(_)
+        | ItemKind::Warn(_)
+        | ItemKind::Policy(_)
+        | ItemKind::If(_)
+        | ItemKind::For(_)
+        | ItemKind::Error => None,
+    }
 }
 
 /// The blocks directly inside `item`: the branches of an `if` (then its

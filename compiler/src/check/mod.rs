@@ -23,7 +23,7 @@ use orch_stdlib::{RecordTy, Ty};
 use smol_str::SmolStr;
 
 use crate::db::Files;
-use crate::model::{DeclId, DeclKind, Model, ScopeId, ScopeKind};
+use crate::model::{DeclId, DeclKind, Model, Resolution, ScopeId, ScopeKind};
 pub use phase::{Phase, PhaseStep};
 
 /// Where a secret came from, for the message when it leaks.
@@ -448,19 +448,13 @@ impl<'m, 'a> Checker<'m, 'a> {
         if let Some((_, typed)) = self.locals.iter().rev().find(|(n, _)| n == name) {
             return Some(Resolved::Local(typed.clone()));
         }
-        for scope_id in self.model.scope_chain(scope) {
-            if matches!(self.model.scope(scope_id).kind, ScopeKind::For(_)) {
-                let info = self.loop_info(scope_id);
-                if let Some((_, typed)) = info.bindings.iter().find(|(n, _)| n == name) {
-                    return Some(Resolved::Local(typed.clone()));
-                }
+        match self.model.resolve(file, scope, name)? {
+            Resolution::LoopVar { scope, index } => {
+                let info = self.loop_info(scope);
+                info.bindings.get(index).map(|(_, typed)| Resolved::Local(typed.clone()))
             }
-            if let Some(&id) = self.model.scope(scope_id).lets.get(name) {
-                return Some(Resolved::Decl(id));
-            }
+            Resolution::Decl(id) => Some(Resolved::Decl(id)),
         }
-        let module = self.model.modules.get(&file)?;
-        module.names.get(name).map(|&id| Resolved::Decl(id))
     }
 
     /// Every name visible from `scope`, for suggestions.

@@ -10,7 +10,7 @@ use smol_str::SmolStr;
 
 use super::{EvalError, EvalResult, Evaluator, Key};
 use crate::db::join_path;
-use crate::model::{DeclKind, ScopeId, ScopeKind};
+use crate::model::{DeclKind, Resolution, ScopeId};
 
 /// Reads files for `file()` and `template()` relative to a module.
 struct ModuleHost<'h> {
@@ -297,26 +297,21 @@ impl Evaluator<'_, '_> {
             return Ok(value.clone());
         }
         let file = self.contexts[context].file;
-        for scope_id in self.model.scope_chain(scope) {
-            if matches!(self.model.scope(scope_id).kind, ScopeKind::For(_)) {
-                let depth = self.loop_depth(scope_id);
-                let frame = self.frame(context, scope_id, &keys[..depth.min(keys.len())])?;
-                if let Some((_, value)) = frame.iter().rev().find(|(n, _)| *n == ident.name) {
-                    return Ok(value.clone());
-                }
+        match self.model.resolve(file, scope, &ident.name) {
+            None => Ok(Value::Unknown),
+            Some(Resolution::LoopVar { scope: loop_scope, .. }) => {
+                // The frame of the loop that binds the name ends with its
+                // variables: the innermost binding of the name is its own.
+                let depth = self.loop_depth(loop_scope);
+                let frame = self.frame(context, loop_scope, &keys[..depth.min(keys.len())])?;
+                let value = frame.iter().rev().find(|(n, _)| *n == ident.name);
+                Ok(value.map_or(Value::Unknown, |(_, value)| value.clone()))
             }
-            if let Some(&decl) = self.model.scope(scope_id).lets.get(&ident.name) {
-                return self.reference(context, decl, scope, keys);
+            Some(Resolution::Decl(decl)) if self.model.decl(decl).kind == DeclKind::Import => {
+                Ok(Value::Unknown)
             }
+            Some(Resolution::Decl(decl)) => self.reference(context, decl, scope, keys),
         }
-        let Some(&decl) = self.model.modules.get(&file).and_then(|m| m.names.get(&ident.name))
-        else {
-            return Ok(Value::Unknown);
-        };
-        if self.model.decl(decl).kind == DeclKind::Import {
-            return Ok(Value::Unknown);
-        }
-        self.reference(context, decl, scope, keys)
     }
 
     fn comprehension(

@@ -5,7 +5,7 @@
 //! name (where editors put it while typing) still finds the name.
 
 use orch_lang::ast::{self, Expr, ExprKind, Field, Ident, Item, ItemKind};
-use orch_lang::visit::expr_children;
+use orch_lang::visit::{child_blocks, expr_children, item_body, item_exprs, item_name};
 
 /// The node at an offset.
 #[derive(Debug, Clone, Copy)]
@@ -35,103 +35,27 @@ fn items(items: &[Item], offset: u32) -> Option<Found<'_>> {
 }
 
 fn item(item: &Item, offset: u32) -> Option<Found<'_>> {
-    for decorator in &item.decorators {
-        for arg in decorator.args.iter().flatten() {
-            if let Some(found) = expr(item, &arg.value, offset) {
-                return Some(found);
-            }
-        }
+    if let Some(name) = item_name(item).filter(|name| name.span.contains(offset)) {
+        return Some(Found::DeclName { item, name });
     }
-    let declared = |ident: &Ident| ident.span.contains(offset);
-    match &item.kind {
-        ItemKind::Param(param) => {
-            if declared(&param.name) {
-                return Some(Found::DeclName { item, name: &param.name });
-            }
-            param.default.as_ref().and_then(|default| expr(item, default, offset))
-        }
-        ItemKind::Let(decl) => {
-            if declared(&decl.name) {
-                return Some(Found::DeclName { item, name: &decl.name });
-            }
-            expr(item, &decl.value, offset)
-        }
-        ItemKind::TypeAlias(alias) => {
-            declared(&alias.name).then_some(Found::DeclName { item, name: &alias.name })
-        }
-        ItemKind::Resource(resource) | ItemKind::Data(resource) => {
-            if declared(&resource.name) {
-                return Some(Found::DeclName { item, name: &resource.name });
-            }
-            if resource.kind.span.contains(offset) {
-                return Some(Found::Kind { path: &resource.kind });
-            }
-            body(item, &resource.body, offset)
-        }
-        ItemKind::Output(output) => {
-            if declared(&output.name) {
-                return Some(Found::DeclName { item, name: &output.name });
-            }
-            expr(item, &output.value, offset)
-        }
-        ItemKind::Module(module) => {
-            if declared(&module.name) {
-                return Some(Found::DeclName { item, name: &module.name });
-            }
-            expr(item, &module.source, offset).or_else(|| body(item, &module.body, offset))
-        }
-        ItemKind::Import(import) => {
-            if declared(&import.alias) {
-                return Some(Found::DeclName { item, name: &import.alias });
-            }
-            expr(item, &import.source, offset)
-        }
-        ItemKind::Provider(provider) => {
-            if declared(&provider.name) {
-                return Some(Found::DeclName { item, name: &provider.name });
-            }
-            body(item, &provider.body, offset)
-        }
-        ItemKind::Lifecycle(block) => body(item, &block.body, offset),
-        ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
-            expr(item, &assert.condition, offset).or_else(|| expr(item, &assert.message, offset))
-        }
-        ItemKind::Policy(policy) => {
-            if declared(&policy.name) {
-                return Some(Found::DeclName { item, name: &policy.name });
-            }
-            items(&policy.block.items, offset)
-        }
-        ItemKind::If(decl) => {
-            for (condition, block) in &decl.branches {
-                if let Some(found) =
-                    expr(item, condition, offset).or_else(|| items(&block.items, offset))
-                {
-                    return Some(found);
-                }
-            }
-            decl.else_block.as_ref().and_then(|block| items(&block.items, offset))
-        }
-        ItemKind::For(decl) => expr(item, &decl.collection, offset)
-            .or_else(|| decl.key.as_ref().and_then(|key| expr(item, key, offset)))
-            .or_else(|| items(&decl.block.items, offset)),
-        ItemKind::Error => None,
+    if let ItemKind::Resource(resource) | ItemKind::Data(resource) = &item.kind
+        && resource.kind.span.contains(offset)
+    {
+        return Some(Found::Kind { path: &resource.kind });
     }
+    let body = item_body(item).filter(|body| body.span.contains(offset));
+    if let Some(field) = body.and_then(|body| body_field(body, offset)) {
+        return Some(Found::BodyField { owner: item, field });
+    }
+    item_exprs(item)
+        .into_iter()
+        .find_map(|node| expr(item, node, offset))
+        .or_else(|| child_blocks(item).into_iter().find_map(|block| items(&block.items, offset)))
 }
 
-fn body<'a>(owner: &'a Item, body: &'a ast::Body, offset: u32) -> Option<Found<'a>> {
-    if !body.span.contains(offset) {
-        return None;
-    }
-    for field in &body.fields {
-        if field.key.span().contains(offset) {
-            return Some(Found::BodyField { owner, field });
-        }
-        if let Some(found) = expr(owner, &field.value, offset) {
-            return Some(found);
-        }
-    }
-    None
+/// The field of `body` whose key is at `offset`.
+fn body_field(body: &ast::Body, offset: u32) -> Option<&Field> {
+    body.fields.iter().find(|field| field.key.span().contains(offset))
 }
 
 /// The innermost node of `node` at `offset`.

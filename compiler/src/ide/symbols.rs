@@ -3,6 +3,7 @@
 
 use orch_lang::Span;
 use orch_lang::ast::{self, Item, ItemKind};
+use orch_lang::visit::{child_blocks, item_name};
 
 /// What a symbol declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,55 +47,29 @@ fn items(items: &[Item], source: &str) -> Vec<Symbol> {
 
 fn symbol(item: &Item, source: &str) -> Option<Symbol> {
     let written = |span: Span| source.get(span.range()).unwrap_or_default().to_string();
-    let leaf = |kind: SymbolKind, name: &ast::Ident, detail: Option<String>| Symbol {
-        name: name.name.to_string(),
-        detail,
-        kind,
-        span: item.span,
-        name_span: name.span,
-        children: Vec::new(),
-    };
-    let block = |name: String, blocks: Vec<&ast::Block>| Symbol {
-        name,
-        detail: None,
-        kind: SymbolKind::Block,
-        span: item.span,
-        name_span: Span { end: item.span.start, ..item.span },
-        children: blocks.into_iter().flat_map(|block| self::items(&block.items, source)).collect(),
-    };
-    Some(match &item.kind {
-        ItemKind::Param(param) => {
-            leaf(SymbolKind::Param, &param.name, Some(written(param.ty.span)))
-        }
-        ItemKind::Let(decl) => {
-            leaf(SymbolKind::Let, &decl.name, decl.ty.as_ref().map(|ty| written(ty.span)))
-        }
-        ItemKind::TypeAlias(alias) => leaf(SymbolKind::Type, &alias.name, None),
+    // What the entry is, a short description, and for a block (which
+    // declares no name) the label that stands for its name.
+    let (kind, detail, label) = match &item.kind {
+        ItemKind::Param(param) => (SymbolKind::Param, Some(written(param.ty.span)), None),
+        ItemKind::Let(decl) => (SymbolKind::Let, decl.ty.as_ref().map(|ty| written(ty.span)), None),
+        ItemKind::TypeAlias(_) => (SymbolKind::Type, None, None),
         ItemKind::Resource(resource) => {
-            leaf(SymbolKind::Resource, &resource.name, Some(resource.kind.to_dotted()))
+            (SymbolKind::Resource, Some(resource.kind.to_dotted()), None)
         }
-        ItemKind::Data(resource) => {
-            leaf(SymbolKind::Data, &resource.name, Some(resource.kind.to_dotted()))
-        }
+        ItemKind::Data(resource) => (SymbolKind::Data, Some(resource.kind.to_dotted()), None),
         ItemKind::Output(output) => {
-            leaf(SymbolKind::Output, &output.name, output.ty.as_ref().map(|ty| written(ty.span)))
+            (SymbolKind::Output, output.ty.as_ref().map(|ty| written(ty.span)), None)
         }
-        ItemKind::Module(module) => {
-            leaf(SymbolKind::Module, &module.name, Some(written(module.source.span)))
+        ItemKind::Module(module) => (SymbolKind::Module, Some(written(module.source.span)), None),
+        ItemKind::Import(import) => (SymbolKind::Import, Some(written(import.source.span)), None),
+        ItemKind::Provider(_) => (SymbolKind::Provider, None, None),
+        ItemKind::Policy(_) => (SymbolKind::Policy, None, None),
+        ItemKind::Lifecycle(lifecycle) => {
+            (SymbolKind::Block, None, Some(lifecycle.kind.keyword().to_string()))
         }
-        ItemKind::Import(import) => {
-            leaf(SymbolKind::Import, &import.alias, Some(written(import.source.span)))
-        }
-        ItemKind::Provider(provider) => leaf(SymbolKind::Provider, &provider.name, None),
-        ItemKind::Lifecycle(lifecycle) => block(lifecycle.kind.keyword().to_string(), Vec::new()),
-        ItemKind::Policy(policy) => Symbol {
-            children: items(&policy.block.items, source),
-            ..leaf(SymbolKind::Policy, &policy.name, None)
-        },
         ItemKind::If(decl) => {
             let condition = decl.branches.first().map(|(c, _)| written(c.span)).unwrap_or_default();
-            let blocks = decl.branches.iter().map(|(_, block)| block).chain(&decl.else_block);
-            block(format!("if {}", shorten(&condition)), blocks.collect())
+            (SymbolKind::Block, None, Some(format!("if {}", shorten(&condition))))
         }
         ItemKind::For(decl) => {
             let mut binding = decl.binding.first.name.to_string();
@@ -102,10 +77,18 @@ fn symbol(item: &Item, source: &str) -> Option<Symbol> {
                 binding = format!("{binding}, {}", second.name);
             }
             let collection = written(decl.collection.span);
-            block(format!("for {binding} in {}", shorten(&collection)), vec![&decl.block])
+            (SymbolKind::Block, None, Some(format!("for {binding} in {}", shorten(&collection))))
         }
         ItemKind::Assert(_) | ItemKind::Warn(_) | ItemKind::Error => return None,
-    })
+    };
+    let (name, name_span) = match (item_name(item), label) {
+        (Some(name), _) => (name.name.to_string(), name.span),
+        (None, Some(label)) => (label, Span { end: item.span.start, ..item.span }),
+        (None, None) => return None,
+    };
+    let children =
+        child_blocks(item).into_iter().flat_map(|block| items(&block.items, source)).collect();
+    Some(Symbol { name, detail, kind, span: item.span, name_span, children })
 }
 
 /// The first line of `text`, at most 40 characters.
