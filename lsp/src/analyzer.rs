@@ -142,6 +142,7 @@ pub(crate) struct Analyzer {
     /// How many analyses (worlds) are held, the current one and those
     /// waiting to be freed: memory stays flat over any number of edits
     /// only if this does.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests"))]
     alive: Arc<AtomicUsize>,
 }
 
