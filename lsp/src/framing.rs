@@ -21,7 +21,9 @@
 use std::borrow::Cow;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
+};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id, Request, Response};
 
@@ -219,7 +221,8 @@ pub async fn next_message<R: AsyncBufRead + Unpin>(input: &mut R) -> std::io::Re
         Some(Ok(length)) => length,
     };
     if length > MAX_MESSAGE {
-        let skipped = tokio::io::copy(&mut input.take(length as u64), &mut tokio::io::sink()).await?;
+        let skipped =
+            tokio::io::copy(&mut input.take(length as u64), &mut tokio::io::sink()).await?;
         if skipped < length as u64 {
             return Ok(Incoming::End);
         }
@@ -308,8 +311,7 @@ where
     loop {
         match next_message(&mut input).await {
             Ok(Incoming::Message(body)) => {
-                if server.write_all(&frame(&body)).await.is_err() || server.flush().await.is_err()
-                {
+                if server.write_all(&frame(&body)).await.is_err() || server.flush().await.is_err() {
                     return;
                 }
             }

@@ -22,7 +22,11 @@ fn frame(body: &[u8]) -> Vec<u8> {
 }
 
 fn request(id: i64, method: &str, params: Value) -> Vec<u8> {
-    frame(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string().as_bytes())
+    frame(
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+            .to_string()
+            .as_bytes(),
+    )
 }
 
 impl Raw {

@@ -128,7 +128,11 @@ fn forward(text: &str, from: usize, limit: usize, count: usize) -> usize {
 
 /// The offset `count` characters before `from`, at least `limit`.
 fn backward(text: &str, limit: usize, from: usize, count: usize) -> usize {
-    text[limit..from].char_indices().rev().nth(count.saturating_sub(1)).map_or(limit, |(i, _)| limit + i)
+    text[limit..from]
+        .char_indices()
+        .rev()
+        .nth(count.saturating_sub(1))
+        .map_or(limit, |(i, _)| limit + i)
 }
 
 #[cfg(test)]

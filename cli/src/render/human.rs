@@ -108,10 +108,10 @@ pub(crate) fn render_diagnostics(
     for (file, more) in omitted {
         writeln!(
             out,
-            "{}: {} more in {} not shown (at most {MAX_PER_FILE} per file; \
+            "{}: {more} more {} in {} not shown (at most {MAX_PER_FILE} per file; \
              `--format json` lists every one)",
             paint("note", Color::Cyan, config),
-            plural(more, "diagnostic"),
+            if more == 1 { "diagnostic" } else { "diagnostics" },
             db.get(file).name
         )?;
     }
@@ -213,11 +213,14 @@ fn report<'a, 'db>(
         }
     }
 
-    let mut builder = Report::build(ReportKind::Custom(header, color), shown(primary_file, &ranges[0].1))
-        .with_config(
-            ariadne::Config::default().with_index_type(IndexType::Char).with_color(config.color),
-        )
-        .with_message(&diagnostic.message);
+    let mut builder =
+        Report::build(ReportKind::Custom(header, color), shown(primary_file, &ranges[0].1))
+            .with_config(
+                ariadne::Config::default()
+                    .with_index_type(IndexType::Char)
+                    .with_color(config.color),
+            )
+            .with_message(&diagnostic.message);
     for i in order {
         let (span, message, primary) = labels[i];
         let label = Label::new(shown(span.file, &ranges[i].1)).with_message(message);
