@@ -130,9 +130,9 @@ pub fn frame(body: &[u8]) -> Vec<u8> {
     framed
 }
 
-/// Reads one line of at most `limit` bytes (with its `\n`); a longer line
-/// is consumed whole and reported as `None` after it. `Ok(None)` with an
-/// empty `line` is the end of the input.
+/// Reads one line of at most `limit` bytes (with its `\n`) into `line`.
+/// A longer line is consumed whole and answered `false` (with `line`
+/// empty); `true` with an empty `line` is the end of the input.
 async fn read_line<R: AsyncBufRead + Unpin>(
     input: &mut R,
     line: &mut Vec<u8>,
@@ -179,15 +179,9 @@ pub async fn next_message<R: AsyncBufRead + Unpin>(input: &mut R) -> std::io::Re
         }
         header_bytes += line.len();
         if !fits || header_bytes > MAX_HEADER {
-            // Skip the rest of this header section.
-            loop {
-                let fits = read_line(input, &mut line, MAX_HEADER).await?;
-                if fits && line.is_empty() {
-                    break;
-                }
-                if fits && trim_line(&line).is_empty() {
-                    break;
-                }
+            // Skip the rest of this header section: up to a blank line, or
+            // the end of the input.
+            while !(read_line(input, &mut line, MAX_HEADER).await? && trim_line(&line).is_empty()) {
             }
             return Ok(Incoming::Malformed(Malformed::HeaderTooLong));
         }

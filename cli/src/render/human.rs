@@ -94,7 +94,7 @@ pub(crate) fn render_diagnostics(
             continue;
         }
         *count += 1;
-        let (report, mut excerpts, headers) = report(db, diagnostic, &header, config);
+        let Drawn { report, mut excerpts, headers } = report(db, diagnostic, &header, config);
         let mut written = Vec::new();
         report.write(&mut excerpts, &mut written)?;
         let mut written = String::from_utf8_lossy(&written).into_owned();
@@ -150,7 +150,7 @@ fn report<'a, 'db>(
     diagnostic: &'a Diagnostic,
     header: &'a str,
     config: Config,
-) -> (Report<'a, (FileId, std::ops::Range<usize>)>, Excerpts<'db>, Vec<(String, String)>) {
+) -> Drawn<'a, 'db> {
     let color = severity_color(diagnostic.severity);
     // ariadne underlines only labels that have a message; without one the
     // span would show only as colour, and not at all in plain text.
@@ -233,7 +233,18 @@ fn report<'a, 'db>(
     if let Some(help) = &diagnostic.help {
         builder = builder.with_help(help);
     }
-    (builder.finish(), excerpts, headers)
+    Drawn { report: builder.finish(), excerpts, headers }
+}
+
+/// A place in an excerpt, as ariadne takes it.
+type Place = (FileId, std::ops::Range<usize>);
+
+/// A report ready to write: see [`report`].
+struct Drawn<'a, 'db> {
+    report: Report<'a, Place>,
+    excerpts: Excerpts<'db>,
+    /// Location headers as ariadne writes them, and as they should read.
+    headers: Vec<(String, String)>,
 }
 
 /// What one `check` run found, for its summary line.
