@@ -139,8 +139,29 @@ pub(crate) fn root_or_current(root: Option<&Path>) -> PathBuf {
     root.map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Reads `path` as UTF-8 text.
+/// Reads `path` as UTF-8 text. Only a regular file (or a link to one) is
+/// read: a FIFO would wait for a writer forever, and a device has no end.
 pub(crate) fn read_source(path: &Path) -> Result<String, Report> {
+    let metadata = fs::metadata(path).map_err(|error| errors::path_error("read", path, &error))?;
+    if !metadata.is_file() {
+        return Err(miette!(
+            code = "orchc::io",
+            help = "name a `.orch` file or a folder of them",
+            "cannot read `{}`: it is {}, not a regular file",
+            path.display(),
+            orch_runtime::project::file_kind(&metadata.file_type())
+        ));
+    }
+    if metadata.len() > orch_lang::MAX_SOURCE_BYTES {
+        return Err(miette!(
+            code = "orchc::io",
+            help = "split the configuration into modules; one source file may have at most 16 MiB",
+            "cannot read `{}`: it has {} bytes, more than the limit of {} bytes",
+            path.display(),
+            metadata.len(),
+            orch_lang::MAX_SOURCE_BYTES
+        ));
+    }
     let bytes = fs::read(path).map_err(|error| errors::path_error("read", path, &error))?;
     String::from_utf8(bytes).map_err(|error| {
         miette!(

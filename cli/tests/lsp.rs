@@ -76,10 +76,19 @@ fn serves_diagnostics_over_stdio_and_exits_cleanly() {
         .write_all(&frame(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}})))
         .unwrap();
 
+    // Malformed messages are answered with their JSON-RPC errors (and
+    // logged on standard error); the server serves on.
+    stdin.write_all(b"Content-Length: 9\r\n\r\n{not json").unwrap();
+    stdin.write_all(b"Content-Length: 2\r\n\r\n[]").unwrap();
+    stdin.write_all(b"Content-Length: nine\r\n\r\n").unwrap();
+    let mut errors = Vec::new();
     // The file on disk is analysed as part of the workspace, without being
     // opened; `missing` starts after `é` (one UTF-16 unit, two bytes).
     let diagnostics = loop {
         let message = next("diagnostics");
+        if message["id"] == Value::Null && message.get("error").is_some() {
+            errors.push(message["error"]["code"].clone());
+        }
         if message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == uri
         {
             break message["params"]["diagnostics"].clone();
@@ -90,11 +99,20 @@ fn serves_diagnostics_over_stdio_and_exits_cleanly() {
 
     stdin.write_all(&frame(&json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))).unwrap();
     loop {
-        if next("shutdown response")["id"] == 2 {
+        let message = next("shutdown response");
+        if message["id"] == Value::Null && message.get("error").is_some() {
+            errors.push(message["error"]["code"].clone());
+        }
+        if message["id"] == 2 {
             break;
         }
     }
+    errors.sort_by_key(|code| code.as_i64());
+    assert_eq!(errors, [json!(-32700), json!(-32700), json!(-32600)]);
     stdin.write_all(&frame(&json!({"jsonrpc": "2.0", "method": "exit"}))).unwrap();
     let status = child.wait().expect("orchc lsp exits");
     assert!(status.success(), "{status}");
+    let mut stderr = String::new();
+    child.stderr.take().expect("piped standard error").read_to_string(&mut stderr).unwrap();
+    assert!(stderr.contains("not JSON") && stderr.contains("`nine`"), "{stderr}");
 }

@@ -82,6 +82,28 @@ impl<'src> Driver<'src> {
         self.out.tokens.push((token, span));
     }
 
+    /// Extends an unexpected character that ends at `start` (its error
+    /// token and its `E0010`) to `end`: a run of unexpected characters,
+    /// such as 80,000 emoji, is one diagnostic, not one per character.
+    fn extend_unexpected(&mut self, start: usize, end: usize) -> bool {
+        let Some((Token::Error, token)) = self.out.tokens.last_mut() else { return false };
+        let Some(diagnostic) = self.out.diagnostics.last_mut() else { return false };
+        if token.end as usize != start
+            || diagnostic.code.code != codes::E0010.code
+            || diagnostic.primary.span != *token
+        {
+            return false;
+        }
+        token.end = end as u32;
+        diagnostic.primary.span.end = end as u32;
+        if !diagnostic.message.starts_with("unexpected characters") {
+            let first = self.source[token.start as usize..].chars().next().unwrap_or('\u{FFFD}');
+            diagnostic.message =
+                format!("unexpected characters, starting with `{}`", first.escape_debug());
+        }
+        true
+    }
+
     fn error(
         &mut self,
         code: &'static crate::diagnostic::Code,
@@ -202,6 +224,10 @@ impl<'src> Driver<'src> {
                             kind: CommentKind::Block,
                             span: self.span(start, end),
                         });
+                    } else if error == RawLexError::UnexpectedCharacter
+                        && self.extend_unexpected(start, end)
+                    {
+                        // One run of unexpected characters is one mistake.
                     } else {
                         self.error(code, start, end, message);
                         self.push(Token::Error, start, end);
@@ -439,6 +465,16 @@ mod tests {
     fn ranges_are_not_floats() {
         assert_eq!(kinds("0..3"), vec![Token::Int(0), Token::DotDot, Token::Int(3)]);
         assert_eq!(kinds("1.5 2e3"), vec![Token::Float(1.5), Token::Float(2000.0)]);
+    }
+
+    #[test]
+    fn a_run_of_unexpected_characters_is_one_error() {
+        let text = format!("let x = {}\nlet y = # $", "😀".repeat(4_000));
+        let lexed = lex(FileId(0), &text);
+        let spans: Vec<_> = lexed.diagnostics.iter().map(|d| d.primary.span.range()).collect();
+        assert_eq!(spans, [8..8 + 16_000, 16_017..16_018, 16_019..16_020]);
+        assert_eq!(lexed.diagnostics[0].message, "unexpected characters, starting with `😀`");
+        assert_eq!(lexed.diagnostics[1].message, "unexpected character `#`");
     }
 
     #[test]

@@ -29,3 +29,8 @@ pub use span::{FileId, LineCol, LineIndex, Span};
 /// large file may be deep (up to [`parse`]'s nesting and chain limits), and
 /// the passes over it recurse. Only touched pages are committed.
 pub const ANALYSIS_STACK_SIZE: usize = 256 * 1024 * 1024;
+
+/// The largest source file read from disk, in bytes (16 MiB): a bound on
+/// the time and memory one file can cost. A larger file is refused with a
+/// message, by `orchc` and by the language server alike.
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;

@@ -29,7 +29,7 @@ use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -70,12 +70,15 @@ pub(crate) struct World {
     pub(crate) analysis: Analysis,
     pub(crate) snapshot: Snapshot,
     indexes: Vec<OnceCell<LineIndex>>,
+    /// The count of the analyser's worlds that are alive, this one included.
+    alive: Arc<AtomicUsize>,
 }
 
 impl World {
-    fn new(analysis: Analysis, snapshot: Snapshot) -> World {
+    fn new(analysis: Analysis, snapshot: Snapshot, alive: Arc<AtomicUsize>) -> World {
         let indexes = (0..analysis.files.len()).map(|_| OnceCell::new()).collect();
-        World { analysis, snapshot, indexes }
+        alive.fetch_add(1, Ordering::SeqCst);
+        World { analysis, snapshot, indexes, alive }
     }
 
     /// The file loaded from `path`.
@@ -105,6 +108,12 @@ impl World {
     }
 }
 
+impl Drop for World {
+    fn drop(&mut self) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// What the analysis thread sends to the client.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
@@ -130,6 +139,11 @@ enum Job {
 /// The handle the server keeps to the analysis thread.
 pub(crate) struct Analyzer {
     jobs: mpsc::Sender<Job>,
+    /// How many analyses (worlds) are held, the current one and those
+    /// waiting to be freed: memory stays flat over any number of edits
+    /// only if this does.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests"))]
+    alive: Arc<AtomicUsize>,
 }
 
 impl Analyzer {
@@ -150,6 +164,8 @@ impl Analyzer {
         grace: Duration,
     ) -> Analyzer {
         let (jobs, receiver) = mpsc::channel();
+        let alive = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&alive);
         let started = std::thread::Builder::new()
             .name("orch-analysis".to_string())
             .stack_size(orch_lang::ANALYSIS_STACK_SIZE)
@@ -162,6 +178,7 @@ impl Analyzer {
                     disk: DiskCache::new(),
                     retired: Vec::new(),
                     grace,
+                    alive: counted,
                 }
                 .run(receiver)
             });
@@ -169,7 +186,13 @@ impl Analyzer {
             // Every request will report the analysis as unavailable.
             eprintln!("orch-lsp: cannot start the analysis thread: {error}");
         }
-        Analyzer { jobs }
+        Analyzer { jobs, alive }
+    }
+
+    /// How many analyses are held now (see [`Analyzer::alive`]).
+    #[cfg(test)]
+    fn analyses_alive(&self) -> usize {
+        self.alive.load(Ordering::SeqCst)
     }
 
     /// Asks for `snapshot` to be analysed.
@@ -243,6 +266,7 @@ struct Worker {
     retired: Vec<Garbage>,
     /// How long a snapshot waits before its analysis: [`GRACE`].
     grace: Duration,
+    alive: Arc<AtomicUsize>,
 }
 
 /// Memory to free when the thread has nothing else to do.
@@ -357,7 +381,7 @@ impl Worker {
                 return;
             }
         };
-        let world = World::new(analysis, snapshot);
+        let world = World::new(analysis, snapshot, Arc::clone(&self.alive));
         if world.snapshot.generation == self.latest.load(Ordering::SeqCst) {
             match catching(|| diagnostics::publications(&world, &self.published)) {
                 Ok((files, published)) => {
@@ -413,6 +437,48 @@ mod tests {
             roots: vec!["/a.orch".to_string()],
             params: HashMap::new(),
         }
+    }
+
+    /// Many edits of large documents, opened and closed in turn, leave one
+    /// analysis holding the open documents only: what an edit replaced is
+    /// freed, whatever the number of edits.
+    #[tokio::test]
+    async fn memory_stays_flat_over_many_edits() {
+        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let latest = Arc::new(AtomicU64::new(0));
+        let analyzer = Analyzer::start(sender, Arc::clone(&latest));
+        let big = |n: usize| -> String {
+            (0..600).map(|i| format!("let v{i} = \"{n} ${{v{}}}\"\n", i.max(1) - 1)).collect()
+        };
+        let mut most_alive = 0;
+        for generation in 1..=60u64 {
+            latest.store(generation, Ordering::SeqCst);
+            // Three documents open at a time, one of them replaced every
+            // ten edits; each edit changes one.
+            let mut next = Snapshot { generation, ..Snapshot::default() };
+            for k in 0..3 {
+                let path = format!("/doc{}.orch", (generation / 10) as usize + k);
+                let uri: Uri = format!("file://{path}").parse().unwrap();
+                let text: Arc<str> = Arc::from(big(generation as usize * (k == 0) as usize));
+                next.documents.insert(path.clone(), Document { uri, version: 1, text });
+                next.roots.push(path);
+            }
+            analyzer.analyze(next);
+            if generation % 3 == 0 {
+                let files = analyzer.query(|world| Some(world.analysis.files.len())).await;
+                assert_eq!(files, Ok(Some(3)), "only the open documents are loaded");
+            }
+            most_alive = most_alive.max(analyzer.analyses_alive());
+        }
+        let documents = analyzer.query(|world| Some(world.snapshot.documents.len())).await;
+        assert_eq!(documents, Ok(Some(3)));
+        // Once the thread is idle, only the current analysis is left.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while analyzer.analyses_alive() > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(analyzer.analyses_alive(), 1);
+        assert!(most_alive <= 2, "at most the current and the previous analysis: {most_alive}");
     }
 
     fn source(world: &World) -> Option<String> {

@@ -10,6 +10,10 @@ use tower_lsp_server::ls_types::{
 
 use crate::analyzer::World;
 
+/// The most diagnostics published for one file (as `orchc check` shows);
+/// one more, of severity information, counts the rest.
+pub(crate) const MAX_PER_FILE: usize = 100;
+
 /// What to publish for an analysis: every open document (possibly with no
 /// diagnostics, so that fixed errors disappear), every file with
 /// diagnostics, and every file `previously` published with some. Returns
@@ -20,11 +24,30 @@ pub(crate) fn publications(
     previously: &HashSet<Uri>,
 ) -> (Vec<(Uri, Option<i32>, Vec<lsp::Diagnostic>)>, HashSet<Uri>) {
     let mut by_file: BTreeMap<FileId, Vec<lsp::Diagnostic>> = BTreeMap::new();
+    let mut omitted: BTreeMap<FileId, usize> = BTreeMap::new();
     for diagnostic in &world.analysis.diagnostics {
-        if let Some(converted) = to_protocol(world, diagnostic) {
-            by_file.entry(diagnostic.primary.span.file).or_default().push(converted);
+        let file = diagnostic.primary.span.file;
+        let shown = by_file.entry(file).or_default();
+        if shown.len() == MAX_PER_FILE {
+            *omitted.entry(file).or_default() += 1;
+        } else if let Some(converted) = to_protocol(world, diagnostic) {
+            shown.push(converted);
         }
     }
+    // One note at the start of the file counts the diagnostics left out.
+    for (file, more) in omitted {
+        let shown = by_file.entry(file).or_default();
+        shown.push(lsp::Diagnostic {
+            severity: Some(DiagnosticSeverity::INFORMATION),
+            source: Some("orch".to_string()),
+            message: format!(
+                "and {more} more diagnostic{} in this file, not shown (at most {MAX_PER_FILE} per file)",
+                if more == 1 { "" } else { "s" }
+            ),
+            ..lsp::Diagnostic::default()
+        });
+    }
+    by_file.retain(|_, diagnostics| !diagnostics.is_empty());
     let mut out: Vec<(Uri, Option<i32>, Vec<lsp::Diagnostic>)> = Vec::new();
     let mut published = HashSet::new();
     for (file, diagnostics) in by_file {

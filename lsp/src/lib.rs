@@ -23,6 +23,7 @@ mod analyzer;
 mod convert;
 mod diagnostics;
 mod documents;
+pub mod framing;
 mod handlers;
 mod server;
 mod stack;
@@ -45,7 +46,25 @@ where
     O: tokio::io::AsyncWrite,
 {
     let (service, socket) = service();
-    tower_lsp_server::Server::new(input, output, socket).serve(service).await;
+    // The client's messages reach the server through `framing`, which
+    // answers the malformed ones itself; the server's output and those
+    // answers meet in `framing::write_output`.
+    let (to_server, server_input) = tokio::io::duplex(1 << 16);
+    let (server_output, from_server) = tokio::io::duplex(1 << 16);
+    let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = async move {
+        tower_lsp_server::Server::new(server_input, server_output, socket).serve(service).await;
+    };
+    let reader = framing::read_input(input, to_server, errors_tx);
+    let rest = async move {
+        tokio::join!(server, framing::write_output(from_server, errors_rx, output));
+    };
+    tokio::pin!(reader, rest);
+    // The server stops at `exit` even while the client keeps its end open.
+    tokio::select! {
+        () = &mut rest => {}
+        () = &mut reader => rest.await,
+    }
 }
 
 /// Serves the protocol on standard input and output; returns when the

@@ -16,8 +16,8 @@ use tower_lsp_server::ls_types::Uri;
 pub(crate) const MAX_WORKSPACE_FILES: usize = 2_000;
 
 /// Files larger than this are not read from disk (open documents of any
-/// size are still analysed).
-const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// size the framing accepts are still analysed).
+const MAX_FILE_BYTES: u64 = orch_lang::MAX_SOURCE_BYTES;
 
 /// The path the compiler knows a document by: the file path of a `file:`
 /// URI, normalised like the paths the compiler joins; the URI itself for

@@ -39,6 +39,27 @@ impl Sources {
     }
 }
 
+/// What a file that is not a regular file is, for messages: "a folder",
+/// "a FIFO (named pipe)", ...
+pub fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
 impl SourceDb for Sources {
     fn read(&self, path: &str) -> Result<String, String> {
         if let Some(text) = self.memory.get(path) {
@@ -46,6 +67,24 @@ impl SourceDb for Sources {
         }
         if self.memory_only {
             return Err("the saved plan does not hold this file".into());
+        }
+        // Only a regular file is read: a FIFO would wait for a writer
+        // forever, and a device has no end.
+        match std::fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(format!(
+                    "it is {}, not a regular file",
+                    file_kind(&metadata.file_type())
+                ));
+            }
+            Ok(metadata) if metadata.len() > orch_lang::MAX_SOURCE_BYTES => {
+                return Err(format!(
+                    "it has {} bytes, more than the limit of {} bytes for a source file",
+                    metadata.len(),
+                    orch_lang::MAX_SOURCE_BYTES
+                ));
+            }
+            _ => {}
         }
         match std::fs::read(path) {
             Ok(bytes) => {

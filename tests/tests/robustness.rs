@@ -1,6 +1,9 @@
 //! Property tests: arbitrary input and mutations of valid files never panic
-//! the lexer or the parser, and every diagnostic span lies inside the source
-//! on character boundaries.
+//! the lexer, the parser, the formatter or the analysis; every diagnostic
+//! span lies inside the source on character boundaries; and what the
+//! formatter accepts it formats to text of the same tree, with the same
+//! comments, that it leaves unchanged (the properties of `fuzz/`'s targets,
+//! in bounded cases).
 
 use orch_lang::{FileId, lex, parse};
 use orch_tests::{files_with_suffix, repo_root};
@@ -37,6 +40,7 @@ fn check_invariants_here(source: &str) {
     }
     let parsed = parse(FileId(0), source);
     analyze_alone(source);
+    format_checks(source, &parsed);
     for diagnostic in &parsed.diagnostics {
         let span = diagnostic.primary.span;
         assert!(span.start <= span.end, "inverted span {span:?}");
@@ -44,6 +48,22 @@ fn check_invariants_here(source: &str) {
         assert!(source.is_char_boundary(span.start as usize), "span {span:?} splits a character");
         assert!(source.is_char_boundary(span.end as usize), "span {span:?} splits a character");
     }
+}
+
+/// The formatter never panics; what it formats parses again to the same
+/// tree with the same comments, and formatting that changes nothing.
+fn format_checks(source: &str, parsed: &orch_lang::Parsed) {
+    let Ok(formatted) = orch_lang::fmt::format(source) else { return };
+    let again = parse(FileId(0), &formatted);
+    assert!(again.diagnostics.is_empty(), "the formatted text does not parse:\n{formatted}");
+    assert_eq!(
+        orch_lang::dump::dump(&parsed.file),
+        orch_lang::dump::dump(&again.file),
+        "formatting changed the tree of:\n{source}"
+    );
+    assert_eq!(parsed.comments.len(), again.comments.len(), "a comment was lost:\n{source}");
+    let twice = orch_lang::fmt::format(&formatted).expect("formatted text formats");
+    assert_eq!(formatted, twice, "formatting is not idempotent on:\n{source}");
 }
 
 /// Files that exist for modules and imports of mutated sources: none, so

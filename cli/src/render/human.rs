@@ -11,7 +11,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fmt;
 use std::io::{self, Write};
 
@@ -19,6 +18,7 @@ use ariadne::{Color, IndexType, Label, Report, ReportKind, Source};
 use orch_lang::{Diagnostic, FileId, Severity};
 use yansi::Paint;
 
+use super::excerpt::Excerpt;
 use super::{Summary, clamp_to_chars};
 use crate::files::SourceDb;
 
@@ -30,21 +30,17 @@ pub(crate) struct Config {
     pub(crate) color: bool,
 }
 
-/// Serves file text to ariadne, building its line tables only for the
-/// files that have diagnostics.
-struct Sources<'db> {
+/// Serves ariadne the excerpts of one report (see [`Excerpt`]).
+struct Excerpts<'db> {
     db: &'db SourceDb,
-    cache: HashMap<FileId, Source<&'db str>>,
+    files: HashMap<FileId, (Excerpt, Source<String>)>,
 }
 
-impl<'db> ariadne::Cache<FileId> for Sources<'db> {
-    type Storage = &'db str;
+impl ariadne::Cache<FileId> for Excerpts<'_> {
+    type Storage = String;
 
-    fn fetch(&mut self, id: &FileId) -> Result<&Source<&'db str>, impl fmt::Debug> {
-        let db = self.db;
-        Ok::<_, Infallible>(
-            self.cache.entry(*id).or_insert_with(|| Source::from(db.get(*id).text.as_str())),
-        )
+    fn fetch(&mut self, id: &FileId) -> Result<&Source<String>, impl fmt::Debug> {
+        self.files.get(id).map(|(_, source)| source).ok_or("no excerpt of this file")
     }
 
     fn display<'a>(&self, id: &'a FileId) -> Option<impl fmt::Display + 'a> {
@@ -59,7 +55,12 @@ fn severity_color(severity: Severity) -> Color {
     }
 }
 
-/// Writes every diagnostic as an ariadne report.
+/// The most diagnostics shown for one file; the rest are counted in one
+/// note, so that one broken file cannot flood a terminal.
+pub(crate) const MAX_PER_FILE: usize = 100;
+
+/// Writes every diagnostic as an ariadne report, at most [`MAX_PER_FILE`]
+/// for each file.
 pub(crate) fn render_diagnostics(
     db: &SourceDb,
     diagnostics: &[Diagnostic],
@@ -74,7 +75,8 @@ pub(crate) fn render_diagnostics(
     } else {
         yansi::disable();
     }
-    let mut sources = Sources { db, cache: HashMap::new() };
+    let mut shown: HashMap<FileId, usize> = HashMap::new();
+    let mut omitted: Vec<(FileId, usize)> = Vec::new();
     for diagnostic in diagnostics {
         let header = format!("{}[{}]", diagnostic.severity.as_str(), diagnostic.code.code);
         if let Some(place) = &diagnostic.detached {
@@ -82,7 +84,36 @@ pub(crate) fn render_diagnostics(
             write_detached(diagnostic, &header, place, config, &mut *out)?;
             continue;
         }
-        report(db, diagnostic, &header, config).write(&mut sources, &mut *out)?;
+        let file = diagnostic.primary.span.file;
+        let count = shown.entry(file).or_default();
+        if *count == MAX_PER_FILE {
+            match omitted.iter_mut().find(|(f, _)| *f == file) {
+                Some((_, more)) => *more += 1,
+                None => omitted.push((file, 1)),
+            }
+            continue;
+        }
+        *count += 1;
+        let Drawn { report, mut excerpts, headers } = report(db, diagnostic, &header, config);
+        let mut written = Vec::new();
+        report.write(&mut excerpts, &mut written)?;
+        let mut written = String::from_utf8_lossy(&written).into_owned();
+        // On a cut line ariadne counts the column of a location header in
+        // the text it shows; the header gives the file's column.
+        for (shown, real) in headers {
+            written = written.replacen(&shown, &real, 1);
+        }
+        out.write_all(written.as_bytes())?;
+    }
+    for (file, more) in omitted {
+        writeln!(
+            out,
+            "{}: {more} more {} in {} not shown (at most {MAX_PER_FILE} per file; \
+             `--format json` lists every one)",
+            paint("note", Color::Cyan, config),
+            if more == 1 { "diagnostic" } else { "diagnostics" },
+            db.get(file).name
+        )?;
     }
     Ok(())
 }
@@ -106,43 +137,114 @@ fn write_detached(
     Ok(())
 }
 
-/// The ariadne report of one diagnostic. Spans are clamped to character
-/// boundaries first: ariadne panics on a byte span that splits a character.
-fn report<'a>(
-    db: &SourceDb,
-    diagnostic: &Diagnostic,
+/// The ariadne report of one diagnostic, the excerpts it shows, and the
+/// location headers to correct (as ariadne writes them, as they should
+/// read). Spans are clamped to character boundaries first.
+///
+/// Labels are given in file order and, within a file, in source order:
+/// ariadne starts a new section (with a location header) whenever a label
+/// comes before the one given ahead of it, and heads a second section of
+/// the primary's file with the primary's location again.
+fn report<'a, 'db>(
+    db: &'db SourceDb,
+    diagnostic: &'a Diagnostic,
     header: &'a str,
     config: Config,
-) -> Report<'a, (FileId, std::ops::Range<usize>)> {
-    let located =
-        |span: orch_lang::Span| (span.file, clamp_to_chars(&db.get(span.file).text, span));
+) -> Drawn<'a, 'db> {
     let color = severity_color(diagnostic.severity);
     // ariadne underlines only labels that have a message; without one the
     // span would show only as colour, and not at all in plain text.
     let primary_message =
         if diagnostic.primary.message.is_empty() { "here" } else { &diagnostic.primary.message };
-    let primary = Label::new(located(diagnostic.primary.span))
-        .with_message(primary_message)
-        .with_color(color)
-        .with_priority(1);
+    let primary_file = diagnostic.primary.span.file;
+    let mut labels: Vec<(orch_lang::Span, &str, bool)> =
+        vec![(diagnostic.primary.span, primary_message, true)];
+    labels.extend(diagnostic.labels.iter().map(|l| (l.span, l.message.as_str(), false)));
+    let ranges: Vec<(FileId, std::ops::Range<usize>)> = labels
+        .iter()
+        .map(|(span, _, _)| (span.file, clamp_to_chars(&db.get(span.file).text, *span)))
+        .collect();
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by_key(|&i| (ranges[i].0 != primary_file, ranges[i].0.0, ranges[i].1.start));
+
+    let mut places: HashMap<FileId, Vec<usize>> = HashMap::new();
+    for (file, range) in &ranges {
+        places.entry(*file).or_default().extend([range.start, range.end]);
+    }
+    let mut excerpts = Excerpts { db, files: HashMap::new() };
+    for (file, places) in places {
+        let source = db.get(file);
+        let excerpt = Excerpt::new(&source.text, &source.line_index, &places);
+        let shown = Source::from(excerpt.text.clone());
+        excerpts.files.insert(file, (excerpt, shown));
+    }
+    let shown = |file: FileId, range: &std::ops::Range<usize>| {
+        let (excerpt, _) = &excerpts.files[&file];
+        let text = &db.get(file).text;
+        (file, excerpt.map(text, range.start)..excerpt.map(text, range.end))
+    };
+
+    // The location headers of files whose excerpt is cut: the first label
+    // of each file in `order` (the primary, for its file).
+    let mut headers = Vec::new();
+    let mut headed = Vec::new();
+    for &i in &order {
+        let (file, range) = &ranges[i];
+        if headed.contains(file) {
+            continue;
+        }
+        headed.push(*file);
+        let (excerpt, _) = &excerpts.files[file];
+        if !excerpt.cut {
+            continue;
+        }
+        let source = db.get(*file);
+        let place = if *file == primary_file { ranges[0].1.start } else { range.start };
+        let real = source.line_index.line_col(&source.text, place as u32);
+        let at = excerpt.map(&source.text, place);
+        let before: String = excerpt.text.chars().take(at).collect();
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        if column as u32 != real.column {
+            let name = &source.name;
+            headers.push((
+                format!("{name}:{}:{column} ]", real.line),
+                format!("{name}:{}:{} ]", real.line, real.column),
+            ));
+        }
+    }
+
     let mut builder =
-        Report::build(ReportKind::Custom(header, color), located(diagnostic.primary.span))
+        Report::build(ReportKind::Custom(header, color), shown(primary_file, &ranges[0].1))
             .with_config(
                 ariadne::Config::default()
-                    .with_index_type(IndexType::Byte)
+                    .with_index_type(IndexType::Char)
                     .with_color(config.color),
             )
-            .with_message(&diagnostic.message)
-            .with_label(primary);
-    for label in &diagnostic.labels {
-        builder = builder.with_label(
-            Label::new(located(label.span)).with_message(&label.message).with_color(Color::Blue),
-        );
+            .with_message(&diagnostic.message);
+    for i in order {
+        let (span, message, primary) = labels[i];
+        let label = Label::new(shown(span.file, &ranges[i].1)).with_message(message);
+        builder = builder.with_label(if primary {
+            label.with_color(color).with_priority(1)
+        } else {
+            label.with_color(Color::Blue)
+        });
     }
     if let Some(help) = &diagnostic.help {
         builder = builder.with_help(help);
     }
-    builder.finish()
+    Drawn { report: builder.finish(), excerpts, headers }
+}
+
+/// A place in an excerpt, as ariadne takes it.
+type Place = (FileId, std::ops::Range<usize>);
+
+/// A report ready to write: see [`report`].
+struct Drawn<'a, 'db> {
+    report: Report<'a, Place>,
+    excerpts: Excerpts<'db>,
+    /// Location headers as ariadne writes them, and as they should read.
+    headers: Vec<(String, String)>,
 }
 
 /// What one `check` run found, for its summary line.

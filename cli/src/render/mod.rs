@@ -6,6 +6,7 @@
 //! are byte offsets into its files. This module turns those offsets into
 //! 1-based lines and character columns once, for every renderer.
 
+mod excerpt;
 pub(crate) mod github;
 pub(crate) mod graph;
 pub(crate) mod human;

@@ -274,6 +274,12 @@ impl Evaluator<'_, '_> {
                     }
                     let revealed = value.reveal_all();
                     secret |= value.contains_secret();
+                    // A field with a display hint reads as plans show it:
+                    // `"mode ${f.mode}"` is "mode 0o644", not "mode 420".
+                    if let Some(text) = self.field_display(inner).format(&revealed) {
+                        out.push_str(&text);
+                        continue;
+                    }
                     match revealed.to_interpolated() {
                         Some(text) => out.push_str(&text),
                         None => return Ok(Value::Unknown),
@@ -581,6 +587,30 @@ impl Evaluator<'_, '_> {
             return None;
         }
         self.checked.resolutions.get(&name.span).copied()
+    }
+
+    /// The display hint of the kind's field that `expr` reads
+    /// (`f.mode` of an `fs.file`), as the checker typed its base.
+    fn field_display(&self, expr: &Expr) -> orch_stdlib::kinds::FieldDisplay {
+        let mut expr = expr;
+        while let ExprKind::Paren(inner) = &expr.kind {
+            expr = inner;
+        }
+        let ExprKind::Field { base, name, .. } = &expr.kind else {
+            return orch_stdlib::kinds::FieldDisplay::Plain;
+        };
+        let Some(ty) = self.checked.expr_types.get(&(base.span.file, base.id)) else {
+            return orch_stdlib::kinds::FieldDisplay::Plain;
+        };
+        match ty.unwrap_optional() {
+            orch_stdlib::Ty::Record(record) => record
+                .name
+                .as_deref()
+                .and_then(orch_stdlib::lookup_kind)
+                .and_then(|kind| kind.field(&name.name))
+                .map_or(orch_stdlib::kinds::FieldDisplay::Plain, |field| field.display),
+            _ => orch_stdlib::kinds::FieldDisplay::Plain,
+        }
     }
 
     /// Whether the checker typed `base` as a record whose field `name` is

@@ -115,13 +115,33 @@ pub(crate) fn fields<'t, 's: 't, E: SyntaxError<'t, 's>>(
     } else {
         name.boxed()
     };
-    key.then_ignore(just(Token::Eq))
-        .then(expr)
+    let field = key
+        .then_ignore(just(Token::Eq))
+        .then(expr.clone())
         .map_with(|(key, value), e| Field { docs: None, key, value, span: e.span() })
         .label("field")
-        .then_ignore(just(Token::Comma).or_not())
+        .then_ignore(just(Token::Comma).or_not());
+    if quoted_keys {
+        return field.repeated().collect::<Vec<_>>().boxed();
+    }
+    // A decorator written inside a declaration's body (`@depends_on(a)`
+    // among the fields) is reported as such and skipped, so that the
+    // fields after it still count: the body is not read as empty, which
+    // would report every required field as missing.
+    let misplaced = just(Token::At)
+        .ignore_then(field_name())
+        .then(args(expr).or_not())
+        .validate(|_, e, emitter| {
+            emitter.emit(E::custom(
+                e.span(),
+                "a decorator goes before the declaration it applies to, not inside its body",
+            ));
+        })
+        .then_ignore(just(Token::Comma).or_not());
+    choice((field.map(Some), misplaced.map(|()| None)))
         .repeated()
         .collect::<Vec<_>>()
+        .map(|fields| fields.into_iter().flatten().collect())
         .boxed()
 }
 
