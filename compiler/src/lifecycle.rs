@@ -78,6 +78,21 @@ pub struct Move {
     pub span: Span,
 }
 
+/// An `import` block of one module instance, evaluated for one
+/// combination of its loops' keys: the absolute address that adopts the
+/// object, and the object's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub to: String,
+    /// `None` when the id is not a string known at plan time (the checker
+    /// reports why).
+    pub id: Option<String>,
+    /// The `import` keyword.
+    pub span: Span,
+    /// The `id` expression.
+    pub id_span: Span,
+}
+
 /// A `removed` block of one module instance, its address absolute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {

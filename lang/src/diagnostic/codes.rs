@@ -87,6 +87,9 @@ codes! {
     E0904 = "E0904" "provider-configuration-failed" Error;
     E0905 = "E0905" "move-onto-recorded-instance" Error;
     E0906 = "E0906" "identity-conflict" Error;
+    E0907 = "E0907" "invalid-import" Error;
+    E0908 = "E0908" "import-not-found" Error;
+    E0909 = "E0909" "import-not-supported" Error;
     E1001 = "E1001" "invalid-lifecycle-block" Error;
     E1002 = "E1002" "unknown-lifecycle-target" Error;
     E1003 = "E1003" "removed-still-declared" Error;
