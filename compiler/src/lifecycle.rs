@@ -102,6 +102,26 @@ pub struct Removal {
     pub span: Span,
 }
 
+/// The `moved` block for a rename of `from` to `to`: of the whole
+/// declaration when only its name changed (`f["a"]` → `g["a"]` gives
+/// `f` → `g`, which moves every instance of the loop at once).
+pub fn declaration_move<'s>(from: &'s str, to: &'s str) -> (&'s str, &'s str) {
+    match (from.find('['), to.find('[')) {
+        (Some(i), Some(j))
+            if from[i..] == to[j..] && !from[..i].contains('.') && !to[..j].contains('.') =>
+        {
+            (&from[..i], &to[..j])
+        }
+        _ => (from, to),
+    }
+}
+
+/// The text of a `moved` block from `from` to `to`, as `orchc fmt` lays
+/// it out.
+pub fn moved_block(from: &str, to: &str) -> String {
+    format!("moved {{\n  from = {from}\n  to   = {to}\n}}\n")
+}
+
 fn invalid(span: Span, message: impl Into<String>) -> Diagnostic {
     Diagnostic::new(&codes::E1001, span, message)
 }

@@ -1058,19 +1058,7 @@ pub fn created_identity(change: &Change) -> Option<(String, String, Vec<Value>)>
     }
 }
 
-/// The `moved` block for a rename of `from` to `to`: of the whole
-/// declaration when only its name changed (`f["a"]` → `g["a"]` gives
-/// `f` → `g`, which moves every instance of the loop at once).
-pub fn declaration_move<'s>(from: &'s str, to: &'s str) -> (&'s str, &'s str) {
-    match (from.find('['), to.find('[')) {
-        (Some(i), Some(j))
-            if from[i..] == to[j..] && !from[..i].contains('.') && !to[..j].contains('.') =>
-        {
-            (&from[..i], &to[..j])
-        }
-        _ => (from, to),
-    }
-}
+pub use orch_compiler::lifecycle::declaration_move;
 
 /// A deletion of an instance that left the configuration and a creation
 /// of another instance that is the same object: a rename without a
