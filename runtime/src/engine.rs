@@ -1132,7 +1132,11 @@ pub async fn plan_imports(
                 imported.instances.insert(step.address.clone(), step.record());
                 steps.push(step);
             }
-            Err(error) => errors.push(error.with_label(block.id_span, "the id")),
+            // A read that found nothing points at the id as well.
+            Err(error) if *error.code == codes::E0908 => {
+                errors.push(error.with_label(block.id_span, "no object has this id"))
+            }
+            Err(error) => errors.push(error),
         }
     }
     (imported, steps, errors)
