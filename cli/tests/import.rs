@@ -90,8 +90,12 @@ for name in sites {
     let plan = orch.plan_json(&[]);
     assert_eq!(plan["summary"]["import"], 2, "{plan}");
     assert_eq!(plan["summary"]["create"], 0, "{plan}");
-    let adopted: Vec<&str> =
-        plan["imports"].as_array().unwrap().iter().map(|i| i["address"].as_str().unwrap()).collect();
+    let adopted: Vec<&str> = plan["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["address"].as_str().unwrap())
+        .collect();
     assert_eq!(adopted, [r#"site["blog"]"#, r#"site["shop"]"#]);
     orch.apply(&[]);
     orch.expect_no_changes(&[]);
@@ -213,7 +217,11 @@ fn orchc_import_records_at_once_and_print_shows_the_declaration() {
 
     let import = orch.run(&["import", "notes", "notes.txt", "main.orch"]);
     import.expect_code(0);
-    assert!(import.stdout.contains(r#"Imported fs.file "notes.txt" into `notes`"#), "{}", import.stdout);
+    assert!(
+        import.stdout.contains(r#"Imported fs.file "notes.txt" into `notes`"#),
+        "{}",
+        import.stdout
+    );
     assert_eq!(orch.state_list().keys().collect::<Vec<_>>(), ["notes"]);
     let plan = orch.plan_json(&[]);
     assert_eq!(plan["summary"]["import"], 0, "{plan}");
@@ -309,10 +317,8 @@ impl Drop for Made {
 }
 
 fn suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("{:x}{:x}", std::process::id(), nanos)
 }
 
@@ -365,10 +371,20 @@ import {{
 
     // `--print` of the role gives its fields as read; its password, which
     // PostgreSQL cannot give back, is not among them.
-    orch.write("other/main.orch", &format!("resource r: pg.role {{\n  name = \"{}\"\n}}\nprovider pg {{ url = \"{url}\" }}\n", made.role));
+    orch.write(
+        "other/main.orch",
+        &format!(
+            "resource r: pg.role {{\n  name = \"{}\"\n}}\nprovider pg {{ url = \"{url}\" }}\n",
+            made.role
+        ),
+    );
     let print = orch.run(&["import", "r", &made.role, "other/main.orch", "--print"]);
     print.expect_code(0);
-    assert!(print.stdout.contains(&format!("name             = \"{}\"", made.role)), "{}", print.stdout);
+    assert!(
+        print.stdout.contains(&format!("name             = \"{}\"", made.role)),
+        "{}",
+        print.stdout
+    );
     assert!(print.stdout.contains("connection_limit = 5"), "{}", print.stdout);
     assert!(!print.stdout.contains("password"), "{}", print.stdout);
 

@@ -27,7 +27,11 @@ fn applied(text: &str, edit: &Value, uri: &str) -> String {
                 }
                 text.len()
             };
-            (at(&e["range"]["start"]), at(&e["range"]["end"]), e["newText"].as_str().unwrap().into())
+            (
+                at(&e["range"]["start"]),
+                at(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().into(),
+            )
         })
         .collect();
     edits.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));

@@ -1026,7 +1026,11 @@ fn identity(change: &Change, value: &Value) -> Option<(String, String, Vec<Value
 
 /// The identity of an object of `kind` managed by the provider
 /// configuration `provider`: see [`identity`].
-fn object_identity(kind: &str, provider: &str, value: &Value) -> Option<(String, String, Vec<Value>)> {
+fn object_identity(
+    kind: &str,
+    provider: &str,
+    value: &Value,
+) -> Option<(String, String, Vec<Value>)> {
     let schema = lookup_kind(kind)?;
     if schema.identity.is_empty() {
         return None;
@@ -1194,7 +1198,9 @@ pub async fn import_one(
     else {
         let mut diagnostic = error(
             &codes::E0907,
-            format!("the `import` adopts into `{address}`, which the configuration does not declare"),
+            format!(
+                "the `import` adopts into `{address}`, which the configuration does not declare"
+            ),
         );
         // The instances of the same declaration, to choose from.
         let name = address.split(['[', '.']).next().unwrap_or(address);
@@ -1231,7 +1237,13 @@ pub async fn import_one(
     let ctx = OpContext::new(&config.base_dir, address);
     let started = std::time::Instant::now();
     let result = provider.import(&ctx, kind, id).await;
-    tracing::debug!(address, kind, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "import read");
+    tracing::debug!(
+        address,
+        kind,
+        ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "import read"
+    );
     let object = match result {
         Ok(Some(object)) => mark_sensitive(kind, object),
         Ok(None) => {

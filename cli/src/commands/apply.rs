@@ -109,7 +109,10 @@ pub(crate) struct ApplyArgs {
 
 /// Reads the root module named on the command line and analyses it,
 /// reporting what stops it.
-pub(crate) fn load_project(root: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Reporter)> {
+pub(crate) fn load_project(
+    root: &Path,
+    evaluation: &EvaluationArgs,
+) -> Option<(Project, Reporter)> {
     let mut sources = Sources::disk();
     match std::fs::metadata(root) {
         // A folder's files are listed and read by the compiler.

@@ -55,7 +55,8 @@ pub(crate) fn run(args: &ImportArgs) -> Outcome {
     let result = runtime.block_on(async {
         let location = StateLocation::resolve(args.state.state.as_deref(), &project.base_dir)?;
         let state = location.open().await?;
-        let mut session = Session::start(&project, state, "import", args.state.lock_timeout).await?;
+        let mut session =
+            Session::start(&project, state, "import", args.state.lock_timeout).await?;
         let result = async {
             let import = session.read_import(&args.address, &args.id).await?;
             if !args.print {
@@ -112,7 +113,8 @@ pub(crate) fn declaration(import: &StateImport) -> String {
     text.push_str("}\n");
     let mut out = orch_lang::fmt::format(&text).unwrap_or(text);
     for name in hidden {
-        let _ = writeln!(out, "// `{name}` is secret: it is not printed; set it in the declaration");
+        let _ =
+            writeln!(out, "// `{name}` is secret: it is not printed; set it in the declaration");
     }
     out
 }

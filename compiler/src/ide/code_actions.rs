@@ -8,6 +8,10 @@
 //!   required field, one line each, with a placeholder of the field's type.
 //! - `E0204` ("may be none") reads a field with `?.` instead of `.`, or
 //!   appends `?? <default>` where a value is required.
+//! - An identity conflict (`E0906`, which only a plan finds) and a rename
+//!   of a resource get the `moved` block that keeps the object, added at
+//!   the end of the file ([`identity_conflict_fix`],
+//!   [`moved_block_for_rename`]).
 
 use orch_lang::ast::{self, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind};
 use orch_lang::visit;
@@ -38,7 +42,12 @@ pub struct CodeAction {
 /// An insertion at the end of `file` of a `moved` block from `from` to
 /// `to` (the whole declaration when only its name changed), after a blank
 /// line: what keeps an object whose declaration was renamed.
-pub fn add_moved_block(analysis: &Analysis, file: FileId, from: &str, to: &str) -> Option<TextEdit> {
+pub fn add_moved_block(
+    analysis: &Analysis,
+    file: FileId,
+    from: &str,
+    to: &str,
+) -> Option<TextEdit> {
     if file.0 as usize >= analysis.files.len() {
         return None;
     }
@@ -59,7 +68,12 @@ pub fn add_moved_block(analysis: &Analysis, file: FileId, from: &str, to: &str) 
 /// The fix of an identity conflict (`E0906`, found by the runtime when
 /// a plan would delete `from` and create `to`, the same object): a
 /// `moved` block at the end of `file`.
-pub fn identity_conflict_fix(analysis: &Analysis, file: FileId, from: &str, to: &str) -> Option<CodeAction> {
+pub fn identity_conflict_fix(
+    analysis: &Analysis,
+    file: FileId,
+    from: &str,
+    to: &str,
+) -> Option<CodeAction> {
     let edit = add_moved_block(analysis, file, from, to)?;
     let (block_from, block_to) = crate::lifecycle::declaration_move(from, to);
     Some(CodeAction {
@@ -73,7 +87,11 @@ pub fn identity_conflict_fix(analysis: &Analysis, file: FileId, from: &str, to: 
 /// The `moved` block a rename of a resource or module instance adds
 /// (`spans` are the rename's, `new_name` its new name): `None` for a
 /// rename of anything else, which names no object.
-pub fn moved_block_for_rename(analysis: &Analysis, spans: &[Span], new_name: &str) -> Option<TextEdit> {
+pub fn moved_block_for_rename(
+    analysis: &Analysis,
+    spans: &[Span],
+    new_name: &str,
+) -> Option<TextEdit> {
     let decl = analysis.decls.iter().find(|d| {
         matches!(d.kind, DeclKind::Resource | DeclKind::Module) && spans.contains(&d.name_span)
     })?;

@@ -29,11 +29,8 @@ pub(crate) async fn rename(server: &Server, params: RenameParams) -> Result<Opti
             let offset = world.text(file)?.offset(at.position);
             let spans = orch_compiler::ide::rename(&world.analysis, file, offset, &new_name);
             Some(spans.and_then(|spans| {
-                let moved = orch_compiler::ide::moved_block_for_rename(
-                    &world.analysis,
-                    &spans,
-                    &new_name,
-                );
+                let moved =
+                    orch_compiler::ide::moved_block_for_rename(&world.analysis, &spans, &new_name);
                 let mut edit = edit(world, &spans, &new_name)?;
                 if let Some(moved) = moved {
                     add_edit(world, &mut edit, &moved)?;
@@ -72,9 +69,9 @@ fn add_edit(
     edit: &mut WorkspaceEdit,
     moved: &orch_compiler::ide::TextEdit,
 ) -> std::result::Result<(), String> {
-    let location = world
-        .location(moved.span)
-        .ok_or_else(|| format!("cannot edit `{}`", world.analysis.files.get(moved.span.file).path))?;
+    let location = world.location(moved.span).ok_or_else(|| {
+        format!("cannot edit `{}`", world.analysis.files.get(moved.span.file).path)
+    })?;
     edit.changes
         .get_or_insert_with(HashMap::new)
         .entry(location.uri)
