@@ -394,3 +394,36 @@ import {{
     missing.expect_code(1);
     assert!(missing.stderr.contains("E0908"), "{}", missing.stderr);
 }
+
+#[test]
+fn a_file_whose_configured_content_is_secret_is_imported_without_its_content_in_plaintext() {
+    let orch = Orch::new(
+        r#"param token: secret<string>
+
+resource key: fs.file {
+  path    = "token.txt"
+  content = token
+}
+
+import {
+  to = key
+  id = "token.txt"
+}
+"#,
+    );
+    orch.write("token.txt", "hunter2-old");
+    orch.run(&["plan", "main.orch", "--var", "token=hunter2-new", "--out", "plan.json"])
+        .expect_code(0);
+    assert!(!orch.read("plan.json").contains("hunter2"), "the plan file holds no secret");
+    orch.run(&["apply", "plan.json", "--auto-approve"]).expect_code(0);
+    assert_eq!(orch.read("token.txt"), "hunter2-new");
+    let state = std::fs::read_dir(orch.path(".orch")).unwrap();
+    for entry in state {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(!text.contains("hunter2"), "{}: {text}", path.display());
+        }
+    }
+    orch.expect_no_changes(&["--var", "token=hunter2-new"]);
+}

@@ -1146,6 +1146,34 @@ pub async fn plan_imports(
     (imported, steps, errors)
 }
 
+/// `object` with every field that the configuration sets to a secret
+/// marked secret too: a file whose configured content is secret holds a
+/// secret, and its content read back must not reach the plan or the state
+/// in plaintext (a refresh keeps the marks of the recorded object; an
+/// import has no record to take them from).
+fn secret_as_configured(kind: &str, object: Value, config: &Value) -> Value {
+    let (Value::Map(fields), Value::Map(configured)) = (&object, config) else { return object };
+    let schema = lookup_kind(kind);
+    // What a provider computes from a secret it keeps (a file's hash and
+    // size from secret content) is secret too.
+    let derived_secret = schema.is_some_and(|schema| {
+        schema
+            .fields
+            .iter()
+            .any(|f| f.keeps_secrets && configured.get(f.name).is_some_and(Value::contains_secret))
+    });
+    let mut fields = (**fields).clone();
+    for (name, value) in fields.iter_mut() {
+        let output = schema.and_then(|s| s.field(name)).is_some_and(|f| f.output);
+        let secret =
+            configured.get(name).is_some_and(Value::contains_secret) || output && derived_secret;
+        if secret && !value.is_secret() {
+            *value = Value::secret(value.clone());
+        }
+    }
+    Value::map(fields)
+}
+
 /// One object to import: the address that adopts it, its id, and the
 /// `import` block (or nothing, for `orchc import`).
 #[derive(Debug, Clone, Copy)]
@@ -1245,7 +1273,9 @@ pub async fn import_one(
         "import read"
     );
     let object = match result {
-        Ok(Some(object)) => mark_sensitive(kind, object),
+        Ok(Some(object)) => {
+            secret_as_configured(kind, mark_sensitive(kind, object), &instance.value)
+        }
         Ok(None) => {
             return Err(error(
                 &codes::E0908,
