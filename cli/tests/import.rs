@@ -389,7 +389,23 @@ import {{
     assert!(!print.stdout.contains("password"), "{}", print.stdout);
 
     // A configured password cannot be compared with the server's hash: an
-    // import plans setting it, and after that nothing.
+    // import records none, plans setting it, and after that nothing.
+    orch.write(
+        "main.orch",
+        &orch.read("main.orch").replace(
+            "  connection_limit = 5\n",
+            "  connection_limit = 5\n  password         = \"pw-imported-1\"\n",
+        ),
+    );
+    orch.run(&["state", "rm", "app_role"]).expect_code(0);
+    let plan = orch.plan_json(&[]);
+    assert_eq!(plan["summary"]["import"], 1, "{plan}");
+    assert_eq!(actions(&plan).get("app_role").map(String::as_str), Some("update"), "{plan}");
+    assert_eq!(plan["changes"][0]["changed_fields"], serde_json::json!(["password"]), "{plan}");
+    assert!(!plan.to_string().contains("pw-imported-1"), "{plan}");
+    orch.apply(&[]);
+    orch.expect_no_changes(&[]);
+
     let missing = orch.run(&["import", "r", "orch_no_such_role_x", "other/main.orch"]);
     missing.expect_code(1);
     assert!(missing.stderr.contains("E0908"), "{}", missing.stderr);
