@@ -94,6 +94,7 @@ codes! {
     E1002 = "E1002" "unknown-lifecycle-target" Error;
     E1003 = "E1003" "removed-still-declared" Error;
     E1004 = "E1004" "conflicting-moves" Error;
+    E1005 = "E1005" "import-address-keys" Error;
     W0101 = "W0101" "unused-param" Warning;
     W0102 = "W0102" "unused-let" Warning;
     W0401 = "W0401" "unstable-instance-key" Warning;
