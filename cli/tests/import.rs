@@ -443,3 +443,16 @@ import {
     }
     orch.expect_no_changes(&["--var", "token=hunter2-new"]);
 }
+
+#[test]
+fn a_move_only_apply_says_what_it_did() {
+    let orch = Orch::new("resource a: fs.file {\n  path    = \"a.txt\"\n  content = \"x\"\n}\n");
+    orch.apply(&[]);
+    orch.write(
+        "main.orch",
+        "resource b: fs.file {\n  path    = \"a.txt\"\n  content = \"x\"\n}\n\nmoved {\n  from = a\n  to   = b\n}\n",
+    );
+    let apply = orch.apply(&[]);
+    assert!(apply.stdout.contains("Apply complete: 0 operations, 1 moved in "), "{}", apply.stdout);
+    orch.expect_no_changes(&[]);
+}
