@@ -345,8 +345,7 @@ resource app_role: pg.role {{
 }}
 
 resource app_db: pg.database {{
-  name  = "{db}"
-  owner = app_role.name
+  name = "{db}"
 }}
 
 import {{

@@ -612,14 +612,7 @@ impl Provider for PgProvider {
             .filter_map(|f| Some((SmolStr::new(f.name), f.default.clone()?)))
             .collect();
         match kind {
-            "pg.database" => {
-                entries.insert("name".into(), Value::string(id));
-                // The owner is read as the server has it (an owner left to
-                // the server is recorded as none otherwise): an empty
-                // spelling matches no role, so the read gives the actual one.
-                entries.insert("owner".into(), Value::string(""));
-            }
-            "pg.role" => {
+            "pg.database" | "pg.role" => {
                 entries.insert("name".into(), Value::string(id));
             }
             "pg.schema" => {
