@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{apply, check, explain, fmt, graph, lsp, state};
+use crate::commands::{apply, check, explain, fmt, graph, import, lsp, state};
 
 /// The Orch infrastructure language: check, plan and apply `.orch` configurations.
 #[derive(Debug, Parser)]
@@ -72,6 +72,12 @@ enum Command {
   orchc destroy main.orch                 show what would be deleted, ask, then delete it
   orchc destroy --auto-approve main.orch  delete without asking")]
     Destroy(apply::ApplyArgs),
+    /// Adopt an existing object into the state, or print its declaration.
+    #[command(after_help = "Examples:
+  orchc import db app main.orch           record the database `app` as `db`
+  orchc import 'dir[\"a\"]' srv/a          record the folder srv/a as dir[\"a\"]
+  orchc import --print db app main.orch   print the declaration that matches it")]
+    Import(import::ImportArgs),
     /// List, show, forget or unprotect recorded instances.
     #[command(after_help = "Examples:
   orchc state list                          every instance recorded in ./.orch/
@@ -204,6 +210,7 @@ fn run(command: Command) -> Outcome {
         Command::Plan(args) => apply::plan(&args),
         Command::Apply(args) => apply::apply(&args, false),
         Command::Destroy(args) => apply::apply(&args, true),
+        Command::Import(args) => import::run(&args),
         Command::State(args) => state::state(&args),
         Command::Output(args) => state::output(&args),
         Command::Explain(args) => explain::run(&args),

@@ -78,6 +78,21 @@ pub struct Move {
     pub span: Span,
 }
 
+/// An `import` block of one module instance, evaluated for one
+/// combination of its loops' keys: the absolute address that adopts the
+/// object, and the object's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub to: String,
+    /// `None` when the id is not a string known at plan time (the checker
+    /// reports why).
+    pub id: Option<String>,
+    /// The `import` keyword.
+    pub span: Span,
+    /// The `id` expression.
+    pub id_span: Span,
+}
+
 /// A `removed` block of one module instance, its address absolute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
@@ -85,6 +100,26 @@ pub struct Removal {
     /// `false`: forget the instance and leave its object.
     pub destroy: bool,
     pub span: Span,
+}
+
+/// The `moved` block for a rename of `from` to `to`: of the whole
+/// declaration when only its name changed (`f["a"]` → `g["a"]` gives
+/// `f` → `g`, which moves every instance of the loop at once).
+pub fn declaration_move<'s>(from: &'s str, to: &'s str) -> (&'s str, &'s str) {
+    match (from.find('['), to.find('[')) {
+        (Some(i), Some(j))
+            if from[i..] == to[j..] && !from[..i].contains('.') && !to[..j].contains('.') =>
+        {
+            (&from[..i], &to[..j])
+        }
+        _ => (from, to),
+    }
+}
+
+/// The text of a `moved` block from `from` to `to`, as `orchc fmt` lays
+/// it out.
+pub fn moved_block(from: &str, to: &str) -> String {
+    format!("moved {{\n  from = {from}\n  to   = {to}\n}}\n")
 }
 
 fn invalid(span: Span, message: impl Into<String>) -> Diagnostic {
@@ -255,7 +290,7 @@ enum Target {
     /// A resource (or data) declaration, and whether the address has keys
     /// when the declaration needs none, or the reverse, is left to the
     /// runtime: instances are known only once evaluated.
-    Declaration(DeclKind),
+    Declaration(DeclKind, Option<DeclId>),
     /// Not declared: the name that is missing and where.
     Missing { span: Span, name: SmolStr, candidates: Vec<SmolStr> },
 }
@@ -303,9 +338,9 @@ fn resolve(
         match kind {
             DeclKind::Module if !last => match targets.get(&decl) {
                 Some(&child) => file = child,
-                None => return Target::Declaration(kind),
+                None => return Target::Declaration(kind, Some(decl)),
             },
-            _ if last => return Target::Declaration(kind),
+            _ if last => return Target::Declaration(kind, Some(decl)),
             _ => {
                 let next = &address.segments[index + 1];
                 return Target::Missing {
@@ -316,7 +351,7 @@ fn resolve(
             }
         }
     }
-    Target::Declaration(DeclKind::Module)
+    Target::Declaration(DeclKind::Module, None)
 }
 
 fn unknown_target(
@@ -371,8 +406,10 @@ pub fn check(
                                 "the `to` of an `import` block names the resource that adopts the object",
                             ),
                         ),
-                        Target::Declaration(DeclKind::Resource) => {}
-                        Target::Declaration(kind) => diagnostics.push(Diagnostic::new(
+                        Target::Declaration(DeclKind::Resource, Some(decl)) => {
+                            diagnostics.extend(import_keys(model, decl, &address, to_expr));
+                        }
+                        Target::Declaration(kind, _) => diagnostics.push(Diagnostic::new(
                             &codes::E1002,
                             address.span,
                             format!("`{address}` is a {}: only a resource can adopt an object", kind.describe()),
@@ -380,7 +417,7 @@ pub fn check(
                     }
                 }
                 Block::Removed { from, .. } => {
-                    if let Target::Declaration(_) = resolve(model, targets, file, &from)
+                    if let Target::Declaration(..) = resolve(model, targets, file, &from)
                         && from.segments.len() == 1
                         && from.segments[0].keys.is_empty()
                     {
@@ -410,8 +447,8 @@ pub fn check(
                         "the `to` of a `moved` block names a declaration of the configuration",
                     ),
                 ),
-                Target::Declaration(DeclKind::Resource | DeclKind::Module) => {}
-                Target::Declaration(kind) => diagnostics.push(Diagnostic::new(
+                Target::Declaration(DeclKind::Resource | DeclKind::Module, _) => {}
+                Target::Declaration(kind, _) => diagnostics.push(Diagnostic::new(
                     &codes::E1002,
                     to.span,
                     format!(
@@ -423,6 +460,55 @@ pub fn check(
         }
         check_moves(&moves, diagnostics);
     }
+}
+
+/// An `import` adopts one instance: its `to` has one key per `for` around
+/// the resource's declaration (`site[name]` for a resource in one loop),
+/// and none for a resource outside loops (`E1005`).
+fn import_keys(
+    model: &Model<'_>,
+    decl: DeclId,
+    address: &Address,
+    to_expr: &Expr,
+) -> Option<Diagnostic> {
+    let d = model.decl(decl);
+    let loops = model
+        .scope_chain(d.scope)
+        .into_iter()
+        .filter(|s| matches!(model.scope(*s).kind, crate::model::ScopeKind::For(_)))
+        .count();
+    let mut keys = 0;
+    let mut current = to_expr;
+    loop {
+        match &current.kind {
+            ExprKind::Index { base, .. } => {
+                keys += 1;
+                current = base;
+            }
+            ExprKind::Paren(inner) => current = inner,
+            _ => break,
+        }
+    }
+    if keys == loops {
+        return None;
+    }
+    let name = d.name_str();
+    let message = match (loops, keys) {
+        (0, _) => format!("`{name}` is declared outside any `for`: its address has no keys"),
+        (_, 0) => format!(
+            "`{name}` is declared in a `for`: an `import` adopts one of its instances, `{name}[KEY]`"
+        ),
+        _ => format!(
+            "`{name}` is declared in {loops} nested `for` blocks: its address has {loops} keys, not {keys}"
+        ),
+    };
+    Some(
+        Diagnostic::new(&codes::E1005, address.span, message)
+            .with_label(d.name_span(), "declared here")
+            .with_help(
+                "write the instance's address as the plan shows it; inside the `for`, the key can be the loop's variable: `to = site[name]`",
+            ),
+    )
 }
 
 /// The address of `expr` with its keys dropped: what `resolve` needs to

@@ -219,7 +219,10 @@ pub async fn apply(
 /// called: the moves of `moved` blocks and the instances `removed` blocks
 /// forget. Each is one persisted step; no object is touched.
 async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
-    if plan.moves.is_empty() && !plan.changes.iter().any(|c| c.action == Action::Forget) {
+    if plan.moves.is_empty()
+        && plan.imports.is_empty()
+        && !plan.changes.iter().any(|c| c.action == Action::Forget)
+    {
         return Ok(());
     }
     let state = &mut *run.state;
@@ -241,6 +244,17 @@ async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
                 }
             }
         }
+    }
+    // Adopted objects, as read while planning; the changes that follow
+    // bring them to the configuration.
+    for import in &plan.imports {
+        if state.instances.contains_key(&import.address) {
+            continue; // recorded since: never overwrite an object's record
+        }
+        let record = import.record();
+        state.serial += 1;
+        run.backend.record(&import.address, Some(&record), state.serial).await?;
+        state.instances.insert(import.address.clone(), record);
     }
     for change in plan.changes.iter().filter(|c| c.action == Action::Forget) {
         if state.instances.remove(&change.address).is_some() {

@@ -838,6 +838,7 @@ fn plan_once(
         outputs_before: state.outputs.clone(),
         data_reads,
         moves: Vec::new(),
+        imports: Vec::new(),
     };
     (plan, evaluation)
 }
@@ -932,6 +933,7 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
         outputs_before: state.outputs.clone(),
         data_reads: BTreeMap::new(),
         moves: Vec::new(),
+        imports: Vec::new(),
     }
 }
 
@@ -1016,8 +1018,21 @@ pub fn plan_moves(state: &State, moves: &[Move]) -> (State, Vec<StateMove>, Vec<
 /// provider configuration and the values of its identity fields (known
 /// ones only).
 fn identity(change: &Change, value: &Value) -> Option<(String, String, Vec<Value>)> {
-    let schema = lookup_kind(&change.kind)?;
-    if schema.identity.is_empty() || change.data {
+    if change.data {
+        return None;
+    }
+    object_identity(&change.kind, &change.provider, value)
+}
+
+/// The identity of an object of `kind` managed by the provider
+/// configuration `provider`: see [`identity`].
+fn object_identity(
+    kind: &str,
+    provider: &str,
+    value: &Value,
+) -> Option<(String, String, Vec<Value>)> {
+    let schema = lookup_kind(kind)?;
+    if schema.identity.is_empty() {
         return None;
     }
     let mut values = Vec::new();
@@ -1028,7 +1043,7 @@ fn identity(change: &Change, value: &Value) -> Option<(String, String, Vec<Value
         }
         values.push(value.reveal_all());
     }
-    Some((change.kind.clone(), change.provider.clone(), values))
+    Some((kind.to_string(), provider.to_string(), values))
 }
 
 /// The identity of what a change deletes and of what it creates, for
@@ -1047,19 +1062,7 @@ pub fn created_identity(change: &Change) -> Option<(String, String, Vec<Value>)>
     }
 }
 
-/// The `moved` block for a rename of `from` to `to`: of the whole
-/// declaration when only its name changed (`f["a"]` → `g["a"]` gives
-/// `f` → `g`, which moves every instance of the loop at once).
-pub fn declaration_move<'s>(from: &'s str, to: &'s str) -> (&'s str, &'s str) {
-    match (from.find('['), to.find('[')) {
-        (Some(i), Some(j))
-            if from[i..] == to[j..] && !from[..i].contains('.') && !to[..j].contains('.') =>
-        {
-            (&from[..i], &to[..j])
-        }
-        _ => (from, to),
-    }
-}
+pub use orch_compiler::lifecycle::declaration_move;
 
 /// A deletion of an instance that left the configuration and a creation
 /// of another instance that is the same object: a rename without a
@@ -1093,4 +1096,225 @@ fn identity_conflicts(changes: &[Change]) -> Vec<Diagnostic> {
         }
     }
     errors
+}
+
+/// The `import` blocks of the configuration applied to a copy of `state`,
+/// for planning: each object is read through its provider by its id and
+/// recorded at the block's address, so that the plan shows only the
+/// difference to the configuration. A block whose address is already in
+/// the state is a no-op. Returns the state with the imports, the imports
+/// to persist on apply, and the blocks that cannot be planned.
+pub async fn plan_imports(
+    config: &Config<'_>,
+    state: &State,
+    providers: &Providers,
+    evaluation: &Evaluation,
+) -> (State, Vec<crate::plan::StateImport>, Vec<Diagnostic>) {
+    let mut imported = state.clone();
+    let mut steps = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for block in &evaluation.imports {
+        if let Some(first) = seen.insert(block.to.as_str(), block.span) {
+            errors.push(
+                Diagnostic::new(
+                    &codes::E0907,
+                    block.span,
+                    format!("`{}` is imported twice", block.to),
+                )
+                .with_label(first, "first imported here")
+                .with_help("an address holds one object: keep one of the two `import` blocks"),
+            );
+            continue;
+        }
+        if state.instances.contains_key(&block.to) {
+            continue; // adopted already: the block is harmless
+        }
+        let target = ImportTarget { address: &block.to, id: block.id.as_deref(), span: block.span };
+        match import_one(config, &imported, providers, &evaluation.instances, target).await {
+            Ok(step) => {
+                imported.instances.insert(step.address.clone(), step.record());
+                steps.push(step);
+            }
+            // A read that found nothing points at the id as well.
+            Err(error) if *error.code == codes::E0908 => {
+                errors.push(error.with_label(block.id_span, "no object has this id"))
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    (imported, steps, errors)
+}
+
+/// `object` with every field that the configuration sets to a secret
+/// marked secret too: a file whose configured content is secret holds a
+/// secret, and its content read back must not reach the plan or the state
+/// in plaintext (a refresh keeps the marks of the recorded object; an
+/// import has no record to take them from).
+fn secret_as_configured(kind: &str, object: Value, config: &Value) -> Value {
+    let (Value::Map(fields), Value::Map(configured)) = (&object, config) else { return object };
+    let schema = lookup_kind(kind);
+    // What a provider computes from a secret it keeps (a file's hash and
+    // size from secret content) is secret too.
+    let derived_secret = schema.is_some_and(|schema| {
+        schema
+            .fields
+            .iter()
+            .any(|f| f.keeps_secrets && configured.get(f.name).is_some_and(Value::contains_secret))
+    });
+    let mut fields = (**fields).clone();
+    for (name, value) in fields.iter_mut() {
+        let output = schema.and_then(|s| s.field(name)).is_some_and(|f| f.output);
+        let secret =
+            configured.get(name).is_some_and(Value::contains_secret) || output && derived_secret;
+        if secret && !value.is_secret() {
+            *value = Value::secret(value.clone());
+        }
+    }
+    Value::map(fields)
+}
+
+/// One object to import: the address that adopts it, its id, and the
+/// `import` block (or nothing, for `orchc import`).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportTarget<'t> {
+    pub address: &'t str,
+    /// `None` when the id is not a string known at plan time.
+    pub id: Option<&'t str>,
+    /// The `import` block; `Span::default()` for `orchc import`.
+    pub span: Span,
+}
+
+impl crate::plan::StateImport {
+    /// The state record of the object imported.
+    pub fn record(&self) -> InstanceState {
+        InstanceState {
+            kind: self.kind.clone(),
+            provider: self.provider.clone(),
+            value: self.object.clone(),
+            depends_on: Vec::new(),
+            tainted: false,
+            protected: false,
+            create_before_destroy: false,
+            location: self.location.clone(),
+        }
+    }
+}
+
+/// Reads the object `target` names through the provider of the instance
+/// that adopts it. Errors are `E0907` (no such instance, no usable id, or
+/// the object is managed at another address already), `E0908` (no object
+/// with that id), `E0909` (the kind cannot be imported) and `E0903` (the
+/// provider could not read it).
+pub async fn import_one(
+    config: &Config<'_>,
+    state: &State,
+    providers: &Providers,
+    instances: &[Instance],
+    target: ImportTarget<'_>,
+) -> Result<crate::plan::StateImport, Diagnostic> {
+    let error = |code: &'static orch_lang::diagnostic::Code, message: String| {
+        if target.span == Span::default() {
+            Diagnostic::detached(code, message, format!("`{}`", target.address))
+        } else {
+            Diagnostic::new(code, target.span, message)
+        }
+    };
+    let address = target.address;
+    let Some(instance) =
+        instances.iter().find(|i| i.address == address && i.kind == DeclKind::Resource)
+    else {
+        let mut diagnostic = error(
+            &codes::E0907,
+            format!(
+                "the `import` adopts into `{address}`, which the configuration does not declare"
+            ),
+        );
+        // The instances of the same declaration, to choose from.
+        let name = address.split(['[', '.']).next().unwrap_or(address);
+        let mut similar: Vec<&str> = instances
+            .iter()
+            .filter(|i| i.kind == DeclKind::Resource)
+            .map(|i| i.address.as_str())
+            .filter(|a| a.split(['[', '.']).next() == Some(name))
+            .collect();
+        similar.sort();
+        if !similar.is_empty() {
+            let list: Vec<String> = similar.iter().take(5).map(|a| format!("`{a}`")).collect();
+            diagnostic = diagnostic.with_help(format!(
+                "the configuration declares {}{}",
+                list.join(", "),
+                if similar.len() > 5 { ", ..." } else { "" }
+            ));
+        }
+        return Err(diagnostic);
+    };
+    let Some(id) = target.id else {
+        return Err(error(
+            &codes::E0907,
+            format!("the id of the `import` into `{address}` is not a string known at plan time"),
+        ));
+    };
+    let kind = instance.resource_kind.as_str();
+    let key = provider_key(kind, instance.options.provider_alias.as_deref());
+    let provider = providers.get(&key).map_err(|e| error(&codes::E0903, e.message))?;
+    if let Some(why) = provider.import_refusal(kind) {
+        return Err(error(&codes::E0909, format!("`{address}` cannot be imported: {why}"))
+            .with_help("remove the `import`: applying the configuration makes the resource"));
+    }
+    let ctx = OpContext::new(&config.base_dir, address);
+    let started = std::time::Instant::now();
+    let result = provider.import(&ctx, kind, id).await;
+    tracing::debug!(
+        address,
+        kind,
+        ms = started.elapsed().as_millis() as u64,
+        ok = result.is_ok(),
+        "import read"
+    );
+    let object = match result {
+        Ok(Some(object)) => {
+            secret_as_configured(kind, mark_sensitive(kind, object), &instance.value)
+        }
+        Ok(None) => {
+            return Err(error(
+                &codes::E0908,
+                format!("there is no {kind} with the id {id:?} to import into `{address}`"),
+            )
+            .with_help(
+                "check the id (a path for fs kinds, a name for pg kinds), or remove the `import` to have Orch create the object",
+            ));
+        }
+        Err(failure) => {
+            return Err(error(
+                &codes::E0903,
+                format!("{address}: cannot import {kind} {id:?}: {failure}"),
+            ));
+        }
+    };
+    let step = crate::plan::StateImport {
+        address: address.to_string(),
+        kind: kind.to_string(),
+        provider: key,
+        id: id.to_string(),
+        object,
+        location: Some(config.location(instance.span)),
+    };
+    // One object, one address: an object the state manages elsewhere is
+    // moved, not imported again.
+    if let Some(identity) = object_identity(&step.kind, &step.provider, &step.object) {
+        for (other, recorded) in &state.instances {
+            if object_identity(&recorded.kind, &recorded.provider, &recorded.value).as_ref()
+                == Some(&identity)
+            {
+                let (from, to) = declaration_move(other, address);
+                return Err(error(
+                    &codes::E0907,
+                    format!("the object {id:?} is already in the state as `{other}`: importing it into `{address}` would make two addresses manage one object"),
+                )
+                .with_help(format!("to give it the new address, move it:\n\nmoved {{\n  from = {from}\n  to   = {to}\n}}")));
+            }
+        }
+    }
+    Ok(step)
 }

@@ -41,6 +41,8 @@ pub enum RunError {
     NoKeyForSecrets { location: String, addresses: Vec<String> },
     /// An instance address that is not in the state.
     NoSuchInstance { address: String, location: String },
+    /// `orchc import` into an address the state records already.
+    AlreadyManaged { address: String, location: String },
     /// `state mv` onto an address that has an object of its own.
     MoveTargetTaken { from: String, to: String },
     /// A file could not be read or written.
@@ -67,6 +69,7 @@ impl RunError {
             RunError::State { .. }
             | RunError::NoState { .. }
             | RunError::NoSuchInstance { .. }
+            | RunError::AlreadyManaged { .. }
             | RunError::MoveTargetTaken { .. } => "orchc::state",
             RunError::Locked { .. } => "orchc::state_locked",
             RunError::StalePlan(_) => "orchc::stale_plan",
@@ -108,6 +111,7 @@ impl RunError {
             },
             RunError::NoKeyForSecrets { .. } => "a shared state never generates a key: set ORCH_STATE_KEY to the team's key (the same on every machine), e.g. one made with `openssl rand -base64 32`".into(),
             RunError::NoSuchInstance { .. } => "`orchc state list` lists the recorded addresses".into(),
+            RunError::AlreadyManaged { address, .. } => format!("`orchc state show '{address}'` shows the object recorded; to adopt another one there, forget it first with `orchc state rm '{address}'`"),
             RunError::MoveTargetTaken { to, .. } => format!("move it to a free address, or forget the object at `{to}` first (`orchc state rm '{to}'`)"),
         })
     }
@@ -174,6 +178,10 @@ impl std::fmt::Display for RunError {
             RunError::NoSuchInstance { address, location } => {
                 write!(f, "there is no `{address}` in the state at {location}")
             }
+            RunError::AlreadyManaged { address, location } => write!(
+                f,
+                "`{address}` is in the state at {location} already: there is nothing to import"
+            ),
             RunError::MoveTargetTaken { from, to } => {
                 write!(
                     f,

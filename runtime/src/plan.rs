@@ -221,6 +221,23 @@ pub struct StateMove {
     pub to: String,
 }
 
+/// An existing object that an `import` block adopts: read through its
+/// provider while planning, recorded at `address` before anything else is
+/// applied. The plan's change for `address` is planned against it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateImport {
+    pub address: String,
+    pub kind: String,
+    /// The provider configuration: `fs`, `pg.admin`.
+    pub provider: String,
+    /// The id it was imported by: a path, a name.
+    pub id: String,
+    /// The object as read (secrets marked).
+    pub object: Value,
+    /// Where it is declared: `main.orch:3:10`.
+    pub location: Option<String>,
+}
+
 /// A plan for `apply` or `destroy`.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -246,6 +263,9 @@ pub struct Plan {
     /// State entries to move before anything else is applied; `changes`
     /// use the new addresses.
     pub moves: Vec<StateMove>,
+    /// Objects to record, as `import` blocks adopt them, after the moves
+    /// and before any change.
+    pub imports: Vec<StateImport>,
 }
 
 impl Plan {
@@ -269,7 +289,7 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.effective().next().is_some() || !self.moves.is_empty()
+        self.effective().next().is_some() || !self.moves.is_empty() || !self.imports.is_empty()
     }
 
     /// How many of each action: create, update, replace, delete, read.
@@ -292,6 +312,9 @@ impl Plan {
             n(Action::Replace),
             n(Action::Delete)
         );
+        if !self.imports.is_empty() {
+            text.push_str(&format!(", {} to import", self.imports.len()));
+        }
         if !self.moves.is_empty() {
             text.push_str(&format!(", {} to move", self.moves.len()));
         }

@@ -52,10 +52,25 @@ pub struct PlanFile {
     /// State entries moved by `moved` blocks, applied first.
     #[serde(default)]
     pub moves: Vec<crate::plan::StateMove>,
+    /// Objects adopted by `import` blocks, recorded after the moves.
+    #[serde(default)]
+    pub imports: Vec<StoredImport>,
     /// What binds the file to its content (absent only while it is being
     /// made): see [`PlanFile::bind`].
     #[serde(default)]
     pub integrity: Option<Integrity>,
+}
+
+/// An import of a saved plan: the object read while planning, sealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredImport {
+    pub address: String,
+    pub kind: String,
+    pub provider: String,
+    pub id: String,
+    pub object: Json,
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 /// The digest of a plan file's content and, when its state has a key, an
@@ -252,6 +267,17 @@ pub fn save(
     for (address, value) in &plan.data_reads {
         data_reads.insert(address.clone(), seal(value, sealer)?);
     }
+    let mut imports = Vec::new();
+    for import in &plan.imports {
+        imports.push(StoredImport {
+            address: import.address.clone(),
+            kind: import.kind.clone(),
+            provider: import.provider.clone(),
+            id: import.id.clone(),
+            object: seal(&import.object, sealer)?,
+            location: import.location.clone(),
+        });
+    }
     Ok(PlanFile {
         format: FORMAT.into(),
         version: VERSION,
@@ -269,6 +295,7 @@ pub fn save(
         drift: plan.drift.clone(),
         data_reads,
         moves: plan.moves.clone(),
+        imports,
         integrity: None,
     })
 }
@@ -328,6 +355,17 @@ pub fn load(
     for (address, json) in &file.data_reads {
         data_reads.insert(address.clone(), open(json)?);
     }
+    let mut imports = Vec::new();
+    for stored in &file.imports {
+        imports.push(crate::plan::StateImport {
+            address: stored.address.clone(),
+            kind: stored.kind.clone(),
+            provider: stored.provider.clone(),
+            id: stored.id.clone(),
+            object: open(&stored.object)?,
+            location: stored.location.clone(),
+        });
+    }
     let plan = Plan {
         operation: file.operation,
         lineage: file.lineage.clone(),
@@ -340,6 +378,7 @@ pub fn load(
         outputs_before: BTreeMap::new(),
         data_reads,
         moves: file.moves.clone(),
+        imports,
     };
     Ok((plan, params))
 }
@@ -366,6 +405,7 @@ mod tests {
             drift: Vec::new(),
             data_reads: BTreeMap::new(),
             moves: Vec::new(),
+            imports: Vec::new(),
             integrity: None,
         }
     }

@@ -162,6 +162,14 @@ pub trait Provider: Send + Sync {
         change: Change<'_>,
     ) -> Result<Option<Value>, ProviderError>;
 
+    /// Why objects of `kind` cannot be imported (`import` blocks, `orchc
+    /// import`), in words for the user; `None` when they can. Asked before
+    /// [`Provider::import`], so that a refusal is told apart from a failed
+    /// read without reading any message.
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        Some(format!("the {} provider cannot look {kind} objects up by an id", self.name()))
+    }
+
     /// Adopts an existing object, named by its provider-specific id (a
     /// path, a role name): the object as it is, or `None` if there is none.
     async fn import(

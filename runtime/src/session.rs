@@ -13,7 +13,10 @@ use orch_lang::Diagnostic;
 use orch_stdlib::Value;
 
 use crate::apply::{ApplyOptions, ApplyReport, Interrupts, Run};
-use crate::engine::{Providers, plan_apply, plan_destroy, plan_moves, prepare};
+use crate::engine::{
+    ImportTarget, Providers, import_one, plan_apply, plan_destroy, plan_imports, plan_moves,
+    prepare,
+};
 use crate::error::{RunError, StaleReason};
 use crate::events::EventSink;
 use crate::location::{OpenState, StateLocation};
@@ -124,13 +127,66 @@ impl<'p> Session<'p> {
                 let handle = tokio::runtime::Handle::current();
                 // Planned against the state as the `moved` blocks leave
                 // it; the moves themselves are applied first.
-                let (moved, moves, errors) = plan_moves(&self.loaded.state, &self.evaluation.moves);
-                let mut plan = plan_apply(&config, &moved, &self.providers, prepared, handle).0;
+                let (moved, moves, mut errors) =
+                    plan_moves(&self.loaded.state, &self.evaluation.moves);
+                // Then against the objects the `import` blocks adopt,
+                // read now and recorded after the moves.
+                let (imported, imports, import_errors) =
+                    plan_imports(&config, &moved, &self.providers, &self.evaluation).await;
+                errors.extend(import_errors);
+                let mut plan = plan_apply(&config, &imported, &self.providers, prepared, handle).0;
                 plan.moves = moves;
+                plan.imports = imports;
                 plan.errors.extend(errors);
                 plan
             }
         }
+    }
+
+    /// Reads the object `id` through the provider of the resource instance
+    /// `address` of the configuration (`orchc import ADDR ID`), without
+    /// changing anything: the object as it would be recorded.
+    pub async fn read_import(
+        &mut self,
+        address: &str,
+        id: &str,
+    ) -> Result<crate::plan::StateImport, RunError> {
+        if self.loaded.state.instances.contains_key(address) {
+            return Err(RunError::AlreadyManaged {
+                address: address.to_string(),
+                location: self.state.description.clone(),
+            });
+        }
+        let config = self.project.config();
+        let target = ImportTarget { address, id: Some(id), span: orch_lang::Span::default() };
+        import_one(&config, &self.loaded.state, &self.providers, &self.evaluation.instances, target)
+            .await
+            .map_err(|diagnostic| RunError::Diagnostics(vec![diagnostic]))
+    }
+
+    /// Records an object read by [`Session::read_import`] in the state,
+    /// as one persisted step: the next plan shows only its difference to
+    /// the configuration.
+    pub async fn record_import(
+        &mut self,
+        import: &crate::plan::StateImport,
+    ) -> Result<(), RunError> {
+        self.check_secrets_of(&import.kind, &import.address, &import.object)?;
+        let saving = |error| RunError::State { context: "cannot save the state", error };
+        let state = &mut self.loaded.state;
+        state.advance_serial().map_err(saving)?;
+        state.instances.insert(import.address.clone(), import.record());
+        self.state.backend.finish(state).await.map_err(saving)
+    }
+
+    fn check_secrets_of(&self, kind: &str, address: &str, value: &Value) -> Result<(), RunError> {
+        if self.state.can_store_secrets() || !stores_secret(kind, value) {
+            return Ok(());
+        }
+        Err(RunError::NoKeyForSecrets {
+            location: self.state.description.clone(),
+            addresses: vec![address.to_string()],
+        })
     }
 
     /// Takes a saved plan to apply: refused when the state changed since it
@@ -172,6 +228,13 @@ impl<'p> Session<'p> {
             .filter(|c| stores_secret(&c.kind, &c.after) || stores_secret(&c.kind, &c.config))
             .map(|c| c.address.clone())
             .collect();
+        let mut addresses = addresses;
+        addresses.extend(
+            plan.imports
+                .iter()
+                .filter(|i| stores_secret(&i.kind, &i.object))
+                .map(|i| i.address.clone()),
+        );
         if addresses.is_empty() {
             return Ok(());
         }

@@ -109,7 +109,10 @@ pub(crate) struct ApplyArgs {
 
 /// Reads the root module named on the command line and analyses it,
 /// reporting what stops it.
-fn load_project(root: &Path, evaluation: &EvaluationArgs) -> Option<(Project, Reporter)> {
+pub(crate) fn load_project(
+    root: &Path,
+    evaluation: &EvaluationArgs,
+) -> Option<(Project, Reporter)> {
     let mut sources = Sources::disk();
     match std::fs::metadata(root) {
         // A folder's files are listed and read by the compiler.
@@ -519,7 +522,8 @@ fn approved(plan: &Plan) -> Result<bool, RunError> {
     Ok(answer.trim() == "yes")
 }
 
-/// What a complete run did, by action: `2 created, 1 replaced`.
+/// What a complete run did, by action: `2 created, 1 replaced`, then the
+/// state-only steps: `0 operations, 1 moved`.
 fn done_counts(plan: &Plan) -> String {
     let counts = plan.counts();
     let parts: Vec<String> = [
@@ -534,6 +538,18 @@ fn done_counts(plan: &Plan) -> String {
         counts.get(action).filter(|n| **n > 0).map(|n| format!("{n} {word}"))
     })
     .collect();
+    let mut parts = parts;
+    if parts.is_empty() {
+        parts.push("0 operations".into());
+    }
+    let forgotten = counts.get(&orch_runtime::plan::Action::Forget).copied().unwrap_or(0);
+    for (n, word) in
+        [(plan.imports.len(), "imported"), (plan.moves.len(), "moved"), (forgotten, "forgotten")]
+    {
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
     parts.join(", ")
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod explain;
 pub(crate) mod fmt;
 pub(crate) mod graph;
+pub(crate) mod import;
 pub(crate) mod lsp;
 pub(crate) mod run;
 pub(crate) mod state;

@@ -326,6 +326,18 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
             style.dim(&format!("moved from {} (the object is kept)", step.from)),
         );
     }
+    for import in &plan.imports {
+        let _ = writeln!(
+            out,
+            "  {} {}  {}",
+            style.action(Action::Create, &format!("{:>3}", "<-")),
+            import.address,
+            style.dim(&format!(
+                "import {} {:?} (the existing object is adopted, not created)",
+                import.kind, import.id
+            )),
+        );
+    }
     for change in plan.effective() {
         change_lines(change, verbose, style, (width, kind_width), &mut out);
     }
@@ -373,6 +385,12 @@ pub(crate) fn json(
         "serial": plan.serial,
         "changes": changes,
         "moves": plan.moves,
+        "imports": plan.imports.iter().map(|i| json!({
+            "address": i.address,
+            "kind": i.kind,
+            "id": i.id,
+            "location": i.location,
+        })).collect::<Vec<_>>(),
         "drift": plan.drift,
         "outputs": plan.outputs.iter().map(|(k, v)| (k.clone(), display_json(v))).collect::<serde_json::Map<_, _>>(),
         "warnings": plan.warnings,
@@ -384,6 +402,7 @@ pub(crate) fn json(
             "delete": n(Action::Delete),
             "read": n(Action::Read),
             "move": plan.moves.len(),
+            "import": plan.imports.len(),
             "forget": n(Action::Forget),
             "no_op": plan.changes.iter().filter(|c| !c.action.is_change() && !c.data).count(),
         },

@@ -191,6 +191,7 @@ impl<'m, 'a> Checker<'m, 'a> {
             self.check_decl(decl.id);
         }
         self.check_provider_blocks();
+        self.check_import_blocks();
         types::check_aliases(&mut self);
         let mut scopes: Vec<ScopeId> = self.model.scopes.iter().map(|s| s.id).collect();
         scopes.sort();
@@ -218,6 +219,50 @@ impl<'m, 'a> Checker<'m, 'a> {
                 let orch_lang::ast::ItemKind::Provider(provider) = &item.kind else { continue };
                 for field in &provider.body.fields {
                     self.expr(file, &field.value, scope, None);
+                }
+            }
+        }
+    }
+
+    /// Checks the expressions of every `import` block: the `id` is a
+    /// string known at plan time and not secret (plans show it), and the
+    /// keys of its `to` (`dir[name]`) are known at plan time too.
+    fn check_import_blocks(&mut self) {
+        let model = self.model;
+        let mut modules: Vec<_> = model.modules.iter().collect();
+        modules.sort_by_key(|(file, _)| **file);
+        for (_, module) in modules {
+            for &(block, scope) in &module.lifecycle {
+                let Ok(crate::lifecycle::Block::Import { to_expr, id, .. }) =
+                    crate::lifecycle::decode(block)
+                else {
+                    continue;
+                };
+                let file = model.scope(scope).file;
+                let typed = self.expr(file, id, scope, Some(&Ty::String));
+                if !typed.ty.reveal().assignable_to(&Ty::String) {
+                    self.expect_type(id, &typed, &Ty::String, "the `id` of an `import` block");
+                } else if typed.ty.is_secret() {
+                    self.secret_leak(id.span, &typed, "the `id` of an `import` block");
+                } else {
+                    self.require_plan_time(id.span, &typed.phase, "the `id` of an `import` block");
+                }
+                let mut current = to_expr;
+                loop {
+                    match &current.kind {
+                        orch_lang::ast::ExprKind::Index { base, index } => {
+                            let typed = self.expr(file, index, scope, None);
+                            self.require_plan_time(
+                                index.span,
+                                &typed.phase,
+                                "a key of an `import` address",
+                            );
+                            current = base;
+                        }
+                        orch_lang::ast::ExprKind::Field { base, .. } => current = base,
+                        orch_lang::ast::ExprKind::Paren(inner) => current = inner,
+                        _ => break,
+                    }
                 }
             }
         }

@@ -173,6 +173,9 @@ pub struct Evaluation {
     pub moves: Vec<crate::lifecycle::Move>,
     /// The `removed` blocks of every module instance, addresses absolute.
     pub removals: Vec<crate::lifecycle::Removal>,
+    /// The `import` blocks of every module instance, one per combination
+    /// of the keys of the loops around them, addresses absolute.
+    pub imports: Vec<crate::lifecycle::Import>,
 }
 
 /// A failure during evaluation, at a span.
@@ -290,9 +293,11 @@ pub fn evaluate(
     evaluator.link_instances(graph);
     let providers = evaluator.provider_blocks();
     let (moves, removals) = evaluator.lifecycle_blocks();
+    let imports = evaluator.import_blocks();
     Evaluation {
         moves,
         removals,
+        imports,
         instances: evaluator.instances,
         outputs,
         diagnostics: evaluator.diagnostics,
@@ -1080,6 +1085,106 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
         }
         (moves, removals)
+    }
+
+    /// The `import` blocks of every module instance, each evaluated under
+    /// every key combination of the loops around it: `to = dir[name]` in a
+    /// `for name in names` adopts one object per name.
+    fn import_blocks(&mut self) -> Vec<crate::lifecycle::Import> {
+        use crate::lifecycle::{Block, Import, decode};
+        let mut imports = Vec::new();
+        for context in 0..self.contexts.len() {
+            if self.contexts[context].imported {
+                continue;
+            }
+            let file = self.contexts[context].file;
+            let Some(module) = self.model.modules.get(&file) else { continue };
+            let blocks: Vec<_> = module.lifecycle.clone();
+            for (block, scope) in blocks {
+                let Ok(Block::Import { to_expr, id, .. }) = decode(block) else { continue };
+                let combinations = match self.key_combinations(context, scope) {
+                    Ok(combinations) => combinations,
+                    Err(error) => {
+                        self.report(error);
+                        continue;
+                    }
+                };
+                for keys in combinations {
+                    let to = match self.import_address(context, scope, &keys, to_expr) {
+                        Ok(Some(to)) => to,
+                        Ok(None) => continue,
+                        Err(error) => {
+                            self.report(error);
+                            continue;
+                        }
+                    };
+                    let id_value = match self.eval_expr(context, scope, &keys, id) {
+                        Ok(value) => value,
+                        Err(error) => {
+                            self.report(error);
+                            continue;
+                        }
+                    };
+                    let id_text = match id_value {
+                        Value::String(text) => Some(text.to_string()),
+                        _ => None,
+                    };
+                    imports.push(Import {
+                        to: format!("{}{to}", self.contexts[context].prefix),
+                        id: id_text,
+                        span: block.keyword,
+                        id_span: id.span,
+                    });
+                }
+            }
+        }
+        imports
+    }
+
+    /// The address an `import` block's `to` names under `keys`: its
+    /// names, with its keys evaluated (`dir[name]` → `dir["a"]`); `None`
+    /// when a key is not known yet.
+    fn import_address(
+        &mut self,
+        context: usize,
+        scope: ScopeId,
+        keys: &[Key],
+        expr: &ast::Expr,
+    ) -> EvalResult<Option<String>> {
+        match &expr.kind {
+            ExprKind::Ident(ident) => Ok(Some(ident.name.to_string())),
+            ExprKind::Paren(inner) => self.import_address(context, scope, keys, inner),
+            ExprKind::Field { base, name, .. } => {
+                let Some(base) = self.import_address(context, scope, keys, base)? else {
+                    return Ok(None);
+                };
+                Ok(Some(format!("{base}.{}", name.name)))
+            }
+            ExprKind::Index { base, index } => {
+                let Some(base) = self.import_address(context, scope, keys, base)? else {
+                    return Ok(None);
+                };
+                let key = match self.eval_expr(context, scope, keys, index)?.reveal().0 {
+                    Value::String(text) => Key::Str(text.clone()),
+                    Value::Int(value) => Key::Int(*value),
+                    Value::Unknown => return Ok(None),
+                    other => {
+                        return Err(EvalError {
+                            span: index.span,
+                            message: format!(
+                                "an address key must be a string or an integer, not a {}",
+                                other.kind_name()
+                            ),
+                        });
+                    }
+                };
+                Ok(Some(format!("{base}{key}")))
+            }
+            _ => Err(EvalError {
+                span: expr.span,
+                message: "expected an instance address such as `dir[name]`".into(),
+            }),
+        }
     }
 
     /// Runs every `assert` and `warn` outside policies.

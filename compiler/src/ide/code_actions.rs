@@ -8,6 +8,10 @@
 //!   required field, one line each, with a placeholder of the field's type.
 //! - `E0204` ("may be none") reads a field with `?.` instead of `.`, or
 //!   appends `?? <default>` where a value is required.
+//! - An identity conflict (`E0906`, which only a plan finds) and a rename
+//!   of a resource get the `moved` block that keeps the object, added at
+//!   the end of the file ([`identity_conflict_fix`],
+//!   [`moved_block_for_rename`]).
 
 use orch_lang::ast::{self, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind};
 use orch_lang::visit;
@@ -33,6 +37,69 @@ pub struct CodeAction {
     pub edits: Vec<TextEdit>,
     /// The fix to apply when only one is wanted.
     pub preferred: bool,
+}
+
+/// An insertion at the end of `file` of a `moved` block from `from` to
+/// `to` (the whole declaration when only its name changed), after a blank
+/// line: what keeps an object whose declaration was renamed.
+pub fn add_moved_block(
+    analysis: &Analysis,
+    file: FileId,
+    from: &str,
+    to: &str,
+) -> Option<TextEdit> {
+    if file.0 as usize >= analysis.files.len() {
+        return None;
+    }
+    let text = &analysis.files.get(file).source;
+    let (from, to) = crate::lifecycle::declaration_move(from, to);
+    let end = text.len() as u32;
+    let separator = match (text.is_empty(), text.ends_with("\n\n"), text.ends_with('\n')) {
+        (true, _, _) | (_, true, _) => "",
+        (_, _, true) => "\n",
+        _ => "\n\n",
+    };
+    Some(TextEdit {
+        span: Span { file, start: end, end },
+        new_text: format!("{separator}{}", crate::lifecycle::moved_block(from, to)),
+    })
+}
+
+/// The fix of an identity conflict (`E0906`, found by the runtime when
+/// a plan would delete `from` and create `to`, the same object): a
+/// `moved` block at the end of `file`.
+pub fn identity_conflict_fix(
+    analysis: &Analysis,
+    file: FileId,
+    from: &str,
+    to: &str,
+) -> Option<CodeAction> {
+    let edit = add_moved_block(analysis, file, from, to)?;
+    let (block_from, block_to) = crate::lifecycle::declaration_move(from, to);
+    Some(CodeAction {
+        title: format!("Add `moved {{ from = {block_from}  to = {block_to} }}` to keep the object"),
+        diagnostics: Vec::new(),
+        edits: vec![edit],
+        preferred: true,
+    })
+}
+
+/// The `moved` block a rename of a resource or module instance adds
+/// (`spans` are the rename's, `new_name` its new name): `None` for a
+/// rename of anything else, which names no object.
+pub fn moved_block_for_rename(
+    analysis: &Analysis,
+    spans: &[Span],
+    new_name: &str,
+) -> Option<TextEdit> {
+    let decl = analysis.decls.iter().find(|d| {
+        matches!(d.kind, DeclKind::Resource | DeclKind::Module) && spans.contains(&d.name_span)
+    })?;
+    let old = decl.name.as_deref()?;
+    if old == new_name {
+        return None;
+    }
+    add_moved_block(analysis, decl.file, old, new_name)
 }
 
 /// The fixes for the diagnostics of `file` that touch `start..=end`.

@@ -31,7 +31,10 @@ mod tests;
 #[cfg(test)]
 mod tests_navigation;
 
-pub use code_actions::{CodeAction, TextEdit, code_actions};
+pub use code_actions::{
+    CodeAction, TextEdit, add_moved_block, code_actions, identity_conflict_fix,
+    moved_block_for_rename,
+};
 pub use completion::{Completion, CompletionKind, completions, completions_in_text};
 pub use definition::definition;
 pub use hover::{Hover, hover};

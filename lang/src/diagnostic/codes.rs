@@ -87,10 +87,14 @@ codes! {
     E0904 = "E0904" "provider-configuration-failed" Error;
     E0905 = "E0905" "move-onto-recorded-instance" Error;
     E0906 = "E0906" "identity-conflict" Error;
+    E0907 = "E0907" "invalid-import" Error;
+    E0908 = "E0908" "import-not-found" Error;
+    E0909 = "E0909" "import-not-supported" Error;
     E1001 = "E1001" "invalid-lifecycle-block" Error;
     E1002 = "E1002" "unknown-lifecycle-target" Error;
     E1003 = "E1003" "removed-still-declared" Error;
     E1004 = "E1004" "conflicting-moves" Error;
+    E1005 = "E1005" "import-address-keys" Error;
     W0101 = "W0101" "unused-param" Warning;
     W0102 = "W0102" "unused-let" Warning;
     W0401 = "W0401" "unstable-instance-key" Warning;

@@ -17,6 +17,13 @@ impl Provider for CoreProvider {
         "core"
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        Some(format!(
+            "a {kind} holds a value of the configuration and exists only in the state: there \
+             is no object outside Orch to adopt"
+        ))
+    }
+
     async fn read(
         &self,
         _ctx: &OpContext,

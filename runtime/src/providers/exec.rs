@@ -90,6 +90,13 @@ impl Provider for ExecProvider {
         "exec"
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        Some(format!(
+            "an {kind} is a command Orch runs during apply, not an object that exists on its \
+             own: there is nothing to read back by an id"
+        ))
+    }
+
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
         if kind != "exec.run" {
             return Vec::new();

@@ -121,6 +121,13 @@ impl Provider for FsProvider {
         matches!(kind, "fs.file" | "fs.dir")
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        match kind {
+            "fs.file" | "fs.dir" => None,
+            _ => Some(format!("{kind} is not a resource kind: there is no object to adopt")),
+        }
+    }
+
     async fn import(
         &self,
         ctx: &OpContext,

@@ -47,6 +47,13 @@ impl Provider for HttpProvider {
         "http"
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        Some(format!(
+            "an {kind} is a request Orch sends during apply, not an object that exists on its \
+             own: there is nothing to read back by an id"
+        ))
+    }
+
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
         let mut problems = Vec::new();
         let urls: &[&str] = match kind {

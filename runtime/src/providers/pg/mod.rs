@@ -587,6 +587,19 @@ impl Provider for PgProvider {
         .await
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        match kind {
+            "pg.database" | "pg.role" | "pg.schema" => None,
+            "pg.grant" => Some(
+                "a pg.grant is a set of privileges, not an object with a name: declare the \
+                 grant and apply it (applying revokes and grants, so it adopts the privileges \
+                 as they are)"
+                    .into(),
+            ),
+            _ => Some(format!("the pg provider has no kind {kind}")),
+        }
+    }
+
     async fn import(
         &self,
         ctx: &OpContext,
