@@ -52,6 +52,13 @@ pub struct PlanFile {
     /// State entries moved by `moved` blocks, applied first.
     #[serde(default)]
     pub moves: Vec<crate::plan::StateMove>,
+    /// How the plan is limited (`--target`, `--exclude`); absent: it
+    /// covers the whole configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<crate::targeting::Partial>,
+    /// The objects a refresh-only plan records as read (sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refreshed: Vec<StoredRefresh>,
     /// What binds the file to its content (absent only while it is being
     /// made): see [`PlanFile::bind`].
     #[serde(default)]
@@ -170,6 +177,14 @@ pub struct StoredChange {
     pub location: Option<String>,
 }
 
+/// An object of a refresh-only plan as stored: `None` when it was found
+/// gone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredRefresh {
+    pub address: String,
+    pub object: Option<Json>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoredOptions {
     #[serde(default)]
@@ -252,6 +267,13 @@ pub fn save(
     for (address, value) in &plan.data_reads {
         data_reads.insert(address.clone(), seal(value, sealer)?);
     }
+    let mut refreshed = Vec::new();
+    for entry in &plan.refreshed {
+        refreshed.push(StoredRefresh {
+            address: entry.address.clone(),
+            object: entry.object.as_ref().map(|o| seal(o, sealer)).transpose()?,
+        });
+    }
     Ok(PlanFile {
         format: FORMAT.into(),
         version: VERSION,
@@ -269,6 +291,8 @@ pub fn save(
         drift: plan.drift.clone(),
         data_reads,
         moves: plan.moves.clone(),
+        partial: plan.partial.clone(),
+        refreshed,
         integrity: None,
     })
 }
@@ -328,6 +352,13 @@ pub fn load(
     for (address, json) in &file.data_reads {
         data_reads.insert(address.clone(), open(json)?);
     }
+    let mut refreshed = Vec::new();
+    for stored in &file.refreshed {
+        refreshed.push(crate::plan::StateRefresh {
+            address: stored.address.clone(),
+            object: stored.object.as_ref().map(open).transpose()?,
+        });
+    }
     let plan = Plan {
         operation: file.operation,
         lineage: file.lineage.clone(),
@@ -340,6 +371,8 @@ pub fn load(
         outputs_before: BTreeMap::new(),
         data_reads,
         moves: file.moves.clone(),
+        partial: file.partial.clone(),
+        refreshed,
     };
     Ok((plan, params))
 }
@@ -366,6 +399,8 @@ mod tests {
             drift: Vec::new(),
             data_reads: BTreeMap::new(),
             moves: Vec::new(),
+            partial: None,
+            refreshed: Vec::new(),
             integrity: None,
         }
     }
