@@ -137,7 +137,11 @@ fn replace_runs_a_command_again_and_touches_nothing_else() {
     let fresh = Orch::new(&config("1"));
     let refused = fresh.run(&["plan", "main.orch", "--replace", "run"]);
     refused.expect_code(1);
-    assert!(flat(&refused.stderr).contains("it has no object in the state yet"), "{}", refused.stderr);
+    assert!(
+        flat(&refused.stderr).contains("it has no object in the state yet"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
@@ -188,7 +192,11 @@ fn refresh_only_records_drift_and_changes_no_object() {
     orch.write("out/a.txt", "edited by hand");
     let plan = orch.run(&["plan", "main.orch", "--refresh-only", "--detailed-exitcode"]);
     plan.expect_code(2);
-    assert!(plan.stdout.contains("Orch will record in the state, changing no object:"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Orch will record in the state, changing no object:"),
+        "{}",
+        plan.stdout
+    );
     let json = orch.plan_json(&["--refresh-only"]);
     assert_eq!(json["operation"], "refresh");
     assert_eq!(json["summary"]["record"], 1);

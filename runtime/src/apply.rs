@@ -585,9 +585,10 @@ impl<'r> Executor<'r> {
                         .collect();
                     let evaluation = config.evaluate(&mut orch_compiler::eval::ConfigOnly);
                     let keep = |name: &String| {
-                        evaluation.output_depends_on.get(name).is_some_and(|deps| {
-                            !deps.iter().any(|d| deleted.contains(d.as_str()))
-                        })
+                        evaluation
+                            .output_depends_on
+                            .get(name)
+                            .is_some_and(|deps| !deps.iter().any(|d| deleted.contains(d.as_str())))
                     };
                     self.run.state.outputs.retain(|name, _| keep(name));
                 }

@@ -213,7 +213,10 @@ impl std::fmt::Display for RunError {
                 if *in_state_only { "in the state" } else { "of the configuration or the state" }
             ),
             RunError::CannotReplace { address, why } => {
-                write!(f, "`--replace {address}` cannot be done: {why}; nothing was planned or changed")
+                write!(
+                    f,
+                    "`--replace {address}` cannot be done: {why}; nothing was planned or changed"
+                )
             }
         }
     }

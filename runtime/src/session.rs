@@ -114,14 +114,10 @@ impl<'p> Session<'p> {
             Scope::resolve(&options.targeting, options.kind, &self.evaluation.instances, &moved)?;
         // A recorded object is refreshed when the run may touch it, under
         // the address the moves give it.
-        let renamed: std::collections::HashMap<String, String> = plan_moves(&self.loaded.state, moves)
-            .1
-            .into_iter()
-            .map(|m| (m.from, m.to))
-            .collect();
-        let included = |address: &str| {
-            scope.includes(renamed.get(address).map_or(address, String::as_str))
-        };
+        let renamed: std::collections::HashMap<String, String> =
+            plan_moves(&self.loaded.state, moves).1.into_iter().map(|m| (m.from, m.to)).collect();
+        let included =
+            |address: &str| scope.includes(renamed.get(address).map_or(address, String::as_str));
         // The providers that manage objects of this run answer first, so
         // that a wrong server is a plan error at its `provider` block.
         let probe_errors = if refresh {

@@ -402,9 +402,7 @@ fn parse_address(text: &str) -> Result<String, &'static str> {
                     i += 1;
                 }
                 let digits: String = chars[start..i].iter().collect();
-                Key::Int(
-                    digits.parse().map_err(|_| "a key is a string in quotes or an integer")?,
-                )
+                Key::Int(digits.parse().map_err(|_| "a key is a string in quotes or an integer")?)
             };
             skip_spaces(&mut i);
             if chars.get(i) != Some(&']') {

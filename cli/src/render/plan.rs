@@ -283,15 +283,18 @@ fn partial_lines(plan: &Plan, style: Style, out: &mut String) {
     if !partial.left_out.is_empty() {
         let n = partial.left_out.len();
         let shown: Vec<&str> = partial.left_out.iter().take(10).map(String::as_str).collect();
-        let more = if n > shown.len() { format!(" and {} more", n - shown.len()) } else { String::new() };
-        let _ = writeln!(
-            out,
-            "{}",
-            style.dim(&format!(
+        let more =
+            if n > shown.len() { format!(" and {} more", n - shown.len()) } else { String::new() };
+        let text = match plan.operation {
+            orch_runtime::plan::PlanKind::Destroy => {
+                format!("Kept: {}{more}.", shown.join(", "))
+            }
+            _ => format!(
                 "Left out, with work to do: {}{more}. Outputs that depend on them are not updated.",
                 shown.join(", ")
-            ))
-        );
+            ),
+        };
+        let _ = writeln!(out, "{}", style.dim(&text));
     }
     let _ = writeln!(out);
 }
