@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Config, DEPOSED, Planner, Providers};
 use crate::events::{Event, EventSink, Outcome, Step, now};
-use crate::plan::{Action, Change, Plan, PlanKind, inputs_known, mark_sensitive};
+use crate::plan::{Action, Change, Plan, PlanKind, Reason, inputs_known, mark_sensitive};
 use crate::provider::{self, OpContext, Provider, ProviderError};
 use crate::state::{Backend, InstanceState, Operation, State, StateError};
 
@@ -502,7 +502,10 @@ impl<'r> Executor<'r> {
                     let forced = node.change.reasons.iter().any(|r| r.forces_replacement());
                     node.change.config = change.config;
                     node.change.after = change.after;
-                    node.change.action = if forced { Action::Replace } else { change.action };
+                    // A replacement the user asked for stays one even when
+                    // the values turn out unchanged.
+                    let requested = node.change.reasons.contains(&Reason::ReplaceRequested);
+                    node.change.action = if requested { Action::Replace } else { change.action };
                     node.change.changed = change.changed;
                     if change.action == Action::Replace && !forced {
                         node.change.reasons = change.reasons;

@@ -444,11 +444,18 @@ impl Planner<'_> {
                 }
                 change.changed = changed;
                 let requested = self.scope.is_some_and(|scope| scope.replaces(&instance.address));
-                if requested && change.action != Action::Replace {
-                    // Replaced as it would be created: outputs anew.
-                    change.action = Action::Replace;
+                if requested {
+                    // Replaced as it would be created: outputs anew. The
+                    // reason says so even when a change forces it too, so
+                    // that it stays a replacement whatever apply-time
+                    // values turn out to be.
                     change.reasons.insert(0, Reason::ReplaceRequested);
-                    provider.plan(&instance.resource_kind, None, &config).value
+                    if change.action == Action::Replace {
+                        planned.value
+                    } else {
+                        change.action = Action::Replace;
+                        provider.plan(&instance.resource_kind, None, &config).value
+                    }
                 } else if change.action == Action::NoOp {
                     current.clone()
                 } else {
@@ -917,6 +924,7 @@ fn plan_once(
     errors.extend(evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned());
     let partial = scope.partial.clone().map(|mut partial| {
         partial.left_out = left_out.iter().map(|c| c.address.clone()).collect();
+        partial.left_out.sort();
         partial
     });
     let outputs = match &partial {

@@ -37,6 +37,11 @@ resource run: exec.run {
   create = "echo ran >> runs.log; echo made"
 }
 
+resource after: exec.run {
+  env    = { GOT = run.stdout }
+  create = "echo \"got $GOT\" >> after.log"
+}
+
 param version: string = "1"
 
 output a_path = a.path
@@ -124,7 +129,7 @@ async fn a_target_takes_what_it_depends_on_and_nothing_else() {
     assert_eq!(addresses(&plan), ["a", "b"]);
     let partial = plan.partial.as_ref().expect("a partial plan");
     assert_eq!(partial.targets, ["b"]);
-    assert_eq!(partial.left_out, ["c", "run"]);
+    assert_eq!(partial.left_out, ["after", "c", "run"]);
     assert!(dir.path().join("a.txt").exists() && dir.path().join("b.txt").exists());
     assert!(!dir.path().join("c.txt").exists(), "c was left out");
     assert!(!dir.path().join("runs.log").exists(), "the command was left out");
@@ -167,14 +172,24 @@ async fn replace_runs_a_command_again_and_leaves_the_rest() {
         run(dir.path(), "1", options(PlanKind::Apply, targeting(&[], &[], &["run"])), true)
             .await
             .unwrap();
-    let change = plan.effective().next().unwrap();
-    assert_eq!((change.address.as_str(), change.action), ("run", Action::Replace));
+    let change = plan.effective().find(|c| c.address == "run").unwrap();
+    assert_eq!(change.action, Action::Replace);
     assert_eq!(change.reasons, [Reason::ReplaceRequested]);
-    assert_eq!(plan.effective().count(), 1);
+    // `after` reads `run.stdout`, known again only once `run` is made.
+    assert_eq!(addresses(&plan), ["after", "run"]);
     assert!(plan.partial.is_none(), "a replacement alone is no partial plan");
     assert_eq!(read(dir.path(), "runs.log"), "ran\nran\n");
-    let after = recorded(dir.path()).await;
-    assert_eq!(after.instances["a"].value, before.instances["a"].value);
+    // `GOT` ends with the newline of `made`.
+    assert_eq!(read(dir.path(), "after.log"), "got made\n\n", "the same stdout: `after` is kept");
+    let now = recorded(dir.path()).await;
+    assert_eq!(now.instances["a"].value, before.instances["a"].value);
+    // Asked for by name, `after` is replaced even though what it reads
+    // turns out the same during apply.
+    run(dir.path(), "1", options(PlanKind::Apply, targeting(&[], &[], &["run", "after"])), true)
+        .await
+        .unwrap();
+    assert_eq!(read(dir.path(), "runs.log"), "ran\nran\nran\n");
+    assert_eq!(read(dir.path(), "after.log"), "got made\n\ngot made\n\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,7 +255,7 @@ async fn destroy_target_takes_what_depends_on_it() {
     assert!(!dir.path().join("a.txt").exists() && !dir.path().join("b.txt").exists());
     assert_eq!(read(dir.path(), "c.txt"), "c 1");
     let state = recorded(dir.path()).await;
-    assert_eq!(state.instances.keys().collect::<Vec<_>>(), ["c", "run"]);
+    assert_eq!(state.instances.keys().collect::<Vec<_>>(), ["after", "c", "run"]);
     // `a_path` read the destroyed `a`; `c_text` stays.
     assert!(!state.outputs.contains_key("a_path"), "{:?}", state.outputs);
     assert_eq!(state.outputs.get("c_text"), Some(&Value::string("c 1")));
