@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Config, DEPOSED, Planner, Providers};
 use crate::events::{Event, EventSink, Outcome, Step, now};
-use crate::plan::{Action, Change, Plan, PlanKind, inputs_known, mark_sensitive};
+use crate::plan::{Action, Change, Plan, PlanKind, Reason, inputs_known, mark_sensitive};
 use crate::provider::{self, OpContext, Provider, ProviderError};
 use crate::state::{Backend, InstanceState, Operation, State, StateError};
 
@@ -202,6 +202,8 @@ pub struct Executor<'r> {
     seen_assertions: HashSet<String>,
     handle: tokio::runtime::Handle,
     base_dir: std::path::PathBuf,
+    /// How the plan is limited, when it is partial.
+    partial: Option<crate::targeting::Partial>,
 }
 
 /// Applies `plan`, recording every outcome through the run's backend.
@@ -221,11 +223,28 @@ pub async fn apply(
 async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
     if plan.moves.is_empty()
         && plan.imports.is_empty()
+        && plan.refreshed.is_empty()
         && !plan.changes.iter().any(|c| c.action == Action::Forget)
     {
         return Ok(());
     }
     let state = &mut *run.state;
+    // A refresh-only plan records the objects as they were read.
+    for refreshed in &plan.refreshed {
+        let record = match (&refreshed.object, state.instances.get(&refreshed.address)) {
+            (Some(object), Some(instance)) => {
+                Some(InstanceState { value: object.clone(), ..instance.clone() })
+            }
+            (Some(_), None) => continue,
+            (None, _) => None,
+        };
+        state.serial += 1;
+        run.backend.record(&refreshed.address, record.as_ref(), state.serial).await?;
+        match record {
+            Some(record) => state.instances.insert(refreshed.address.clone(), record),
+            None => state.instances.remove(&refreshed.address),
+        };
+    }
     for step in &plan.moves {
         let Some(instance) = state.instances.remove(&step.from) else { continue };
         if state.instances.contains_key(&step.to) {
@@ -310,6 +329,7 @@ impl<'r> Executor<'r> {
             seen_assertions: HashSet::new(),
             handle: tokio::runtime::Handle::current(),
             base_dir,
+            partial: plan.partial.clone(),
         };
         executor.link();
         executor.ready =
@@ -449,6 +469,8 @@ impl<'r> Executor<'r> {
             drift_reasons: &empty,
             deferred,
             settled: Some(&settled),
+            scope: None,
+            left_out: Vec::new(),
         };
         let evaluation = evaluate(config, &mut planner);
         let Planner { changes, data_reads, .. } = planner;
@@ -492,7 +514,10 @@ impl<'r> Executor<'r> {
                     let forced = node.change.reasons.iter().any(|r| r.forces_replacement());
                     node.change.config = change.config;
                     node.change.after = change.after;
-                    node.change.action = change.action;
+                    // A replacement the user asked for stays one even when
+                    // the values turn out unchanged.
+                    let requested = node.change.reasons.contains(&Reason::ReplaceRequested);
+                    node.change.action = if requested { Action::Replace } else { change.action };
                     node.change.changed = change.changed;
                     if change.action == Action::Replace && !forced {
                         node.change.reasons = change.reasons;
@@ -540,12 +565,50 @@ impl<'r> Executor<'r> {
                 for diagnostic in evaluation.diagnostics.into_iter().filter(Diagnostic::is_error) {
                     self.report_assertion(diagnostic);
                 }
-                self.report.outputs =
+                let known: BTreeMap<String, Value> =
                     evaluation.outputs.into_iter().filter(|(_, v)| v.is_known()).collect();
+                // A partial apply does not update the outputs that depend
+                // on what it left out.
+                self.report.outputs = match &self.partial {
+                    Some(partial) => crate::engine::not_updated(
+                        &known,
+                        &evaluation.output_depends_on,
+                        &partial.left_out,
+                        &self.run.state.outputs,
+                    ),
+                    None => known,
+                };
                 self.run.state.outputs = self.report.outputs.clone();
             }
             PlanKind::Apply => {}
-            PlanKind::Destroy => self.run.state.outputs.clear(),
+            PlanKind::Refresh => {
+                if let Some(config) = self.run.config {
+                    let outputs = crate::engine::recorded_outputs(config, self.run.state);
+                    self.run.state.outputs = outputs;
+                }
+                self.report.outputs = self.run.state.outputs.clone();
+            }
+            // A partial destroy keeps the outputs that depend on none of the
+            // objects it deleted.
+            PlanKind::Destroy => match (&self.partial, self.run.config) {
+                (Some(_), Some(config)) => {
+                    let deleted: HashSet<&str> = self
+                        .nodes
+                        .iter()
+                        .filter(|n| n.status == Status::Done)
+                        .map(|n| n.change.address.as_str())
+                        .collect();
+                    let evaluation = config.evaluate(&mut orch_compiler::eval::ConfigOnly);
+                    let keep = |name: &String| {
+                        evaluation
+                            .output_depends_on
+                            .get(name)
+                            .is_some_and(|deps| !deps.iter().any(|d| deleted.contains(d.as_str())))
+                    };
+                    self.run.state.outputs.retain(|name, _| keep(name));
+                }
+                _ => self.run.state.outputs.clear(),
+            },
         }
     }
 

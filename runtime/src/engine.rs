@@ -19,12 +19,13 @@ use orch_lang::Diagnostic;
 use orch_compiler::lifecycle::Move;
 
 use crate::plan::{
-    Action, Change, Drift, Plan, PlanKind, Reason, StateMove, changed_inputs, drifted_fields,
-    inputs_known, mark_sensitive, with_ignored,
+    Action, Change, Drift, Plan, PlanKind, Reason, StateMove, StateRefresh, changed_inputs,
+    drifted_fields, inputs_known, mark_sensitive, with_ignored,
 };
 use crate::provider::{OpContext, Provider, ProviderError, inputs_of};
 use crate::providers;
 use crate::state::{InstanceState, Loaded, State};
+use crate::targeting::Scope;
 
 /// Marks the address of an object that a create-before-destroy
 /// replacement set aside, until it is deleted.
@@ -265,6 +266,12 @@ pub(crate) struct Planner<'p> {
     /// The final values of instances already applied (or left
     /// unchanged) during apply: evaluation takes them as they are.
     pub(crate) settled: Option<&'p Settled<'p>>,
+    /// What the plan is limited to and must replace (`None`: everything,
+    /// nothing forced).
+    pub(crate) scope: Option<&'p Scope>,
+    /// The changes of instances outside the scope: planned (for what the
+    /// plan says it leaves out), not applied.
+    pub(crate) left_out: Vec<Change>,
 }
 
 impl Planner<'_> {
@@ -351,6 +358,33 @@ impl Resolver for Planner<'_> {
     }
 
     fn resolve(&mut self, instance: &Instance) -> Value {
+        let included = self.scope.is_none_or(|scope| scope.includes(&instance.address));
+        if included {
+            return self.resolve_in_scope(instance);
+        }
+        if instance.kind == DeclKind::Data {
+            // Not read: nothing in the run needs it.
+            if let Some(value) = self.data_reads.get(&instance.address) {
+                return value.clone();
+            }
+            let mut change = self.base_change(instance, String::new());
+            change.action = Action::Read;
+            self.left_out.push(change);
+            return instance.value.clone();
+        }
+        // Planned as usual, for what the plan says it leaves out; its
+        // errors are not this run's.
+        let (errors, changes) = (self.errors.len(), self.changes.len());
+        let value = self.resolve_in_scope(instance);
+        self.errors.truncate(errors);
+        let left: Vec<Change> = self.changes.drain(changes..).collect();
+        self.left_out.extend(left.into_iter().filter(|c| c.action.is_change()));
+        value
+    }
+}
+
+impl Planner<'_> {
+    fn resolve_in_scope(&mut self, instance: &Instance) -> Value {
         let key = provider_key(&instance.resource_kind, instance.options.provider_alias.as_deref());
         if instance.kind == DeclKind::Data {
             return self.resolve_data(instance, key);
@@ -409,7 +443,24 @@ impl Resolver for Planner<'_> {
                     }
                 }
                 change.changed = changed;
-                if change.action == Action::NoOp { current.clone() } else { planned.value }
+                let requested = self.scope.is_some_and(|scope| scope.replaces(&instance.address));
+                if requested {
+                    // Replaced as it would be created: outputs anew. The
+                    // reason says so even when a change forces it too, so
+                    // that it stays a replacement whatever apply-time
+                    // values turn out to be.
+                    change.reasons.insert(0, Reason::ReplaceRequested);
+                    if change.action == Action::Replace {
+                        planned.value
+                    } else {
+                        change.action = Action::Replace;
+                        provider.plan(&instance.resource_kind, None, &config).value
+                    }
+                } else if change.action == Action::NoOp {
+                    current.clone()
+                } else {
+                    planned.value
+                }
             }
         };
         let value = mark_sensitive(&instance.resource_kind, value);
@@ -489,6 +540,19 @@ pub async fn prepare(
     refresh: bool,
     parallelism: usize,
 ) -> Prepared {
+    prepare_in(config, loaded, providers, refresh, parallelism, &|_| true).await
+}
+
+/// [`prepare`], refreshing only the recorded objects `included` accepts
+/// (those a partial plan may touch).
+pub async fn prepare_in(
+    config: &Config<'_>,
+    loaded: &mut Loaded,
+    providers: &Providers,
+    refresh: bool,
+    parallelism: usize,
+    included: &(dyn Fn(&str) -> bool + Sync),
+) -> Prepared {
     let mut prepared = Prepared {
         warnings: Vec::new(),
         errors: Vec::new(),
@@ -551,6 +615,9 @@ pub async fn prepare(
     let semaphore = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut reads = JoinSet::new();
     for (address, instance) in &loaded.state.instances {
+        if !included(address) {
+            continue;
+        }
         let provider = match providers.get(&instance.provider) {
             Ok(provider) => provider,
             Err(error) => {
@@ -678,6 +745,20 @@ pub fn plan_apply(
     prepared: Prepared,
     handle: tokio::runtime::Handle,
 ) -> (Plan, Evaluation) {
+    plan_apply_in(config, state, providers, prepared, handle, &Scope::full())
+}
+
+/// [`plan_apply`] limited to `scope`, with its forced replacements: the
+/// instances outside it are left as they are, and the plan says so
+/// ([`Plan::partial`]).
+pub fn plan_apply_in(
+    config: &Config<'_>,
+    state: &State,
+    providers: &Providers,
+    prepared: Prepared,
+    handle: tokio::runtime::Handle,
+    scope: &Scope,
+) -> (Plan, Evaluation) {
     let mut deferred = HashSet::new();
     // Each data source is read once per plan: a pass reuses the reads of
     // the passes before it, except those it defers.
@@ -689,8 +770,7 @@ pub fn plan_apply(
             providers,
             &prepared,
             handle.clone(),
-            deferred.clone(),
-            std::mem::take(&mut data_reads),
+            Pass { deferred: deferred.clone(), data_reads: std::mem::take(&mut data_reads), scope },
         );
         let more = data_to_defer(&plan, &evaluation);
         if more.is_subset(&deferred) {
@@ -745,15 +825,22 @@ fn data_to_defer(plan: &Plan, evaluation: &Evaluation) -> HashSet<String> {
         .collect()
 }
 
+/// What one planning pass starts from.
+struct Pass<'s> {
+    deferred: HashSet<String>,
+    data_reads: BTreeMap<String, Value>,
+    scope: &'s Scope,
+}
+
 fn plan_once(
     config: &Config<'_>,
     state: &State,
     providers: &Providers,
     prepared: &Prepared,
     handle: tokio::runtime::Handle,
-    deferred: HashSet<String>,
-    data_reads: BTreeMap<String, Value>,
+    pass: Pass<'_>,
 ) -> (Plan, Evaluation) {
+    let Pass { deferred, data_reads, scope } = pass;
     let mut planner = Planner {
         config,
         state,
@@ -766,9 +853,11 @@ fn plan_once(
         drift_reasons: &prepared.drift_fields,
         deferred,
         settled: None,
+        scope: Some(scope),
+        left_out: Vec::new(),
     };
     let evaluation = config.evaluate(&mut planner);
-    let Planner { mut changes, mut errors, data_reads, .. } = planner;
+    let Planner { mut changes, mut errors, data_reads, mut left_out, .. } = planner;
     for change in &mut changes {
         if let Some(recorded) = prepared.recorded_before_drift.get(&change.address) {
             configured_over_drift(change, recorded);
@@ -792,6 +881,10 @@ fn plan_once(
     let in_config: std::collections::HashSet<&str> = declared.keys().copied().collect();
     for (address, instance) in &state.instances {
         if in_config.contains(address.as_str()) {
+            continue;
+        }
+        if !scope.includes(address) {
+            left_out.push(deletion(address, instance, Reason::NoLongerInConfiguration));
             continue;
         }
         let deposed = address.ends_with(DEPOSED);
@@ -822,10 +915,27 @@ fn plan_once(
         }
         changes.push(change);
     }
-    errors.extend(identity_conflicts(&changes));
+    // A rename without `moved` is refused even when one half of it is left
+    // out: applying the other half alone would lose the object too.
+    let all: Vec<Change> = changes.iter().chain(&left_out).cloned().collect();
+    errors.extend(identity_conflicts(&all));
     // Evaluation errors (an `assert` on recorded values, an expression
     // that fails on them) make the plan unappliable too.
     errors.extend(evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned());
+    let partial = scope.partial.clone().map(|mut partial| {
+        partial.left_out = left_out.iter().map(|c| c.address.clone()).collect();
+        partial.left_out.sort();
+        partial
+    });
+    let outputs = match &partial {
+        Some(partial) => not_updated(
+            &evaluation.outputs,
+            &evaluation.output_depends_on,
+            &partial.left_out,
+            &state.outputs,
+        ),
+        None => evaluation.outputs.clone(),
+    };
     let plan = Plan {
         operation: PlanKind::Apply,
         lineage: state.lineage.clone(),
@@ -834,13 +944,102 @@ fn plan_once(
         drift: without_ignored(&prepared.drift, &declared),
         errors,
         warnings: prepared.warnings.clone(),
-        outputs: evaluation.outputs.clone(),
+        outputs,
         outputs_before: state.outputs.clone(),
         data_reads,
         moves: Vec::new(),
         imports: Vec::new(),
+        partial,
+        refreshed: Vec::new(),
     };
     (plan, evaluation)
+}
+
+/// The outputs of a partial run: those that depend on an instance it left
+/// out keep the value of the last apply (or stay absent); the others take
+/// their new value.
+pub fn not_updated(
+    outputs: &BTreeMap<String, Value>,
+    depends_on: &BTreeMap<String, Vec<String>>,
+    left_out: &[String],
+    before: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let left_out: HashSet<&str> = left_out.iter().map(String::as_str).collect();
+    let mut result = BTreeMap::new();
+    for (name, value) in outputs {
+        let stale = depends_on
+            .get(name)
+            .is_some_and(|deps| deps.iter().any(|d| left_out.contains(d.as_str())));
+        let value = if stale { before.get(name).cloned() } else { Some(value.clone()) };
+        if let Some(value) = value {
+            result.insert(name.clone(), value);
+        }
+    }
+    result
+}
+
+/// The resolver of a refresh-only run: every instance stands as recorded
+/// (an instance with no object, as configured, its outputs unknown); data
+/// is not read.
+struct AsRecorded<'s> {
+    state: &'s State,
+}
+
+impl Resolver for AsRecorded<'_> {
+    fn resolve(&mut self, instance: &Instance) -> Value {
+        match self.state.instances.get(&instance.address) {
+            Some(recorded) if instance.kind == DeclKind::Resource => recorded.value.clone(),
+            _ => instance.value.clone(),
+        }
+    }
+}
+
+/// The root module's outputs against the objects as recorded in `state`
+/// (after a refresh-only run): those known from them take their value;
+/// the others keep the value of the last apply.
+pub fn recorded_outputs(config: &Config<'_>, state: &State) -> BTreeMap<String, Value> {
+    let evaluation = config.evaluate(&mut AsRecorded { state });
+    let mut outputs = state.outputs.clone();
+    for (name, value) in evaluation.outputs {
+        if value.is_known() {
+            outputs.insert(name, value);
+        }
+    }
+    outputs.retain(|name, _| evaluation.output_depends_on.contains_key(name));
+    outputs
+}
+
+/// Plans `--refresh-only`: the objects refresh found changed or gone,
+/// recorded as found; no object changes.
+pub fn plan_refresh(config: &Config<'_>, state: &State, prepared: Prepared, scope: &Scope) -> Plan {
+    let mut errors: Vec<Diagnostic> =
+        prepared.failed_refreshes.iter().map(|failed| failed.diagnostic(None)).collect();
+    errors.extend(prepared.errors);
+    let refreshed = prepared
+        .drift
+        .iter()
+        .filter(|drift| scope.includes(&drift.address))
+        .map(|drift| StateRefresh {
+            address: drift.address.clone(),
+            object: state.instances.get(&drift.address).map(|i| i.value.clone()),
+        })
+        .collect();
+    Plan {
+        operation: PlanKind::Refresh,
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        changes: Vec::new(),
+        drift: prepared.drift,
+        errors,
+        warnings: prepared.warnings,
+        outputs: recorded_outputs(config, state),
+        outputs_before: state.outputs.clone(),
+        data_reads: BTreeMap::new(),
+        moves: Vec::new(),
+        imports: Vec::new(),
+        partial: scope.partial.clone(),
+        refreshed,
+    }
 }
 
 /// Makes "`f` changed outside Orch" "`f` changed" where the configuration
@@ -904,11 +1103,23 @@ fn deletion(address: &str, instance: &InstanceState, reason: Reason) -> Change {
 
 /// Plans `destroy`: every recorded object, in reverse dependency order.
 pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
+    plan_destroy_in(state, prepared, &Scope::full())
+}
+
+/// [`plan_destroy`] of the recorded objects in `scope` only.
+pub fn plan_destroy_in(state: &State, prepared: Prepared, scope: &Scope) -> Plan {
     let mut errors: Vec<Diagnostic> =
         prepared.failed_refreshes.iter().map(|failed| failed.diagnostic(None)).collect();
     errors.extend(prepared.errors);
     let mut changes = Vec::new();
+    let mut partial = scope.partial.clone();
     for (address, instance) in &state.instances {
+        if !scope.includes(address) {
+            if let Some(partial) = partial.as_mut() {
+                partial.left_out.push(address.clone());
+            }
+            continue;
+        }
         if instance.protected {
             errors.push(recorded_error(
                 &codes::E0902,
@@ -934,6 +1145,8 @@ pub fn plan_destroy(state: &State, prepared: Prepared) -> Plan {
         data_reads: BTreeMap::new(),
         moves: Vec::new(),
         imports: Vec::new(),
+        partial,
+        refreshed: Vec::new(),
     }
 }
 

@@ -47,6 +47,19 @@ pub enum RunError {
     MoveTargetTaken { from: String, to: String },
     /// A file could not be read or written.
     Io { context: String, message: String },
+    /// A `--target`, `--exclude` or `--replace` address that is not one.
+    BadAddress { flag: crate::targeting::AddressFlag, address: String, why: String },
+    /// A `--target`, `--exclude` or `--replace` address that matches no
+    /// instance of the configuration nor of the state (`in_state_only`:
+    /// of the state, for a destroy).
+    UnknownAddress {
+        flag: crate::targeting::AddressFlag,
+        address: String,
+        closest: Option<String>,
+        in_state_only: bool,
+    },
+    /// A `--replace` address that cannot be replaced.
+    CannotReplace { address: String, why: crate::targeting::ReplaceRefusal },
 }
 
 /// Why a saved plan is stale.
@@ -77,6 +90,9 @@ impl RunError {
             RunError::PlanFile(_) | RunError::WrongPlanKind { .. } => "orchc::plan_file",
             RunError::NoKeyForSecrets { .. } => "orchc::state_key",
             RunError::Io { .. } => "orchc::io",
+            RunError::BadAddress { .. }
+            | RunError::UnknownAddress { .. }
+            | RunError::CannotReplace { .. } => "orchc::address",
         }
     }
 
@@ -104,7 +120,9 @@ impl RunError {
             RunError::TamperedPlan { how: crate::planfile::Tampering::NoKey, .. } => "set ORCH_STATE_KEY to the key of the state the plan was made against, or make a new plan with `orchc plan --out FILE`".into(),
             RunError::TamperedPlan { .. } => "a saved plan is applied only as `orchc plan --out` wrote it: make a new plan with `orchc plan --out FILE` and review it".into(),
             RunError::WrongPlanKind { kind, .. } => match kind {
-                crate::plan::PlanKind::Apply => "apply it with `orchc apply PLANFILE`".into(),
+                crate::plan::PlanKind::Apply | crate::plan::PlanKind::Refresh => {
+                    "apply it with `orchc apply PLANFILE`".into()
+                }
                 crate::plan::PlanKind::Destroy => {
                     "apply it with `orchc destroy PLANFILE` (or `orchc apply PLANFILE`)".into()
                 }
@@ -113,6 +131,11 @@ impl RunError {
             RunError::NoSuchInstance { .. } => "`orchc state list` lists the recorded addresses".into(),
             RunError::AlreadyManaged { address, .. } => format!("`orchc state show '{address}'` shows the object recorded; to adopt another one there, forget it first with `orchc state rm '{address}'`"),
             RunError::MoveTargetTaken { to, .. } => format!("move it to a free address, or forget the object at `{to}` first (`orchc state rm '{to}'`)"),
+            RunError::BadAddress { .. } => "write addresses as plans show them: `files`, `files[\"x\"]`, `shard[0]`, `db.role` (quoted for the shell)".into(),
+            RunError::UnknownAddress { closest: Some(closest), .. } => format!("did you mean `{closest}`?"),
+            RunError::UnknownAddress { in_state_only: true, .. } => "`orchc state list` lists the recorded addresses".into(),
+            RunError::UnknownAddress { .. } => "`orchc plan` lists the addresses of what changes, `orchc state list` the recorded ones".into(),
+            RunError::CannotReplace { .. } => "name an instance that is both in the configuration and recorded in the state".into(),
         })
     }
 }
@@ -189,6 +212,20 @@ impl std::fmt::Display for RunError {
                 )
             }
             RunError::Io { context, message } => write!(f, "{context}: {message}"),
+            RunError::BadAddress { flag, address, why } => {
+                write!(f, "`{flag} {address}` is not an instance address: {why}")
+            }
+            RunError::UnknownAddress { flag, address, in_state_only, .. } => write!(
+                f,
+                "`{flag} {address}` matches no instance {}; nothing was planned or changed",
+                if *in_state_only { "in the state" } else { "of the configuration or the state" }
+            ),
+            RunError::CannotReplace { address, why } => {
+                write!(
+                    f,
+                    "`--replace {address}` cannot be done: {why}; nothing was planned or changed"
+                )
+            }
         }
     }
 }

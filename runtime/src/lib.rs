@@ -21,3 +21,4 @@ pub mod providers;
 pub mod secrets;
 pub mod session;
 pub mod state;
+pub mod targeting;

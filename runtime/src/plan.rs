@@ -96,12 +96,14 @@ pub enum Reason {
     ReadInputsUnknown,
     /// A `removed` block with `destroy = false`: forgotten, not deleted.
     RemovedKeepObject,
+    /// The user asked for the replacement (`--replace`).
+    ReplaceRequested,
 }
 
 impl Reason {
     /// Whether the reason forces a replacement by itself.
     pub fn forces_replacement(&self) -> bool {
-        matches!(self, Reason::ForcesReplacement(_) | Reason::Tainted)
+        matches!(self, Reason::ForcesReplacement(_) | Reason::Tainted | Reason::ReplaceRequested)
     }
 }
 
@@ -126,6 +128,7 @@ impl std::fmt::Display for Reason {
             Reason::RemovedKeepObject => {
                 f.write_str("a `removed` block forgets it and leaves the object in place")
             }
+            Reason::ReplaceRequested => f.write_str("replacement requested"),
         }
     }
 }
@@ -144,6 +147,9 @@ pub enum PlanKind {
     Apply,
     /// Delete every recorded object.
     Destroy,
+    /// Record in the state what refresh found (drift), changing no object
+    /// (`--refresh-only`).
+    Refresh,
 }
 
 impl PlanKind {
@@ -151,6 +157,7 @@ impl PlanKind {
         match self {
             PlanKind::Apply => "apply",
             PlanKind::Destroy => "destroy",
+            PlanKind::Refresh => "refresh",
         }
     }
 }
@@ -238,6 +245,15 @@ pub struct StateImport {
     pub location: Option<String>,
 }
 
+/// An object refresh found changed or gone, to record in the state as it
+/// is (a refresh-only plan).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateRefresh {
+    pub address: String,
+    /// The object as read back; `None`: it is gone.
+    pub object: Option<Value>,
+}
+
 /// A plan for `apply` or `destroy`.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -266,6 +282,11 @@ pub struct Plan {
     /// Objects to record, as `import` blocks adopt them, after the moves
     /// and before any change.
     pub imports: Vec<StateImport>,
+    /// How the plan is limited (`--target`, `--exclude`); `None`: it
+    /// covers the whole configuration.
+    pub partial: Option<crate::targeting::Partial>,
+    /// The objects a refresh-only plan records as they were read.
+    pub refreshed: Vec<StateRefresh>,
 }
 
 impl Plan {
@@ -289,7 +310,10 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.effective().next().is_some() || !self.moves.is_empty() || !self.imports.is_empty()
+        self.effective().next().is_some()
+            || !self.moves.is_empty()
+            || !self.imports.is_empty()
+            || !self.refreshed.is_empty()
     }
 
     /// How many of each action: create, update, replace, delete, read.
@@ -303,6 +327,13 @@ impl Plan {
 
     /// `Plan: 2 to create, 1 to update, 0 to replace, 1 to delete.`
     pub fn summary(&self) -> String {
+        if self.operation == PlanKind::Refresh {
+            let n = self.refreshed.len();
+            return format!(
+                "{n} object{} to record in the state as found, no object to change",
+                if n == 1 { "" } else { "s" }
+            );
+        }
         let counts = self.counts();
         let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
         let mut text = format!(

@@ -55,6 +55,13 @@ pub struct PlanFile {
     /// Objects adopted by `import` blocks, recorded after the moves.
     #[serde(default)]
     pub imports: Vec<StoredImport>,
+    /// How the plan is limited (`--target`, `--exclude`); absent: it
+    /// covers the whole configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<crate::targeting::Partial>,
+    /// The objects a refresh-only plan records as read (sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refreshed: Vec<StoredRefresh>,
     /// What binds the file to its content (absent only while it is being
     /// made): see [`PlanFile::bind`].
     #[serde(default)]
@@ -185,6 +192,14 @@ pub struct StoredChange {
     pub location: Option<String>,
 }
 
+/// An object of a refresh-only plan as stored: `None` when it was found
+/// gone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredRefresh {
+    pub address: String,
+    pub object: Option<Json>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StoredOptions {
     #[serde(default)]
@@ -278,6 +293,13 @@ pub fn save(
             location: import.location.clone(),
         });
     }
+    let mut refreshed = Vec::new();
+    for entry in &plan.refreshed {
+        refreshed.push(StoredRefresh {
+            address: entry.address.clone(),
+            object: entry.object.as_ref().map(|o| seal(o, sealer)).transpose()?,
+        });
+    }
     Ok(PlanFile {
         format: FORMAT.into(),
         version: VERSION,
@@ -296,6 +318,8 @@ pub fn save(
         data_reads,
         moves: plan.moves.clone(),
         imports,
+        partial: plan.partial.clone(),
+        refreshed,
         integrity: None,
     })
 }
@@ -366,6 +390,13 @@ pub fn load(
             location: stored.location.clone(),
         });
     }
+    let mut refreshed = Vec::new();
+    for stored in &file.refreshed {
+        refreshed.push(crate::plan::StateRefresh {
+            address: stored.address.clone(),
+            object: stored.object.as_ref().map(open).transpose()?,
+        });
+    }
     let plan = Plan {
         operation: file.operation,
         lineage: file.lineage.clone(),
@@ -379,6 +410,8 @@ pub fn load(
         data_reads,
         moves: file.moves.clone(),
         imports,
+        partial: file.partial.clone(),
+        refreshed,
     };
     Ok((plan, params))
 }
@@ -406,6 +439,8 @@ mod tests {
             data_reads: BTreeMap::new(),
             moves: Vec::new(),
             imports: Vec::new(),
+            partial: None,
+            refreshed: Vec::new(),
             integrity: None,
         }
     }

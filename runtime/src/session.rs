@@ -14,8 +14,8 @@ use orch_stdlib::Value;
 
 use crate::apply::{ApplyOptions, ApplyReport, Interrupts, Run};
 use crate::engine::{
-    ImportTarget, Providers, import_one, plan_apply, plan_destroy, plan_imports, plan_moves,
-    prepare,
+    ImportTarget, Providers, import_one, plan_apply_in, plan_destroy_in, plan_imports, plan_moves,
+    plan_refresh, prepare_in,
 };
 use crate::error::{RunError, StaleReason};
 use crate::events::EventSink;
@@ -25,20 +25,30 @@ use crate::planfile::{self, PlanFile};
 use crate::project::Project;
 use crate::secrets::KeySource;
 use crate::state::{Loaded, State};
+use crate::targeting::{Scope, Targeting};
 
-/// What a plan reads first.
+/// What a plan is for, what it reads first and what it is limited to.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
+    /// Apply, destroy, or record drift only ([`PlanKind::Refresh`], which
+    /// always refreshes).
     pub kind: PlanKind,
     /// Read every recorded object back first (drift).
     pub refresh: bool,
     /// At most this many reads at once while refreshing.
     pub parallelism: usize,
+    /// `--target`, `--exclude`, `--replace`.
+    pub targeting: Targeting,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { kind: PlanKind::Apply, refresh: true, parallelism: 10 }
+        PlanOptions {
+            kind: PlanKind::Apply,
+            refresh: true,
+            parallelism: 10,
+            targeting: Targeting::default(),
+        }
     }
 }
 
@@ -88,18 +98,36 @@ impl<'p> Session<'p> {
     }
 
     /// Refreshes (reads interrupted operations' objects back, then every
-    /// recorded object) and plans. The plan's `errors` say why it cannot
-    /// be applied.
-    pub async fn plan(&mut self, options: &PlanOptions) -> Plan {
+    /// recorded object the run may touch) and plans. The plan's `errors`
+    /// say why it cannot be applied; an address of `options.targeting`
+    /// that matches nothing is an error before anything is read.
+    pub async fn plan(&mut self, options: &PlanOptions) -> Result<Plan, RunError> {
         let config = self.project.config();
+        let refresh = options.refresh || options.kind == PlanKind::Refresh;
+        // The addresses are those of the configuration and of the state as
+        // the `moved` blocks leave it (a refresh-only plan moves nothing).
+        let moves = match options.kind {
+            PlanKind::Apply => self.evaluation.moves.as_slice(),
+            PlanKind::Destroy | PlanKind::Refresh => &[],
+        };
+        let (moved, _, _) = plan_moves(&self.loaded.state, moves);
+        let scope =
+            Scope::resolve(&options.targeting, options.kind, &self.evaluation.instances, &moved)?;
+        // A recorded object is refreshed when the run may touch it, under
+        // the address the moves give it.
+        let renamed: std::collections::HashMap<String, String> =
+            plan_moves(&self.loaded.state, moves).1.into_iter().map(|m| (m.from, m.to)).collect();
+        let included =
+            |address: &str| scope.includes(renamed.get(address).map_or(address, String::as_str));
         // The providers that manage objects of this run answer first, so
         // that a wrong server is a plan error at its `provider` block.
-        let probe_errors = if options.refresh {
+        let probe_errors = if refresh {
             let mut keys: std::collections::BTreeSet<String> = self
                 .evaluation
                 .instances
                 .iter()
                 .filter(|i| i.kind == orch_compiler::model::DeclKind::Resource)
+                .filter(|i| options.kind == PlanKind::Apply && scope.includes(&i.address))
                 .map(|i| {
                     crate::engine::provider_key(
                         &i.resource_kind,
@@ -107,40 +135,53 @@ impl<'p> Session<'p> {
                     )
                 })
                 .collect();
-            keys.extend(self.loaded.state.instances.values().map(|i| i.provider.clone()));
+            keys.extend(
+                self.loaded
+                    .state
+                    .instances
+                    .iter()
+                    .filter(|(address, _)| included(address))
+                    .map(|(_, i)| i.provider.clone()),
+            );
             self.providers.probe(&keys, &self.evaluation.providers).await
         } else {
             Vec::new()
         };
-        let mut prepared = prepare(
+        let mut prepared = prepare_in(
             &config,
             &mut self.loaded,
             &self.providers,
-            options.refresh,
+            refresh,
             options.parallelism,
+            &included,
         )
         .await;
         prepared.errors.extend(probe_errors);
-        match options.kind {
-            PlanKind::Destroy => plan_destroy(&self.loaded.state, prepared),
+        Ok(match options.kind {
+            PlanKind::Destroy => plan_destroy_in(&self.loaded.state, prepared, &scope),
+            PlanKind::Refresh => plan_refresh(&config, &self.loaded.state, prepared, &scope),
             PlanKind::Apply => {
                 let handle = tokio::runtime::Handle::current();
                 // Planned against the state as the `moved` blocks leave
-                // it; the moves themselves are applied first.
-                let (moved, moves, mut errors) =
+                // it; the moves themselves are applied first (those of the
+                // instances the run may touch).
+                let (moved, mut moves, mut errors) =
                     plan_moves(&self.loaded.state, &self.evaluation.moves);
-                // Then against the objects the `import` blocks adopt,
-                // read now and recorded after the moves.
-                let (imported, imports, import_errors) =
+                moves.retain(|m| scope.includes(&m.to));
+                // Then against the objects the `import` blocks adopt (those
+                // the run may touch), read now and recorded after the moves.
+                let (imported, mut imports, import_errors) =
                     plan_imports(&config, &moved, &self.providers, &self.evaluation).await;
+                imports.retain(|i| scope.includes(&i.address));
                 errors.extend(import_errors);
-                let mut plan = plan_apply(&config, &imported, &self.providers, prepared, handle).0;
+                let mut plan =
+                    plan_apply_in(&config, &imported, &self.providers, prepared, handle, &scope).0;
                 plan.moves = moves;
                 plan.imports = imports;
                 plan.errors.extend(errors);
                 plan
             }
-        }
+        })
     }
 
     /// Reads the object `id` through the provider of the resource instance

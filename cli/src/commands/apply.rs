@@ -12,6 +12,7 @@ use orch_runtime::location::StateLocation;
 use orch_runtime::plan::{Plan, PlanKind};
 use orch_runtime::project::{LoadRequest, Project, Sources};
 use orch_runtime::session::{PlanOptions, SavedPlan, Session};
+use orch_runtime::targeting::Targeting;
 
 use crate::Outcome;
 use crate::commands::check::EvaluationArgs;
@@ -21,6 +22,73 @@ use crate::files;
 use crate::render::plan::{self as render, Style};
 use crate::render::progress;
 use crate::terminal::{self, Stream};
+
+/// The flags that limit a run or force replacements.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct TargetArgs {
+    /// Limit the run to ADDR (an instance such as `files["x"]`, a
+    /// declaration, a module instance) and what it depends on. Repeatable.
+    #[arg(long = "target", value_name = "ADDR")]
+    target: Vec<String>,
+
+    /// Leave ADDR and what depends on it out of the run. Repeatable.
+    #[arg(long = "exclude", value_name = "ADDR")]
+    exclude: Vec<String>,
+
+    /// Replace the object of ADDR even if nothing changed. Repeatable.
+    #[arg(long = "replace", value_name = "ADDR", conflicts_with = "refresh_only")]
+    replace: Vec<String>,
+
+    /// Only record in the state what refresh finds changed or gone; no
+    /// object is changed.
+    #[arg(long = "refresh-only")]
+    refresh_only: bool,
+}
+
+impl TargetArgs {
+    fn targeting(&self) -> Targeting {
+        Targeting {
+            targets: self.target.clone(),
+            excludes: self.exclude.clone(),
+            replace: self.replace.clone(),
+        }
+    }
+
+    fn any(&self) -> bool {
+        !self.target.is_empty()
+            || !self.exclude.is_empty()
+            || !self.replace.is_empty()
+            || self.refresh_only
+    }
+
+    /// The plan kind: `--refresh-only` records drift only. `None` (after
+    /// reporting) for flags that do not go together.
+    fn kind(&self, destroy: bool, refresh: bool, command: &str) -> Option<PlanKind> {
+        if destroy && (self.refresh_only || !self.replace.is_empty()) {
+            errors::report(miette!(
+                code = "orchc::usage",
+                help = "limit a destroy with --target ADDR (or --exclude ADDR)",
+                "`{command}` takes no {}",
+                if self.refresh_only { "--refresh-only" } else { "--replace" }
+            ));
+            return None;
+        }
+        if self.refresh_only && !refresh {
+            errors::report(miette!(
+                code = "orchc::usage",
+                "--refresh-only reads every object back: it cannot go with --refresh=false"
+            ));
+            return None;
+        }
+        Some(if destroy {
+            PlanKind::Destroy
+        } else if self.refresh_only {
+            PlanKind::Refresh
+        } else {
+            PlanKind::Apply
+        })
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct PlanArgs {
@@ -62,6 +130,9 @@ pub(crate) struct PlanArgs {
     /// At most N provider reads at once while refreshing.
     #[arg(long, value_name = "N", default_value_t = 10)]
     parallelism: usize,
+
+    #[command(flatten)]
+    targeting: TargetArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +176,9 @@ pub(crate) struct ApplyArgs {
     /// Show every field of every change in the plan.
     #[arg(long, short)]
     verbose: bool,
+
+    #[command(flatten)]
+    targeting: TargetArgs,
 }
 
 /// Reads the root module named on the command line and analyses it,
@@ -164,18 +238,28 @@ pub(crate) fn plan(args: &PlanArgs) -> Outcome {
     let Some((project, reporter)) = load_project(&root, &args.evaluation) else {
         return Outcome::Failure;
     };
+    let Some(kind) = args.targeting.kind(args.destroy, args.refresh, "plan --destroy") else {
+        return Outcome::Failure;
+    };
     let Some(runtime) = run::runtime() else { return Outcome::Failure };
     let options = PlanOptions {
-        kind: if args.destroy { PlanKind::Destroy } else { PlanKind::Apply },
+        kind,
         refresh: args.refresh,
         parallelism: args.parallelism.max(1),
+        targeting: args.targeting.targeting(),
     };
     let result = runtime.block_on(async {
         let location = StateLocation::resolve(args.state.state.as_deref(), &project.base_dir)?;
         let state = location.open().await?;
         let mut session = Session::start(&project, state, "plan", args.state.lock_timeout).await?;
         reporter.report(&session.warnings);
-        let plan = session.plan(&options).await;
+        let plan = match session.plan(&options).await {
+            Ok(plan) => plan,
+            Err(error) => {
+                session.close().await;
+                return Err(error);
+            }
+        };
         let saved = match &args.out {
             Some(_) if plan.errors.is_empty() => {
                 Some(session.save_plan(&plan, args.state.state.as_deref()))
@@ -257,7 +341,10 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// `apply` and `destroy`, of a root module or a saved plan.
 pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
-    let kind = if destroy { PlanKind::Destroy } else { PlanKind::Apply };
+    let command = if destroy { "destroy" } else { "apply" };
+    let Some(kind) = args.targeting.kind(destroy, args.refresh, command) else {
+        return Outcome::Failure;
+    };
     let root = files::root_or_current(args.root.as_deref());
     let saved = match SavedPlan::read(&root) {
         Ok(saved) => saved,
@@ -284,9 +371,12 @@ pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
                     kind,
                     refresh: args.refresh,
                     parallelism: args.parallelism.max(1),
+                    targeting: args.targeting.targeting(),
                 };
-                let plan = session.plan(&options).await;
-                let outcome = run_plan(args, &mut session, &reporter, plan, false).await;
+                let outcome = match session.plan(&options).await {
+                    Ok(plan) => run_plan(args, &mut session, &reporter, plan, false).await,
+                    Err(error) => Err(error),
+                };
                 run::report_generated_key(session.close().await);
                 outcome
             });
@@ -300,11 +390,12 @@ fn apply_saved(args: &ApplyArgs, file: &Path, kind: PlanKind, saved: SavedPlan) 
     if !args.evaluation.vars.is_empty()
         || args.evaluation.var_file.is_some()
         || !args.evaluation.policies.is_empty()
+        || args.targeting.any()
     {
         errors::report(miette!(
             code = "orchc::plan_file",
-            help = "make a new plan with those values: `orchc plan FILE --var K=V --out PLANFILE`",
-            "{} is a saved plan: it is applied exactly as planned, so --var, --var-file and --policy cannot change it",
+            help = "make a new plan with those values: `orchc plan FILE --var K=V --target ADDR --out PLANFILE`",
+            "{} is a saved plan: it is applied exactly as planned, so --var, --var-file, --policy, --target, --exclude, --replace and --refresh-only cannot change it",
             file.display()
         ));
         return Outcome::Failure;
@@ -512,6 +603,7 @@ fn approved(plan: &Plan) -> Result<bool, RunError> {
     let question = match plan.operation {
         PlanKind::Apply => "Do you want to apply these changes?",
         PlanKind::Destroy => "Do you want to destroy these objects?",
+        PlanKind::Refresh => "Do you want to record these objects in the state as found?",
     };
     run::print(&format!("\n{question} Only `yes` is accepted: "));
     let mut answer = String::new();
@@ -571,6 +663,7 @@ fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport, elapsed: Du
     let verb = match plan.operation {
         PlanKind::Destroy => "Destroy",
         PlanKind::Apply => "Apply",
+        PlanKind::Refresh => "Refresh",
     };
     let line = if report.cancelled {
         format!(
@@ -578,14 +671,20 @@ fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport, elapsed: Du
             report.succeeded, report.interrupted
         )
     } else if report.ok() {
-        if plan.has_changes() {
+        if plan.operation == PlanKind::Refresh && plan.has_changes() {
+            let n = plan.refreshed.len();
+            format!(
+                "{verb} complete: {n} object{} recorded as found, none changed.",
+                if n == 1 { "" } else { "s" }
+            )
+        } else if plan.has_changes() {
             format!("{verb} complete: {} in {}.", done_counts(plan), format_elapsed(elapsed))
         } else {
             String::new()
         }
     } else {
         let next = match plan.operation {
-            PlanKind::Apply => "the next apply carries on",
+            PlanKind::Apply | PlanKind::Refresh => "the next apply carries on",
             PlanKind::Destroy => "run `orchc destroy` again once the failures are fixed",
         };
         format!(
@@ -598,7 +697,7 @@ fn summarize(reporter: &Reporter, plan: &Plan, report: &ApplyReport, elapsed: Du
     if !line.is_empty() {
         run::print(&format!("{}\n", style.bold(&line)));
     }
-    if !report.outputs.is_empty() && plan.operation == PlanKind::Apply {
+    if !report.outputs.is_empty() && plan.operation != PlanKind::Destroy {
         let mut text = String::from("\nOutputs:\n");
         for (name, value) in &report.outputs {
             text.push_str(&format!("  {name} = {}\n", render::show(value)));

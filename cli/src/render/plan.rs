@@ -258,11 +258,84 @@ fn output_changes(plan: &Plan, style: Style, out: &mut String) {
 }
 
 /// The plan for people.
+/// `Partial plan: only --target a (and what it depends on).`
+fn partial_lines(plan: &Plan, style: Style, out: &mut String) {
+    let Some(partial) = &plan.partial else { return };
+    let mut parts = Vec::new();
+    let list = |flag: &str, addresses: &[String]| {
+        addresses.iter().map(|a| format!("{flag} {a}")).collect::<Vec<_>>().join(", ")
+    };
+    if !partial.targets.is_empty() {
+        let what = match plan.operation {
+            orch_runtime::plan::PlanKind::Destroy => "and what depends on it",
+            _ => "and what it depends on",
+        };
+        parts.push(format!("only {} ({what})", list("--target", &partial.targets)));
+    }
+    if !partial.excludes.is_empty() {
+        let what = match plan.operation {
+            orch_runtime::plan::PlanKind::Destroy => "and what it depends on",
+            _ => "and what depends on it",
+        };
+        parts.push(format!("without {} ({what})", list("--exclude", &partial.excludes)));
+    }
+    let _ = writeln!(out, "{} {}.", style.bold("Partial plan:"), parts.join(", "));
+    if !partial.left_out.is_empty() {
+        let n = partial.left_out.len();
+        let shown: Vec<&str> = partial.left_out.iter().take(10).map(String::as_str).collect();
+        let more =
+            if n > shown.len() { format!(" and {} more", n - shown.len()) } else { String::new() };
+        let text = match plan.operation {
+            orch_runtime::plan::PlanKind::Destroy => {
+                format!("Kept: {}{more}.", shown.join(", "))
+            }
+            _ => format!(
+                "Left out, with work to do: {}{more}. Outputs that depend on them are not updated.",
+                shown.join(", ")
+            ),
+        };
+        let _ = writeln!(out, "{}", style.dim(&text));
+    }
+    let _ = writeln!(out);
+}
+
+/// A refresh-only plan: what is recorded as found.
+fn refresh_lines(plan: &Plan, style: Style, out: &mut String) {
+    if plan.refreshed.is_empty() {
+        if plan.errors.is_empty() {
+            let _ = writeln!(
+                out,
+                "No changes: every recorded object is as the state says; nothing to record."
+            );
+        }
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("Orch will record in the state, changing no object:"));
+    let width = plan.refreshed.iter().map(|r| r.address.chars().count()).max().unwrap_or(0).min(48);
+    for entry in &plan.refreshed {
+        let (action, sign, what) = match &entry.object {
+            Some(_) => (Action::Update, "~", "the object as found"),
+            None => (Action::Delete, "-", "found gone: forgotten"),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {:width$}  {}",
+            style.action(action, &format!("{sign:>3}")),
+            entry.address,
+            style.dim(what)
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{} {}.", style.bold("Plan:"), plan.summary());
+    output_changes(plan, style, out);
+}
+
 pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
     let mut out = String::new();
     for warning in &plan.warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
+    partial_lines(plan, style, &mut out);
     let width = plan.effective().map(|c| c.address.chars().count()).max().unwrap_or(0).min(48);
     let kind_width = plan.effective().map(|c| c.kind.len()).max().unwrap_or(0);
     if !plan.drift.is_empty() {
@@ -291,6 +364,10 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
             );
         }
         let _ = writeln!(out);
+    }
+    if plan.operation == orch_runtime::plan::PlanKind::Refresh {
+        refresh_lines(plan, style, &mut out);
+        return out;
     }
     if !plan.has_changes() {
         // A plan that failed (a data read, an assertion) is not "no
@@ -392,6 +469,9 @@ pub(crate) fn json(
             "location": i.location,
         })).collect::<Vec<_>>(),
         "drift": plan.drift,
+        "partial": plan.partial.is_some(),
+        "targeting": plan.partial,
+        "refreshed": plan.refreshed.iter().map(|r| json!({"address": r.address, "deleted": r.object.is_none()})).collect::<Vec<_>>(),
         "outputs": plan.outputs.iter().map(|(k, v)| (k.clone(), display_json(v))).collect::<serde_json::Map<_, _>>(),
         "warnings": plan.warnings,
         "errors": plan.errors.iter().map(|e| json!({"code": e.code.code, "message": e.message, "location": locate(e), "help": e.help})).collect::<Vec<_>>(),
@@ -404,6 +484,7 @@ pub(crate) fn json(
             "move": plan.moves.len(),
             "import": plan.imports.len(),
             "forget": n(Action::Forget),
+            "record": plan.refreshed.len(),
             "no_op": plan.changes.iter().filter(|c| !c.action.is_change() && !c.data).count(),
         },
     })

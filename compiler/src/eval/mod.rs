@@ -158,6 +158,9 @@ impl std::fmt::Display for EvalNote {
 pub struct Evaluation {
     pub instances: Vec<Instance>,
     pub outputs: BTreeMap<String, Value>,
+    /// The instances each root output depends on (through lets, params,
+    /// other outputs and modules), by output name.
+    pub output_depends_on: BTreeMap<String, Vec<String>>,
     pub diagnostics: Vec<Diagnostic>,
     /// Why evaluation was skipped, when it was.
     pub notes: Vec<EvalNote>,
@@ -291,6 +294,7 @@ pub fn evaluate(
         evaluator.run_policies(file);
     }
     evaluator.link_instances(graph);
+    let output_depends_on = evaluator.output_dependencies(graph, root);
     let providers = evaluator.provider_blocks();
     let (moves, removals) = evaluator.lifecycle_blocks();
     let imports = evaluator.import_blocks();
@@ -300,6 +304,7 @@ pub fn evaluate(
         imports,
         instances: evaluator.instances,
         outputs,
+        output_depends_on,
         diagnostics: evaluator.diagnostics,
         notes,
         providers,
@@ -1477,6 +1482,31 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         for (index, depends) in links {
             self.instances[index].depends_on = depends;
         }
+    }
+
+    /// The instances each output of the root module (`root`, context 0)
+    /// depends on, through the IR graph.
+    fn output_dependencies(
+        &self,
+        ir: &crate::ir::Graph,
+        root: FileId,
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut by_decl: HashMap<(usize, DeclId), Vec<usize>> = HashMap::default();
+        for (index, instance) in self.instances.iter().enumerate() {
+            by_decl.entry((instance.context, instance.decl)).or_default().push(index);
+        }
+        let mut out = BTreeMap::new();
+        let Some(module) = self.model.modules.get(&root) else { return out };
+        for &decl in &module.decls {
+            if self.model.decl(decl).kind != DeclKind::Output {
+                continue;
+            }
+            let mut depends = self.decl_dependencies(ir, &by_decl, 0, decl, &[]);
+            depends.sort();
+            depends.dedup();
+            out.insert(self.model.decl(decl).name_str().to_string(), depends);
+        }
+        out
     }
 
     /// The instances that the instance `keys` of `decl` in `context`
