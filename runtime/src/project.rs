@@ -172,7 +172,13 @@ impl Project {
             policy_files,
             evaluate: false,
         };
-        let analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        let mut analysis =
+            orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        // Plugin kinds: the cached schemas, fetched from the plugins when
+        // missing or stale; analysed again when that changed anything.
+        if crate::plugin::prepare(&analysis, &base_dir) {
+            analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        }
         let root = match analysis.configurations.as_slice() {
             [root] => *root,
             [] => match analysis.roots.first() {
