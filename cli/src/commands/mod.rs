@@ -7,5 +7,6 @@ pub(crate) mod explain;
 pub(crate) mod fmt;
 pub(crate) mod graph;
 pub(crate) mod lsp;
+pub(crate) mod providers;
 pub(crate) mod run;
 pub(crate) mod state;

@@ -132,12 +132,24 @@ fn by_name(specs: &[PluginSpec]) -> BTreeMap<String, PluginSpec> {
     out
 }
 
-/// What the cache holds for `spec`, checked against its plugin file.
+/// What the cache holds for `spec`, checked against its plugin file: the
+/// cache beside the root module (`base_dir`), or else the nearest one in
+/// the declaring module's folder or above it (for `orchc check` of a tree
+/// of configurations).
 fn cached(spec: &PluginSpec, base_dir: &Path) -> PluginSchema {
-    let entry = match schema::read_cache(base_dir, &spec.name) {
-        Ok(Some(entry)) => entry,
-        Ok(None) => return PluginSchema::Unavailable(SchemaProblem::NotCached),
-        Err(error) => return PluginSchema::Unavailable(SchemaProblem::Unreadable(error)),
+    let mut entry = None;
+    for dir in std::iter::once(base_dir).chain(spec.dir.ancestors()) {
+        match schema::read_cache(dir, &spec.name) {
+            Ok(Some(found)) => {
+                entry = Some(found);
+                break;
+            }
+            Ok(None) => {}
+            Err(error) => return PluginSchema::Unavailable(SchemaProblem::Unreadable(error)),
+        }
+    }
+    let Some(entry) = entry else {
+        return PluginSchema::Unavailable(SchemaProblem::NotCached);
     };
     let Some(file) = spec.plugin_file() else {
         return PluginSchema::Unavailable(SchemaProblem::Unreadable(format!(
