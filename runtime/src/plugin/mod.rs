@@ -261,7 +261,9 @@ fn fetch_one(spec: &PluginSpec, base_dir: &Path, keep: bool) -> Result<Fetched, 
     let entry = schema::CacheEntry {
         provider: spec.name.clone(),
         sha256,
-        plugin: file.to_string_lossy().into_owned(),
+        // Relative to the root module's folder when inside it, so that a
+        // committed cache names no machine's paths.
+        plugin: file.strip_prefix(base_dir).unwrap_or(&file).to_string_lossy().into_owned(),
         protocol: PROTOCOL,
         schema: raw,
     };
