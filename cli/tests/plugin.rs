@@ -113,7 +113,13 @@ fn check_works_offline_from_the_cache_and_checks_plugin_kinds() {
     let text = run.stdout.clone();
     assert!(text.contains("E0301") && text.contains("valuez"), "{text}");
     assert!(text.contains("E0201"), "a type error: {text}");
-    orch.write("main.orch", &SQLITE.replace("resource users: sqlite.table {\n  name    = \"users\"\n", "resource users: sqlite.table {\n  sql = \"x\"\n  name    = \"users\"\n"));
+    orch.write(
+        "main.orch",
+        &SQLITE.replace(
+            "resource users: sqlite.table {\n  name    = \"users\"\n",
+            "resource users: sqlite.table {\n  sql = \"x\"\n  name    = \"users\"\n",
+        ),
+    );
     let run = orch.run(&["check", "main.orch", "--format", "json"]);
     assert!(run.stdout.contains("E0303"), "an output assigned: {}", run.stdout);
     // A changed plugin file makes the cache stale.
@@ -178,8 +184,16 @@ fn the_sqlite_plugin_manages_tables_and_rows_through_their_whole_life() {
     assert_eq!(sql(&orch, "SELECT key FROM users"), "[('bob',)]");
 
     // Destroy removes everything.
-    orch.run(&["destroy", "main.orch", "--auto-approve", "--var", "email=b@example.com", "--var", "key=bob"])
-        .expect_code(0);
+    orch.run(&[
+        "destroy",
+        "main.orch",
+        "--auto-approve",
+        "--var",
+        "email=b@example.com",
+        "--var",
+        "key=bob",
+    ])
+    .expect_code(0);
     assert_eq!(sql(&orch, "SELECT name FROM sqlite_master WHERE type = 'table'"), "[]");
 }
 
@@ -201,12 +215,16 @@ resource f: fs.file {{
     let orch = with_sdk(Orch::new(&main));
     orch.run(&["providers", "schema", "main.orch"]).expect_code(0);
     std::fs::remove_file(orch.path("plugin.pid")).expect("the fetch's plugin wrote its pid");
-    let mut child = orch.command(&["apply", "main.orch", "--auto-approve"]).spawn().expect("orchc");
-    assert!(wait_until(Duration::from_secs(20), || orch.exists("plugin.pid")), "the plugin started");
+    let child = orch.command(&["apply", "main.orch", "--auto-approve"]).spawn().expect("orchc");
+    assert!(
+        wait_until(Duration::from_secs(20), || orch.exists("plugin.pid")),
+        "the plugin started"
+    );
     // Both creates are in flight (they wait 30 s) when the plugin dies.
     std::thread::sleep(Duration::from_millis(700));
     let pid = orch.read("plugin.pid");
-    let killed = std::process::Command::new("kill").args(["-9", pid.trim()]).status().expect("kill");
+    let killed =
+        std::process::Command::new("kill").args(["-9", pid.trim()]).status().expect("kill");
     assert!(killed.success());
     let started = Instant::now();
     let output = child.wait_with_output().expect("orchc ends");
@@ -216,7 +234,10 @@ resource f: fs.file {{
     assert!(stderr.contains("the plugin provider `slow`"), "names the plugin: {stderr}");
     assert!(orch.exists("other.txt"), "the rest of the run went on");
     let listed = orch.state_list();
-    assert!(!listed.contains_key("a") && !listed.contains_key("b"), "nothing unanswered recorded: {listed:?}");
+    assert!(
+        !listed.contains_key("a") && !listed.contains_key("b"),
+        "nothing unanswered recorded: {listed:?}"
+    );
     orch.write("fast", "");
     orch.apply(&[]);
     assert!(orch.exists("items/a") && orch.exists("items/b"));
@@ -233,7 +254,9 @@ fn a_plugin_that_answers_garbage_fails_the_operation_with_a_clear_message() {
     let run = orch.run(&["apply", "main.orch", "--auto-approve"]);
     run.expect_code(1);
     assert!(
-        run.stderr.contains("the plugin provider `junk` sent something that is not a framed JSON-RPC message"),
+        run.stderr.contains(
+            "the plugin provider `junk` sent something that is not a framed JSON-RPC message"
+        ),
         "{}",
         run.stderr
     );
@@ -272,7 +295,11 @@ fn a_plugin_that_exits_at_start_is_reported_on_its_provider_block() {
     run.expect_code(1);
     assert!(run.stderr.contains("the plugin provider `gone`"), "{}", run.stderr);
     assert!(run.stderr.contains("exit status: 3"), "{}", run.stderr);
-    assert!(!run.stderr.contains("giving up"), "the plugin's stderr is not shown unasked: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("giving up"),
+        "the plugin's stderr is not shown unasked: {}",
+        run.stderr
+    );
     let run = orch.run(&["providers", "schema", "main.orch"]);
     run.expect_code(1);
     assert!(run.stderr.contains("cannot be initialized"), "{}", run.stderr);

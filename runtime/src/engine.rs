@@ -186,7 +186,10 @@ impl Providers {
             }
         }
         for block in blocks {
-            if providers::builtin(&block.name).is_none() && block.alias.is_none() && !is_plugin(block) {
+            if providers::builtin(&block.name).is_none()
+                && block.alias.is_none()
+                && !is_plugin(block)
+            {
                 errors.push(unknown_provider(block));
             }
         }

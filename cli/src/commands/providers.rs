@@ -27,7 +27,9 @@ enum ProvidersCommand {
 
 pub(crate) fn run(args: &ProvidersArgs) -> Outcome {
     match &args.command {
-        ProvidersCommand::Schema { root } => schema(root.clone().unwrap_or_else(|| PathBuf::from("."))),
+        ProvidersCommand::Schema { root } => {
+            schema(root.clone().unwrap_or_else(|| PathBuf::from(".")))
+        }
     }
 }
 

@@ -122,8 +122,10 @@ fn resource_body(
     let kind_name = resource.kind.to_dotted();
     let Some(kind) = lookup_kind(&kind_name) else {
         if super::plugins::is_declared_plugin(checker, orch_stdlib::kinds::provider_of(&kind_name))
-            && orch_stdlib::kinds::plugins::plugin_schema(orch_stdlib::kinds::provider_of(&kind_name))
-                .is_none_or(|s| !matches!(s, orch_stdlib::kinds::plugins::PluginSchema::Loaded(_)))
+            && orch_stdlib::kinds::plugins::plugin_schema(orch_stdlib::kinds::provider_of(
+                &kind_name,
+            ))
+            .is_none_or(|s| !matches!(s, orch_stdlib::kinds::plugins::PluginSchema::Loaded(_)))
         {
             // Reported once, on the `provider` block (E0310).
             for field in &resource.body.fields {

@@ -30,7 +30,9 @@ pub(super) fn check_block(
                 decorator.span,
                 "`@plugin` takes the plugin's command: a path or a list of plain strings",
             )
-            .with_help(r#"write `@plugin("./providers/acme")` or `@plugin(["python3", "./acme.py"])`"#),
+            .with_help(
+                r#"write `@plugin("./providers/acme")` or `@plugin(["python3", "./acme.py"])`"#,
+            ),
         );
     }
     let name = provider.name.name.as_str();
@@ -66,9 +68,7 @@ fn unavailable(name: &str, provider: &ast::Provider, problem: &SchemaProblem) ->
     };
     Diagnostic::new(&codes::E0310, provider.name.span, message)
         .with_primary_message("a plugin provider")
-        .with_help(
-            "fetch it with `orchc providers schema` (or run `orchc plan`, which caches it)",
-        )
+        .with_help("fetch it with `orchc providers schema` (or run `orchc plan`, which caches it)")
 }
 
 /// The block's fields against the `provider` record: unknown fields,
@@ -98,9 +98,8 @@ fn check_fields(
                     .with_primary_message(format!("did you mean `{suggestion}`?"))
                     .with_suggestion(key.span, suggestion);
             }
-            checker.error(
-                diagnostic.with_help(format!("`{name}` settings: {}", inputs.join(", "))),
-            );
+            checker
+                .error(diagnostic.with_help(format!("`{name}` settings: {}", inputs.join(", "))));
             checker.expr(file, &field.value, scope, None);
             continue;
         };
@@ -123,7 +122,10 @@ fn check_fields(
                 Diagnostic::new(
                     &codes::E0302,
                     provider.name.span,
-                    format!("missing required setting `{}` of the provider `{name}`", required.name),
+                    format!(
+                        "missing required setting `{}` of the provider `{name}`",
+                        required.name
+                    ),
                 )
                 .with_label(provider.body.span, format!("add `{} = ...` here", required.name)),
             );

@@ -1281,7 +1281,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 // Checked, with nothing for the runtime; unknown ones are
                 // errors at check.
-                Some(DecoratorKind::Description | DecoratorKind::DependsOn | DecoratorKind::Plugin)
+                Some(
+                    DecoratorKind::Description | DecoratorKind::DependsOn | DecoratorKind::Plugin,
+                )
                 | None => {}
             }
         }

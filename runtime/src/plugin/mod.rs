@@ -24,7 +24,9 @@ use async_trait::async_trait;
 use orch_compiler::Analysis;
 use orch_compiler::db::parent_folder;
 use orch_lang::Span;
-use orch_stdlib::kinds::plugins::{PluginSchema, SchemaProblem, install_plugin, intern, plugin_schema};
+use orch_stdlib::kinds::plugins::{
+    PluginSchema, SchemaProblem, install_plugin, intern, plugin_schema,
+};
 use orch_stdlib::{KindSchema, Value, lookup_kind};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
@@ -173,7 +175,10 @@ fn same(a: Option<&PluginSchema>, b: &PluginSchema) -> bool {
     match (a, b) {
         (Some(PluginSchema::Loaded(x)), PluginSchema::Loaded(y)) => {
             x.kinds.len() == y.kinds.len()
-                && x.kinds.iter().zip(&y.kinds).all(|(k, l)| k.name == l.name && format!("{k:?}") == format!("{l:?}"))
+                && x.kinds
+                    .iter()
+                    .zip(&y.kinds)
+                    .all(|(k, l)| k.name == l.name && format!("{k:?}") == format!("{l:?}"))
                 && format!("{:?}", x.provider) == format!("{:?}", y.provider)
         }
         (Some(PluginSchema::Unavailable(x)), PluginSchema::Unavailable(y)) => x == y,
@@ -245,7 +250,12 @@ pub fn fetch(analysis: &Analysis, base_dir: &Path) -> Vec<(PluginSpec, Result<Fe
 
 fn fetch_one(spec: &PluginSpec, base_dir: &Path, keep: bool) -> Result<Fetched, String> {
     let file = spec.plugin_file().ok_or_else(|| {
-        format!("{}: `{}` cannot be found from {}", spec.label(), spec.argv.join(" "), spec.dir.display())
+        format!(
+            "{}: `{}` cannot be found from {}",
+            spec.label(),
+            spec.argv.join(" "),
+            spec.dir.display()
+        )
     })?;
     let sha256 = schema::sha256_file(&file)?;
     let (connection, raw) = start(spec)?;
@@ -370,36 +380,69 @@ impl PluginProvider {
                     match wire::decode_object(partial, lookup_kind(kind)) {
                         Ok(object) => out.partial = Some(object),
                         Err(problem) => {
-                            out.message = format!("{}; its partial object is unreadable: {problem}", out.message)
+                            out.message = format!(
+                                "{}; its partial object is unreadable: {problem}",
+                                out.message
+                            )
                         }
                     }
                 }
                 out
             }
             RpcError::Broken(reason) => ProviderError::new(reason),
-            RpcError::Cancelled => ProviderError::new(format!("{}: the request was cancelled", self.label)),
+            RpcError::Cancelled => {
+                ProviderError::new(format!("{}: the request was cancelled", self.label))
+            }
         }
     }
 
-    async fn request(&self, ctx: &OpContext, method: &str, params: Json, kind: &str) -> Result<Json, ProviderError> {
-        self.connection.call(method, params, &ctx.cancel, CANCEL_GRACE).await.map_err(|e| self.error(e, kind))
+    async fn request(
+        &self,
+        ctx: &OpContext,
+        method: &str,
+        params: Json,
+        kind: &str,
+    ) -> Result<Json, ProviderError> {
+        self.connection
+            .call(method, params, &ctx.cancel, CANCEL_GRACE)
+            .await
+            .map_err(|e| self.error(e, kind))
     }
 
     /// `result.object` as an object of `kind` (`None` for `null`).
-    fn object(&self, result: &Json, kind: &str, method: &str) -> Result<Option<Value>, ProviderError> {
+    fn object(
+        &self,
+        result: &Json,
+        kind: &str,
+        method: &str,
+    ) -> Result<Option<Value>, ProviderError> {
         match result.get("object") {
-            None => Err(ProviderError::new(format!("{} answered `{method}` without an `object`", self.label))),
+            None => Err(ProviderError::new(format!(
+                "{} answered `{method}` without an `object`",
+                self.label
+            ))),
             Some(Json::Null) => Ok(None),
-            Some(object) => wire::decode_object(object, lookup_kind(kind))
-                .map(Some)
-                .map_err(|e| ProviderError::new(format!("{} answered `{method}` with a bad object: {e}", self.label))),
+            Some(object) => wire::decode_object(object, lookup_kind(kind)).map(Some).map_err(|e| {
+                ProviderError::new(format!(
+                    "{} answered `{method}` with a bad object: {e}",
+                    self.label
+                ))
+            }),
         }
     }
 
-    fn some_object(&self, result: &Json, kind: &str, method: &str) -> Result<Option<Value>, ProviderError> {
+    fn some_object(
+        &self,
+        result: &Json,
+        kind: &str,
+        method: &str,
+    ) -> Result<Option<Value>, ProviderError> {
         match self.object(result, kind, method)? {
             Some(object) => Ok(Some(object)),
-            None => Err(ProviderError::new(format!("{} answered `{method}` with no object", self.label))),
+            None => Err(ProviderError::new(format!(
+                "{} answered `{method}` with no object",
+                self.label
+            ))),
         }
     }
 }
@@ -417,7 +460,11 @@ impl Provider for PluginProvider {
     async fn configure(&mut self, config: &Value) -> Result<(), ProviderError> {
         let params = json!({"config": self.encode(config)});
         let cancel = CancellationToken::new();
-        self.connection.call("configure", params, &cancel, CANCEL_GRACE).await.map(|_| ()).map_err(|e| self.error(e, ""))
+        self.connection
+            .call("configure", params, &cancel, CANCEL_GRACE)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(e, ""))
     }
 
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
@@ -427,11 +474,13 @@ impl Provider for PluginProvider {
         let params = json!({"kind": kind, "config": self.encode(config)});
         match self.connection.call_blocking("validate", params, SYNC_TIMEOUT) {
             Ok(result) => {
-                let errors = result.get("errors").and_then(Json::as_array).cloned().unwrap_or_default();
+                let errors =
+                    result.get("errors").and_then(Json::as_array).cloned().unwrap_or_default();
                 errors
                     .iter()
                     .map(|error| {
-                        let message = error.get("message").and_then(Json::as_str).unwrap_or("invalid");
+                        let message =
+                            error.get("message").and_then(Json::as_str).unwrap_or("invalid");
                         let message = self.connection.mask(message);
                         match error.get("field").and_then(Json::as_str) {
                             Some(field) => format!("`{field}`: {message}"),
@@ -448,7 +497,12 @@ impl Provider for PluginProvider {
         }
     }
 
-    async fn read(&self, ctx: &OpContext, kind: &str, prior: &Value) -> Result<Option<Value>, ProviderError> {
+    async fn read(
+        &self,
+        ctx: &OpContext,
+        kind: &str,
+        prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
         let data = lookup_kind(kind).is_some_and(|k| k.data);
         if data {
             let params = json!({"kind": kind, "config": self.encode(prior)});
@@ -471,16 +525,17 @@ impl Provider for PluginProvider {
         }
         match self.connection.call_blocking("plan", params, SYNC_TIMEOUT) {
             Ok(result) => {
-                let planned = result
-                    .get("planned")
-                    .map(|p| wire::decode_object(p, lookup_kind(kind)));
+                let planned =
+                    result.get("planned").map(|p| wire::decode_object(p, lookup_kind(kind)));
                 match planned {
                     Some(Ok(value)) => Planned {
                         value,
                         requires_replace: result
                             .get("requires_replace")
                             .and_then(Json::as_array)
-                            .map(|fields| fields.iter().filter_map(Json::as_str).map(str::to_string).collect())
+                            .map(|fields| {
+                                fields.iter().filter_map(Json::as_str).map(str::to_string).collect()
+                            })
                             .unwrap_or_default(),
                     },
                     _ => {
@@ -500,7 +555,12 @@ impl Provider for PluginProvider {
         }
     }
 
-    async fn apply(&self, ctx: &OpContext, kind: &str, change: Change<'_>) -> Result<Option<Value>, ProviderError> {
+    async fn apply(
+        &self,
+        ctx: &OpContext,
+        kind: &str,
+        change: Change<'_>,
+    ) -> Result<Option<Value>, ProviderError> {
         match change {
             Change::Create { config } => {
                 let params = json!({"kind": kind, "planned": self.encode(config)});
@@ -520,7 +580,12 @@ impl Provider for PluginProvider {
         }
     }
 
-    async fn import(&self, ctx: &OpContext, kind: &str, id: &str) -> Result<Option<Value>, ProviderError> {
+    async fn import(
+        &self,
+        ctx: &OpContext,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<Value>, ProviderError> {
         let params = json!({"kind": kind, "id": id});
         let result = self.request(ctx, "import", params, kind).await?;
         self.object(&result, kind, "import")

@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
@@ -284,7 +284,8 @@ impl Connection {
             () = cancel.cancelled() => {}
         }
         tracing::debug!(plugin = %self.shared.label, method, id, "request cancelled");
-        let _ = self.send(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": id}}));
+        let _ = self
+            .send(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": id}}));
         match tokio::time::timeout(grace, &mut *receiver).await {
             Ok(Ok(Err(RpcError::Remote { code: REQUEST_CANCELLED, .. }))) | Err(_) => {
                 self.forget(id);
@@ -370,9 +371,9 @@ impl Drop for InFlight<'_> {
         }
         let id = self.id;
         tracing::debug!(id, "request abandoned; cancelling it");
-        let _ = self.connection.send(
-            &json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": id}}),
-        );
+        let _ = self
+            .connection
+            .send(&json!({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": id}}));
         self.connection.forget(id);
     }
 }
@@ -421,7 +422,11 @@ fn break_channel(shared: &Shared, reason: String) {
     }
 }
 
-fn write_loop(mut stdin: std::process::ChildStdin, frames: mpsc::Receiver<Vec<u8>>, shared: Arc<Shared>) {
+fn write_loop(
+    mut stdin: std::process::ChildStdin,
+    frames: mpsc::Receiver<Vec<u8>>,
+    shared: Arc<Shared>,
+) {
     for frame in frames {
         if stdin.write_all(&frame).and_then(|()| stdin.flush()).is_err() {
             tracing::debug!(plugin = %shared.label, "the plugin's input is closed");
@@ -542,7 +547,8 @@ fn read_message(reader: &mut impl BufRead) -> Result<Option<Json>, String> {
         if line.is_empty() {
             break;
         }
-        let text = std::str::from_utf8(line).map_err(|_| "a header that is not UTF-8".to_string())?;
+        let text =
+            std::str::from_utf8(line).map_err(|_| "a header that is not UTF-8".to_string())?;
         let Some((name, value)) = text.split_once(':') else {
             return Err(format!("not a header: {:?}", preview(line)));
         };
@@ -591,7 +597,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for input in [&b"hello\n"[..], b"Content-Length: x\r\n\r\n", b"Content-Length: 5\r\n\r\n{", b"\r\n{}"] {
+        for input in [
+            &b"hello\n"[..],
+            b"Content-Length: x\r\n\r\n",
+            b"Content-Length: 5\r\n\r\n{",
+            b"\r\n{}",
+        ] {
             let mut reader = BufReader::new(input);
             assert!(read_message(&mut reader).is_err(), "{input:?}");
         }

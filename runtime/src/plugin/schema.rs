@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use orch_lang::FileId;
 use orch_lang::ast::{ItemKind, TypeExpr, TypeExprKind};
 use orch_stdlib::kinds::plugins::{LoadedSchema, intern};
@@ -208,7 +207,11 @@ fn convert_type(ty: &TypeExpr) -> Result<Ty, String> {
             for member in members {
                 match convert_type(member)? {
                     Ty::Enum(items) => names.extend(items.iter().cloned()),
-                    other => return Err(format!("a union may only list string literals, found `{other}`")),
+                    other => {
+                        return Err(format!(
+                            "a union may only list string literals, found `{other}`"
+                        ));
+                    }
                 }
             }
             Ty::Enum(names.into())
@@ -216,7 +219,6 @@ fn convert_type(ty: &TypeExpr) -> Result<Ty, String> {
         TypeExprKind::Error => return Err("not a type".into()),
     })
 }
-
 
 #[cfg(test)]
 mod tests {

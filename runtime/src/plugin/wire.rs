@@ -91,7 +91,9 @@ pub fn decode(json: &Json, ty: Option<&Ty>) -> Result<Value, String> {
         Json::Number(n) => match (n.as_i64(), ty) {
             (Some(i), Some(Ty::Float)) => Value::Float(i as f64),
             (Some(i), _) => Value::Int(i),
-            (None, _) => Value::Float(n.as_f64().ok_or_else(|| format!("the number {n} is out of range"))?),
+            (None, _) => {
+                Value::Float(n.as_f64().ok_or_else(|| format!("the number {n} is out of range"))?)
+            }
         },
         Json::String(s) => match ty {
             Some(Ty::Duration) => Value::Duration(
@@ -203,11 +205,17 @@ mod tests {
             serde_json::json!({"password": {"$secret": "hunter22"}, "id": {"$unknown": true}, "every": "30s"})
         );
         assert_eq!(secrets, vec!["hunter22".to_string()]);
-        let back = decode(&json, Some(&Ty::record(None, vec![orch_stdlib::FieldTy {
-            name: "every".into(),
-            ty: Ty::Duration,
-            optional: false,
-        }])))
+        let back = decode(
+            &json,
+            Some(&Ty::record(
+                None,
+                vec![orch_stdlib::FieldTy {
+                    name: "every".into(),
+                    ty: Ty::Duration,
+                    optional: false,
+                }],
+            )),
+        )
         .unwrap();
         assert_eq!(back, value);
     }

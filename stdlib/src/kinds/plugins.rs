@@ -77,7 +77,11 @@ pub fn install_plugins(plugins: BTreeMap<String, PluginSchema>) {
 
 /// Adds or replaces the schema of one plugin provider.
 pub fn install_plugin(name: &str, schema: PluginSchema) {
-    REGISTRY.write().unwrap_or_else(PoisonError::into_inner).plugins.insert(name.to_string(), schema);
+    REGISTRY
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .plugins
+        .insert(name.to_string(), schema);
 }
 
 /// What is installed for the plugin provider `name`, if anything.
