@@ -46,9 +46,27 @@ pub struct LoadedSchema {
 #[derive(Debug, Default)]
 struct Registry {
     plugins: BTreeMap<String, PluginSchema>,
+    /// The kinds of the loaded schemas, by name, as handed out.
+    kinds: BTreeMap<&'static str, &'static KindSchema>,
 }
 
-static REGISTRY: RwLock<Registry> = RwLock::new(Registry { plugins: BTreeMap::new() });
+impl Registry {
+    fn index(&mut self) {
+        self.kinds = self
+            .plugins
+            .values()
+            .filter_map(|p| match p {
+                PluginSchema::Loaded(schema) => Some(schema),
+                PluginSchema::Unavailable(_) => None,
+            })
+            .flat_map(|schema| schema.kinds.iter().map(leak_kind))
+            .map(|kind| (kind.name, kind))
+            .collect();
+    }
+}
+
+static REGISTRY: RwLock<Registry> =
+    RwLock::new(Registry { plugins: BTreeMap::new(), kinds: BTreeMap::new() });
 static INTERNED: RwLock<Option<HashSet<&'static str>>> = RwLock::new(None);
 
 /// `text` as a string that lives for the whole process, the same one for
@@ -72,16 +90,16 @@ pub fn intern(text: &str) -> &'static str {
 /// Replaces every installed plugin schema with `plugins` (by provider
 /// name).
 pub fn install_plugins(plugins: BTreeMap<String, PluginSchema>) {
-    REGISTRY.write().unwrap_or_else(PoisonError::into_inner).plugins = plugins;
+    let mut registry = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+    registry.plugins = plugins;
+    registry.index();
 }
 
 /// Adds or replaces the schema of one plugin provider.
 pub fn install_plugin(name: &str, schema: PluginSchema) {
-    REGISTRY
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .plugins
-        .insert(name.to_string(), schema);
+    let mut registry = REGISTRY.write().unwrap_or_else(PoisonError::into_inner);
+    registry.plugins.insert(name.to_string(), schema);
+    registry.index();
 }
 
 /// What is installed for the plugin provider `name`, if anything.
@@ -91,27 +109,12 @@ pub fn plugin_schema(name: &str) -> Option<PluginSchema> {
 
 /// The kind `name` of an installed plugin schema.
 pub(super) fn lookup_plugin_kind(name: &str) -> Option<&'static KindSchema> {
-    let provider = super::provider_of(name);
-    let registry = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
-    let Some(PluginSchema::Loaded(schema)) = registry.plugins.get(provider) else { return None };
-    let kind = schema.kinds.iter().find(|k| k.name == name)?;
-    Some(leak_kind(kind))
+    REGISTRY.read().unwrap_or_else(PoisonError::into_inner).kinds.get(name).copied()
 }
 
 /// Every kind of the installed plugin schemas, sorted by name.
 pub fn plugin_kinds() -> Vec<&'static KindSchema> {
-    let registry = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
-    let mut kinds: Vec<&'static KindSchema> = registry
-        .plugins
-        .values()
-        .filter_map(|p| match p {
-            PluginSchema::Loaded(schema) => Some(schema),
-            PluginSchema::Unavailable(_) => None,
-        })
-        .flat_map(|schema| schema.kinds.iter().map(leak_kind))
-        .collect();
-    kinds.sort_by_key(|k| k.name);
-    kinds
+    REGISTRY.read().unwrap_or_else(PoisonError::into_inner).kinds.values().copied().collect()
 }
 
 /// Kind schemas handed out as `&'static`, one allocation per distinct
