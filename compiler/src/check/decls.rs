@@ -133,8 +133,13 @@ fn resource_body(
             }
             return Typed::error();
         }
-        let candidates: Vec<&str> =
-            orch_stdlib::kinds::kinds().iter().filter(|k| k.data == data).map(|k| k.name).collect();
+        // Built-in kinds, then those of the plugins' installed schemas.
+        let candidates: Vec<&str> = orch_stdlib::kinds::kinds()
+            .iter()
+            .chain(orch_stdlib::kinds::plugins::plugin_kinds())
+            .filter(|k| k.data == data)
+            .map(|k| k.name)
+            .collect();
         let what = if data { "data" } else { "resource" };
         let mut diagnostic = Diagnostic::new(
             &codes::E0103,
