@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{apply, check, explain, fmt, graph, import, lsp, state};
+use crate::commands::{apply, check, explain, fmt, graph, import, lsp, providers, state};
 
 /// The Orch infrastructure language: check, plan and apply `.orch` configurations.
 #[derive(Debug, Parser)]
@@ -95,6 +95,11 @@ enum Command {
   orchc explain E0101                 the page of a code
   orchc explain undefined-name        the same page, by the code's name")]
     Explain(explain::ExplainArgs),
+    /// Plugin providers: fetch and cache their schemas.
+    #[command(after_help = "Examples:
+  orchc providers schema                  start every plugin of ./ and cache its schema
+  orchc providers schema infra/main.orch  the same for another root module")]
+    Providers(providers::ProvidersArgs),
     /// Run the language server on standard input and output.
     #[command(after_help = "Examples:
   orchc lsp                           started by an editor, which talks to it over stdio")]
@@ -214,6 +219,7 @@ fn run(command: Command) -> Outcome {
         Command::State(args) => state::state(&args),
         Command::Output(args) => state::output(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Providers(args) => providers::run(&args),
         Command::Lsp(args) => lsp::run(&args),
         Command::Completions(args) => completions(&args),
     }

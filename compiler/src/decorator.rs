@@ -15,11 +15,14 @@ pub enum DecoratorKind {
     Timeout,
     Retry,
     Provider,
+    /// `@plugin(PATH)` / `@plugin([ARGV...])` on a `provider` block: the
+    /// provider is a plugin (PROVIDERS.md), run as that command.
+    Plugin,
 }
 
 impl DecoratorKind {
     /// Every decorator, in the order messages list them.
-    pub const ALL: [DecoratorKind; 8] = [
+    pub const ALL: [DecoratorKind; 9] = [
         DecoratorKind::Description,
         DecoratorKind::DependsOn,
         DecoratorKind::PreventDestroy,
@@ -28,6 +31,7 @@ impl DecoratorKind {
         DecoratorKind::Timeout,
         DecoratorKind::Retry,
         DecoratorKind::Provider,
+        DecoratorKind::Plugin,
     ];
 
     /// Its name as written after `@`.
@@ -41,6 +45,7 @@ impl DecoratorKind {
             DecoratorKind::Timeout => "timeout",
             DecoratorKind::Retry => "retry",
             DecoratorKind::Provider => "provider",
+            DecoratorKind::Plugin => "plugin",
         }
     }
 
@@ -70,6 +75,9 @@ impl DecoratorKind {
             | DecoratorKind::Timeout
             | DecoratorKind::Retry => &[DeclKind::Resource],
             DecoratorKind::Provider => &[DeclKind::Resource, DeclKind::Data],
+            // Provider blocks are no declarations: the checker reads it
+            // there (`check_provider_blocks`).
+            DecoratorKind::Plugin => &[],
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod ir;
 pub mod lifecycle;
 pub mod loops;
 pub mod model;
+pub mod plugin;
 pub mod suggest;
 
 use std::collections::HashMap;

@@ -371,6 +371,15 @@ impl Worker {
         let analyzed = catching(|| {
             orch_compiler::analyze_with_cache(&sources, &snapshot.roots, &options, &mut cache)
         });
+        // Plugin kinds from the schema cache beside the configurations
+        // (nothing is started); analysed again when that changed anything.
+        let analyzed = analyzed.and_then(|analysis| {
+            let base = std::env::current_dir().unwrap_or_default();
+            if !orch_runtime::plugin::install_cached(&analysis, &base) {
+                return Ok(analysis);
+            }
+            catching(|| orch_compiler::analyze(&sources, &snapshot.roots, &options))
+        });
         // The parses of the files that changed.
         self.retired.push(Garbage::Parses(cache));
         self.disk = sources.into_cache();

@@ -99,7 +99,10 @@ impl Providers {
     /// Configures every built-in provider with its `provider` block (an
     /// empty configuration when there is none), and one more instance per
     /// aliased block. A failure is a diagnostic at the block (E0904).
-    pub async fn configure(blocks: &[ProviderBlock]) -> Result<Providers, Vec<Diagnostic>> {
+    pub async fn configure(
+        blocks: &[ProviderBlock],
+        plugins: &[crate::plugin::PluginSpec],
+    ) -> Result<Providers, Vec<Diagnostic>> {
         let mut map: HashMap<String, Arc<dyn Provider>> = HashMap::new();
         let mut errors = Vec::new();
         let failed = |block: Option<&ProviderBlock>, name: &str, error: ProviderError| {
@@ -129,8 +132,47 @@ impl Providers {
                 Err(error) => errors.push(failed(block, name, error)),
             }
         }
+        for spec in plugins {
+            let block = blocks
+                .iter()
+                .find(|b| b.name == spec.name && b.alias.as_deref() == spec.alias.as_deref());
+            let key = match &spec.alias {
+                Some(alias) => format!("{}.{alias}", spec.name),
+                None => spec.name.clone(),
+            };
+            let name = key.replacen('.', " as ", 1);
+            let started = std::time::Instant::now();
+            let started_plugin = {
+                let spec = spec.clone();
+                tokio::task::spawn_blocking(move || crate::plugin::PluginProvider::start(&spec))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the plugin could not be started: {e}")))
+            };
+            let mut provider = match started_plugin {
+                Ok(provider) => provider,
+                Err(error) => {
+                    errors.push(failed(block, &name, ProviderError::new(error)));
+                    continue;
+                }
+            };
+            let config = block.map_or_else(|| Value::map(BTreeMap::new()), |b| b.config.clone());
+            let result = provider.configure(&config).await;
+            tracing::debug!(provider = %key, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "plugin configured");
+            match result {
+                Ok(()) => {
+                    map.insert(key, Arc::new(provider));
+                }
+                Err(error) => errors.push(failed(block, &name, error)),
+            }
+        }
+        let is_plugin = |block: &ProviderBlock| {
+            plugins.iter().any(|s| s.name == block.name && s.alias == block.alias)
+        };
         for block in blocks {
             let Some(alias) = &block.alias else { continue };
+            if is_plugin(block) {
+                continue;
+            }
             let Some(mut provider) = providers::builtin(&block.name) else {
                 errors.push(unknown_provider(block));
                 continue;
@@ -145,7 +187,10 @@ impl Providers {
             }
         }
         for block in blocks {
-            if providers::builtin(&block.name).is_none() && block.alias.is_none() {
+            if providers::builtin(&block.name).is_none()
+                && block.alias.is_none()
+                && !is_plugin(block)
+            {
                 errors.push(unknown_provider(block));
             }
         }
@@ -156,6 +201,13 @@ impl Providers {
     /// with fake providers, and for drivers that configure their own.
     pub fn from_map(map: HashMap<String, Arc<dyn Provider>>) -> Providers {
         Providers { map }
+    }
+
+    /// Ends every provider (plugins' processes exit), at the end of a run.
+    pub async fn shutdown(&self) {
+        for provider in self.map.values() {
+            provider.shutdown().await;
+        }
     }
 
     /// The provider configuration `key`.

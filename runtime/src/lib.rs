@@ -15,6 +15,7 @@ pub mod keys;
 pub mod location;
 pub mod plan;
 pub mod planfile;
+pub mod plugin;
 pub mod project;
 pub mod provider;
 pub mod providers;

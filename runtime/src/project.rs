@@ -139,6 +139,16 @@ pub fn root_folder(root: &Path) -> PathBuf {
     }
 }
 
+/// Where the schemas of plugin providers come from when loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PluginSchemas {
+    /// The cache; a plugin whose schema is missing or stale is started
+    /// and asked (and the cache written).
+    Fetch,
+    /// The cache only.
+    CacheOnly,
+}
+
 /// What to load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadRequest {
@@ -171,6 +181,20 @@ impl Project {
     /// Diagnostics are in [`Project::errors`]; only a root that cannot be
     /// read at all is an error here.
     pub fn load(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
+        Project::load_with(request, sources, PluginSchemas::Fetch)
+    }
+
+    /// Like [`Project::load`], but plugin schemas come from the cache only:
+    /// no plugin is started.
+    pub fn load_offline(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
+        Project::load_with(request, sources, PluginSchemas::CacheOnly)
+    }
+
+    fn load_with(
+        request: LoadRequest,
+        sources: Sources,
+        plugins: PluginSchemas,
+    ) -> Result<Project, RunError> {
         let root_path = request.root.to_string_lossy().into_owned();
         let base_dir = root_folder(&request.root);
         Project::analyse(
@@ -180,6 +204,7 @@ impl Project {
             request.params,
             request.param_origins,
             request.policy_files,
+            plugins,
         )
     }
 
@@ -194,7 +219,15 @@ impl Project {
     ) -> Result<Project, RunError> {
         // A saved plan's params were checked when it was made.
         let origins = HashMap::new();
-        Project::analyse(Sources::memory(files), root, base_dir, params, origins, policy_files)
+        Project::analyse(
+            Sources::memory(files),
+            root,
+            base_dir,
+            params,
+            origins,
+            policy_files,
+            PluginSchemas::Fetch,
+        )
     }
 
     fn analyse(
@@ -204,6 +237,7 @@ impl Project {
         params: HashMap<String, ParamInput>,
         param_origins: HashMap<String, ParamOrigin>,
         policy_files: Vec<String>,
+        plugins: PluginSchemas,
     ) -> Result<Project, RunError> {
         let options = orch_compiler::Options {
             params: params.clone(),
@@ -211,7 +245,17 @@ impl Project {
             policy_files,
             evaluate: false,
         };
-        let analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        let mut analysis =
+            orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        // Plugin kinds: the cached schemas, fetched from the plugins when
+        // missing or stale; analysed again when that changed anything.
+        let changed = match plugins {
+            PluginSchemas::Fetch => crate::plugin::prepare(&analysis, &base_dir),
+            PluginSchemas::CacheOnly => crate::plugin::install_cached(&analysis, &base_dir),
+        };
+        if changed {
+            analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
+        }
         let root = match analysis.configurations.as_slice() {
             [root] => *root,
             [] => match analysis.roots.first() {

@@ -187,6 +187,10 @@ pub trait Provider: Send + Sync {
     fn create_is_idempotent(&self, _kind: &str) -> bool {
         false
     }
+
+    /// Ends the provider at the end of a run (a plugin's process is told
+    /// to shut down and exits). Nothing to do by default.
+    async fn shutdown(&self) {}
 }
 
 /// The inputs of an object: its fields that are not outputs.

@@ -76,7 +76,8 @@ impl<'p> Session<'p> {
         lock_timeout: Duration,
     ) -> Result<Session<'p>, RunError> {
         let preflight = project.preflight()?;
-        let providers = Providers::configure(&preflight.evaluation.providers)
+        let plugins = crate::plugin::specs(&project.analysis);
+        let providers = Providers::configure(&preflight.evaluation.providers, &plugins)
             .await
             .map_err(RunError::Diagnostics)?;
         state.lock(operation, lock_timeout).await?;
@@ -340,6 +341,7 @@ impl<'p> Session<'p> {
 
     /// Releases the lock; the key this run generated, if it did.
     pub async fn close(mut self) -> Option<KeySource> {
+        self.providers.shutdown().await;
         self.state.unlock().await;
         self.state.key.generated()
     }

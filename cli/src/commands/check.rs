@@ -273,7 +273,15 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let analysis = orch_compiler::analyze(&sources, &roots, &options);
+    let mut analysis = orch_compiler::analyze(&sources, &roots, &options);
+    // Plugin kinds from the schema cache (nothing is started); analysed
+    // again when they change what is known.
+    let base_dir = orch_runtime::project::root_folder(
+        args.paths.first().map_or(std::path::Path::new("."), |p| p.as_path()),
+    );
+    if orch_runtime::plugin::install_cached(&analysis, &base_dir) {
+        analysis = orch_compiler::analyze(&sources, &roots, &options);
+    }
     for note in &analysis.notes {
         eprintln!("note: {note}");
     }

@@ -87,7 +87,11 @@ pub(crate) fn run(args: &GraphArgs) -> Outcome {
         }
     };
     options.evaluate = args.expanded;
-    let analysis = orch_compiler::analyze(&sources, &[root], &options);
+    let mut analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root), &options);
+    let base_dir = orch_runtime::project::root_folder(std::path::Path::new(&root));
+    if orch_runtime::plugin::install_cached(&analysis, &base_dir) {
+        analysis = orch_compiler::analyze(&sources, std::slice::from_ref(&root), &options);
+    }
 
     if analysis.diagnostics.iter().any(Diagnostic::is_error) {
         let mut db = SourceDb::default();

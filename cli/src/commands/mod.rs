@@ -8,5 +8,6 @@ pub(crate) mod fmt;
 pub(crate) mod graph;
 pub(crate) mod import;
 pub(crate) mod lsp;
+pub(crate) mod providers;
 pub(crate) mod run;
 pub(crate) mod state;

@@ -121,8 +121,25 @@ fn resource_body(
 ) -> Typed {
     let kind_name = resource.kind.to_dotted();
     let Some(kind) = lookup_kind(&kind_name) else {
-        let candidates: Vec<&str> =
-            orch_stdlib::kinds::kinds().iter().filter(|k| k.data == data).map(|k| k.name).collect();
+        if super::plugins::is_declared_plugin(checker, orch_stdlib::kinds::provider_of(&kind_name))
+            && orch_stdlib::kinds::plugins::plugin_schema(orch_stdlib::kinds::provider_of(
+                &kind_name,
+            ))
+            .is_none_or(|s| !matches!(s, orch_stdlib::kinds::plugins::PluginSchema::Loaded(_)))
+        {
+            // Reported once, on the `provider` block (E0310).
+            for field in &resource.body.fields {
+                checker.expr(file, &field.value, scope, None);
+            }
+            return Typed::error();
+        }
+        // Built-in kinds, then those of the plugins' installed schemas.
+        let candidates: Vec<&str> = orch_stdlib::kinds::kinds()
+            .iter()
+            .chain(orch_stdlib::kinds::plugins::plugin_kinds())
+            .filter(|k| k.data == data)
+            .map(|k| k.name)
+            .collect();
         let what = if data { "data" } else { "resource" };
         let mut diagnostic = Diagnostic::new(
             &codes::E0103,

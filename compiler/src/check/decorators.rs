@@ -151,6 +151,9 @@ pub(super) fn check(checker: &mut Checker<'_, '_>, id: DeclId) {
                     checker.expect_type(&arg.value, &typed, &expected, "a retry setting");
                 }
             }
+            // Never on a declaration (`applies_to` is empty): the provider
+            // blocks' checks read it.
+            DecoratorKind::Plugin => {}
             DecoratorKind::Provider => {
                 let [arg] = args else {
                     wrong_args(

@@ -10,6 +10,7 @@ mod decls;
 mod decorators;
 mod exprs;
 pub mod phase;
+mod plugins;
 mod types;
 
 use std::sync::Arc;
@@ -217,6 +218,9 @@ impl<'m, 'a> Checker<'m, 'a> {
             let Some(&scope) = model.module_scope.get(&file) else { continue };
             for item in &source.parsed.file.items {
                 let orch_lang::ast::ItemKind::Provider(provider) = &item.kind else { continue };
+                if plugins::check_block(self, file, scope, item, provider) {
+                    continue;
+                }
                 for field in &provider.body.fields {
                     self.expr(file, &field.value, scope, None);
                 }

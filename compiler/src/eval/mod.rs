@@ -1391,7 +1391,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 // Checked, with nothing for the runtime; unknown ones are
                 // errors at check.
-                Some(DecoratorKind::Description | DecoratorKind::DependsOn) | None => {}
+                Some(
+                    DecoratorKind::Description | DecoratorKind::DependsOn | DecoratorKind::Plugin,
+                )
+                | None => {}
             }
         }
         Ok(options)

@@ -467,7 +467,8 @@ impl<'a> Visitor<'a> for Names<'a> {
                 | DecoratorKind::PreventDestroy
                 | DecoratorKind::CreateBeforeDestroy
                 | DecoratorKind::Timeout
-                | DecoratorKind::Retry,
+                | DecoratorKind::Retry
+                | DecoratorKind::Plugin,
             )
             | None => None,
         };

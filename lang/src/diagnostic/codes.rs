@@ -69,6 +69,7 @@ codes! {
     E0301 = "E0301" "unknown-field" Error;
     E0302 = "E0302" "missing-field" Error;
     E0303 = "E0303" "output-field-assigned" Error;
+    E0310 = "E0310" "plugin-schema-unavailable" Error;
     E0401 = "E0401" "apply-time-value" Error;
     E0501 = "E0501" "dependency-cycle" Error;
     E0601 = "E0601" "evaluation-error" Error;

@@ -13,6 +13,7 @@ mod exec;
 mod fs;
 mod http;
 mod pg;
+pub mod plugins;
 mod random;
 
 use std::collections::BTreeMap;
@@ -209,8 +210,10 @@ pub fn kinds() -> &'static [KindSchema] {
     KINDS.get_or_init(all_kinds)
 }
 
+/// The kind `name`: a built-in one, or one of an installed plugin schema
+/// ([`plugins`]).
 pub fn lookup_kind(name: &str) -> Option<&'static KindSchema> {
-    kinds().iter().find(|k| k.name == name)
+    kinds().iter().find(|k| k.name == name).or_else(|| plugins::lookup_plugin_kind(name))
 }
 
 fn all_kinds() -> Vec<KindSchema> {
