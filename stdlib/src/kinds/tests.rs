@@ -24,6 +24,13 @@ fn names_are_sorted_unique_and_complete() {
         "pg.grant",
         "pg.role",
         "pg.schema",
+        "rabbitmq.binding",
+        "rabbitmq.exchange",
+        "rabbitmq.permissions",
+        "rabbitmq.policy",
+        "rabbitmq.queue",
+        "rabbitmq.user",
+        "rabbitmq.vhost",
         "random.password",
     ];
     for name in resources {
