@@ -242,7 +242,14 @@ fn binding() -> KindSchema {
             ),
         ],
     )
-    .with_identity(&["vhost", "source", "destination", "destination_type", "routing_key", "arguments"])
+    .with_identity(&[
+        "vhost",
+        "source",
+        "destination",
+        "destination_type",
+        "routing_key",
+        "arguments",
+    ])
 }
 
 fn policy() -> KindSchema {
@@ -266,7 +273,14 @@ fn policy() -> KindSchema {
             ),
             FieldSchema::defaulted(
                 "apply_to",
-                enumeration(&["all", "exchanges", "queues", "classic_queues", "quorum_queues", "streams"]),
+                enumeration(&[
+                    "all",
+                    "exchanges",
+                    "queues",
+                    "classic_queues",
+                    "quorum_queues",
+                    "streams",
+                ]),
                 Value::string("all"),
                 "What the policy applies to: `\"all\"`, `\"exchanges\"` or `\"queues\"` \
                  (RabbitMQ 3.12 and later add `\"classic_queues\"`, `\"quorum_queues\"` and \

@@ -222,7 +222,11 @@ impl Api {
     }
 
     /// DELETE; an object that is gone already is deleted.
-    pub(super) async fn delete(&self, segments: &[&str], action: &str) -> Result<(), ProviderError> {
+    pub(super) async fn delete(
+        &self,
+        segments: &[&str],
+        action: &str,
+    ) -> Result<(), ProviderError> {
         self.call(Method::DELETE, segments, None, action).await.map(drop)
     }
 
@@ -240,7 +244,12 @@ impl Api {
 
 /// The error of an answer with a failure status: the server's own
 /// `error` and `reason`; transient for 408, 429, 502–504 and 503.
-fn status_error(action: &str, status: StatusCode, body: &[u8], settings: &Settings) -> ProviderError {
+fn status_error(
+    action: &str,
+    status: StatusCode,
+    body: &[u8],
+    settings: &Settings,
+) -> ProviderError {
     let reason = serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|json| {
         let reason = json.get("reason").and_then(|r| r.as_str()).map(str::to_string);
         let error = json.get("error").and_then(|e| e.as_str()).map(str::to_string);

@@ -345,7 +345,8 @@ fn validate(kind: Kind, config: Fields<'_>) -> Vec<String> {
     if matches!(kind, Kind::Exchange | Kind::Queue)
         && config.text("name").is_some_and(|name| name.starts_with("amq."))
     {
-        problems.push("`name` must not start with `amq.`: RabbitMQ reserves those names".to_string());
+        problems
+            .push("`name` must not start with `amq.`: RabbitMQ reserves those names".to_string());
     }
     problems
 }
