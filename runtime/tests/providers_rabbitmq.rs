@@ -507,6 +507,18 @@ async fn server_errors_carry_the_servers_reason() {
     assert!(problems.iter().any(|p| p.contains("amq.")), "{problems:?}");
     let user = config("rabbitmq.user", &[("name", s("x")), ("password", Value::secret(s("")))]);
     assert!(!p.validate("rabbitmq.user", &user).is_empty());
+    let binding = config(
+        "rabbitmq.binding",
+        &[("source", s("a")), ("destination", s("b")), ("destination_type", s("topic"))],
+    );
+    let problems = p.validate("rabbitmq.binding", &binding);
+    assert!(problems.iter().any(|p| p.contains("destination_type")), "{problems:?}");
+    let policy = config(
+        "rabbitmq.policy",
+        &[("name", s("p")), ("pattern", s(".*")), ("apply_to", s("queue"))],
+    );
+    let problems = p.validate("rabbitmq.policy", &policy);
+    assert!(problems.iter().any(|p| p.contains("\"queues\"")), "{problems:?}");
 }
 
 #[tokio::test]

@@ -4,21 +4,12 @@
 //! cannot change in place (an exchange's or a queue's properties, a
 //! binding) forces a replacement.
 
-use std::sync::Arc;
-
-use smol_str::SmolStr;
-
 use super::{FieldSchema, KindSchema, empty_list, empty_map};
 use crate::ty::Ty;
 use crate::value::Value;
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![vhost(), user(), permissions(), exchange(), queue(), binding(), policy()]
-}
-
-fn enumeration(values: &[&str]) -> Ty {
-    let values: Arc<[SmolStr]> = values.iter().map(SmolStr::new).collect();
-    Ty::Enum(values)
 }
 
 fn vhost_field(what: &'static str) -> FieldSchema {
@@ -214,7 +205,7 @@ fn binding() -> KindSchema {
             .forcing_replacement(),
             FieldSchema::defaulted(
                 "destination_type",
-                enumeration(&["queue", "exchange"]),
+                Ty::String,
                 Value::string("queue"),
                 "Whether `destination` is a `\"queue\"` or an `\"exchange\"`.",
             )
@@ -273,14 +264,7 @@ fn policy() -> KindSchema {
             ),
             FieldSchema::defaulted(
                 "apply_to",
-                enumeration(&[
-                    "all",
-                    "exchanges",
-                    "queues",
-                    "classic_queues",
-                    "quorum_queues",
-                    "streams",
-                ]),
+                Ty::String,
                 Value::string("all"),
                 "What the policy applies to: `\"all\"`, `\"exchanges\"` or `\"queues\"` \
                  (RabbitMQ 3.12 and later add `\"classic_queues\"`, `\"quorum_queues\"` and \

@@ -75,6 +75,10 @@ impl Kind {
     }
 }
 
+/// What a policy may apply to (the last three from RabbitMQ 3.12 on).
+const APPLY_TO: &[&str] =
+    &["all", "exchanges", "queues", "classic_queues", "quorum_queues", "streams"];
+
 /// Exchange, queue and binding names are AMQP short strings.
 const MAX_NAME_BYTES: usize = 255;
 
@@ -341,6 +345,23 @@ fn validate(kind: Kind, config: Fields<'_>) -> Vec<String> {
         } else if password.contains('\0') {
             problems.push("`password` must not contain a NUL character".to_string());
         }
+    }
+    let one_of = |problems: &mut Vec<String>, field_name: &str, allowed: &[&str]| {
+        let value = config.get(field_name);
+        if let Some(text) = value.as_str()
+            && !allowed.contains(&text)
+        {
+            let allowed: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+            problems.push(format!(
+                "`{field_name}` must be one of {}, not \"{text}\"",
+                allowed.join(", ")
+            ));
+        }
+    };
+    match kind {
+        Kind::Binding => one_of(&mut problems, "destination_type", &["queue", "exchange"]),
+        Kind::Policy => one_of(&mut problems, "apply_to", APPLY_TO),
+        _ => {}
     }
     if matches!(kind, Kind::Exchange | Kind::Queue)
         && config.text("name").is_some_and(|name| name.starts_with("amq."))
