@@ -3,6 +3,8 @@
 //! needs it fails when it cannot be reached, unless
 //! `ORCH_TEST_SKIP_RABBITMQ=1` says to skip it.
 
+#![allow(unused_imports, reason = "only tests/rabbitmq.rs uses the server")]
+
 /// The rule and the management API helpers, written once for the workspace.
 #[path = "../../../runtime/tests/common/rabbitmq.rs"]
 mod rule;
