@@ -247,6 +247,14 @@ fn every_kind_is_created_repaired_updated_replaced_and_destroyed() {
     let run = orch.run_env(&["apply", "main.orch", "--auto-approve"], &env2);
     assert!(run.expect_code(0).stdout.contains("jobs: replaced"), "{}", run.stdout);
     assert_eq!(server.get(&names.path("queues", "jobs")).expect("queue")["durable"], false);
+    // The server dropped the binding with the old queue: the next plan
+    // binds again.
+    let plan = orch.run_env(&["plan", "main.orch", "--json"], &env2).expect_code(0).json();
+    let expected = BTreeMap::from([("route".to_string(), "create".to_string())]);
+    assert_eq!(actions(&plan), expected, "{plan}");
+    orch.run_env(&["apply", "main.orch", "--auto-approve"], &env2).expect_code(0);
+    assert_eq!(server.get(&names.binding()).expect("bindings").as_array().map(Vec::len), Some(1));
+    orch.run_env(&["plan", "main.orch", "--detailed-exitcode"], &env2).expect_code(0);
 
     // Destroy leaves nothing.
     orch.run_env(&["destroy", "main.orch", "--auto-approve"], &env2).expect_code(0);
