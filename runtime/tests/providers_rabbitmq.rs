@@ -170,6 +170,11 @@ async fn users_get_hashed_passwords_and_password_drift_is_seen() {
     // Same set of tags, another order on the server: no drift.
     assert_eq!(read(&p, "rabbitmq.user", &created).await.map(|v| plain(&v)), Some(plain(&created)));
 
+    // Tags are a set: another order in the configuration is no change.
+    let reordered = with(&config, "tags", Value::list(vec![s("monitoring"), s("management")]));
+    let planned = p.plan("rabbitmq.user", Some(&created), &reordered);
+    assert_eq!(plain(&planned.value), plain(&created));
+
     // Changed by hand: the password and the tags read as drift.
     server.send(
         "PUT",

@@ -20,7 +20,7 @@ mod api;
 mod objects;
 mod password;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -28,7 +28,7 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
 use smol_str::SmolStr;
 
-use crate::provider::{Change, OpContext, Provider, ProviderError, field};
+use crate::provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
 
 use api::{Api, Settings};
 
@@ -154,6 +154,19 @@ impl<'v> Fields<'v> {
     }
 }
 
+/// Whether two lists of strings hold the same strings, in any order.
+fn same_set(a: &Value, b: &Value) -> bool {
+    let set = |value: &Value| -> Option<BTreeSet<String>> {
+        match value.reveal().0 {
+            Value::List(items) => {
+                items.iter().map(|item| item.as_str().map(str::to_string)).collect()
+            }
+            _ => None,
+        }
+    };
+    matches!((set(a), set(b)), (Some(a), Some(b)) if a == b)
+}
+
 fn object(entries: Vec<(&str, Value)>) -> Value {
     Value::map(entries.into_iter().map(|(name, value)| (SmolStr::new(name), value)).collect())
 }
@@ -236,6 +249,21 @@ impl Provider for RabbitMqProvider {
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
         let Ok((kind, schema)) = self.kind(kind) else { return Vec::new() };
         validate(kind, Fields { schema, value: config })
+    }
+
+    fn plan(&self, kind: &str, prior: Option<&Value>, config: &Value) -> Planned {
+        let mut planned = default_plan(self.schema(kind), prior, config);
+        // A user's tags are a set: another order is no change.
+        if kind == "rabbitmq.user"
+            && let Some(prior) = prior
+            && let Value::Map(entries) = &planned.value
+            && same_set(field(prior, "tags"), field(config, "tags"))
+        {
+            let mut entries = (**entries).clone();
+            entries.insert("tags".into(), field(prior, "tags").clone());
+            planned.value = Value::map(entries);
+        }
+        planned
     }
 
     async fn read(
