@@ -4,6 +4,7 @@
 
 pub(crate) mod orch;
 pub(crate) mod pg;
+pub(crate) mod rabbitmq;
 
 use std::fs;
 use std::io::Write;

@@ -1,5 +1,5 @@
-//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`
-//! and `pg`.
+//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`,
+//! `pg` and `rabbitmq`.
 
 pub mod core;
 pub mod env;
@@ -7,12 +7,13 @@ pub mod exec;
 pub mod fs;
 pub mod http;
 pub mod pg;
+pub mod rabbitmq;
 pub mod random;
 
 use crate::provider::Provider;
 
 /// The names of the built-in providers.
-pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "random"];
+pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "rabbitmq", "random"];
 
 /// A new, not yet configured instance of the built-in provider `name`.
 pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
@@ -23,6 +24,7 @@ pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
         "fs" => Box::new(fs::FsProvider),
         "http" => Box::new(http::HttpProvider::default()),
         "pg" => Box::new(pg::PgProvider::default()),
+        "rabbitmq" => Box::new(rabbitmq::RabbitMqProvider::default()),
         "random" => Box::new(random::RandomProvider),
         _ => return None,
     })

@@ -3,3 +3,4 @@
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
 pub(crate) mod pg;
+pub(crate) mod rabbitmq;

@@ -3,7 +3,7 @@
 //! replacement when changed, or is sensitive, and its documentation.
 //!
 //! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `pg`,
-//! `random`. Fields keep the order in which they are documented (inputs
+//! `rabbitmq`, `random`. Fields keep the order in which they are documented (inputs
 //! first, required ones leading), which is the order hovers and help list
 //! them in.
 
@@ -14,6 +14,7 @@ mod fs;
 mod http;
 mod pg;
 pub mod plugins;
+mod rabbitmq;
 mod random;
 
 use std::collections::BTreeMap;
@@ -224,6 +225,7 @@ fn all_kinds() -> Vec<KindSchema> {
         fs::kinds(),
         http::kinds(),
         pg::kinds(),
+        rabbitmq::kinds(),
         random::kinds(),
     ]
     .into_iter()

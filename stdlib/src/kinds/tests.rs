@@ -24,6 +24,13 @@ fn names_are_sorted_unique_and_complete() {
         "pg.grant",
         "pg.role",
         "pg.schema",
+        "rabbitmq.binding",
+        "rabbitmq.exchange",
+        "rabbitmq.permissions",
+        "rabbitmq.policy",
+        "rabbitmq.queue",
+        "rabbitmq.user",
+        "rabbitmq.vhost",
         "random.password",
     ];
     for name in resources {
@@ -116,6 +123,16 @@ fn language_table_fields() {
         assert_eq!(f.forces_replacement, f.name != "privileges", "pg.grant.{}", f.name);
     }
     assert_eq!(field("env.var", "value").ty, Ty::optional(Ty::String));
+    assert!(field("rabbitmq.user", "password").sensitive);
+    assert!(field("rabbitmq.binding", "properties_key").output);
+    for kind in ["rabbitmq.exchange", "rabbitmq.queue", "rabbitmq.binding"] {
+        for f in lookup_kind(kind).expect(kind).inputs() {
+            assert!(f.forces_replacement, "{kind}.{}: cannot change in place", f.name);
+        }
+    }
+    for name in ["pattern", "apply_to", "priority", "definition"] {
+        assert!(!field("rabbitmq.policy", name).forces_replacement, "rabbitmq.policy.{name}");
+    }
 }
 
 #[test]
