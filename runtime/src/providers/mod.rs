@@ -1,18 +1,19 @@
-//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`
-//! and `pg`.
+//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`,
+//! `pg` and `mysql`.
 
 pub mod core;
 pub mod env;
 pub mod exec;
 pub mod fs;
 pub mod http;
+pub mod mysql;
 pub mod pg;
 pub mod random;
 
 use crate::provider::Provider;
 
 /// The names of the built-in providers.
-pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "random"];
+pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "mysql", "pg", "random"];
 
 /// A new, not yet configured instance of the built-in provider `name`.
 pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
@@ -22,6 +23,7 @@ pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
         "exec" => Box::new(exec::ExecProvider),
         "fs" => Box::new(fs::FsProvider),
         "http" => Box::new(http::HttpProvider::default()),
+        "mysql" => Box::new(mysql::MysqlProvider::default()),
         "pg" => Box::new(pg::PgProvider::default()),
         "random" => Box::new(random::RandomProvider),
         _ => return None,

@@ -2,8 +2,8 @@
 //! whether it is required, computed by the provider (`out`), forces
 //! replacement when changed, or is sensitive, and its documentation.
 //!
-//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `pg`,
-//! `random`. Fields keep the order in which they are documented (inputs
+//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `mysql`,
+//! `pg`, `random`. Fields keep the order in which they are documented (inputs
 //! first, required ones leading), which is the order hovers and help list
 //! them in.
 
@@ -12,6 +12,7 @@ mod env;
 mod exec;
 mod fs;
 mod http;
+mod mysql;
 mod pg;
 mod random;
 
@@ -220,6 +221,7 @@ fn all_kinds() -> Vec<KindSchema> {
         exec::kinds(),
         fs::kinds(),
         http::kinds(),
+        mysql::kinds(),
         pg::kinds(),
         random::kinds(),
     ]
