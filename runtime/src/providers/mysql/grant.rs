@@ -130,7 +130,9 @@ enum Grantee {
 impl Grantee {
     fn of(config: Fields<'_>) -> Result<Grantee, ProviderError> {
         match (config.text("user"), config.text("role")) {
-            (Some(user), None) => Ok(Grantee::Account { user, host: config.required_text("host")? }),
+            (Some(user), None) => {
+                Ok(Grantee::Account { user, host: config.required_text("host")? })
+            }
             (None, Some(role)) => Ok(Grantee::Role(role)),
             _ => Err(ProviderError::new("mysql.grant: set exactly one of `user` and `role`")),
         }
@@ -281,7 +283,10 @@ fn grant_object(like: Fields<'_>, privileges: &BTreeSet<String>, grant_option: b
 
 /// The grantee, its SQL and the level of a grant, with its name for
 /// messages.
-fn target(session: &Session, config: Fields<'_>) -> Result<(String, String, String, String), ProviderError> {
+fn target(
+    session: &Session,
+    config: Fields<'_>,
+) -> Result<(String, String, String, String), ProviderError> {
     let grantee = Grantee::of(config)?.sql(session.flavor);
     let database = config.required_text("database")?;
     let table = config.required_text("table")?;
@@ -305,17 +310,18 @@ pub(super) async fn read(
     })
 }
 
-pub(super) async fn apply(session: &mut Session, config: Fields<'_>) -> Result<Value, ProviderError> {
+pub(super) async fn apply(
+    session: &mut Session,
+    config: Fields<'_>,
+) -> Result<Value, ProviderError> {
     let (grantee, database, table, name) = target(session, config)?;
     let action = format!("granting {name}");
     let failed = |err: mysql_async::Error| mysql_error(&action, &err);
     let on = level(&database, &table);
     let wanted = privilege_set(&config.texts("privileges"));
     let wanted_option = config.flag("grant_option");
-    let (mut have, have_option) = current(session, &grantee, &database, &table)
-        .await
-        .map_err(failed)?
-        .ok_or_else(|| {
+    let (mut have, have_option) =
+        current(session, &grantee, &database, &table).await.map_err(failed)?.ok_or_else(|| {
             ProviderError::new(format!("{action}: there is no account or role {grantee}"))
         })?;
     let mut statements = Vec::new();
@@ -438,14 +444,17 @@ mod tests {
         .unwrap();
         assert_eq!((global.database.as_str(), global.table.as_str()), ("*", "*"));
         assert!(!global.grant_option);
-        let columns = parse_line("GRANT SELECT (`id`, `name`), UPDATE ON `shop`.`t` TO `app`@`%`")
-            .unwrap();
+        let columns =
+            parse_line("GRANT SELECT (`id`, `name`), UPDATE ON `shop`.`t` TO `app`@`%`").unwrap();
         assert_eq!(columns.privileges, texts(&["SELECT (ID, NAME)", "UPDATE"]));
         // A user named like an option is not an option.
         assert!(!parse_line("GRANT SELECT ON `d`.* TO `GRANT OPTION`@`%`").unwrap().grant_option);
         assert_eq!(parse_line("GRANT `reader` TO `app`@`%`"), None);
         assert_eq!(parse_line("GRANT EXECUTE ON PROCEDURE `d`.`p` TO `app`@`%`"), None);
-        assert_eq!(parse_line("GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION"), None);
+        assert_eq!(
+            parse_line("GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION"),
+            None
+        );
     }
 
     #[test]

@@ -160,8 +160,7 @@ impl MysqlProvider {
     async fn connect(&self) -> Result<Session, ProviderError> {
         let settings = self.settings()?;
         let action = format!("connecting to {}", settings.describe());
-        let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(settings.opts)).await
-        {
+        let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(settings.opts)).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(err)) => return Err(mysql_error(&action, &err)),
             Err(_) => {
@@ -407,15 +406,17 @@ impl Provider for MysqlProvider {
                 ("mysql.role", Change::Update { config, .. }) => {
                     // Only the name is configurable, and it forces a
                     // replacement: an update changes nothing on the server.
-                    role::read(s, fields(config)).await.and_then(|found| {
-                        found.ok_or_else(|| {
-                            ProviderError::new(format!(
-                                "updating role {}: it no longer exists",
-                                fields(config).text("name").unwrap_or_default()
-                            ))
+                    role::read(s, fields(config))
+                        .await
+                        .and_then(|found| {
+                            found.ok_or_else(|| {
+                                ProviderError::new(format!(
+                                    "updating role {}: it no longer exists",
+                                    fields(config).text("name").unwrap_or_default()
+                                ))
+                            })
                         })
-                    })
-                    .map(Some)
+                        .map(Some)
                 }
                 ("mysql.role", Change::Delete { prior }) => {
                     role::delete(s, fields(prior)).await.map(|()| None)
@@ -547,9 +548,7 @@ fn same_input(kind: &str, name: &str, before: &Value, after: &Value) -> bool {
     }
     let texts = || before.as_str().zip(after.as_str());
     match (kind, name) {
-        ("mysql.database", "charset") => {
-            texts().is_some_and(|(a, b)| database::same_charset(a, b))
-        }
+        ("mysql.database", "charset") => texts().is_some_and(|(a, b)| database::same_charset(a, b)),
         ("mysql.database", "collation") => texts().is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)),
         ("mysql.grant", "privileges") => match (list_of(before), list_of(after)) {
             (Some(a), Some(b)) => grant::privilege_set(&a) == grant::privilege_set(&b),
@@ -589,7 +588,9 @@ fn validate(config: Fields<'_>) -> Vec<String> {
         }
     };
     let name_fields: &[(&str, Option<usize>)] = match config.schema.name {
-        "mysql.database" => &[("name", Some(MAX_NAME_CHARS)), ("charset", None), ("collation", None)],
+        "mysql.database" => {
+            &[("name", Some(MAX_NAME_CHARS)), ("charset", None), ("collation", None)]
+        }
         "mysql.user" => &[("user", None), ("host", None)],
         "mysql.role" => &[("name", None)],
         _ => &[

@@ -12,7 +12,9 @@ use crate::provider::ProviderError;
 /// Whether the role `name` exists.
 async fn exists(session: &mut Session, name: &str) -> Result<bool, mysql_async::Error> {
     let query = match session.flavor {
-        Flavor::MariaDb => "SELECT 1 FROM mysql.user WHERE User = ? AND Host = '' AND is_role = 'Y'",
+        Flavor::MariaDb => {
+            "SELECT 1 FROM mysql.user WHERE User = ? AND Host = '' AND is_role = 'Y'"
+        }
         Flavor::MySql => "SELECT 1 FROM mysql.user WHERE User = ? AND Host = '%'",
     };
     let found: Option<i64> = session.conn.exec_first(query, (name,)).await?;

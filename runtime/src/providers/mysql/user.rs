@@ -182,7 +182,8 @@ pub(super) async fn update(
                 .map_err(|err| mysql_error(&action, &err))?;
         }
         if password != prior.text("password") {
-            let sql = format!("ALTER USER {new} {}", identified_by(session.flavor, password.as_deref()));
+            let sql =
+                format!("ALTER USER {new} {}", identified_by(session.flavor, password.as_deref()));
             session.conn.query_drop(sql).await.map_err(|err| mysql_error(&action, &err))?;
         }
         read_back(session, config, &action).await
