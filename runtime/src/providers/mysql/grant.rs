@@ -290,7 +290,7 @@ fn target(
     let grantee = Grantee::of(config)?.sql(session.flavor);
     let database = config.required_text("database")?;
     let table = config.required_text("table")?;
-    let name = format!("grant on {} to {grantee}", level(&database, &table));
+    let name = format!("privileges on {} to {grantee}", level(&database, &table));
     Ok((grantee, database, table, name))
 }
 
