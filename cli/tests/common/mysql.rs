@@ -6,4 +6,11 @@
 #[path = "../../../runtime/tests/common/mysql.rs"]
 mod rule;
 
-pub(crate) use rule::{Server, server};
+/// The test server: its URL, and its command-line client.
+pub(crate) type Server = rule::Server;
+
+/// The server (checked to answer), or `None` when the tests are told to
+/// skip it.
+pub(crate) fn server() -> Option<Server> {
+    rule::server()
+}
