@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
+pub(crate) mod mysql;
 pub(crate) mod orch;
 pub(crate) mod pg;
 pub(crate) mod rabbitmq;

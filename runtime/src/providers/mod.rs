@@ -1,11 +1,12 @@
 //! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`,
-//! `pg` and `rabbitmq`.
+//! `pg`, `mysql`, `rabbitmq`, `redis` and `nats`.
 
 pub mod core;
 pub mod env;
 pub mod exec;
 pub mod fs;
 pub mod http;
+pub mod mysql;
 pub mod pg;
 pub mod rabbitmq;
 pub mod random;
@@ -13,7 +14,8 @@ pub mod random;
 use crate::provider::Provider;
 
 /// The names of the built-in providers.
-pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "rabbitmq", "random"];
+pub const BUILTIN: &[&str] =
+    &["core", "env", "exec", "fs", "http", "mysql", "pg", "rabbitmq", "random"];
 
 /// A new, not yet configured instance of the built-in provider `name`.
 pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
@@ -23,6 +25,7 @@ pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
         "exec" => Box::new(exec::ExecProvider),
         "fs" => Box::new(fs::FsProvider),
         "http" => Box::new(http::HttpProvider::default()),
+        "mysql" => Box::new(mysql::MysqlProvider::default()),
         "pg" => Box::new(pg::PgProvider::default()),
         "rabbitmq" => Box::new(rabbitmq::RabbitMqProvider::default()),
         "random" => Box::new(random::RandomProvider),

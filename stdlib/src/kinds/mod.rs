@@ -2,8 +2,9 @@
 //! whether it is required, computed by the provider (`out`), forces
 //! replacement when changed, or is sensitive, and its documentation.
 //!
-//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `pg`,
-//! `rabbitmq`, `random`. Fields keep the order in which they are documented (inputs
+//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `mysql`,
+//! `nats`, `pg`, `rabbitmq`, `random`, `redis`. Fields keep the order in
+//! which they are documented (inputs
 //! first, required ones leading), which is the order hovers and help list
 //! them in.
 
@@ -12,6 +13,7 @@ mod env;
 mod exec;
 mod fs;
 mod http;
+mod mysql;
 mod pg;
 pub mod plugins;
 mod rabbitmq;
@@ -224,6 +226,7 @@ fn all_kinds() -> Vec<KindSchema> {
         exec::kinds(),
         fs::kinds(),
         http::kinds(),
+        mysql::kinds(),
         pg::kinds(),
         rabbitmq::kinds(),
         random::kinds(),
