@@ -1,18 +1,22 @@
-//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`
-//! and `pg`.
+//! The built-in providers: `fs`, `exec`, `http`, `random`, `core`, `env`,
+//! `pg`, `redis` and `nats`.
 
 pub mod core;
 pub mod env;
 pub mod exec;
 pub mod fs;
 pub mod http;
+pub mod nats;
+mod object_fields;
 pub mod pg;
 pub mod random;
+pub mod redis;
 
 use crate::provider::Provider;
 
 /// The names of the built-in providers.
-pub const BUILTIN: &[&str] = &["core", "env", "exec", "fs", "http", "pg", "random"];
+pub const BUILTIN: &[&str] =
+    &["core", "env", "exec", "fs", "http", "nats", "pg", "random", "redis"];
 
 /// A new, not yet configured instance of the built-in provider `name`.
 pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
@@ -22,8 +26,10 @@ pub fn builtin(name: &str) -> Option<Box<dyn Provider>> {
         "exec" => Box::new(exec::ExecProvider),
         "fs" => Box::new(fs::FsProvider),
         "http" => Box::new(http::HttpProvider::default()),
+        "nats" => Box::new(nats::NatsProvider::default()),
         "pg" => Box::new(pg::PgProvider::default()),
         "random" => Box::new(random::RandomProvider),
+        "redis" => Box::new(redis::RedisProvider::default()),
         _ => return None,
     })
 }

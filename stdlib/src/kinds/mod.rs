@@ -2,8 +2,8 @@
 //! whether it is required, computed by the provider (`out`), forces
 //! replacement when changed, or is sensitive, and its documentation.
 //!
-//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `pg`,
-//! `random`. Fields keep the order in which they are documented (inputs
+//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `nats`,
+//! `pg`, `random`, `redis`. Fields keep the order in which they are documented (inputs
 //! first, required ones leading), which is the order hovers and help list
 //! them in.
 
@@ -12,8 +12,10 @@ mod env;
 mod exec;
 mod fs;
 mod http;
+mod nats;
 mod pg;
 mod random;
+mod redis;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -220,8 +222,10 @@ fn all_kinds() -> Vec<KindSchema> {
         exec::kinds(),
         fs::kinds(),
         http::kinds(),
+        nats::kinds(),
         pg::kinds(),
         random::kinds(),
+        redis::kinds(),
     ]
     .into_iter()
     .flatten()

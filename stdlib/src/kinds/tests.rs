@@ -20,11 +20,17 @@ fn names_are_sorted_unique_and_complete() {
         "fs.dir",
         "fs.file",
         "http.request",
+        "nats.consumer",
+        "nats.kv_bucket",
+        "nats.stream",
         "pg.database",
         "pg.grant",
         "pg.role",
         "pg.schema",
         "random.password",
+        "redis.acl_user",
+        "redis.config",
+        "redis.stream_group",
     ];
     for name in resources {
         assert!(!lookup_kind(name).expect(name).data, "{name} is a resource kind");
