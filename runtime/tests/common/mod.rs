@@ -2,4 +2,6 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
+pub(crate) mod nats;
 pub(crate) mod pg;
+pub(crate) mod redis;
