@@ -7,6 +7,14 @@ pub(crate) mod orch;
 pub(crate) mod pg;
 pub(crate) mod rabbitmq;
 
+/// The Redis server of the end-to-end tests (the rule written once).
+#[path = "../../../runtime/tests/common/redis.rs"]
+pub(crate) mod redis;
+
+/// The NATS JetStream server of the end-to-end tests (the rule written once).
+#[path = "../../../runtime/tests/common/nats.rs"]
+pub(crate) mod nats;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

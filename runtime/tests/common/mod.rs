@@ -3,5 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a different part of this module")]
 
 pub(crate) mod mysql;
+pub(crate) mod nats;
 pub(crate) mod pg;
 pub(crate) mod rabbitmq;
+pub(crate) mod redis;

@@ -14,10 +14,12 @@ mod exec;
 mod fs;
 mod http;
 mod mysql;
+mod nats;
 mod pg;
 pub mod plugins;
 mod rabbitmq;
 mod random;
+mod redis;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -227,9 +229,11 @@ fn all_kinds() -> Vec<KindSchema> {
         fs::kinds(),
         http::kinds(),
         mysql::kinds(),
+        nats::kinds(),
         pg::kinds(),
         rabbitmq::kinds(),
         random::kinds(),
+        redis::kinds(),
     ]
     .into_iter()
     .flatten()

@@ -24,6 +24,9 @@ fn names_are_sorted_unique_and_complete() {
         "mysql.grant",
         "mysql.role",
         "mysql.user",
+        "nats.consumer",
+        "nats.kv_bucket",
+        "nats.stream",
         "pg.database",
         "pg.grant",
         "pg.role",
@@ -36,6 +39,9 @@ fn names_are_sorted_unique_and_complete() {
         "rabbitmq.user",
         "rabbitmq.vhost",
         "random.password",
+        "redis.acl_user",
+        "redis.config",
+        "redis.stream_group",
     ];
     for name in resources {
         assert!(!lookup_kind(name).expect(name).data, "{name} is a resource kind");
