@@ -1424,9 +1424,15 @@ fn validation_catches_what_the_checker_cannot() {
     assert!(problems.iter().any(|p| p.contains("at most 63 bytes")), "{problems:?}");
     let problems = provider.validate(
         "pg.role",
-        &config("pg.role", &[("name", s("r")), ("password", Value::secret(s("")))]),
+        &config("pg.role", &[("name", s("r")), ("password", Value::secret(s("a\0b")))]),
     );
     assert!(!problems.is_empty());
+    // `password = ""` is a role without a password, as in Terraform.
+    let problems = provider.validate(
+        "pg.role",
+        &config("pg.role", &[("name", s("r")), ("password", Value::secret(s("")))]),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
     let problems = provider.validate(
         "pg.database",
         &config("pg.database", &[("name", s("d")), ("connection_limit", Value::Int(-2))]),
@@ -1435,4 +1441,266 @@ fn validation_catches_what_the_checker_cannot() {
     assert!(
         !provider.validate("pg.schema", &config("pg.schema", &[("name", s("pg_mine"))])).is_empty()
     );
+}
+
+// ---------------------------------------------------------------------------
+// Parity with Terraform's provider (cyrilgdn/postgresql), in the shape of
+// its acceptance tests: each field set, checked in the catalog, read back
+// without drift, changed by hand and repaired.
+
+/// One of a role's `rolconfig` settings, as the server holds it.
+async fn role_setting(pg: &Pg, role: &str, setting: &str) -> Option<String> {
+    let row = pg
+        .admin
+        .query_one(
+            "SELECT (SELECT split_part(c, '=', 2) FROM unnest(COALESCE(rolconfig, '{}')) c \
+             WHERE split_part(c, '=', 1) = $2) FROM pg_roles WHERE rolname = $1",
+            &[&role, &setting],
+        )
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+#[tokio::test]
+async fn role_bypass_rls_and_timeouts_are_managed() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let name = unique("orch_role_tf");
+    let mut cleanup = pg.cleanup();
+    cleanup.role(&name);
+    let config = config(
+        "pg.role",
+        &[
+            ("name", s(&name)),
+            ("bypass_row_level_security", Value::Bool(true)),
+            ("statement_timeout", Value::Int(5000)),
+            ("idle_in_transaction_session_timeout", Value::Int(60000)),
+            ("password", Value::secret(s(""))),
+        ],
+    );
+    let created = pg.create("pg.role", &config).await;
+    assert!(pg.flag(&format!("SELECT rolbypassrls FROM pg_roles WHERE rolname = '{name}'")).await);
+    assert_eq!(role_setting(&pg, &name, "statement_timeout").await.as_deref(), Some("5000"));
+    assert_eq!(
+        role_setting(&pg, &name, "idle_in_transaction_session_timeout").await.as_deref(),
+        Some("60000")
+    );
+    // `password = ""` is a role without a password.
+    assert!(
+        pg.flag(&format!("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = '{name}'"))
+            .await
+    );
+    let read = pg.read("pg.role", &created).await.expect("the role exists");
+    assert_eq!(read, created);
+    no_change(&pg.provider.plan("pg.role", Some(&read), &config), &read);
+
+    // Changed by hand (with a unit, as a person writes it): drift, repaired.
+    pg.sql(&format!(
+        "ALTER ROLE \"{name}\" SET statement_timeout = '10s'; ALTER ROLE \"{name}\" NOBYPASSRLS"
+    ))
+    .await;
+    let drifted = pg.read("pg.role", &created).await.expect("the role exists");
+    assert_eq!(field(&drifted, "statement_timeout"), &Value::Int(10_000));
+    assert_eq!(field(&drifted, "bypass_row_level_security"), &Value::Bool(false));
+    assert_ne!(pg.provider.plan("pg.role", Some(&drifted), &config).value, drifted);
+    let repaired = pg.update("pg.role", &drifted, &config).await;
+    assert_eq!(repaired, created);
+    assert_eq!(role_setting(&pg, &name, "statement_timeout").await.as_deref(), Some("5000"));
+
+    // Back to 0: the settings are reset, not set to 0.
+    let cleared = with(
+        &with(&config, "statement_timeout", Value::Int(0)),
+        "idle_in_transaction_session_timeout",
+        Value::Int(0),
+    );
+    let updated = pg.update("pg.role", &repaired, &cleared).await;
+    assert_eq!(role_setting(&pg, &name, "statement_timeout").await, None);
+    assert_eq!(role_setting(&pg, &name, "idle_in_transaction_session_timeout").await, None);
+    pg.delete("pg.role", &updated).await;
+    assert!(
+        !pg.flag(&format!("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}')")).await
+    );
+}
+
+#[tokio::test]
+async fn role_skip_drop_and_skip_reassign_owned() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let (kept, owner) = (unique("orch_role_kept"), unique("orch_role_owner"));
+    let table = unique("orch_owned");
+    let mut cleanup = pg.cleanup();
+    cleanup.role(&kept);
+    cleanup.role(&owner);
+    cleanup.sql(None, &format!("DROP TABLE IF EXISTS \"{table}\""));
+
+    // skip_drop_role: deleting only forgets the role.
+    let config_kept =
+        config("pg.role", &[("name", s(&kept)), ("skip_drop_role", Value::Bool(true))]);
+    let created = pg.create("pg.role", &config_kept).await;
+    pg.delete("pg.role", &created).await;
+    assert!(
+        pg.flag(&format!("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = '{kept}')")).await
+    );
+
+    // skip_reassign_owned: a role that still owns a table cannot be dropped,
+    // and the server says why; nothing it owns is dropped.
+    let config_owner =
+        config("pg.role", &[("name", s(&owner)), ("skip_reassign_owned", Value::Bool(true))]);
+    let created = pg.create("pg.role", &config_owner).await;
+    pg.sql(&format!(
+        "CREATE TABLE \"{table}\" (id int); ALTER TABLE \"{table}\" OWNER TO \"{owner}\""
+    ))
+    .await;
+    let failed = pg.provider.apply(&pg.ctx, "pg.role", Change::Delete { prior: &created }).await;
+    let err = failed.expect_err("the role owns a table");
+    assert!(err.message.contains("cannot be dropped"), "{}", err.message);
+    assert!(
+        pg.flag(&format!("SELECT EXISTS (SELECT FROM pg_class WHERE relname = '{table}')")).await
+    );
+    // Without the flag the same delete reassigns and succeeds.
+    let plain = with(&created, "skip_reassign_owned", Value::Bool(false));
+    pg.delete("pg.role", &plain).await;
+    assert!(
+        !pg.flag(&format!("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = '{owner}')")).await
+    );
+}
+
+#[tokio::test]
+async fn database_defaults_are_terraforms_and_default_means_the_templates() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let (plain, templated) = (unique("orch_db_tf"), unique("orch_db_default"));
+    let mut cleanup = pg.cleanup();
+    cleanup.database(&plain);
+    cleanup.database(&templated);
+    let config_plain = config("pg.database", &[("name", s(&plain))]);
+    let created = pg.create("pg.database", &config_plain).await;
+    let row = pg
+        .admin
+        .query_one(
+            "SELECT pg_encoding_to_char(encoding)::text, datcollate::text, datctype::text \
+             FROM pg_database WHERE datname = $1",
+            &[&plain],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+        ("UTF8".to_string(), "C".to_string(), "C".to_string())
+    );
+    let read = pg.read("pg.database", &created).await.expect("the database exists");
+    no_change(&pg.provider.plan("pg.database", Some(&read), &config_plain), &read);
+
+    // `DEFAULT` takes template1's settings, and is no drift when read back.
+    let default = s("DEFAULT");
+    let config_templated = config(
+        "pg.database",
+        &[
+            ("name", s(&templated)),
+            ("template", default.clone()),
+            ("encoding", default.clone()),
+            ("lc_collate", default.clone()),
+            ("lc_ctype", default.clone()),
+            ("tablespace_name", default.clone()),
+        ],
+    );
+    let created_templated = pg.create("pg.database", &config_templated).await;
+    assert!(
+        pg.flag(&format!(
+            "SELECT d.encoding = t.encoding AND d.datcollate = t.datcollate \
+             FROM pg_database d, pg_database t WHERE d.datname = '{templated}' AND t.datname = 'template1'"
+        ))
+        .await
+    );
+    let read_templated =
+        pg.read("pg.database", &created_templated).await.expect("the database exists");
+    assert_eq!(field(&read_templated, "encoding"), &default);
+    no_change(
+        &pg.provider.plan("pg.database", Some(&read_templated), &config_templated),
+        &read_templated,
+    );
+    pg.delete("pg.database", &read).await;
+    pg.delete("pg.database", &read_templated).await;
+}
+
+#[tokio::test]
+async fn database_tablespace_is_set_read_and_moved() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let (name, space) = (unique("orch_db_space"), unique("orch_space"));
+    let mut cleanup = pg.cleanup();
+    cleanup.sql(None, &format!("DROP TABLESPACE IF EXISTS \"{space}\""));
+    cleanup.database(&name);
+    // A tablespace's folder must belong to the server's OS user: the one
+    // that owns its data directory.
+    let data: String = pg
+        .admin
+        .query_one("SELECT setting FROM pg_settings WHERE name = 'data_directory'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let location = folder.path().join("space");
+    std::fs::create_dir(&location).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(&data).expect("the data directory is on this machine");
+        std::os::unix::fs::chown(&location, Some(owner.uid()), Some(owner.gid()))
+            .expect("the tests run as root or as the server's user");
+        let parent = folder.path();
+        std::os::unix::fs::chown(parent, Some(owner.uid()), Some(owner.gid())).unwrap();
+    }
+    pg.sql(&format!("CREATE TABLESPACE \"{space}\" LOCATION '{}'", location.display())).await;
+
+    let config = config("pg.database", &[("name", s(&name)), ("tablespace_name", s("pg_default"))]);
+    let created = pg.create("pg.database", &config).await;
+    assert_eq!(field(&created, "tablespace_name"), &s("pg_default"));
+    let moved_config = with(&config, "tablespace_name", s(&space));
+    let planned = pg.provider.plan("pg.database", Some(&created), &moved_config);
+    assert!(planned.requires_replace.is_empty(), "moved in place");
+    let moved = pg.update("pg.database", &created, &moved_config).await;
+    assert_eq!(field(&moved, "tablespace_name"), &s(&space));
+    assert!(
+        pg.flag(&format!(
+            "SELECT t.spcname = '{space}' FROM pg_database d JOIN pg_tablespace t \
+             ON t.oid = d.dattablespace WHERE d.datname = '{name}'"
+        ))
+        .await
+    );
+    pg.delete("pg.database", &moved).await;
+}
+
+#[tokio::test]
+async fn database_owner_change_can_take_the_objects_along() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let (name, old, new) = (unique("orch_db_own"), unique("orch_old"), unique("orch_new"));
+    let mut cleanup = pg.cleanup();
+    cleanup.role(&old);
+    cleanup.role(&new);
+    cleanup.database(&name);
+    pg.sql(&format!("CREATE ROLE \"{old}\"; CREATE ROLE \"{new}\"")).await;
+    let config = config(
+        "pg.database",
+        &[("name", s(&name)), ("owner", s(&old)), ("alter_object_ownership", Value::Bool(true))],
+    );
+    let created = pg.create("pg.database", &config).await;
+    let inside = connect(&url, Some(&name)).await;
+    inside
+        .batch_execute(&format!(
+            "CREATE TABLE things (id int); ALTER TABLE things OWNER TO \"{old}\""
+        ))
+        .await
+        .unwrap();
+    let updated = pg.update("pg.database", &created, &with(&config, "owner", s(&new))).await;
+    assert_eq!(field(&updated, "owner"), &s(&new));
+    let owner: String = inside
+        .query_one("SELECT tableowner::text FROM pg_tables WHERE tablename = 'things'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, new, "the table follows the database to its new owner");
+    drop(inside);
+    pg.delete("pg.database", &updated).await;
 }

@@ -40,32 +40,48 @@ fn database() -> KindSchema {
             FieldSchema::optional(
                 "template",
                 Ty::String,
-                "The database copied to create this one; by default the server's (`template1`). \
-                 Use `template0` to choose an encoding or locale that differs from the \
-                 template's. Changing it replaces the database.",
+                "The database copied to create this one. When left out, `template0` (a \
+                 pristine database, as Terraform's provider does); `\"DEFAULT\"` uses the \
+                 server's default (`template1`). Changing it replaces the database.",
             )
             .forcing_replacement(),
             FieldSchema::optional(
                 "encoding",
                 Ty::String,
-                "The character set, such as `UTF8`; by default the template's. Changing it \
-                 replaces the database.",
+                "The character set, such as `UTF8`. When left out, `UTF8`; `\"DEFAULT\"` \
+                 takes the template's. Changing it replaces the database.",
             )
             .forcing_replacement(),
             FieldSchema::optional(
                 "lc_collate",
                 Ty::String,
-                "The collation order (`LC_COLLATE`), such as `C` or `en_US.UTF-8`; by default \
-                 the template's. Changing it replaces the database.",
+                "The collation order (`LC_COLLATE`), such as `C` or `en_US.UTF-8`. When left \
+                 out, `C`; `\"DEFAULT\"` takes the template's. Changing it replaces the \
+                 database.",
             )
             .forcing_replacement(),
             FieldSchema::optional(
                 "lc_ctype",
                 Ty::String,
-                "The character classification (`LC_CTYPE`); by default the template's. \
-                 Changing it replaces the database.",
+                "The character classification (`LC_CTYPE`). When left out, `C`; \
+                 `\"DEFAULT\"` takes the template's. Changing it replaces the database.",
             )
             .forcing_replacement(),
+            FieldSchema::optional(
+                "tablespace_name",
+                Ty::String,
+                "The tablespace the database's objects go to by default. When left out (or \
+                 `\"DEFAULT\"`), the template's, and not managed. Changing it moves the \
+                 database in place (`ALTER DATABASE … SET TABLESPACE`), which needs every \
+                 session to it closed.",
+            ),
+            FieldSchema::defaulted(
+                "alter_object_ownership",
+                Ty::Bool,
+                Value::Bool(false),
+                "When `owner` changes, also give the new owner every object the old owner \
+                 owns in the database (`REASSIGN OWNED BY old TO new`, run in the database).",
+            ),
             FieldSchema::defaulted(
                 "connection_limit",
                 Ty::Int,
@@ -116,8 +132,8 @@ fn role() -> KindSchema {
                 "The role's password. It is sent as a SCRAM-SHA-256 verifier computed on the \
                  client, so the password itself never reaches the server or its logs. The \
                  server keeps only that hash, so a password changed by hand cannot be \
-                 detected. Sensitive: never shown, and encrypted in state. Without it, the \
-                 role has no password.",
+                 detected. Sensitive: never shown, and encrypted in state. Without it, or \
+                 with `\"\"`, the role has no password.",
             )
             .marked_sensitive(),
             FieldSchema::defaulted(
@@ -152,10 +168,31 @@ fn role() -> KindSchema {
                 "Whether the role may start streaming replication and take base backups.",
             ),
             FieldSchema::defaulted(
+                "bypass_row_level_security",
+                Ty::Bool,
+                Value::Bool(false),
+                "Whether the role bypasses every row-level security policy (`BYPASSRLS`).",
+            ),
+            FieldSchema::defaulted(
                 "connection_limit",
                 Ty::Int,
                 Value::Int(-1),
                 "How many sessions the role may have at once; `-1` means no limit.",
+            ),
+            FieldSchema::defaulted(
+                "statement_timeout",
+                Ty::Int,
+                Value::Int(0),
+                "The role's `statement_timeout` in milliseconds (`ALTER ROLE … SET \
+                 statement_timeout`): a statement running longer is cancelled. `0` keeps the \
+                 server's setting.",
+            ),
+            FieldSchema::defaulted(
+                "idle_in_transaction_session_timeout",
+                Ty::Int,
+                Value::Int(0),
+                "The role's `idle_in_transaction_session_timeout` in milliseconds: a session \
+                 idle inside a transaction for longer is ended. `0` keeps the server's setting.",
             ),
             FieldSchema::defaulted(
                 "valid_until",
@@ -177,6 +214,21 @@ fn role() -> KindSchema {
                 empty_list(),
                 "The role's default schema search path (`ALTER ROLE … SET search_path`); \
                  empty keeps the server's default.",
+            ),
+            FieldSchema::defaulted(
+                "skip_reassign_owned",
+                Ty::Bool,
+                Value::Bool(false),
+                "When the role is deleted, do not reassign and drop what it owns first \
+                 (`REASSIGN OWNED`, `DROP OWNED`): deleting a role that still owns objects \
+                 then fails with the server's message.",
+            ),
+            FieldSchema::defaulted(
+                "skip_drop_role",
+                Ty::Bool,
+                Value::Bool(false),
+                "When the role is deleted, leave it on the server and only forget it (for a \
+                 role that several states or databases share).",
             ),
         ],
     )

@@ -42,9 +42,27 @@ pub(super) fn same_locale(a: &str, b: &str) -> bool {
     normal(a) == normal(b)
 }
 
+/// `DEFAULT`, written for `template`, `encoding`, `lc_collate`, `lc_ctype`
+/// or `tablespace_name`: whatever the server chooses (the template's).
+fn is_default(value: &str) -> bool {
+    value.eq_ignore_ascii_case("DEFAULT")
+}
+
+/// What `CREATE DATABASE` is given for an option when the configuration
+/// leaves it out, as in Terraform's provider: a pristine copy of
+/// `template0` in `UTF8` with the `C` locale, whatever the server's
+/// `template1` holds. `DEFAULT` leaves the option to the server.
+const CREATE_DEFAULTS: &[(&str, &str, &str)] = &[
+    ("TEMPLATE", "template", "template0"),
+    ("ENCODING", "encoding", "UTF8"),
+    ("LC_COLLATE", "lc_collate", "C"),
+    ("LC_CTYPE", "lc_ctype", "C"),
+];
+
 /// A database as `pg_database` has it.
 struct DatabaseState {
     owner: String,
+    tablespace: String,
     encoding: String,
     lc_collate: String,
     lc_ctype: String,
@@ -60,8 +78,10 @@ async fn database_state(
     let row = client
         .query_opt(
             "SELECT pg_get_userbyid(d.datdba)::text, pg_encoding_to_char(d.encoding)::text, \
-             d.datcollate::text, d.datctype::text, d.datconnlimit, d.datallowconn, d.datistemplate \
-             FROM pg_database d WHERE d.datname = $1",
+             d.datcollate::text, d.datctype::text, d.datconnlimit, d.datallowconn, d.datistemplate, \
+             t.spcname::text \
+             FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace \
+             WHERE d.datname = $1",
             &[&name],
         )
         .await?;
@@ -74,6 +94,7 @@ async fn database_state(
         connection_limit: i64::from(row.try_get::<_, i32>(4)?),
         allow_connections: row.try_get(5)?,
         is_template: row.try_get(6)?,
+        tablespace: row.try_get(7)?,
     }))
 }
 
@@ -84,6 +105,7 @@ async fn database_state(
 fn database_object(name: &str, state: &DatabaseState, like: Fields<'_>) -> Value {
     let chosen = |name: &str, actual: &str, same: fn(&str, &str) -> bool| match like.text(name) {
         None => Value::None,
+        Some(wanted) if is_default(&wanted) => Value::string(wanted),
         wanted => spelled_like(wanted, actual, same),
     };
     object(vec![
@@ -97,6 +119,9 @@ fn database_object(name: &str, state: &DatabaseState, like: Fields<'_>) -> Value
         ("connection_limit", Value::Int(state.connection_limit)),
         ("allow_connections", Value::Bool(state.allow_connections)),
         ("is_template", Value::Bool(state.is_template)),
+        ("tablespace_name", chosen("tablespace_name", &state.tablespace, |a, b| a == b)),
+        // What a change of owner does is configuration, not server state.
+        ("alter_object_ownership", Value::Bool(like.flag("alter_object_ownership"))),
     ])
 }
 
@@ -120,15 +145,17 @@ impl PgProvider {
         if let Some(owner) = config.text("owner") {
             let _ = write!(sql, " OWNER {}", quote_ident(&owner));
         }
-        if let Some(template) = config.text("template") {
-            let _ = write!(sql, " TEMPLATE {}", quote_ident(&template));
-        }
-        for (option, field_name) in
-            [("ENCODING", "encoding"), ("LC_COLLATE", "lc_collate"), ("LC_CTYPE", "lc_ctype")]
-        {
-            if let Some(value) = config.text(field_name) {
-                let _ = write!(sql, " {option} {}", quote_literal(&value));
+        for (option, field_name, default) in CREATE_DEFAULTS {
+            let value = config.text(field_name).unwrap_or_else(|| default.to_string());
+            if is_default(&value) {
+                continue;
             }
+            let value =
+                if *field_name == "template" { quote_ident(&value) } else { quote_literal(&value) };
+            let _ = write!(sql, " {option} {value}");
+        }
+        if let Some(tablespace) = config.text("tablespace_name").filter(|t| !is_default(t)) {
+            let _ = write!(sql, " TABLESPACE {}", quote_ident(&tablespace));
         }
         let _ = write!(
             sql,
@@ -175,6 +202,7 @@ impl PgProvider {
                     quote_ident(&new)
                 ));
             }
+            let mut new_owner = None;
             if let Some(owner) = config.text("owner")
                 && owner != current.owner
             {
@@ -183,6 +211,20 @@ impl PgProvider {
                     quote_ident(&new),
                     quote_ident(&owner)
                 ));
+                new_owner = Some(owner);
+            }
+            if let Some(tablespace) = config.text("tablespace_name").filter(|t| !is_default(t))
+                && tablespace != current.tablespace
+            {
+                // Moving a database needs every session to it closed, ours too;
+                // and it cannot run in a transaction block.
+                self.pool.forget(&new);
+                let sql = format!(
+                    "ALTER DATABASE {} SET TABLESPACE {}",
+                    quote_ident(&old),
+                    quote_ident(&tablespace)
+                );
+                client.batch_execute(&sql).await.map_err(|err| pg_error(&action, &err))?;
             }
             let mut options = String::new();
             if config.number("connection_limit") != current.connection_limit {
@@ -198,6 +240,25 @@ impl PgProvider {
                 statements.push(format!("ALTER DATABASE {} WITH{options}", quote_ident(&new)));
             }
             in_transaction(client, &statements).await.map_err(|err| pg_error(&action, &err))?;
+            // `alter_object_ownership`: what the old owner owns in the
+            // database follows the database to its new owner.
+            if let Some(owner) = new_owner.filter(|_| config.flag("alter_object_ownership")) {
+                let sql = format!(
+                    "REASSIGN OWNED BY {} TO {}",
+                    quote_ident(&current.owner),
+                    quote_ident(&owner)
+                );
+                let objects = format!("{action} (the objects of {} in it)", current.owner);
+                let Some(mut inside) = self.open(Some(&new)).await? else {
+                    return Err(ProviderError::new(format!(
+                        "{objects}: it cannot be connected to"
+                    )));
+                };
+                let done = in_transaction(inside.client(), &[sql])
+                    .await
+                    .map_err(|err| pg_error(&objects, &err));
+                inside.finish(done)?;
+            }
             read_back_database(client, &new, config).await
         }
         .await;

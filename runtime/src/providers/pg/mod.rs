@@ -674,7 +674,13 @@ impl PgProvider {
                 }
                 continue;
             }
-            if self.same_input(schema.name, input.name, before, after, config) {
+            // A field added to the kind after the object was recorded is
+            // no change while it keeps its default.
+            let unrecorded =
+                matches!(prior, Value::Map(recorded) if !recorded.contains_key(input.name));
+            if (unrecorded && input.default.as_ref() == Some(after))
+                || self.same_input(schema.name, input.name, before, after, config)
+            {
                 // As recorded, so that no change plans the prior object.
                 match prior {
                     Value::Map(recorded) if !recorded.contains_key(input.name) => {
@@ -744,8 +750,10 @@ impl PgProvider {
 fn filled_by_server(kind: &str, name: &str) -> bool {
     matches!(
         (kind, name),
-        ("pg.database", "owner" | "template" | "encoding" | "lc_collate" | "lc_ctype")
-            | ("pg.schema", "owner")
+        (
+            "pg.database",
+            "owner" | "template" | "encoding" | "lc_collate" | "lc_ctype" | "tablespace_name"
+        ) | ("pg.schema", "owner")
     )
 }
 

@@ -36,11 +36,16 @@ struct RoleState {
     create_role: bool,
     inherit: bool,
     replication: bool,
+    bypass_row_level_security: bool,
     connection_limit: i64,
     /// `infinity`, or `YYYY-MM-DD HH:MM:SS+00`.
     valid_until: String,
     roles: Vec<String>,
     search_path: Vec<String>,
+    /// The role's `statement_timeout` setting in milliseconds, 0 for none.
+    statement_timeout: i64,
+    /// Its `idle_in_transaction_session_timeout` in milliseconds, 0 for none.
+    idle_in_transaction_session_timeout: i64,
 }
 
 /// The role attributes as (field, keyword when true, keyword when false).
@@ -51,9 +56,21 @@ const ROLE_FLAGS: &[(&str, &str, &str)] = &[
     ("create_role", "CREATEROLE", "NOCREATEROLE"),
     ("inherit", "INHERIT", "NOINHERIT"),
     ("replication", "REPLICATION", "NOREPLICATION"),
+    ("bypass_row_level_security", "BYPASSRLS", "NOBYPASSRLS"),
 ];
 
+/// The per-role settings managed as integer fields (milliseconds; 0 means
+/// the setting is not set for the role).
+const ROLE_TIMEOUTS: &[&str] = &["statement_timeout", "idle_in_transaction_session_timeout"];
+
 impl RoleState {
+    fn timeout(&self, name: &str) -> i64 {
+        match name {
+            "statement_timeout" => self.statement_timeout,
+            _ => self.idle_in_transaction_session_timeout,
+        }
+    }
+
     fn flag(&self, name: &str) -> bool {
         match name {
             "login" => self.login,
@@ -61,6 +78,7 @@ impl RoleState {
             "create_database" => self.create_database,
             "create_role" => self.create_role,
             "inherit" => self.inherit,
+            "bypass_row_level_security" => self.bypass_row_level_security,
             _ => self.replication,
         }
     }
@@ -78,7 +96,7 @@ async fn role_state(
              ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00' END, \
              ARRAY(SELECT DISTINCT g.rolname::text FROM pg_auth_members m \
                    JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1), \
-             COALESCE(r.rolconfig, '{}'::text[]) \
+             COALESCE(r.rolconfig, '{}'::text[]), r.rolbypassrls \
              FROM pg_roles r WHERE r.rolname = $1",
             &[&name],
         )
@@ -90,6 +108,13 @@ async fn role_state(
         .find_map(|setting| setting.strip_prefix("search_path="))
         .map(parse_search_path)
         .unwrap_or_default();
+    let timeout = |name: &str| {
+        let prefix = format!("{name}=");
+        settings
+            .iter()
+            .find_map(|setting| setting.strip_prefix(&prefix))
+            .map_or(0, parse_milliseconds)
+    };
     Ok(Some(RoleState {
         login: row.try_get(0)?,
         superuser: row.try_get(1)?,
@@ -97,11 +122,32 @@ async fn role_state(
         create_role: row.try_get(3)?,
         inherit: row.try_get(4)?,
         replication: row.try_get(5)?,
+        bypass_row_level_security: row.try_get(10)?,
         connection_limit: i64::from(row.try_get::<_, i32>(6)?),
         valid_until: row.try_get(7)?,
         roles: row.try_get(8)?,
         search_path,
+        statement_timeout: timeout("statement_timeout"),
+        idle_in_transaction_session_timeout: timeout("idle_in_transaction_session_timeout"),
     }))
+}
+
+/// A time setting as `rolconfig` holds it, in milliseconds: `5000` as the
+/// provider sets it, or with a unit (`5s`, `1min`) when set by hand.
+fn parse_milliseconds(value: &str) -> i64 {
+    let value = value.trim();
+    let digits = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+    let Ok(number) = value[..digits].parse::<i64>() else { return 0 };
+    let factor = match value[digits..].trim() {
+        "" | "ms" => 1,
+        "s" => 1000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "us" => return number / 1000,
+        _ => return 0,
+    };
+    number.saturating_mul(factor)
 }
 
 /// The schemas of a `search_path=` role setting as PostgreSQL stores it:
@@ -172,6 +218,14 @@ async fn role_object(
         ("valid_until", Value::string(valid_until)),
         ("roles", strings(&ordered_like(&state.roles, &like.texts("roles")))),
         ("search_path", strings(&state.search_path)),
+        ("statement_timeout", Value::Int(state.statement_timeout)),
+        (
+            "idle_in_transaction_session_timeout",
+            Value::Int(state.idle_in_transaction_session_timeout),
+        ),
+        // What deleting does is configuration, not server state.
+        ("skip_reassign_owned", Value::Bool(like.flag("skip_reassign_owned"))),
+        ("skip_drop_role", Value::Bool(like.flag("skip_drop_role"))),
     ]);
     object(entries)
 }
@@ -179,15 +233,10 @@ async fn role_object(
 /// The problems of a `pg.role` configuration beyond those of every kind.
 pub(super) fn validate_role(config: Fields<'_>) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Some(password) = config.text("password") {
-        if password.is_empty() {
-            problems.push(
-                "`password` must not be empty: leave it out for a role without a password"
-                    .to_string(),
-            );
-        } else if password.contains('\0') {
-            problems.push("`password` must not contain a NUL character".to_string());
-        }
+    if let Some(password) = config.text("password")
+        && password.contains('\0')
+    {
+        problems.push("`password` must not contain a NUL character".to_string());
     }
     problems
 }
@@ -218,6 +267,23 @@ fn role_flags_sql(config: Fields<'_>, current: Option<&RoleState>) -> String {
         let _ = write!(sql, " CONNECTION LIMIT {limit}");
     }
     sql
+}
+
+/// The statements that bring the role's timeout settings to `config`'s.
+fn timeouts_sql(name: &str, config: Fields<'_>, current: Option<&RoleState>) -> Vec<String> {
+    let mut statements = Vec::new();
+    for setting in ROLE_TIMEOUTS {
+        let wanted = config.number(setting).max(0);
+        if current.map_or(0, |current| current.timeout(setting)) == wanted {
+            continue;
+        }
+        statements.push(if wanted == 0 {
+            format!("ALTER ROLE {} RESET {setting}", quote_ident(name))
+        } else {
+            format!("ALTER ROLE {} SET {setting} = {wanted}", quote_ident(name))
+        });
+    }
+    statements
 }
 
 fn search_path_sql(name: &str, search_path: &[String]) -> String {
@@ -272,6 +338,7 @@ impl PgProvider {
             if !search_path.is_empty() {
                 statements.push(search_path_sql(&name, &search_path));
             }
+            statements.extend(timeouts_sql(&name, config, None));
             in_transaction(client, &statements).await.map_err(failed)?;
             read_back_role(client, &name, config).await
         }
@@ -341,6 +408,7 @@ impl PgProvider {
             if search_path != current.search_path {
                 statements.push(search_path_sql(&new, &search_path));
             }
+            statements.extend(timeouts_sql(&new, config, Some(&current)));
             for statement in &statements {
                 transaction.batch_execute(statement).await.map_err(failed)?;
             }
@@ -355,6 +423,12 @@ impl PgProvider {
         let name = prior.required_text("name")?;
         let action = format!("deleting role {name}");
         let failed = |err: tokio_postgres::Error| pg_error(&action, &err);
+        // `skip_drop_role`: the role stays on the server; only the state
+        // forgets it.
+        if prior.flag("skip_drop_role") {
+            return Ok(());
+        }
+        let skip_reassign = prior.flag("skip_reassign_owned");
         let disown =
             format!("REASSIGN OWNED BY {0} TO CURRENT_USER; DROP OWNED BY {0}", quote_ident(&name));
         let mut session = self.maintenance().await?;
@@ -376,7 +450,7 @@ impl PgProvider {
                 )
                 .await
                 .map_err(failed)?;
-            for row in others {
+            for row in others.iter().filter(|_| !skip_reassign) {
                 let database: String = row.try_get(0).map_err(failed)?;
                 let Some(mut other) = self.open(Some(&database)).await? else { continue };
                 let done = in_transaction(other.client(), std::slice::from_ref(&disown))
@@ -386,7 +460,11 @@ impl PgProvider {
                     });
                 other.finish(done)?;
             }
-            let drop = format!("{disown}; DROP ROLE {}", quote_ident(&name));
+            let drop = if skip_reassign {
+                format!("DROP ROLE {}", quote_ident(&name))
+            } else {
+                format!("{disown}; DROP ROLE {}", quote_ident(&name))
+            };
             in_transaction(client, &[drop]).await.map_err(failed)
         }
         .await;
