@@ -2,6 +2,7 @@
 
 use super::{FieldSchema, KindSchema, kinds, lookup_kind, provider_of};
 use crate::ty::Ty;
+use crate::value::Value;
 
 fn every_field() -> impl Iterator<Item = (&'static KindSchema, &'static FieldSchema)> {
     kinds().iter().flat_map(|kind| kind.fields.iter().map(move |field| (kind, field)))
@@ -99,8 +100,13 @@ fn defaults_fit_their_fields() {
     for (kind, field) in every_field() {
         if let Some(default) = &field.default {
             let ty = default.type_of();
+            // A string default of an enum field is one of its members.
+            let member = match (&field.ty, default) {
+                (Ty::Enum(members), Value::String(text)) => members.iter().any(|m| m == text),
+                _ => false,
+            };
             assert!(
-                ty.assignable_to(&field.ty),
+                member || ty.assignable_to(&field.ty),
                 "{}.{}: default of type {ty} does not fit {}",
                 kind.name,
                 field.name,
