@@ -48,23 +48,24 @@ fn database() -> KindSchema {
             FieldSchema::optional(
                 "encoding",
                 Ty::String,
-                "The character set, such as `UTF8`. When left out, `UTF8`; `\"DEFAULT\"` \
-                 takes the template's. Changing it replaces the database.",
+                "The character set, such as `UTF8`. When left out, `UTF8` (from `template0`; from another template, \
+                 the template's); `\"DEFAULT\"` takes the template's. Changing it replaces the database.",
             )
             .forcing_replacement(),
             FieldSchema::optional(
                 "lc_collate",
                 Ty::String,
                 "The collation order (`LC_COLLATE`), such as `C` or `en_US.UTF-8`. When left \
-                 out, `C`; `\"DEFAULT\"` takes the template's. Changing it replaces the \
+                 out, `C` (from `template0`; from another template, the template's); \
+                 `\"DEFAULT\"` takes the template's. Changing it replaces the \
                  database.",
             )
             .forcing_replacement(),
             FieldSchema::optional(
                 "lc_ctype",
                 Ty::String,
-                "The character classification (`LC_CTYPE`). When left out, `C`; \
-                 `\"DEFAULT\"` takes the template's. Changing it replaces the database.",
+                "The character classification (`LC_CTYPE`). When left out, `C` (from `template0`; \
+                 from another template, the template's); `\"DEFAULT\"` takes the template's. Changing it replaces the database.",
             )
             .forcing_replacement(),
             FieldSchema::optional(

@@ -145,7 +145,12 @@ impl PgProvider {
         if let Some(owner) = config.text("owner") {
             let _ = write!(sql, " OWNER {}", quote_ident(&owner));
         }
+        // The `UTF8`/`C` defaults go with `template0`; a database copied
+        // from another template takes that template's where left out (the
+        // server refuses a locale that differs from a non-pristine one's).
+        let pristine = config.text("template").is_none_or(|t| t == "template0");
         for (option, field_name, default) in CREATE_DEFAULTS {
+            let default = if pristine || *field_name == "template" { default } else { "DEFAULT" };
             let value = config.text(field_name).unwrap_or_else(|| default.to_string());
             if is_default(&value) {
                 continue;
