@@ -6,7 +6,6 @@
 //! each part lives.
 
 pub mod apply;
-pub mod children;
 pub mod codec;
 pub mod engine;
 pub mod error;
@@ -17,9 +16,11 @@ pub mod plan;
 pub mod planfile;
 pub mod plugin;
 pub mod project;
-pub mod provider;
-pub mod providers;
 pub mod secrets;
 pub mod session;
 pub mod state;
 pub mod targeting;
+
+pub use orch_provider as provider;
+pub use orch_provider::children;
+pub use orch_providers as providers;

@@ -18,7 +18,7 @@
 //! most the grace.
 //!
 //! What this registry cannot do — act after the process died by `SIGKILL`
-//! — the guard of each command does (`providers/exec.rs`, `GUARD`): it
+//! — the guard of each command does (`providers/exec/src/lib.rs`, `GUARD`): it
 //! kills its group when the pipe from this process closes.
 
 use std::collections::BTreeSet;
@@ -56,7 +56,7 @@ fn registry() -> MutexGuard<'static, Registry> {
 /// runs, killed when dropped (a cancelled or abandoned operation) unless
 /// released once the leader has been reaped.
 #[derive(Debug)]
-pub(crate) struct ProcessGroup {
+pub struct ProcessGroup {
     leader: Option<Pid>,
 }
 
@@ -64,7 +64,7 @@ impl ProcessGroup {
     /// The group led by a child just spawned with its own process group,
     /// registered. When the process is already closing, the group is killed
     /// at once (and the value holds nothing).
-    pub(crate) fn register(child_id: Option<u32>) -> ProcessGroup {
+    pub fn register(child_id: Option<u32>) -> ProcessGroup {
         // Never 1 (which `kill` would read as "every process"); the child
         // of a process cannot be `init` anyway.
         let leader = child_id
@@ -83,7 +83,7 @@ impl ProcessGroup {
     }
 
     /// Sends `signal` to every process of the group (if it still runs).
-    pub(crate) fn signal(&self, signal: Signal) {
+    pub fn signal(&self, signal: Signal) {
         if let Some(leader) = self.leader {
             // The group may be gone already: nothing left to signal.
             let _ = kill_process_group(leader, signal);
@@ -91,7 +91,7 @@ impl ProcessGroup {
     }
 
     /// Kills every process of the group and forgets it.
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         self.signal(Signal::KILL);
         self.release();
     }
@@ -99,7 +99,7 @@ impl ProcessGroup {
     /// Forgets the group: its leader has been reaped, so its id is no longer
     /// ours to signal. What it left running in the background is its own
     /// business.
-    pub(crate) fn release(&mut self) {
+    pub fn release(&mut self) {
         if let Some(leader) = self.leader.take() {
             registry().groups.remove(&leader.as_raw_nonzero().get());
         }

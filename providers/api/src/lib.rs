@@ -1,6 +1,10 @@
-//! The provider interface that built-in (and, later, external) providers
-//! share: `schema`, `configure`, `validate`, `read`, `plan`, `apply`,
-//! `import`.
+//! The provider interface that built-in and plugin providers share:
+//! `schema`, `configure`, `validate`, `read`, `plan`, `apply`, `import`
+//! (the operations the plugin protocol carries, PROVIDERS.md), and what a
+//! provider needs from its host: the [`Builtin`] descriptor each built-in
+//! provider crate exposes, the child-process registry ([`children`]),
+//! object helpers ([`object_fields`]), the text shown for a secret
+//! ([`REDACTED`]) and the user running the process ([`current_user`]).
 //!
 //! Values cross this interface as [`Value`]s: an object is a map of the
 //! kind's input and output fields. Secrets arrive marked
@@ -8,12 +12,77 @@
 //! sensitive outputs marked secret (the runtime marks the schema's
 //! sensitive fields again in any case).
 
+pub mod children;
+pub mod object_fields;
+
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use async_trait::async_trait;
+use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
-use orch_stdlib::{Value, lookup_kind};
 use tokio_util::sync::CancellationToken;
+
+/// The text shown in place of a secret.
+pub const REDACTED: &str = "(secret)";
+
+/// One built-in provider, as its crate describes it: its name, its kinds
+/// and how to make an instance. The `orch-providers` crate lists them all.
+pub struct Builtin {
+    /// The provider's name: the first part of its kinds' names.
+    pub name: &'static str,
+    /// Its resource and data kinds.
+    pub kinds: &'static KindTable,
+    /// A new, not yet configured instance.
+    pub new: fn() -> Box<dyn Provider>,
+}
+
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builtin").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// The kinds of one built-in provider, built on first use and kept for the
+/// whole process, sorted by name.
+pub struct KindTable {
+    build: fn() -> Vec<KindSchema>,
+    kinds: OnceLock<Vec<KindSchema>>,
+}
+
+impl KindTable {
+    /// The table of the kinds `build` makes.
+    pub const fn new(build: fn() -> Vec<KindSchema>) -> KindTable {
+        KindTable { build, kinds: OnceLock::new() }
+    }
+
+    /// Every kind, sorted by name.
+    pub fn all(&'static self) -> &'static [KindSchema] {
+        self.kinds.get_or_init(|| {
+            let mut kinds = (self.build)();
+            kinds.sort_by_key(|kind| kind.name);
+            kinds
+        })
+    }
+
+    /// The kind `name`.
+    pub fn get(&'static self, name: &str) -> Option<&'static KindSchema> {
+        let kinds = self.all();
+        kinds.binary_search_by(|kind| kind.name.cmp(name)).ok().map(|at| &kinds[at])
+    }
+}
+
+/// Who runs this process: the name of its user id in the system's user
+/// database, else `$USER` or `$LOGNAME`, else `uid N` (a user id with no
+/// name, as in some containers). Never a made-up `unknown`.
+pub fn current_user() -> String {
+    uzers::get_current_username()
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|name| !name.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
+}
 
 /// What a provider operation knows about where it runs.
 #[derive(Debug, Clone)]
@@ -110,10 +179,9 @@ pub trait Provider: Send + Sync {
     /// The provider's name: the first part of its kinds' names.
     fn name(&self) -> &'static str;
 
-    /// The schema of one of its kinds.
-    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
-        lookup_kind(kind).filter(|k| k.provider() == self.name())
-    }
+    /// The schema of one of its kinds (`None` for a kind that is not its
+    /// own). A built-in provider answers from its [`KindTable`].
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema>;
 
     /// Takes the provider's configuration (the fields of a `provider NAME
     /// { ... }` block; an empty map when there is none).

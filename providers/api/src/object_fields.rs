@@ -6,22 +6,22 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
 use smol_str::SmolStr;
 
-use crate::provider::{ProviderError, field};
+use crate::{ProviderError, field};
 
 /// An object's fields, with the kind's defaults for those it lacks.
 #[derive(Clone, Copy)]
-pub(crate) struct Fields<'v> {
-    pub(crate) schema: &'static KindSchema,
-    pub(crate) value: &'v Value,
+pub struct Fields<'v> {
+    pub schema: &'static KindSchema,
+    pub value: &'v Value,
 }
 
 impl<'v> Fields<'v> {
-    pub(crate) fn new(schema: &'static KindSchema, value: &'v Value) -> Fields<'v> {
+    pub fn new(schema: &'static KindSchema, value: &'v Value) -> Fields<'v> {
         Fields { schema, value }
     }
 
     /// The field's value (revealed when secret), or its default.
-    pub(crate) fn get(&self, name: &str) -> &'v Value {
+    pub fn get(&self, name: &str) -> &'v Value {
         match field(self.value, name).reveal().0 {
             Value::None => {
                 self.schema.field(name).and_then(|f| f.default.as_ref()).unwrap_or(&Value::None)
@@ -30,33 +30,33 @@ impl<'v> Fields<'v> {
         }
     }
 
-    pub(crate) fn text(&self, name: &str) -> Option<String> {
+    pub fn text(&self, name: &str) -> Option<String> {
         self.get(name).as_str().map(str::to_string)
     }
 
-    pub(crate) fn required_text(&self, name: &str) -> Result<String, ProviderError> {
+    pub fn required_text(&self, name: &str) -> Result<String, ProviderError> {
         self.text(name).ok_or_else(|| {
             ProviderError::new(format!("{}: `{name}` must be a known string", self.schema.name))
         })
     }
 
-    pub(crate) fn flag(&self, name: &str) -> Option<bool> {
+    pub fn flag(&self, name: &str) -> Option<bool> {
         self.get(name).as_bool()
     }
 
-    pub(crate) fn int(&self, name: &str) -> Option<i64> {
+    pub fn int(&self, name: &str) -> Option<i64> {
         self.get(name).as_int()
     }
 
     /// A duration in milliseconds.
-    pub(crate) fn duration(&self, name: &str) -> Option<i64> {
+    pub fn duration(&self, name: &str) -> Option<i64> {
         match self.get(name) {
             Value::Duration(ms) => Some(*ms),
             _ => None,
         }
     }
 
-    pub(crate) fn texts(&self, name: &str) -> Vec<String> {
+    pub fn texts(&self, name: &str) -> Vec<String> {
         match self.get(name) {
             Value::List(items) => {
                 items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect()
@@ -67,18 +67,18 @@ impl<'v> Fields<'v> {
 }
 
 /// An object map from `(field, value)` pairs.
-pub(crate) fn object(entries: Vec<(&str, Value)>) -> Value {
+pub fn object(entries: Vec<(&str, Value)>) -> Value {
     Value::map(entries.into_iter().map(|(name, value)| (SmolStr::new(name), value)).collect())
 }
 
 /// A list of strings.
-pub(crate) fn strings(items: &[String]) -> Value {
+pub fn strings(items: &[String]) -> Value {
     Value::list(items.iter().map(|item| Value::string(item.as_str())).collect())
 }
 
 /// `server`'s items in the order of `prior` when both hold the same items:
 /// a list the server keeps in its own order reads back as configured.
-pub(crate) fn ordered_like(server: Vec<String>, prior: &[String]) -> Vec<String> {
+pub fn ordered_like(server: Vec<String>, prior: &[String]) -> Vec<String> {
     let mut a = server.clone();
     let mut b = prior.to_vec();
     a.sort();
@@ -88,7 +88,7 @@ pub(crate) fn ordered_like(server: Vec<String>, prior: &[String]) -> Vec<String>
 
 /// An object of `schema` with its defaults and `entries`: what an import
 /// reads back from.
-pub(crate) fn with_defaults(schema: &KindSchema, entries: Vec<(&str, Value)>) -> Value {
+pub fn with_defaults(schema: &KindSchema, entries: Vec<(&str, Value)>) -> Value {
     let mut map: std::collections::BTreeMap<SmolStr, Value> =
         schema.inputs().filter_map(|f| Some((SmolStr::new(f.name), f.default.clone()?))).collect();
     for (name, value) in entries {

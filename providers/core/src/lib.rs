@@ -4,9 +4,21 @@
 use async_trait::async_trait;
 use orch_stdlib::Value;
 
-use crate::provider::{
+use orch_provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
 };
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+use orch_stdlib::kinds::KindSchema;
+
+/// The `core` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "core", kinds: &KINDS, new: || Box::new(CoreProvider) };
+
+/// The kinds of the `core` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 #[derive(Debug, Default)]
 pub struct CoreProvider;
@@ -15,6 +27,10 @@ pub struct CoreProvider;
 impl Provider for CoreProvider {
     fn name(&self) -> &'static str {
         "core"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     fn import_refusal(&self, kind: &str) -> Option<String> {

@@ -1,7 +1,7 @@
 //! The `env` provider: the environment of the `orchc` process.
 
-use super::{FieldSchema, KindSchema};
-use crate::ty::Ty;
+use orch_stdlib::Ty;
+use orch_stdlib::kinds::{FieldSchema, KindSchema};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![var()]

@@ -4,7 +4,18 @@
 use async_trait::async_trait;
 use orch_stdlib::Value;
 
-use crate::provider::{Change, OpContext, Provider, ProviderError, field};
+use orch_provider::{Change, OpContext, Provider, ProviderError, field};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+use orch_stdlib::kinds::KindSchema;
+
+/// The `env` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin = Builtin { name: "env", kinds: &KINDS, new: || Box::new(EnvProvider) };
+
+/// The kinds of the `env` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 #[derive(Debug, Default)]
 pub struct EnvProvider;
@@ -13,6 +24,10 @@ pub struct EnvProvider;
 impl Provider for EnvProvider {
     fn name(&self) -> &'static str {
         "env"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {

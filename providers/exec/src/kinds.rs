@@ -1,7 +1,7 @@
 //! The `exec` provider: shell commands run as resources.
 
-use super::{FieldSchema, KindSchema, empty_map};
-use crate::ty::Ty;
+use orch_stdlib::Ty;
+use orch_stdlib::kinds::{FieldSchema, KindSchema, empty_map};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![run()]

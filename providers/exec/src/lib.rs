@@ -11,7 +11,7 @@
 //! command and watches a pipe only this process writes to: when this
 //! process dies, however (even by `kill -9`), the pipe closes and the guard
 //! kills the group. So no command outlives the process that started it,
-//! whatever the way it ended; [`crate::children`] covers the ways it ends
+//! whatever the way it ended; [`orch_provider::children`] covers the ways it ends
 //! on purpose.
 //!
 //! `env` is not sensitive: its plain values are shown and stored as they
@@ -33,11 +33,23 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use crate::children::ProcessGroup;
-use crate::codec::REDACTED;
-use crate::provider::{
+use orch_provider::REDACTED;
+use orch_provider::children::ProcessGroup;
+use orch_provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
 };
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+use orch_stdlib::kinds::KindSchema;
+
+/// The `exec` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "exec", kinds: &KINDS, new: || Box::new(ExecProvider) };
+
+/// The kinds of the `exec` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The most of each output stream kept: the first MiB of stdout (where
 /// results usually are) and the last MiB of stderr (where errors usually
@@ -88,6 +100,10 @@ pub struct ExecProvider;
 impl Provider for ExecProvider {
     fn name(&self) -> &'static str {
         "exec"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     fn import_refusal(&self, kind: &str) -> Option<String> {

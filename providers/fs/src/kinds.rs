@@ -1,8 +1,8 @@
 //! The `fs` provider: files and folders on the machine that runs `orchc`.
 
-use super::{FieldSchema, KindSchema};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![file(), dir(), read()]

@@ -19,9 +19,20 @@ use orch_stdlib::Value;
 use orch_stdlib::functions::sha256_hex;
 use sha2::{Digest, Sha256};
 
-use crate::provider::{
+use orch_provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
 };
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+use orch_stdlib::kinds::KindSchema;
+
+/// The `fs` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin = Builtin { name: "fs", kinds: &KINDS, new: || Box::new(FsProvider) };
+
+/// The kinds of the `fs` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// `fs.file`'s default permission bits (as in its schema).
 const FILE_MODE: i64 = 0o644;
@@ -35,6 +46,10 @@ pub struct FsProvider;
 impl Provider for FsProvider {
     fn name(&self) -> &'static str {
         "fs"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {
@@ -275,7 +290,7 @@ async fn write_file(
     .await?
     .map_err(|error| write_error(&path, &error))?;
     Ok(with_fields(
-        &inputs_of(orch_stdlib::lookup_kind("fs.file"), config),
+        &inputs_of(KINDS.get("fs.file"), config),
         [
             ("sha256", content.mark(Value::string(sha256_hex(&content.text)))),
             ("size", content.mark(Value::Int(len_i64(content.text.len())))),
@@ -328,7 +343,7 @@ async fn read_dir(ctx: &OpContext, prior: &Value) -> Result<Option<Value>, Provi
 async fn ensure_dir(ctx: &OpContext, config: &Value) -> Result<Value, ProviderError> {
     let (_, path) = paths(ctx, config, "fs.dir")?;
     let mode = mode_of(config, DIR_MODE)?;
-    let object = inputs_of(orch_stdlib::lookup_kind("fs.dir"), config);
+    let object = inputs_of(KINDS.get("fs.dir"), config);
     let (created, result) = blocking({
         let path = path.clone();
         move || {
@@ -474,7 +489,7 @@ fn write_error(path: &Path, error: &io::Error) -> ProviderError {
             "cannot write {}: permission denied in {}; choose a folder this user ({}) may write to, or change its permissions",
             path.display(),
             folder.display(),
-            crate::state::current_user()
+            orch_provider::current_user()
         ),
         _ => format!("cannot write {}: {error}", path.display()),
     };

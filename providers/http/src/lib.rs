@@ -16,10 +16,22 @@ use orch_stdlib::Value;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
-use crate::codec::REDACTED;
-use crate::provider::{
+use orch_provider::REDACTED;
+use orch_provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
 };
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+use orch_stdlib::kinds::KindSchema;
+
+/// The `http` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "http", kinds: &KINDS, new: || Box::new(HttpProvider::default()) };
+
+/// The kinds of the `http` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The methods a configuration may name.
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -45,6 +57,10 @@ pub struct HttpProvider {
 impl Provider for HttpProvider {
     fn name(&self) -> &'static str {
         "http"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     fn import_refusal(&self, kind: &str) -> Option<String> {
@@ -192,7 +208,7 @@ impl HttpProvider {
                 &format!("expected {}", expected.join(", ")),
             ));
         }
-        let mut entries = match inputs_of(orch_stdlib::lookup_kind("http.request"), config) {
+        let mut entries = match inputs_of(KINDS.get("http.request"), config) {
             Value::Map(entries) => (*entries).clone(),
             _ => Default::default(),
         };

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use orch_stdlib::Value;
 
 use super::{Fields, Session, mysql_error, object, quote_ident};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// `utf8` is `utf8mb3` (MariaDB 10.6 and MySQL 8 report the latter), and
 /// character set names are case-insensitive.

@@ -24,7 +24,7 @@ use super::{
     Fields, Flavor, Session, account, mysql_error, object, quote_ident, quote_literal, server_code,
     strings,
 };
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// `ALL` is spelled `ALL PRIVILEGES` by the server.
 const ALL: &str = "ALL PRIVILEGES";

@@ -3,9 +3,9 @@
 //! and host are renamed in place (`RENAME USER`); what the server cannot
 //! change in place forces a replacement.
 
-use super::{FieldSchema, KindSchema};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![database(), user(), role(), grant()]

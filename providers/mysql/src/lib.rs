@@ -36,7 +36,18 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
 use smol_str::SmolStr;
 
-use crate::provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+
+/// The `mysql` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "mysql", kinds: &KINDS, new: || Box::new(MysqlProvider::default()) };
+
+/// The kinds of the `mysql` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The server when the provider block sets no `url` (LANGUAGE.md §7).
 pub const DEFAULT_URL: &str = "mysql://root@127.0.0.1:3306";
@@ -323,6 +334,10 @@ fn list_of(value: &Value) -> Option<Vec<String>> {
 impl Provider for MysqlProvider {
     fn name(&self) -> &'static str {
         "mysql"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     async fn configure(&mut self, config: &Value) -> Result<(), ProviderError> {

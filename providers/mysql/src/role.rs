@@ -7,7 +7,7 @@ use mysql_async::prelude::Queryable;
 use orch_stdlib::Value;
 
 use super::{Fields, Flavor, Session, mysql_error, object, quote_literal};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// Whether the role `name` exists.
 async fn exists(session: &mut Session, name: &str) -> Result<bool, mysql_async::Error> {

@@ -28,7 +28,7 @@ use orch_stdlib::Value;
 use sha1::{Digest, Sha1};
 
 use super::{Fields, Flavor, Session, account, mysql_error, object, quote_literal, scrub};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// The `mysql_native_password` hash of `password`: `*` and the upper-case
 /// hex of SHA1(SHA1(password)); empty for an empty password.

@@ -12,8 +12,8 @@ use super::{
     Api, CONSUMER_NOT_FOUND, STREAM_NOT_FOUND, api_error, check_name, check_positive_duration,
     check_range, limit_or_none, nanos, text,
 };
-use crate::provider::ProviderError;
-use crate::providers::object_fields::{Fields, object, with_defaults};
+use orch_provider::ProviderError;
+use orch_provider::object_fields::{Fields, object, with_defaults};
 
 /// JetStream's default `ack_wait`, in milliseconds.
 const DEFAULT_ACK_WAIT_MS: i64 = 30_000;

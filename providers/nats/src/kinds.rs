@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use smol_str::SmolStr;
 
-use super::{FieldSchema, KindSchema};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![stream(), consumer(), kv_bucket()]

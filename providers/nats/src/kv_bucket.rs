@@ -13,8 +13,8 @@ use super::{
     Api, api_error, check_name, check_positive_duration, check_range, duration_or_none,
     limit_or_none, nanos, text,
 };
-use crate::provider::ProviderError;
-use crate::providers::object_fields::{Fields, object, with_defaults};
+use orch_provider::ProviderError;
+use orch_provider::object_fields::{Fields, object, with_defaults};
 
 /// The default duplicate-detection window (2 minutes), in nanoseconds.
 const DEFAULT_DUPLICATES_NS: i64 = 120_000_000_000;

@@ -28,8 +28,19 @@ use orch_stdlib::kinds::KindSchema;
 use serde_json::{Value as Json, json};
 use tokio::sync::OnceCell;
 
-use super::object_fields::Fields;
-use crate::provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+use orch_provider::object_fields::Fields;
+use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+
+/// The `nats` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "nats", kinds: &KINDS, new: || Box::new(NatsProvider::default()) };
+
+/// The kinds of the `nats` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The server when the provider block names none.
 pub const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
@@ -306,6 +317,10 @@ async fn until_cancelled<T>(
 impl Provider for NatsProvider {
     fn name(&self) -> &'static str {
         "nats"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     async fn configure(&mut self, config: &Value) -> Result<(), ProviderError> {

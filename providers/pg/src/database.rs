@@ -18,7 +18,7 @@ use orch_stdlib::Value;
 use tokio_postgres::Client;
 
 use super::{Fields, PgProvider, in_transaction, object, pg_error, quote_ident, quote_literal};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// `wanted` when it names the same thing as `actual` (by `same`), otherwise
 /// `actual`: read-back values keep the configuration's spelling.

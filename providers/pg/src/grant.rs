@@ -17,7 +17,7 @@ use orch_stdlib::Value;
 use tokio_postgres::GenericClient;
 
 use super::{Fields, PgProvider, object, pg_error, quote_ident, strings};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// What a grant is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use smol_str::SmolStr;
 
-use super::{FieldSchema, KindSchema, empty_list};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema, empty_list};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![database(), role(), schema(), grant()]

@@ -41,7 +41,18 @@ use orch_stdlib::kinds::KindSchema;
 use smol_str::SmolStr;
 use tokio_postgres::{Client, NoTls};
 
-use crate::provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+
+/// The `pg` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "pg", kinds: &KINDS, new: || Box::new(PgProvider::default()) };
+
+/// The kinds of the `pg` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The `pg` provider. Configured by `provider pg { url = "postgres://…" }`.
 #[derive(Default)]
@@ -492,6 +503,10 @@ fn list_of(value: &Value) -> Option<Vec<String>> {
 impl Provider for PgProvider {
     fn name(&self) -> &'static str {
         "pg"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     async fn configure(&mut self, config: &Value) -> Result<(), ProviderError> {

@@ -25,7 +25,7 @@ use super::{
     Fields, PgProvider, in_transaction, object, pg_error, quote_ident, quote_idents, quote_literal,
     strings,
 };
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// A role as `pg_roles` has it.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use orch_stdlib::Value;
 use tokio_postgres::{Client, GenericClient};
 
 use super::{Fields, PgProvider, object, pg_error, quote_ident};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// The problems of a `pg.schema` configuration beyond those of every kind.
 pub(super) fn validate_schema(config: Fields<'_>) -> Vec<String> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use orch_stdlib::Value;
 use reqwest::{Method, StatusCode, Url};
 
-use crate::provider::{ProviderError, field};
+use orch_provider::{ProviderError, field};
 
 /// How long connecting to the management API may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

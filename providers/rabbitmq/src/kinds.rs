@@ -4,9 +4,9 @@
 //! cannot change in place (an exchange's or a queue's properties, a
 //! binding) forces a replacement.
 
-use super::{FieldSchema, KindSchema, empty_list, empty_map};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema, empty_list, empty_map};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![vhost(), user(), permissions(), exchange(), queue(), binding(), policy()]

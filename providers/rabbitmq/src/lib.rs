@@ -28,9 +28,20 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
 use smol_str::SmolStr;
 
-use crate::provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
 
 use api::{Api, Settings};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+
+/// The `rabbitmq` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "rabbitmq", kinds: &KINDS, new: || Box::new(RabbitMqProvider::default()) };
+
+/// The kinds of the `rabbitmq` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The `rabbitmq` provider. Configured by `provider rabbitmq { endpoint =
 /// "http://127.0.0.1:15672", username = "…", password = "…" }`.
@@ -233,6 +244,10 @@ async fn until_cancelled<T>(
 impl Provider for RabbitMqProvider {
     fn name(&self) -> &'static str {
         "rabbitmq"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     async fn configure(&mut self, config: &Value) -> Result<(), ProviderError> {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::api::Api;
 use super::{Fields, Kind, from_json, object, password};
-use crate::provider::ProviderError;
+use orch_provider::ProviderError;
 
 /// The value recorded for a user's password when the server's hash shows
 /// that it was changed outside Orch: it differs from every valid password

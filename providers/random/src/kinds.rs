@@ -1,8 +1,8 @@
 //! The `random` provider: values generated once and kept in state.
 
-use super::{FieldSchema, KindSchema, empty_map};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema, empty_map};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![password()]

@@ -7,7 +7,19 @@ use orch_stdlib::Value;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 
-use crate::provider::{Change, OpContext, Provider, ProviderError, field, inputs_of};
+use orch_provider::{Change, OpContext, Provider, ProviderError, field, inputs_of};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+use orch_stdlib::kinds::KindSchema;
+
+/// The `random` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "random", kinds: &KINDS, new: || Box::new(RandomProvider) };
+
+/// The kinds of the `random` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The characters of every password.
 const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -23,6 +35,10 @@ pub struct RandomProvider;
 impl Provider for RandomProvider {
     fn name(&self) -> &'static str {
         "random"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     fn validate(&self, kind: &str, config: &Value) -> Vec<String> {

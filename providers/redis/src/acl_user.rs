@@ -17,8 +17,8 @@ use orch_stdlib::kinds::KindSchema;
 use sha2::{Digest, Sha256};
 
 use super::{Connection, pairs_of, words_of};
-use crate::provider::ProviderError;
-use crate::providers::object_fields::{Fields, object, ordered_like, strings, with_defaults};
+use orch_provider::ProviderError;
+use orch_provider::object_fields::{Fields, object, ordered_like, strings, with_defaults};
 
 /// What a password that is not the recorded one reads as.
 const CHANGED_PASSWORD: &str = "(changed outside Orch)";

@@ -9,8 +9,8 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
 
 use super::{Connection, pairs_of, text_of};
-use crate::provider::ProviderError;
-use crate::providers::object_fields::{Fields, object};
+use orch_provider::ProviderError;
+use orch_provider::object_fields::{Fields, object};
 
 /// The parameter's value as `CONFIG GET` reports it, or `None` when the
 /// server has no such parameter.

@@ -1,9 +1,9 @@
 //! The `redis` provider (LANGUAGE.md §7; Terraform has no Redis provider):
 //! ACL users, server configuration parameters and stream consumer groups.
 
-use super::{FieldSchema, KindSchema, empty_list};
-use crate::ty::Ty;
-use crate::value::Value;
+use orch_stdlib::Ty;
+use orch_stdlib::Value;
+use orch_stdlib::kinds::{FieldSchema, KindSchema, empty_list};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
     vec![acl_user(), config(), stream_group()]

@@ -21,8 +21,19 @@ use orch_stdlib::kinds::KindSchema;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, RedisError};
 
-use super::object_fields::Fields;
-use crate::provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+use orch_provider::object_fields::Fields;
+use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default_plan, field};
+
+mod kinds;
+
+use orch_provider::{Builtin, KindTable};
+
+/// The `redis` provider, as the registry (`orch-providers`) lists it.
+pub const PROVIDER: Builtin =
+    Builtin { name: "redis", kinds: &KINDS, new: || Box::new(RedisProvider::default()) };
+
+/// The kinds of the `redis` provider ([`kinds`]).
+static KINDS: KindTable = KindTable::new(kinds::kinds);
 
 /// The server when the provider block names none.
 pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
@@ -201,6 +212,10 @@ fn words_of(value: &redis::Value) -> Vec<String> {
 impl Provider for RedisProvider {
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        KINDS.get(kind)
     }
 
     async fn configure(&mut self, config: &Value) -> Result<(), ProviderError> {

@@ -9,8 +9,8 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
 
 use super::{Connection, pairs_of, text_of};
-use crate::provider::ProviderError;
-use crate::providers::object_fields::{Fields, object, with_defaults};
+use orch_provider::ProviderError;
+use orch_provider::object_fields::{Fields, object, with_defaults};
 
 /// Whether `stream` holds a stream (not another type, not nothing).
 async fn stream_exists(c: &mut Connection, stream: &str) -> Result<bool, ProviderError> {

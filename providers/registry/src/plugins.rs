@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::KindSchema;
+use orch_stdlib::kinds::KindSchema;
 
 /// What the driver knows about one plugin provider's schema.
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ pub fn plugin_schema(name: &str) -> Option<PluginSchema> {
 }
 
 /// The kind `name` of an installed plugin schema.
-pub(super) fn lookup_plugin_kind(name: &str) -> Option<&'static KindSchema> {
+pub fn lookup_plugin_kind(name: &str) -> Option<&'static KindSchema> {
     REGISTRY.read().unwrap_or_else(PoisonError::into_inner).kinds.get(name).copied()
 }
 

@@ -1,62 +1,105 @@
-//! Invariants of every kind schema.
+//! Invariants of the registry and of every kind schema.
 
-use super::{FieldSchema, KindSchema, kinds, lookup_kind, provider_of};
-use crate::ty::Ty;
-use crate::value::Value;
+use std::sync::Arc;
+
+use orch_stdlib::kinds::provider_of;
+use orch_stdlib::{FieldSchema, KindSchema, Ty, Value};
+
+use crate::plugins::{LoadedSchema, PluginSchema, install_plugin};
+use crate::{BUILTIN, all_kinds, builtin, builtin_names, kinds, lookup_kind};
 
 fn every_field() -> impl Iterator<Item = (&'static KindSchema, &'static FieldSchema)> {
-    kinds().iter().flat_map(|kind| kind.fields.iter().map(move |field| (kind, field)))
+    kinds().iter().flat_map(|kind| kind.fields.iter().map(move |field| (*kind, field)))
 }
 
 #[test]
-fn names_are_sorted_unique_and_complete() {
+fn builtin_providers_are_sorted_and_unique() {
+    let names: Vec<&str> = builtin_names().collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(names, sorted);
+    assert!(builtin("acme").is_none());
+    for provider in BUILTIN {
+        let instance = builtin(provider.name).expect(provider.name);
+        assert_eq!(instance.name(), provider.name);
+        assert_eq!((provider.new)().name(), provider.name);
+    }
+}
+
+#[test]
+fn every_provider_serves_its_own_kinds() {
+    for provider in BUILTIN {
+        let own = provider.kinds.all();
+        assert!(!own.is_empty(), "{}: no kinds", provider.name);
+        let instance = (provider.new)();
+        for kind in own {
+            assert_eq!(provider_of(kind.name), provider.name, "{}: prefix", kind.name);
+            assert!(
+                kind.name.len() > provider.name.len() + 1,
+                "{}: a name after the prefix",
+                kind.name
+            );
+            let served = instance.schema(kind.name).expect(kind.name);
+            assert!(std::ptr::eq(served, kind), "{}: the provider's own schema", kind.name);
+            let found = lookup_kind(kind.name).expect(kind.name);
+            assert!(
+                std::ptr::eq(found, kind),
+                "{}: the registry serves the same schema",
+                kind.name
+            );
+        }
+        for other in kinds().iter().filter(|k| k.provider() != provider.name) {
+            assert!(
+                instance.schema(other.name).is_none(),
+                "{} serves {}",
+                provider.name,
+                other.name
+            );
+        }
+    }
+}
+
+#[test]
+fn kind_names_are_sorted_and_unique() {
     let names: Vec<&str> = kinds().iter().map(|k| k.name).collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();
     sorted.dedup();
     assert_eq!(names, sorted);
-    let resources = [
-        "core.value",
-        "exec.run",
-        "fs.dir",
-        "fs.file",
-        "http.request",
-        "mysql.database",
-        "mysql.grant",
-        "mysql.role",
-        "mysql.user",
-        "nats.consumer",
-        "nats.kv_bucket",
-        "nats.stream",
-        "pg.database",
-        "pg.grant",
-        "pg.role",
-        "pg.schema",
-        "rabbitmq.binding",
-        "rabbitmq.exchange",
-        "rabbitmq.permissions",
-        "rabbitmq.policy",
-        "rabbitmq.queue",
-        "rabbitmq.user",
-        "rabbitmq.vhost",
-        "random.password",
-        "redis.acl_user",
-        "redis.config",
-        "redis.stream_group",
-    ];
-    for name in resources {
-        assert!(!lookup_kind(name).expect(name).data, "{name} is a resource kind");
-    }
-    for name in ["env.var", "fs.read", "http.get"] {
-        assert!(lookup_kind(name).expect(name).data, "{name} is a data kind");
-    }
-    assert_eq!(names.len(), resources.len() + 3);
+    let per_provider: usize = BUILTIN.iter().map(|p| p.kinds.all().len()).sum();
+    assert_eq!(names.len(), per_provider);
     for kind in kinds() {
         let mut fields: Vec<&str> = kind.fields.iter().map(|f| f.name).collect();
         fields.sort_unstable();
         fields.dedup();
         assert_eq!(fields.len(), kind.fields.len(), "{}: duplicate field", kind.name);
     }
+    for name in ["env.var", "fs.read", "http.get"] {
+        assert!(lookup_kind(name).expect(name).data, "{name} is a data kind");
+    }
+    assert!(!lookup_kind("pg.role").expect("pg.role").data);
+    assert!(lookup_kind("pg.nothing").is_none());
+}
+
+#[test]
+fn plugin_kinds_are_served_like_builtin_ones() {
+    let bucket = KindSchema::resource(
+        "registrytest.bucket",
+        "A bucket.",
+        vec![FieldSchema::required("name", Ty::String, "The bucket's name.")],
+    );
+    let provider = KindSchema::resource("registrytest", "The provider.", Vec::new());
+    let schema = LoadedSchema { provider, kinds: vec![bucket] };
+    install_plugin("registrytest", PluginSchema::Loaded(Arc::new(schema)));
+    let found = lookup_kind("registrytest.bucket").expect("the plugin kind");
+    assert_eq!(found.field("name").map(|f| f.name), Some("name"));
+    assert!(kinds().iter().all(|k| k.name != "registrytest.bucket"), "not a built-in kind");
+    let all: Vec<&str> = all_kinds().iter().map(|k| k.name).collect();
+    assert!(all.contains(&"registrytest.bucket") && all.contains(&"pg.role"));
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    assert_eq!(all, sorted);
 }
 
 #[test]
@@ -120,8 +163,8 @@ fn defaults_fit_their_fields() {
 fn language_table_fields() {
     let field = |kind: &str, name: &str| lookup_kind(kind).and_then(|k| k.field(name)).expect(name);
     assert!(field("fs.file", "path").forces_replacement && field("fs.file", "path").required);
-    assert_eq!(field("fs.file", "mode").default, Some(crate::Value::Int(0o644)));
-    assert_eq!(field("fs.dir", "mode").default, Some(crate::Value::Int(0o755)));
+    assert_eq!(field("fs.file", "mode").default, Some(Value::Int(0o644)));
+    assert_eq!(field("fs.dir", "mode").default, Some(Value::Int(0o755)));
     // `env` takes secrets but is not secret itself (LANGUAGE.md §7).
     assert!(field("exec.run", "env").keeps_secrets && !field("exec.run", "env").sensitive);
     assert!(field("exec.run", "triggers").forces_replacement);

@@ -7,15 +7,15 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use orch_providers::kinds;
 use orch_stdlib::functions::functions;
-use orch_stdlib::kinds::kinds;
 use orch_stdlib::{FieldSchema, KindSchema, Value};
 
 fn render() -> String {
     let mut out = String::new();
     out.push_str(
         "# Standard library reference\n\n\
-         <!-- Generated from stdlib/src by `UPDATE_EXPECT=1 cargo test -p orch-stdlib --test reference`; \
+         <!-- Generated from stdlib/src and providers/*/src/kinds.rs by `UPDATE_EXPECT=1 cargo test -p orch-providers --test reference`; \
          edit the doc strings there, not this file. -->\n\n\
          Every built-in function and resource kind, as the checker, hovers and the runtime see \
          them (LANGUAGE.md §7).\n\n\
@@ -121,7 +121,7 @@ fn cell(text: &str) -> String {
 
 #[test]
 fn reference_matches_docs() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/stdlib.md");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/stdlib.md");
     let rendered = render();
     let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1");
     match std::fs::read_to_string(&path) {
