@@ -1,9 +1,15 @@
 //! The Orch runtime: the configuration evaluated against recorded state,
-//! plans, the tokio executor that applies them in dependency order, state
-//! backends, and the built-in providers.
+//! plans, the tokio executor that applies them in dependency order, and
+//! state backends. The providers it drives are the crates under
+//! `providers/`, re-exported here as [`provider`] (the API) and
+//! [`providers`] (the registry and each built-in provider).
 //!
 //! See `docs/runtime.md` for the semantics and `ARCHITECTURE.md` for where
 //! each part lives.
+
+pub use orch_provider as provider;
+pub use orch_provider::children;
+pub use orch_providers as providers;
 
 pub mod apply;
 pub mod codec;
@@ -20,7 +26,3 @@ pub mod secrets;
 pub mod session;
 pub mod state;
 pub mod targeting;
-
-pub use orch_provider as provider;
-pub use orch_provider::children;
-pub use orch_providers as providers;
