@@ -22,8 +22,8 @@ use orch_stdlib::Value;
 use tokio_postgres::{Client, GenericClient};
 
 use super::{
-    Fields, PgProvider, in_transaction, object, pg_error, quote_ident, quote_idents, quote_literal,
-    strings,
+    Fields, PgProvider, in_transaction, membership, object, pg_error, quote_ident, quote_idents,
+    quote_literal, strings,
 };
 use crate::provider::ProviderError;
 
@@ -437,6 +437,33 @@ impl PgProvider {
             if role_state(client, &name).await.map_err(failed)?.is_none() {
                 return Ok(());
             }
+            // REASSIGN OWNED and DROP OWNED need the provider to act for the
+            // role (when not a superuser): for the duration. Dropping the
+            // role ends the membership.
+            let borrowed = if skip_reassign {
+                Vec::new()
+            } else {
+                membership::borrow(&*client, &[name.as_str()]).await.map_err(failed)?
+            };
+            let dropped = self.drop_role(client, &name, &disown, skip_reassign, &action).await;
+            let returned = membership::give_back(&*client, borrowed).await.map_err(failed);
+            dropped.and(returned)
+        }
+        .await;
+        session.finish(result)
+    }
+
+    /// The statements of [`delete_role`](Self::delete_role).
+    async fn drop_role(
+        &self,
+        client: &mut Client,
+        name: &str,
+        disown: &str,
+        skip_reassign: bool,
+        action: &str,
+    ) -> Result<(), ProviderError> {
+        let failed = |err: tokio_postgres::Error| pg_error(action, &err);
+        {
             // REASSIGN OWNED and DROP OWNED act on the connected database
             // only: first the other databases that hold the role's objects
             // or privileges.
@@ -453,22 +480,19 @@ impl PgProvider {
             for row in others.iter().filter(|_| !skip_reassign) {
                 let database: String = row.try_get(0).map_err(failed)?;
                 let Some(mut other) = self.open(Some(&database)).await? else { continue };
-                let done = in_transaction(other.client(), std::slice::from_ref(&disown))
-                    .await
-                    .map_err(|err| {
+                let done =
+                    in_transaction(other.client(), &[disown.to_string()]).await.map_err(|err| {
                         pg_error(&format!("{action} (its objects in database {database})"), &err)
                     });
                 other.finish(done)?;
             }
             let drop = if skip_reassign {
-                format!("DROP ROLE {}", quote_ident(&name))
+                format!("DROP ROLE {}", quote_ident(name))
             } else {
-                format!("{disown}; DROP ROLE {}", quote_ident(&name))
+                format!("{disown}; DROP ROLE {}", quote_ident(name))
             };
             in_transaction(client, &[drop]).await.map_err(failed)
         }
-        .await;
-        session.finish(result)
     }
 }
 
