@@ -213,12 +213,13 @@ fn role() -> KindSchema {
                 "When the password stops working, as a timestamp PostgreSQL understands \
                  (`2030-01-01 00:00:00+00`), or `infinity` for never.",
             ),
-            FieldSchema::defaulted(
+            FieldSchema::optional(
                 "roles",
                 Ty::list(Ty::String),
-                empty_list(),
                 "The roles this role is a member of (`GRANT group TO role`). The list is kept \
-                 exact: memberships not listed are revoked.",
+                 exact: memberships not listed are revoked (`[]` revokes every one). When left \
+                 out, memberships are not managed here, so that `pg.grant_role` can manage \
+                 them one by one.",
             ),
             FieldSchema::defaulted(
                 "search_path",

@@ -403,6 +403,12 @@ impl PgProvider {
             transaction.commit().await.map_err(failed)
         }
         .await;
+        let result = match result {
+            // The database was dropped meanwhile (destroyed in the same
+            // run), and the default privileges with it.
+            Err(err) if err.transient && self.database_gone(&spec.database).await => Ok(()),
+            other => other,
+        };
         session.finish(result)
     }
 }

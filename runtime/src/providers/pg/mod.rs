@@ -9,7 +9,7 @@
 //! helpers the kinds share (quoting, error mapping, object fields).
 //!
 //! Optional fields left to the server (a database's `owner`, `encoding`,
-//! `lc_collate`, `lc_ctype`, a schema's `owner`) are recorded as none, so
+//! `lc_collate`, `lc_ctype`, a schema's `owner`, a role's `roles`) are recorded as none, so
 //! their drift shows only when they are configured: an owner left out is not
 //! managed.
 //!
@@ -319,6 +319,21 @@ impl PgProvider {
                 settings.describe(&settings.database)
             ))
         })
+    }
+
+    /// Whether `database` is known not to exist (any doubt is `false`).
+    async fn database_gone(&self, database: &str) -> bool {
+        let Ok(mut session) = self.maintenance().await else { return false };
+        let gone = session
+            .client()
+            .query_one(
+                "SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = $1)",
+                &[&database],
+            )
+            .await
+            .and_then(|row| row.try_get::<_, bool>(0))
+            .unwrap_or(false);
+        session.finish(Ok(gone)).unwrap_or(false)
     }
 
     /// A connection to `database`, which must exist.
@@ -804,6 +819,7 @@ fn filled_by_server(kind: &str, name: &str) -> bool {
             "pg.database",
             "owner" | "template" | "encoding" | "lc_collate" | "lc_ctype" | "tablespace_name"
         ) | ("pg.schema", "owner")
+            | ("pg.role", "roles")
     )
 }
 

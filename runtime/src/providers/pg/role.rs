@@ -216,7 +216,14 @@ async fn role_object(
     entries.extend([
         ("connection_limit", Value::Int(state.connection_limit)),
         ("valid_until", Value::string(valid_until)),
-        ("roles", strings(&ordered_like(&state.roles, &like.texts("roles")))),
+        // Left out: memberships are not managed (see `pg.grant_role`).
+        (
+            "roles",
+            match like.get("roles") {
+                Value::None => Value::None,
+                _ => strings(&ordered_like(&state.roles, &like.texts("roles"))),
+            },
+        ),
         ("search_path", strings(&state.search_path)),
         ("statement_timeout", Value::Int(state.statement_timeout)),
         (
@@ -389,7 +396,11 @@ impl PgProvider {
                 let password_sql = password_clause(password.as_deref());
                 statements.push(format!("ALTER ROLE {} WITH {password_sql}", quote_ident(&new)));
             }
-            let roles = config.texts("roles");
+            // Left out: memberships are not managed, and kept as they are.
+            let roles = match config.get("roles") {
+                Value::None => current.roles.clone(),
+                _ => config.texts("roles"),
+            };
             let grant: Vec<String> =
                 roles.iter().filter(|role| !current.roles.contains(role)).cloned().collect();
             let revoke: Vec<String> =
