@@ -406,7 +406,7 @@ impl PgProvider {
         let result = match result {
             // The database was dropped meanwhile (destroyed in the same
             // run), and the default privileges with it.
-            Err(err) if err.transient && self.database_gone(&spec.database).await => Ok(()),
+            Err(err) if err.transient && self.database_dropped(&spec.database).await => Ok(()),
             other => other,
         };
         session.finish(result)

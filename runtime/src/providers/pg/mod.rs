@@ -321,6 +321,20 @@ impl PgProvider {
         })
     }
 
+    /// Whether `database` is being dropped or was: an operation in it
+    /// failed with its connection ended, and the database is gone within a
+    /// few seconds (`DROP DATABASE … WITH (FORCE)` ends the sessions first,
+    /// then removes it).
+    async fn database_dropped(&self, database: &str) -> bool {
+        for _ in 0..30 {
+            if self.database_gone(database).await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// Whether `database` is known not to exist (any doubt is `false`).
     async fn database_gone(&self, database: &str) -> bool {
         let Ok(mut session) = self.maintenance().await else { return false };
@@ -718,6 +732,18 @@ impl PgProvider {
         let mut changed = false;
         for input in schema.inputs() {
             let (before, after) = (field(prior, input.name), field(config, input.name));
+            if matches!(after, Value::None) && (schema.name, input.name) == ("pg.role", "roles") {
+                // Memberships not managed here: whatever is recorded (the
+                // list of a role recorded before `roles` could be left
+                // out) stays, and is no change.
+                match prior {
+                    Value::Map(recorded) if recorded.contains_key(input.name) => {
+                        entries.insert(input.name.into(), before.clone())
+                    }
+                    _ => entries.remove(input.name),
+                };
+                continue;
+            }
             if matches!(after, Value::None) && filled_by_server(schema.name, input.name) {
                 // Left to the server: recorded as none, never a replacement
                 // (a template or encoding left out after the database was
@@ -819,7 +845,6 @@ fn filled_by_server(kind: &str, name: &str) -> bool {
             "pg.database",
             "owner" | "template" | "encoding" | "lc_collate" | "lc_ctype" | "tablespace_name"
         ) | ("pg.schema", "owner")
-            | ("pg.role", "roles")
     )
 }
 

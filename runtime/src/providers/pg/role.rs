@@ -495,7 +495,12 @@ impl PgProvider {
                     in_transaction(other.client(), &[disown.to_string()]).await.map_err(|err| {
                         pg_error(&format!("{action} (its objects in database {database})"), &err)
                     });
-                other.finish(done)?;
+                match other.finish(done) {
+                    // The database is being dropped (destroyed in the same
+                    // run), and the role's objects in it with it.
+                    Err(err) if err.transient && self.database_dropped(&database).await => {}
+                    other => other?,
+                }
             }
             let drop = if skip_reassign {
                 format!("DROP ROLE {}", quote_ident(name))
