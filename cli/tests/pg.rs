@@ -1603,3 +1603,32 @@ fn default_privileges_and_role_memberships_are_applied_restored_imported_and_des
     }
     assert!(orch.state_list().is_empty(), "{:?}", orch.state_list());
 }
+
+// ---------------------------------------------------------------------
+// Grants have an identity: a grant renamed without `moved` is refused
+// (the plan would revoke and grant the same privileges), with `moved` kept.
+
+#[test]
+fn a_grant_renamed_without_moved_is_refused_and_with_it_is_kept() {
+    let url = server_or_skip!();
+    let pg = Pg { url };
+    let app = App::new();
+    let (orch, _cleanup) = app.project(&pg, APP);
+    orch.apply(&[]);
+
+    let renamed =
+        orch.read("main.orch").replace("resource usage: pg.grant", "resource use: pg.grant");
+    orch.write("main.orch", &renamed);
+    let plan = orch.run(&["plan", "main.orch"]);
+    plan.expect_code(1);
+    assert!(plan.stderr.contains("E0906"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("moved {"), "{}", plan.stderr);
+    assert!(pg.schema_privilege(&app.db, &app.reader, "app", "USAGE"));
+
+    orch.write("main.orch", &format!("{renamed}\nmoved {{\n  from = usage\n  to   = use\n}}\n"));
+    let plan = orch.plan_json(&[]);
+    assert!(actions(&plan).is_empty(), "only a move: {plan}");
+    orch.apply(&[]);
+    orch.expect_no_changes(&[]);
+    assert!(pg.schema_privilege(&app.db, &app.reader, "app", "USAGE"));
+}
