@@ -254,18 +254,33 @@ resource member_again: pg.grant_role {
   grant_role = "readers"
   with_admin_option = true
 }
+resource exact: pg.role {
+  name = "audit"
+  roles = ["auditors"]
+}
+resource loose: pg.role {
+  name = "app"
+}
+resource audit_member: pg.grant_role {
+  role = "audit"
+  grant_role = "readers"
+}
 "#;
     let analysis = run(&[("main.orch", main)], &[]);
     let conflicts: Vec<_> =
         analysis.diagnostics.iter().filter(|d| d.code.code == "E0604").collect();
     let messages: Vec<&str> = conflicts.iter().map(|d| d.message.as_str()).collect();
-    assert_eq!(conflicts.len(), 3, "{messages:#?} {:#?}", analysis.diagnostics);
+    assert_eq!(conflicts.len(), 4, "{messages:#?} {:#?}", analysis.diagnostics);
     assert!(messages[0].starts_with("`all_tables` and `one[\"orders\"]`"), "{messages:?}");
     assert!(messages[1].starts_with("`all_tables` and `one[\"items\"]`"), "{messages:?}");
     assert!(messages[2].contains("the membership of app in readers"), "{messages:?}");
+    assert!(
+        messages[3].starts_with("`exact` and `audit_member` both manage the memberships of audit"),
+        "{messages:?}"
+    );
     for conflict in &conflicts {
         assert_eq!(conflict.labels.len(), 1, "the other declaration is shown");
         assert_ne!(conflict.labels[0].span, conflict.span());
     }
-    assert_eq!(codes(&analysis), ["E0604"; 3], "{:?}", analysis.diagnostics);
+    assert_eq!(codes(&analysis), ["E0604"; 4], "{:?}", analysis.diagnostics);
 }

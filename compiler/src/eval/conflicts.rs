@@ -4,7 +4,9 @@
 //! that overlap: every table of a schema and one of its tables) each revoke
 //! what the other grants. The same holds for two `pg.default_privileges` of
 //! one role on one owner's new objects of one type in one place, and for two
-//! `pg.grant_role` of one membership (deleting one revokes the other's).
+//! `pg.grant_role` of one membership (deleting one revokes the other's), and
+//! for a `pg.grant_role` of a member whose `pg.role` sets `roles` (kept
+//! exact, it revokes the membership).
 //!
 //! Only instances whose identifying fields are all known are compared, under
 //! the same provider configuration (`@provider`).
@@ -46,6 +48,46 @@ pub(crate) fn conflicting_grants(instances: &[Instance]) -> Vec<Diagnostic> {
                 Diagnostic::new(&codes::E0604, second.span, message)
                     .with_label(first.span, format!("`{}` is declared here", first.address))
                     .with_help(help),
+            );
+        }
+    }
+    diagnostics.extend(memberships_of_exact_roles(instances));
+    diagnostics
+}
+
+/// A `pg.grant_role` of a member whose `pg.role` sets `roles`: the role
+/// keeps its memberships exact, revoking the one the grant makes (or, when
+/// listed there too, the grant's deletion revokes the role's).
+fn memberships_of_exact_roles(instances: &[Instance]) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for role in instances.iter().filter(|i| i.resource_kind == "pg.role") {
+        let (Ok(Some(name)), Value::List(_)) =
+            (text(&role.value, "name"), field(&role.value, "roles"))
+        else {
+            continue;
+        };
+        for grant in instances.iter().filter(|i| i.resource_kind == "pg.grant_role") {
+            if grant.options.provider_alias != role.options.provider_alias
+                || text(&grant.value, "role") != Ok(Some(name.clone()))
+            {
+                continue;
+            }
+            let group = text(&grant.value, "grant_role").ok().flatten().unwrap_or_default();
+            diagnostics.push(
+                Diagnostic::new(
+                    &codes::E0604,
+                    grant.span,
+                    format!(
+                        "`{}` and `{}` both manage the memberships of {name}: `roles` keeps them \
+                         exact, so each apply would undo the other's membership in {group}",
+                        role.address, grant.address
+                    ),
+                )
+                .with_label(role.span, format!("`{}` sets `roles` here", role.address))
+                .with_help(
+                    "manage the role's memberships in one place: list them in `roles`, or leave \
+                     `roles` out and use `pg.grant_role`",
+                ),
             );
         }
     }
