@@ -1462,3 +1462,173 @@ fn a_database_renamed_with_moved_keeps_its_data_and_without_it_is_refused() {
     assert_eq!(orch.state_list().into_keys().collect::<Vec<_>>(), ["app_db"]);
     orch.expect_no_changes(&[]);
 }
+
+// ---------------------------------------------------------------------
+// pg.default_privileges and pg.grant_role, end to end: create, check in
+// the catalog, nothing to do, drift by hand undone, update, import,
+// destroy leaving nothing.
+
+const DEFAULTS: &str = r#"provider pg { url = "{URL}" }
+
+param reader_privileges: list<string> = ["SELECT"]
+
+resource owner: pg.role { name = "orche2e_{S}_downer" }
+
+resource reader: pg.role { name = "orche2e_{S}_dreader" }
+
+resource readers: pg.role { name = "orche2e_{S}_readers" }
+
+resource db: pg.database {
+  name  = "orche2e_{S}_ddb"
+  owner = owner.name
+}
+
+resource defaults: pg.default_privileges {
+  role        = reader.name
+  database    = db.name
+  owner       = owner.name
+  object_type = "table"
+  privileges  = reader_privileges
+}
+
+resource membership: pg.grant_role {
+  role       = reader.name
+  grant_role = readers.name
+}
+"#;
+
+#[test]
+fn default_privileges_and_role_memberships_are_applied_restored_imported_and_destroyed() {
+    let url = server_or_skip!();
+    let pg = Pg { url };
+    let suffix = unique();
+    let (owner, reader, readers, db) = (
+        format!("orche2e_{suffix}_downer"),
+        format!("orche2e_{suffix}_dreader"),
+        format!("orche2e_{suffix}_readers"),
+        format!("orche2e_{suffix}_ddb"),
+    );
+    let mut cleanup = Cleanup::new(&pg);
+    cleanup.database(&db);
+    for role in [&owner, &reader, &readers] {
+        cleanup.role(role);
+    }
+    let orch = Orch::new(&fill(DEFAULTS, &pg.url, &suffix));
+    let defaults = |pg: &Pg| {
+        pg.value(
+            Some(&db),
+            &format!(
+                "SELECT string_agg(a.privilege_type, ',' ORDER BY a.privilege_type) \
+                 FROM pg_default_acl d, aclexplode(d.defaclacl) a \
+                 WHERE d.defaclrole = '{owner}'::regrole AND d.defaclnamespace = 0 \
+                 AND d.defaclobjtype = 'r' AND a.grantee = '{reader}'::regrole"
+            ),
+        )
+    };
+    let member = |pg: &Pg| {
+        pg.flag(
+            None,
+            &format!(
+                "SELECT EXISTS (SELECT FROM pg_auth_members WHERE member = '{reader}'::regrole \
+                 AND roleid = '{readers}'::regrole)"
+            ),
+        )
+    };
+
+    let run = orch.apply(&[]);
+    assert!(run.stdout.contains("Apply complete: 6 created in "), "{}", run.stdout);
+    assert_eq!(defaults(&pg).as_deref(), Some("SELECT"));
+    assert!(member(&pg));
+    // A table the owner creates later is readable by the reader.
+    pg.exec(
+        Some(&db),
+        &format!("SET ROLE \"{owner}\"; CREATE TABLE public.orders (id int); RESET ROLE"),
+    );
+    assert!(pg.table_privilege(&db, &reader, "public.orders", "SELECT"));
+    orch.expect_no_changes(&[]);
+
+    // Changed by hand: both are drift, and apply restores them.
+    pg.exec(
+        Some(&db),
+        &format!(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE \"{owner}\" GRANT DELETE ON TABLES TO \"{reader}\""
+        ),
+    );
+    pg.exec(None, &format!("REVOKE \"{readers}\" FROM \"{reader}\""));
+    let plan = orch.plan_json(&[]);
+    assert_eq!(
+        actions(&plan),
+        BTreeMap::from([
+            ("defaults".into(), "update".into()),
+            ("membership".into(), "create".into())
+        ]),
+        "{plan}"
+    );
+    assert_eq!(drift_fields(&plan, "defaults"), ["privileges"], "{plan}");
+    orch.apply(&[]);
+    assert_eq!(defaults(&pg).as_deref(), Some("SELECT"));
+    assert!(member(&pg));
+    orch.expect_no_changes(&[]);
+
+    // Updated in place.
+    let wider = ["--var", r#"reader_privileges=["SELECT", "UPDATE"]"#];
+    let plan = orch.plan_json(&wider);
+    assert_eq!(actions(&plan), BTreeMap::from([("defaults".into(), "update".into())]), "{plan}");
+    orch.apply(&wider);
+    assert_eq!(defaults(&pg).as_deref(), Some("SELECT,UPDATE"));
+    orch.expect_no_changes(&wider);
+
+    // Forgotten, then imported: nothing to do after.
+    for address in ["defaults", "membership"] {
+        orch.run(&["state", "rm", address]).expect_code(0);
+    }
+    let imports = format!(
+        "{}\nimport {{\n  to = defaults\n  id = \"{db}.{owner}.{reader}.table\"\n}}\n\n\
+         import {{\n  to = membership\n  id = \"{reader}.{readers}\"\n}}\n",
+        orch.read("main.orch")
+    );
+    orch.write("main.orch", &imports);
+    let plan = orch.plan_json(&wider);
+    assert_eq!(plan["summary"]["import"], 2, "{plan}");
+    assert!(actions(&plan).is_empty(), "imported as configured: {plan}");
+    orch.apply(&wider);
+    orch.expect_no_changes(&wider);
+
+    let run = orch.run(&["destroy", "main.orch", "--auto-approve"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Destroy complete: 6 deleted in "), "{}", run.stdout);
+    assert!(!pg.database_exists(&db));
+    for role in [&owner, &reader, &readers] {
+        assert!(!pg.role_exists(role), "{role}");
+    }
+    assert!(orch.state_list().is_empty(), "{:?}", orch.state_list());
+}
+
+// ---------------------------------------------------------------------
+// Grants have an identity: a grant renamed without `moved` is refused
+// (the plan would revoke and grant the same privileges), with `moved` kept.
+
+#[test]
+fn a_grant_renamed_without_moved_is_refused_and_with_it_is_kept() {
+    let url = server_or_skip!();
+    let pg = Pg { url };
+    let app = App::new();
+    let (orch, _cleanup) = app.project(&pg, APP);
+    orch.apply(&[]);
+
+    let renamed =
+        orch.read("main.orch").replace("resource usage: pg.grant", "resource use: pg.grant");
+    orch.write("main.orch", &renamed);
+    let plan = orch.run(&["plan", "main.orch"]);
+    plan.expect_code(1);
+    assert!(plan.stderr.contains("E0906"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("moved {"), "{}", plan.stderr);
+    assert!(pg.schema_privilege(&app.db, &app.reader, "app", "USAGE"));
+
+    orch.write("main.orch", &format!("{renamed}\nmoved {{\n  from = usage\n  to   = use\n}}\n"));
+    let plan = orch.plan_json(&[]);
+    assert!(actions(&plan).is_empty(), "only a move: {plan}");
+    orch.apply(&[]);
+    orch.expect_no_changes(&[]);
+    assert!(pg.schema_privilege(&app.db, &app.reader, "app", "USAGE"));
+}

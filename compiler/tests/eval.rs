@@ -164,6 +164,7 @@ fn evaluation_pages_show_their_codes() {
         ("E0601", vec![]),
         ("E0602", vec![]),
         ("E0603", vec![("replicas", "many")]),
+        ("E0604", vec![]),
         ("E0801", vec![]),
         ("E0802", vec![]),
         ("W0801", vec![]),
@@ -183,4 +184,103 @@ fn evaluation_pages_show_their_codes() {
         let analysis = run(&[("main.orch", blocks[1])], &fixed_params);
         assert!(codes(&analysis).is_empty(), "{code}: the fix gives {:?}", analysis.diagnostics);
     }
+}
+
+/// Grants that would undo each other (`E0604`) are found among the
+/// expanded instances, with both declarations shown; ones that touch other
+/// objects, roles or servers are not.
+#[test]
+fn grants_that_undo_each_other_are_an_error_at_both_declarations() {
+    let main = r#"
+provider pg { url = "postgres://admin@db-a/postgres" }
+provider pg as other { url = "postgres://admin@db-b/postgres" }
+let base = { role = "app", database = "shop", schema = "public" }
+resource all_tables: pg.grant {
+  role = base.role
+  database = base.database
+  schema = base.schema
+  object_type = "table"
+  privileges = ["SELECT"]
+}
+for table in ["orders", "items"] {
+  resource one: pg.grant {
+    role = base.role
+    database = base.database
+    schema = base.schema
+    object_type = "table"
+    objects = [table]
+    privileges = ["INSERT"]
+  }
+}
+@provider(other)
+resource elsewhere: pg.grant {
+  role = "app"
+  database = "shop"
+  schema = "public"
+  object_type = "table"
+  privileges = ["SELECT"]
+}
+resource other_role: pg.grant {
+  role = "audit"
+  database = "shop"
+  schema = "public"
+  object_type = "table"
+  privileges = ["SELECT"]
+}
+resource columns_x: pg.grant {
+  role = "app"
+  database = "shop"
+  schema = "public"
+  object_type = "column"
+  objects = ["orders"]
+  columns = ["x"]
+  privileges = ["SELECT"]
+}
+resource columns_y: pg.grant {
+  role = "app"
+  database = "shop"
+  schema = "public"
+  object_type = "column"
+  objects = ["orders"]
+  columns = ["y"]
+  privileges = ["UPDATE"]
+}
+resource member: pg.grant_role {
+  role = "app"
+  grant_role = "readers"
+}
+resource member_again: pg.grant_role {
+  role = "app"
+  grant_role = "readers"
+  with_admin_option = true
+}
+resource exact: pg.role {
+  name = "audit"
+  roles = ["auditors"]
+}
+resource loose: pg.role {
+  name = "app"
+}
+resource audit_member: pg.grant_role {
+  role = "audit"
+  grant_role = "readers"
+}
+"#;
+    let analysis = run(&[("main.orch", main)], &[]);
+    let conflicts: Vec<_> =
+        analysis.diagnostics.iter().filter(|d| d.code.code == "E0604").collect();
+    let messages: Vec<&str> = conflicts.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(conflicts.len(), 4, "{messages:#?} {:#?}", analysis.diagnostics);
+    assert!(messages[0].starts_with("`all_tables` and `one[\"orders\"]`"), "{messages:?}");
+    assert!(messages[1].starts_with("`all_tables` and `one[\"items\"]`"), "{messages:?}");
+    assert!(messages[2].contains("the membership of app in readers"), "{messages:?}");
+    assert!(
+        messages[3].starts_with("`exact` and `audit_member` both manage the memberships of audit"),
+        "{messages:?}"
+    );
+    for conflict in &conflicts {
+        assert_eq!(conflict.labels.len(), 1, "the other declaration is shown");
+        assert_ne!(conflict.labels[0].span, conflict.span());
+    }
+    assert_eq!(codes(&analysis), ["E0604"; 4], "{:?}", analysis.diagnostics);
 }

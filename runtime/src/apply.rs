@@ -270,7 +270,12 @@ async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
         if state.instances.contains_key(&import.address) {
             continue; // recorded since: never overwrite an object's record
         }
-        let record = import.record();
+        let mut record = import.record();
+        // The dependencies of the instance that adopts it, so that a
+        // destroy deletes it before what it uses.
+        if let Some(change) = plan.changes.iter().find(|c| c.address == import.address) {
+            record.depends_on.clone_from(&change.depends_on);
+        }
         state.serial += 1;
         run.backend.record(&import.address, Some(&record), state.serial).await?;
         state.instances.insert(import.address.clone(), record);

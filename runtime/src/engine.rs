@@ -1285,8 +1285,9 @@ pub fn plan_moves(state: &State, moves: &[Move]) -> (State, Vec<StateMove>, Vec<
 }
 
 /// The identity of the object a change creates or deletes: its kind, its
-/// provider configuration and the values of its identity fields (known
-/// ones only).
+/// provider configuration and the values of its identity fields, when all
+/// are known. A field left out (none) is part of the identity: a grant on a
+/// database has no `schema`, and two such grants are still the same.
 fn identity(change: &Change, value: &Value) -> Option<(String, String, Vec<Value>)> {
     if change.data {
         return None;
@@ -1307,11 +1308,29 @@ fn object_identity(
     }
     let mut values = Vec::new();
     for name in schema.identity {
-        let value = crate::provider::field(value, name);
-        if !value.is_known() || matches!(value, Value::None) {
+        // A field missing from an object recorded before the kind had it
+        // holds its default.
+        let value = match crate::provider::field(value, name) {
+            Value::None => {
+                schema.field(name).and_then(|field| field.default.as_ref()).unwrap_or(&Value::None)
+            }
+            value => value,
+        };
+        if !value.is_known() {
             return None;
         }
-        values.push(value.reveal_all());
+        // A list of names (a grant's `objects`) names a set: in any order,
+        // the same objects.
+        let value = match value.reveal_all() {
+            Value::List(items) => {
+                let mut items = items.to_vec();
+                items.sort_by_key(Value::to_string);
+                items.dedup();
+                Value::list(items)
+            }
+            value => value,
+        };
+        values.push(value);
     }
     Some((kind.to_string(), provider.to_string(), values))
 }

@@ -1705,3 +1705,494 @@ async fn database_owner_change_can_take_the_objects_along() {
     drop(inside);
     pg.delete("pg.database", &updated).await;
 }
+
+// ---------------------------------------------------------------------------
+// pg.default_privileges, pg.grant_role and the other pg.grant object types,
+// each in the shape of the Terraform provider's acceptance test: create,
+// check in the catalog, no change on a second plan, drift made by hand
+// and undone, update, import, destroy leaving nothing.
+
+/// The privileges `role` gets by default on `objtype` objects (`r`, `S`,
+/// `f`, `T`, `n`) that `owner` creates in `schema` (database-wide when
+/// none), as `pg_default_acl` holds them.
+async fn default_acl(
+    client: &Client,
+    owner: &str,
+    schema: Option<&str>,
+    objtype: &str,
+    role: &str,
+) -> Vec<String> {
+    client
+        .query(
+            "SELECT a.privilege_type FROM pg_default_acl d, aclexplode(d.defaclacl) a \
+             WHERE d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = $1) \
+             AND d.defaclnamespace = COALESCE((SELECT oid FROM pg_namespace WHERE nspname = $2), 0) \
+             AND d.defaclobjtype::text = $3 \
+             AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = $4) ORDER BY 1",
+            &[&owner, &schema, &objtype, &role],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn default_privileges_are_set_read_undone_updated_imported_and_revoked() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let mut cleanup = pg.cleanup();
+    let (role, schema, database) = grant_fixture(&pg, &mut cleanup).await;
+    let owner = unique("orch_owner");
+    cleanup.role(&owner);
+    pg.sql(&format!(
+        "CREATE ROLE \"{owner}\"; GRANT CREATE, USAGE ON SCHEMA \"{schema}\" TO \"{owner}\""
+    ))
+    .await;
+    let config = config(
+        "pg.default_privileges",
+        &[
+            ("role", s(&role)),
+            ("database", s(&database)),
+            ("schema", s(&schema)),
+            ("owner", s(&owner)),
+            ("object_type", s("table")),
+            ("privileges", list(&["select", "INSERT"])),
+        ],
+    );
+    assert!(pg.provider.validate("pg.default_privileges", &config).is_empty());
+    let created = pg.create("pg.default_privileges", &config).await;
+    assert_eq!(
+        default_acl(&pg.admin, &owner, Some(&schema), "r", &role).await,
+        ["INSERT", "SELECT"]
+    );
+    // A table the owner creates gets them.
+    pg.sql(&format!("SET ROLE \"{owner}\"; CREATE TABLE \"{schema}\".later (x int); RESET ROLE"))
+        .await;
+    assert_eq!(
+        table_privileges(&pg, &role, &format!("\"{schema}\".later")).await,
+        ["INSERT", "SELECT"]
+    );
+    assert_eq!(pg.read("pg.default_privileges", &created).await.as_ref(), Some(&created));
+    no_change(&pg.provider.plan("pg.default_privileges", Some(&created), &config), &created);
+
+    // Widened by hand.
+    pg.sql(&format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE \"{owner}\" IN SCHEMA \"{schema}\" \
+         GRANT DELETE ON TABLES TO \"{role}\""
+    ))
+    .await;
+    let drifted = pg.read("pg.default_privileges", &created).await.expect("still there");
+    assert_eq!(field(&drifted, "privileges"), &list(&["DELETE", "INSERT", "SELECT"]));
+    let planned = pg.provider.plan("pg.default_privileges", Some(&drifted), &config);
+    assert_ne!(planned.value, drifted);
+    assert!(planned.requires_replace.is_empty(), "privileges change in place");
+    let restored = pg.update("pg.default_privileges", &drifted, &config).await;
+    assert_eq!(restored, created);
+    assert_eq!(
+        default_acl(&pg.admin, &owner, Some(&schema), "r", &role).await,
+        ["INSERT", "SELECT"]
+    );
+
+    // Given the grant option by hand: drift of a field that replaces.
+    pg.sql(&format!(
+        "ALTER DEFAULT PRIVILEGES FOR ROLE \"{owner}\" IN SCHEMA \"{schema}\" \
+         GRANT SELECT, INSERT ON TABLES TO \"{role}\" WITH GRANT OPTION"
+    ))
+    .await;
+    let drifted = pg.read("pg.default_privileges", &created).await.expect("still there");
+    assert_eq!(field(&drifted, "with_grant_option"), &Value::Bool(true));
+    assert_eq!(
+        pg.provider.plan("pg.default_privileges", Some(&drifted), &config).requires_replace,
+        ["with_grant_option"]
+    );
+
+    // Updated in place.
+    let narrower = with(&config, "privileges", list(&["SELECT"]));
+    let updated = pg.update("pg.default_privileges", &drifted, &narrower).await;
+    assert_eq!(default_acl(&pg.admin, &owner, Some(&schema), "r", &role).await, ["SELECT"]);
+    assert_eq!(field(&updated, "with_grant_option"), &Value::Bool(false));
+    let other_owner = with(&narrower, "owner", s(&role));
+    assert_eq!(
+        pg.provider.plan("pg.default_privileges", Some(&updated), &other_owner).requires_replace,
+        ["owner"]
+    );
+
+    // Imported by DATABASE.SCHEMA.OWNER.ROLE.OBJECT_TYPE.
+    let id = format!("{database}.{schema}.{owner}.{role}.table");
+    let imported = pg
+        .provider
+        .import(&pg.ctx, "pg.default_privileges", &id)
+        .await
+        .unwrap()
+        .expect("the default privileges exist");
+    assert_eq!(field(&imported, "privileges"), &list(&["SELECT"]));
+    assert_eq!(field(&imported, "schema"), &s(&schema));
+    no_change(&pg.provider.plan("pg.default_privileges", Some(&imported), &narrower), &imported);
+
+    pg.delete("pg.default_privileges", &updated).await;
+    assert!(default_acl(&pg.admin, &owner, Some(&schema), "r", &role).await.is_empty());
+    pg.sql(&format!("SET ROLE \"{owner}\"; CREATE TABLE \"{schema}\".after (x int); RESET ROLE"))
+        .await;
+    assert!(table_privileges(&pg, &role, &format!("\"{schema}\".after")).await.is_empty());
+    // A role dropped by hand takes the default privileges with it.
+    assert_eq!(
+        pg.read("pg.default_privileges", &with(&updated, "role", s("orch_gone"))).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn database_wide_default_privileges_start_from_the_builtin_ones() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let mut cleanup = pg.cleanup();
+    let owner = unique("orch_owner");
+    cleanup.role(&owner);
+    pg.sql(&format!("CREATE ROLE \"{owner}\"")).await;
+    let database = pg.current_database().await;
+    // Without an entry, every role's functions are executable by PUBLIC.
+    let config = config(
+        "pg.default_privileges",
+        &[
+            ("role", s("public")),
+            ("database", s(&database)),
+            ("owner", s(&owner)),
+            ("object_type", s("function")),
+            ("privileges", list(&[])),
+        ],
+    );
+    let read = pg.read("pg.default_privileges", &config).await.expect("the roles exist");
+    assert_eq!(field(&read, "privileges"), &list(&["EXECUTE"]), "the built-in default");
+    let created = pg.create("pg.default_privileges", &config).await;
+    assert_eq!(field(&created, "privileges"), &list(&[]));
+    assert!(
+        pg.flag(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_default_acl WHERE defaclrole = '{owner}'::regrole \
+             AND defaclnamespace = 0 AND defaclobjtype = 'f')"
+        ))
+        .await
+    );
+    no_change(&pg.provider.plan("pg.default_privileges", Some(&created), &config), &created);
+    let imported = pg
+        .provider
+        .import(&pg.ctx, "pg.default_privileges", &format!("{database}.{owner}.public.function"))
+        .await
+        .unwrap()
+        .expect("the roles exist");
+    assert_eq!(imported, created);
+    // Schemas: database-wide only.
+    let in_schema = with(&with(&config, "object_type", s("schema")), "schema", s("public"));
+    assert!(!pg.provider.validate("pg.default_privileges", &in_schema).is_empty());
+    pg.delete("pg.default_privileges", &created).await;
+}
+
+/// Whether `member` is a member of `group`, and with admin option.
+async fn member_of(pg: &Pg, member: &str, group: &str) -> Option<bool> {
+    pg.admin
+        .query_one(
+            "SELECT bool_or(admin_option) FROM pg_auth_members \
+             WHERE member = $1::text::regrole AND roleid = $2::text::regrole",
+            &[&member, &group],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn grant_role_is_granted_read_replaced_imported_and_revoked() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let mut cleanup = pg.cleanup();
+    let (member, group) = (unique("orch_member"), unique("orch_group"));
+    cleanup.role(&member);
+    cleanup.role(&group);
+    pg.sql(&format!("CREATE ROLE \"{member}\"; CREATE ROLE \"{group}\"")).await;
+    let config = config("pg.grant_role", &[("role", s(&member)), ("grant_role", s(&group))]);
+    let created = pg.create("pg.grant_role", &config).await;
+    assert_eq!(member_of(&pg, &member, &group).await, Some(false));
+    assert_eq!(pg.read("pg.grant_role", &created).await.as_ref(), Some(&created));
+    no_change(&pg.provider.plan("pg.grant_role", Some(&created), &config), &created);
+
+    // Given the admin option by hand: drift, which replaces.
+    pg.sql(&format!("GRANT \"{group}\" TO \"{member}\" WITH ADMIN OPTION")).await;
+    let drifted = pg.read("pg.grant_role", &created).await.expect("still a member");
+    assert_eq!(field(&drifted, "with_admin_option"), &Value::Bool(true));
+    assert_eq!(
+        pg.provider.plan("pg.grant_role", Some(&drifted), &config).requires_replace,
+        ["with_admin_option"]
+    );
+    // Replacing is deleting and creating.
+    pg.delete("pg.grant_role", &drifted).await;
+    let recreated = pg.create("pg.grant_role", &config).await;
+    assert_eq!(recreated, created);
+    assert_eq!(member_of(&pg, &member, &group).await, Some(false));
+
+    // Revoked by hand: gone.
+    pg.sql(&format!("REVOKE \"{group}\" FROM \"{member}\"")).await;
+    assert_eq!(pg.read("pg.grant_role", &created).await, None);
+
+    // With the admin option, adopting an existing membership.
+    pg.sql(&format!("GRANT \"{group}\" TO \"{member}\"")).await;
+    let admin = with(&config, "with_admin_option", Value::Bool(true));
+    let created = pg.create("pg.grant_role", &admin).await;
+    assert_eq!(member_of(&pg, &member, &group).await, Some(true));
+    assert_eq!(field(&created, "with_admin_option"), &Value::Bool(true));
+
+    let imported = pg
+        .provider
+        .import(&pg.ctx, "pg.grant_role", &format!("{member}.{group}"))
+        .await
+        .unwrap()
+        .expect("the membership exists");
+    assert_eq!(imported, created);
+    assert!(pg.provider.import(&pg.ctx, "pg.grant_role", "no-dot").await.is_err());
+
+    pg.delete("pg.grant_role", &created).await;
+    assert_eq!(member_of(&pg, &member, &group).await, None);
+    // Deleting what is gone is nothing to do.
+    pg.delete("pg.grant_role", &created).await;
+    let itself = with(&config, "grant_role", s(&member));
+    assert!(!pg.provider.validate("pg.grant_role", &itself).is_empty());
+}
+
+/// The privileges `role` holds by the ACL `sql` selects (one `aclitem[]`).
+async fn acl_privileges(pg: &Pg, sql: &str, role: &str) -> Vec<String> {
+    pg.admin
+        .query(
+            &format!(
+                "SELECT a.privilege_type FROM ({sql}) o(acl), aclexplode(o.acl) a \
+                 WHERE a.grantee = $1::text::regrole ORDER BY 1"
+            ),
+            &[&role],
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err:?}"))
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn procedure_routine_foreign_and_column_grants() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let mut cleanup = pg.cleanup();
+    let (role, schema, database) = grant_fixture(&pg, &mut cleanup).await;
+    let (wrapper, server) = (unique("orch_fdw"), unique("orch_srv"));
+    cleanup.sql(None, &format!("DROP FOREIGN DATA WRAPPER IF EXISTS \"{wrapper}\" CASCADE"));
+    pg.sql(&format!(
+        "CREATE PROCEDURE \"{schema}\".p(integer) LANGUAGE sql AS 'SELECT 1'; \
+         CREATE FUNCTION \"{schema}\".f() RETURNS integer LANGUAGE sql AS 'SELECT 1'; \
+         REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA \"{schema}\" FROM PUBLIC; \
+         CREATE FOREIGN DATA WRAPPER \"{wrapper}\"; \
+         CREATE SERVER \"{server}\" FOREIGN DATA WRAPPER \"{wrapper}\"; \
+         ALTER TABLE \"{schema}\".a ADD COLUMN y int, ADD COLUMN z int"
+    ))
+    .await;
+    let base = |object_type: &str, objects: &[&str], privileges: &[&str]| {
+        let mut fields = vec![
+            ("role", s(&role)),
+            ("database", s(&database)),
+            ("object_type", s(object_type)),
+            ("objects", list(objects)),
+            ("privileges", list(privileges)),
+        ];
+        if !object_type.starts_with("foreign") {
+            fields.push(("schema", s(&schema)));
+        }
+        config("pg.grant", &fields)
+    };
+    let executes =
+        |what: &str| format!("SELECT has_function_privilege('{role}', '{what}', 'EXECUTE')");
+
+    // A procedure, by signature.
+    let procedure = base("procedure", &["p(integer)"], &["EXECUTE"]);
+    assert!(pg.provider.validate("pg.grant", &procedure).is_empty());
+    let created = pg.create("pg.grant", &procedure).await;
+    assert!(pg.flag(&executes(&format!("\"{schema}\".p(integer)"))).await);
+    assert!(
+        !pg.flag(&executes(&format!("\"{schema}\".f()"))).await,
+        "a function is not a procedure"
+    );
+    assert_eq!(pg.read("pg.grant", &created).await.as_ref(), Some(&created));
+    no_change(&pg.provider.plan("pg.grant", Some(&created), &procedure), &created);
+    pg.sql(&format!("REVOKE EXECUTE ON PROCEDURE \"{schema}\".p(integer) FROM \"{role}\"")).await;
+    let drifted = pg.read("pg.grant", &created).await.expect("the procedure exists");
+    assert_eq!(field(&drifted, "privileges"), &list(&[]));
+    pg.update("pg.grant", &drifted, &procedure).await;
+    assert!(pg.flag(&executes(&format!("\"{schema}\".p(integer)"))).await);
+    pg.delete("pg.grant", &created).await;
+    assert!(!pg.flag(&executes(&format!("\"{schema}\".p(integer)"))).await);
+    // A function's signature in a procedure grant is no such procedure.
+    let wrong = base("procedure", &["f()"], &["EXECUTE"]);
+    assert!(pg.try_create("pg.grant", &wrong).await.is_err());
+
+    // Every routine in the schema: functions and procedures.
+    let routines = base("routine", &[], &["EXECUTE"]);
+    let created = pg.create("pg.grant", &routines).await;
+    assert!(pg.flag(&executes(&format!("\"{schema}\".p(integer)"))).await);
+    assert!(pg.flag(&executes(&format!("\"{schema}\".f()"))).await);
+    assert_eq!(pg.read("pg.grant", &created).await.as_ref(), Some(&created));
+    pg.delete("pg.grant", &created).await;
+    assert!(!pg.flag(&executes(&format!("\"{schema}\".f()"))).await);
+
+    // A foreign-data wrapper and a foreign server.
+    for (object_type, name, acl) in [
+        (
+            "foreign_data_wrapper",
+            &wrapper,
+            format!("SELECT fdwacl FROM pg_foreign_data_wrapper WHERE fdwname = '{wrapper}'"),
+        ),
+        (
+            "foreign_server",
+            &server,
+            format!("SELECT srvacl FROM pg_foreign_server WHERE srvname = '{server}'"),
+        ),
+    ] {
+        let config = base(object_type, &[name], &["USAGE"]);
+        assert!(pg.provider.validate("pg.grant", &config).is_empty(), "{object_type}");
+        let created = pg.create("pg.grant", &config).await;
+        assert_eq!(acl_privileges(&pg, &acl, &role).await, ["USAGE"], "{object_type}");
+        assert_eq!(pg.read("pg.grant", &created).await.as_ref(), Some(&created));
+        no_change(&pg.provider.plan("pg.grant", Some(&created), &config), &created);
+        let keyword = if object_type == "foreign_server" { "SERVER" } else { "DATA WRAPPER" };
+        pg.sql(&format!("REVOKE USAGE ON FOREIGN {keyword} \"{name}\" FROM \"{role}\"")).await;
+        let drifted = pg.read("pg.grant", &created).await.expect("it exists");
+        assert_eq!(field(&drifted, "privileges"), &list(&[]), "{object_type}");
+        pg.update("pg.grant", &drifted, &config).await;
+        assert_eq!(acl_privileges(&pg, &acl, &role).await, ["USAGE"], "{object_type}");
+        pg.delete("pg.grant", &created).await;
+        assert!(acl_privileges(&pg, &acl, &role).await.is_empty(), "{object_type}");
+        // Named, not "every one".
+        assert!(!pg.provider.validate("pg.grant", &base(object_type, &[], &["USAGE"])).is_empty());
+    }
+
+    // Columns of one table.
+    let column_acl = |column: &str| {
+        format!(
+            "SELECT attacl FROM pg_attribute WHERE attrelid = '\"{schema}\".a'::regclass \
+             AND attname = '{column}'"
+        )
+    };
+    let columns =
+        with(&base("column", &["a"], &["SELECT", "update"]), "columns", list(&["x", "y"]));
+    assert!(pg.provider.validate("pg.grant", &columns).is_empty());
+    let created = pg.create("pg.grant", &columns).await;
+    for column in ["x", "y"] {
+        assert_eq!(acl_privileges(&pg, &column_acl(column), &role).await, ["SELECT", "UPDATE"]);
+    }
+    assert!(acl_privileges(&pg, &column_acl("z"), &role).await.is_empty());
+    assert!(table_privileges(&pg, &role, &format!("\"{schema}\".a")).await.is_empty());
+    assert_eq!(pg.read("pg.grant", &created).await.as_ref(), Some(&created));
+    no_change(&pg.provider.plan("pg.grant", Some(&created), &columns), &created);
+    pg.sql(&format!("GRANT INSERT (y) ON \"{schema}\".a TO \"{role}\"")).await;
+    let drifted = pg.read("pg.grant", &created).await.expect("the columns exist");
+    assert_eq!(field(&drifted, "privileges"), &list(&["INSERT", "SELECT", "UPDATE"]));
+    pg.update("pg.grant", &drifted, &columns).await;
+    assert_eq!(acl_privileges(&pg, &column_acl("y"), &role).await, ["SELECT", "UPDATE"]);
+    let other_columns = with(&columns, "columns", list(&["x"]));
+    assert_eq!(
+        pg.provider.plan("pg.grant", Some(&created), &other_columns).requires_replace,
+        ["columns"]
+    );
+    pg.delete("pg.grant", &created).await;
+    for column in ["x", "y"] {
+        assert!(acl_privileges(&pg, &column_acl(column), &role).await.is_empty());
+    }
+    let two_tables = with(&columns, "objects", list(&["a", "b"]));
+    assert!(!pg.provider.validate("pg.grant", &two_tables).is_empty());
+    let no_columns = base("column", &["a"], &["SELECT"]);
+    assert!(!pg.provider.validate("pg.grant", &no_columns).is_empty());
+}
+
+/// The roles `member` is a member of.
+async fn memberships(pg: &Pg, member: &str) -> Vec<String> {
+    pg.admin
+        .query(
+            "SELECT roleid::regrole::text FROM pg_auth_members WHERE member = $1::text::regrole \
+             ORDER BY 1",
+            &[&member],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_admin_with_only_createdb_and_createrole_manages_roles_and_databases() {
+    let url = server_or_skip!();
+    let pg = Pg::new(&url).await;
+    let mut cleanup = pg.cleanup();
+    let admin = unique("orch_admin");
+    let (owner, next_owner, database) =
+        (unique("orch_owner"), unique("orch_next"), unique("orch_db"));
+    cleanup.role(&admin);
+    cleanup.role(&owner);
+    cleanup.role(&next_owner);
+    cleanup.database(&database);
+    // As on RDS or Cloud SQL: no superuser, only CREATEDB and CREATEROLE.
+    pg.sql(&format!("CREATE ROLE \"{admin}\" LOGIN CREATEDB CREATEROLE")).await;
+    let mut provider = PgProvider::default();
+    provider
+        .configure(&Value::map([("url".into(), s(&url)), ("username".into(), s(&admin))].into()))
+        .await
+        .expect("configure");
+    let pg_admin = Pg { url: url.clone(), provider, admin: connect(&url, None).await, ctx: ctx() };
+
+    let role = |name: &str| config("pg.role", &[("name", s(name)), ("login", Value::Bool(true))]);
+    let owner_role = pg_admin.create("pg.role", &role(&owner)).await;
+    let next_role = pg_admin.create("pg.role", &role(&next_owner)).await;
+    let db_config = config("pg.database", &[("name", s(&database)), ("owner", s(&owner))]);
+    let created = pg_admin.create("pg.database", &db_config).await;
+    assert!(pg.flag(&format!(
+        "SELECT pg_get_userbyid(datdba) = '{owner}' FROM pg_database WHERE datname = '{database}'"
+    )).await);
+    assert!(memberships(&pg, &admin).await.is_empty(), "the membership was given back");
+    assert_eq!(pg_admin.read("pg.database", &created).await.as_ref(), Some(&created));
+
+    let moved = with(&db_config, "owner", s(&next_owner));
+    let updated = pg_admin.update("pg.database", &created, &moved).await;
+    assert_eq!(field(&updated, "owner"), &s(&next_owner));
+    assert!(pg.flag(&format!(
+        "SELECT pg_get_userbyid(datdba) = '{next_owner}' FROM pg_database WHERE datname = '{database}'"
+    )).await);
+    assert!(memberships(&pg, &admin).await.is_empty(), "the memberships were given back");
+
+    // Default privileges for objects of a role the admin is no member of.
+    let defaults = config(
+        "pg.default_privileges",
+        &[
+            ("role", s(&owner)),
+            ("database", s(&database)),
+            ("owner", s(&next_owner)),
+            ("object_type", s("sequence")),
+            ("privileges", list(&["USAGE"])),
+        ],
+    );
+    let set = pg_admin.create("pg.default_privileges", &defaults).await;
+    assert_eq!(field(&set, "privileges"), &list(&["USAGE"]));
+    assert!(memberships(&pg, &admin).await.is_empty());
+    pg_admin.delete("pg.default_privileges", &set).await;
+
+    pg_admin.delete("pg.database", &updated).await;
+    assert!(
+        !pg.flag(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{database}')"
+        ))
+        .await
+    );
+    pg_admin.delete("pg.role", &owner_role).await;
+    pg_admin.delete("pg.role", &next_role).await;
+    assert!(
+        !pg.flag(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN ('{owner}', '{next_owner}'))"
+        ))
+        .await
+    );
+    assert!(memberships(&pg, &admin).await.is_empty());
+}

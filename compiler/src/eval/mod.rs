@@ -7,6 +7,7 @@
 //! Evaluation is lazy and memoised per module instance, declaration and
 //! instance key, so declarations may be used above their definition.
 
+mod conflicts;
 mod expr;
 pub mod params;
 
@@ -295,6 +296,8 @@ pub fn evaluate(
         evaluator.run_policies(file);
     }
     evaluator.link_instances(graph);
+    let conflicts = conflicts::conflicting_grants(&evaluator.instances);
+    evaluator.diagnostics.extend(conflicts);
     let output_depends_on = evaluator.output_dependencies(graph, root);
     let providers = evaluator.provider_blocks();
     let (moves, removals) = evaluator.lifecycle_blocks();

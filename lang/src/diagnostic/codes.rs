@@ -75,6 +75,7 @@ codes! {
     E0601 = "E0601" "evaluation-error" Error;
     E0602 = "E0602" "duplicate-instance-key" Error;
     E0603 = "E0603" "invalid-param-value" Error;
+    E0604 = "E0604" "conflicting-grants" Error;
     E0610 = "E0610" "unknown-param" Error;
     E0701 = "E0701" "module-not-found" Error;
     E0702 = "E0702" "module-cycle" Error;

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use orch_stdlib::Value;
 use tokio_postgres::Client;
 
-use super::{Fields, PgProvider, in_transaction, object, pg_error, quote_ident, quote_literal};
+use super::{
+    Fields, PgProvider, in_transaction, membership, object, pg_error, quote_ident, quote_literal,
+};
 use orch_provider::ProviderError;
 
 /// `wanted` when it names the same thing as `actual` (by `same`), otherwise
@@ -171,11 +173,24 @@ impl PgProvider {
         );
         let mut session = self.maintenance().await?;
         let client = session.client();
-        // A statement of its own: CREATE DATABASE cannot run in a transaction.
-        let created = client
-            .batch_execute(&sql)
-            .await
-            .map_err(|err| pg_error(&format!("creating database {name}"), &err));
+        let failed =
+            |err: tokio_postgres::Error| pg_error(&format!("creating database {name}"), &err);
+        // `OWNER` needs the provider to be a member of the owner (when not a
+        // superuser): for the duration.
+        let owner = config.text("owner");
+        let created =
+            match membership::borrow(&*client, &owner.as_deref().into_iter().collect::<Vec<_>>())
+                .await
+            {
+                Err(err) => Err(failed(err)),
+                Ok(borrowed) => {
+                    // A statement of its own: CREATE DATABASE cannot run in a
+                    // transaction.
+                    let created = client.batch_execute(&sql).await.map_err(failed);
+                    let returned = membership::give_back(&*client, borrowed).await.map_err(failed);
+                    created.and(returned)
+                }
+            };
         let result = match created {
             Err(err) => Err(err),
             Ok(()) => read_back_database(client, &name, config).await,
@@ -197,6 +212,43 @@ impl PgProvider {
                 .await
                 .map_err(|err| pg_error(&action, &err))?
                 .ok_or_else(|| ProviderError::new(format!("{action}: it no longer exists")))?;
+            // Changing the owner needs the provider to act for the old owner
+            // and the new one (when not a superuser): for the duration.
+            let owners: Vec<&str> = match config.text("owner") {
+                Some(_) => config
+                    .get("owner")
+                    .as_str()
+                    .into_iter()
+                    .chain([current.owner.as_str()])
+                    .collect(),
+                None => vec![current.owner.as_str()],
+            };
+            let borrowed = membership::borrow(&*client, &owners)
+                .await
+                .map_err(|err| pg_error(&action, &err))?;
+            let changed = self.change_database(client, &action, &old, &new, &current, config).await;
+            let returned = membership::give_back(&*client, borrowed)
+                .await
+                .map_err(|err| pg_error(&action, &err));
+            changed.and(returned)?;
+            read_back_database(client, &new, config).await
+        }
+        .await;
+        session.finish(result)
+    }
+
+    /// The statements of [`update_database`](Self::update_database).
+    async fn change_database(
+        &self,
+        client: &mut tokio_postgres::Client,
+        action: &str,
+        old: &str,
+        new: &str,
+        current: &DatabaseState,
+        config: Fields<'_>,
+    ) -> Result<(), ProviderError> {
+        {
+            let (old, new) = (old.to_string(), new.to_string());
             let mut statements = Vec::new();
             if old != new {
                 // Renaming needs every session to the database closed, ours too.
@@ -229,7 +281,7 @@ impl PgProvider {
                     quote_ident(&old),
                     quote_ident(&tablespace)
                 );
-                client.batch_execute(&sql).await.map_err(|err| pg_error(&action, &err))?;
+                client.batch_execute(&sql).await.map_err(|err| pg_error(action, &err))?;
             }
             let mut options = String::new();
             if config.number("connection_limit") != current.connection_limit {
@@ -244,7 +296,7 @@ impl PgProvider {
             if !options.is_empty() {
                 statements.push(format!("ALTER DATABASE {} WITH{options}", quote_ident(&new)));
             }
-            in_transaction(client, &statements).await.map_err(|err| pg_error(&action, &err))?;
+            in_transaction(client, &statements).await.map_err(|err| pg_error(action, &err))?;
             // `alter_object_ownership`: what the old owner owns in the
             // database follows the database to its new owner.
             if let Some(owner) = new_owner.filter(|_| config.flag("alter_object_ownership")) {
@@ -264,10 +316,8 @@ impl PgProvider {
                     .map_err(|err| pg_error(&objects, &err));
                 inside.finish(done)?;
             }
-            read_back_database(client, &new, config).await
+            Ok(())
         }
-        .await;
-        session.finish(result)
     }
 
     pub(super) async fn delete_database(&self, prior: Fields<'_>) -> Result<(), ProviderError> {
@@ -286,13 +336,36 @@ impl PgProvider {
                 client.batch_execute(&sql).await.map_err(failed)?;
             }
             self.pool.forget(&name);
+            // Dropping needs the provider to act for the owner (when not a
+            // superuser): for the duration.
+            let borrowed =
+                membership::borrow(&*client, &[current.owner.as_str()]).await.map_err(failed)?;
+            let dropped = self.drop_database(client, &name, &current, prior, &action).await;
+            let returned = membership::give_back(&*client, borrowed).await.map_err(failed);
+            dropped.and(returned)
+        }
+        .await;
+        session.finish(result)
+    }
+
+    /// The `DROP DATABASE` of [`delete_database`](Self::delete_database).
+    async fn drop_database(
+        &self,
+        client: &mut tokio_postgres::Client,
+        name: &str,
+        current: &DatabaseState,
+        prior: Fields<'_>,
+        action: &str,
+    ) -> Result<(), ProviderError> {
+        {
+            let failed = |err: tokio_postgres::Error| pg_error(action, &err);
             let version: i32 = client
                 .query_one("SELECT current_setting('server_version_num')::int", &[])
                 .await
                 .and_then(|row| row.try_get(0))
                 .map_err(failed)?;
             let sql = if version >= 130_000 {
-                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name))
+                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name))
             } else {
                 client
                     .execute(
@@ -302,11 +375,11 @@ impl PgProvider {
                     )
                     .await
                     .map_err(failed)?;
-                format!("DROP DATABASE IF EXISTS {}", quote_ident(&name))
+                format!("DROP DATABASE IF EXISTS {}", quote_ident(name))
             };
             client.batch_execute(&sql).await.map_err(|err| {
                 let partial = if current.is_template {
-                    let mut object = database_object(&name, &current, prior);
+                    let mut object = database_object(name, current, prior);
                     if let Value::Map(entries) = &mut object {
                         Arc::make_mut(entries).insert("is_template".into(), Value::Bool(false));
                     }
@@ -321,8 +394,6 @@ impl PgProvider {
                 }
             })
         }
-        .await;
-        session.finish(result)
     }
 }
 

@@ -27,6 +27,13 @@ pub(super) enum GrantOn {
     Table,
     Sequence,
     Function,
+    Procedure,
+    /// Functions and procedures.
+    Routine,
+    ForeignDataWrapper,
+    ForeignServer,
+    /// Columns of one table.
+    Column,
 }
 
 impl GrantOn {
@@ -37,6 +44,11 @@ impl GrantOn {
             "table" => GrantOn::Table,
             "sequence" => GrantOn::Sequence,
             "function" => GrantOn::Function,
+            "procedure" => GrantOn::Procedure,
+            "routine" => GrantOn::Routine,
+            "foreign_data_wrapper" => GrantOn::ForeignDataWrapper,
+            "foreign_server" => GrantOn::ForeignServer,
+            "column" => GrantOn::Column,
             _ => return None,
         })
     }
@@ -57,8 +69,28 @@ impl GrantOn {
                 "MAINTAIN",
             ],
             GrantOn::Sequence => &["USAGE", "SELECT", "UPDATE"],
-            GrantOn::Function => &["EXECUTE"],
+            GrantOn::Function | GrantOn::Procedure | GrantOn::Routine => &["EXECUTE"],
+            GrantOn::ForeignDataWrapper | GrantOn::ForeignServer => &["USAGE"],
+            GrantOn::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
         }
+    }
+
+    /// Whether the objects live in a schema (functions, tables) rather than
+    /// in the database (schemas, wrappers, servers) or the cluster.
+    fn in_schema(self) -> bool {
+        !matches!(
+            self,
+            GrantOn::Database
+                | GrantOn::Schema
+                | GrantOn::ForeignDataWrapper
+                | GrantOn::ForeignServer
+        )
+    }
+
+    /// Whether `objects` name functions or procedures, which may carry
+    /// their argument types.
+    fn is_routine(self) -> bool {
+        matches!(self, GrantOn::Function | GrantOn::Procedure | GrantOn::Routine)
     }
 
     /// What `ALL` grants on every supported server (PostgreSQL 17 adds
@@ -77,6 +109,11 @@ impl GrantOn {
             GrantOn::Table => "table",
             GrantOn::Sequence => "sequence",
             GrantOn::Function => "function",
+            GrantOn::Procedure => "procedure",
+            GrantOn::Routine => "routine",
+            GrantOn::ForeignDataWrapper => "foreign_data_wrapper",
+            GrantOn::ForeignServer => "foreign_server",
+            GrantOn::Column => "column",
         }
     }
 
@@ -132,6 +169,8 @@ struct GrantSpec {
     schema: Option<String>,
     on: GrantOn,
     objects: Vec<String>,
+    /// The columns of a column grant.
+    columns: Vec<String>,
     privileges: Vec<String>,
     with_grant_option: bool,
 }
@@ -143,7 +182,7 @@ impl GrantSpec {
             ProviderError::new(format!("pg.grant: unknown object_type {object_type:?}"))
         })?;
         let schema = fields.text("schema");
-        if on != GrantOn::Database && schema.is_none() {
+        if (on.in_schema() || on == GrantOn::Schema) && schema.is_none() {
             return Err(ProviderError::new(format!(
                 "pg.grant: `schema` is required for {object_type} grants"
             )));
@@ -151,9 +190,10 @@ impl GrantSpec {
         Ok(GrantSpec {
             role: fields.required_text("role")?,
             database: fields.required_text("database")?,
-            schema: if on == GrantOn::Database { None } else { schema },
+            schema: if on.in_schema() || on == GrantOn::Schema { schema } else { None },
             on,
             objects: fields.texts("objects"),
+            columns: fields.texts("columns"),
             privileges: fields.texts("privileges"),
             with_grant_option: fields.flag("with_grant_option"),
         })
@@ -164,6 +204,16 @@ impl GrantSpec {
     fn describe(&self) -> String {
         let place = match (&self.schema, self.on) {
             (_, GrantOn::Database) => self.database.clone(),
+            (_, GrantOn::ForeignDataWrapper | GrantOn::ForeignServer) => {
+                format!("{}.{{{}}}", self.database, self.objects.join(", "))
+            }
+            (schema, GrantOn::Column) => format!(
+                "{}.{}.{}({})",
+                self.database,
+                schema.as_deref().unwrap_or("?"),
+                self.objects.join(", "),
+                self.columns.join(", ")
+            ),
             (Some(schema), GrantOn::Schema) => format!("{}.{schema}", self.database),
             (Some(schema), _) if self.objects.is_empty() => {
                 format!("every {} in {}.{schema}", self.on.name(), self.database)
@@ -202,6 +252,9 @@ struct GrantScope {
     held: BTreeMap<String, BTreeMap<String, bool>>,
     /// Listed objects that do not exist.
     missing: Vec<String>,
+    /// For a column grant, the existing columns as SQL after each privilege
+    /// (`("a", "b")`).
+    columns: Option<String>,
 }
 
 /// Each object's privileges held by the grantee `$2` (an oid; 0 for
@@ -220,13 +273,30 @@ const SEQUENCE_PRIVILEGES: &str = "SELECT c.relname::text, a.privilege_type, a.i
      JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN LATERAL aclexplode(COALESCE(c.relacl, acldefault('s', c.relowner))) a ON a.grantee = $2 \
      WHERE n.nspname = $1 AND c.relkind = 'S' AND ($3 OR c.relname = ANY($4::text[]))";
-/// Functions in the sense of `GRANT … ON FUNCTION`: plain, aggregate and
-/// window functions, not procedures; named (every overload) or by oid.
-const FUNCTION_PRIVILEGES: &str = "SELECT p.oid::regprocedure::text, a.privilege_type, a.is_grantable, p.proname::text \
+/// Functions in the sense of `GRANT … ON FUNCTION` (plain, aggregate and
+/// window functions), `PROCEDURE` or `ROUTINE` (both), as the kinds `$6`
+/// (`prokind`s); named (every overload) or by oid.
+const FUNCTION_PRIVILEGES: &str = "SELECT p.oid::regprocedure::text, a.privilege_type, a.is_grantable, p.proname::text, p.oid \
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
      LEFT JOIN LATERAL aclexplode(COALESCE(p.proacl, acldefault('f', p.proowner))) a ON a.grantee = $2 \
-     WHERE n.nspname = $1 AND p.prokind IN ('f', 'a', 'w') \
+     WHERE n.nspname = $1 AND p.prokind::text = ANY($6::text[]) \
      AND ($3 OR p.proname = ANY($4::text[]) OR p.oid = ANY($5::oid[]))";
+const FOREIGN_DATA_WRAPPER_PRIVILEGES: &str = "SELECT w.fdwname::text, a.privilege_type, a.is_grantable \
+     FROM pg_foreign_data_wrapper w \
+     LEFT JOIN LATERAL aclexplode(COALESCE(w.fdwacl, acldefault('F', w.fdwowner))) a ON a.grantee = $1 \
+     WHERE w.fdwname = ANY($2::text[])";
+const FOREIGN_SERVER_PRIVILEGES: &str = "SELECT s.srvname::text, a.privilege_type, a.is_grantable \
+     FROM pg_foreign_server s \
+     LEFT JOIN LATERAL aclexplode(COALESCE(s.srvacl, acldefault('S', s.srvowner))) a ON a.grantee = $1 \
+     WHERE s.srvname = ANY($2::text[])";
+/// Columns of table `$3` in schema `$1`; an unset `attacl` is no column
+/// privilege (the table's own privileges are not the column's).
+const COLUMN_PRIVILEGES: &str = "SELECT att.attname::text, a.privilege_type, a.is_grantable \
+     FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN LATERAL aclexplode(att.attacl) a ON a.grantee = $2 \
+     WHERE n.nspname = $1 AND c.relname = $3 AND c.relkind IN ('r', 'v', 'm', 'f', 'p') \
+     AND att.attnum > 0 AND NOT att.attisdropped AND att.attname = ANY($4::text[])";
 
 /// The grant's objects and the privileges the grantee holds on them, or what
 /// is gone (the role, the database or the schema).
@@ -244,7 +314,7 @@ async fn grant_scope(
         }
     };
     let schema = spec.schema.clone().unwrap_or_default();
-    if spec.on != GrantOn::Database
+    if (spec.on.in_schema() || spec.on == GrantOn::Schema)
         && client
             .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
             .await?
@@ -255,20 +325,22 @@ async fn grant_scope(
     let all = spec.objects.is_empty();
     // Functions given with their arguments (`f(integer)`) are looked up by
     // PostgreSQL itself.
-    let (signatures, names): (Vec<&String>, Vec<&String>) = spec
-        .objects
-        .iter()
-        .partition(|object| spec.on == GrantOn::Function && object.contains('('));
+    let (signatures, names): (Vec<&String>, Vec<&String>) =
+        spec.objects.iter().partition(|object| spec.on.is_routine() && object.contains('('));
     let names: Vec<String> = names.into_iter().cloned().collect();
     let mut missing = Vec::new();
     let mut oids: Vec<u32> = Vec::new();
-    if spec.on == GrantOn::Function {
+    let mut resolved: Vec<(String, u32)> = Vec::new();
+    if spec.on.is_routine() {
         for signature in signatures {
             let qualified = format!("{}.{signature}", quote_ident(&schema));
             let row =
                 client.query_one("SELECT to_regprocedure($1::text)::oid", &[&qualified]).await?;
             match row.try_get::<_, Option<u32>>(0)? {
-                Some(oid) => oids.push(oid),
+                Some(oid) => {
+                    oids.push(oid);
+                    resolved.push((signature.clone(), oid));
+                }
                 None => missing.push(signature.clone()),
             }
         }
@@ -282,8 +354,25 @@ async fn grant_scope(
         GrantOn::Sequence => {
             client.query(SEQUENCE_PRIVILEGES, &[&schema, &grantee, &all, &names]).await?
         }
-        GrantOn::Function => {
-            client.query(FUNCTION_PRIVILEGES, &[&schema, &grantee, &all, &names, &oids]).await?
+        GrantOn::Function | GrantOn::Procedure | GrantOn::Routine => {
+            let kinds: Vec<String> = match spec.on {
+                GrantOn::Function => vec!["f".into(), "a".into(), "w".into()],
+                GrantOn::Procedure => vec!["p".into()],
+                _ => vec!["f".into(), "a".into(), "w".into(), "p".into()],
+            };
+            client
+                .query(FUNCTION_PRIVILEGES, &[&schema, &grantee, &all, &names, &oids, &kinds])
+                .await?
+        }
+        GrantOn::ForeignDataWrapper => {
+            client.query(FOREIGN_DATA_WRAPPER_PRIVILEGES, &[&grantee, &names]).await?
+        }
+        GrantOn::ForeignServer => {
+            client.query(FOREIGN_SERVER_PRIVILEGES, &[&grantee, &names]).await?
+        }
+        GrantOn::Column => {
+            let table = spec.objects.first().cloned().unwrap_or_default();
+            client.query(COLUMN_PRIVILEGES, &[&schema, &grantee, &table, &spec.columns]).await?
         }
     };
     if spec.on == GrantOn::Database && rows.is_empty() {
@@ -291,12 +380,14 @@ async fn grant_scope(
     }
     let mut held: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
     let mut found_names = BTreeSet::new();
+    let mut found_oids = BTreeSet::new();
     for row in &rows {
         let object: String = row.try_get(0)?;
         let privilege: Option<String> = row.try_get(1)?;
         let grantable: Option<bool> = row.try_get(2)?;
-        if spec.on == GrantOn::Function {
+        if spec.on.is_routine() {
             found_names.insert(row.try_get::<_, String>(3)?);
+            found_oids.insert(row.try_get::<_, u32>(4)?);
         } else {
             found_names.insert(object.clone());
         }
@@ -306,23 +397,52 @@ async fn grant_scope(
             *privileges.entry(privilege).or_default() |= grantable.unwrap_or(false);
         }
     }
-    missing.extend(names.iter().filter(|name| !found_names.contains(*name)).cloned());
+    if spec.on == GrantOn::Column {
+        // The table's columns; a missing table has none.
+        missing.extend(spec.columns.iter().filter(|name| !found_names.contains(*name)).cloned());
+    } else {
+        missing.extend(names.iter().filter(|name| !found_names.contains(*name)).cloned());
+    }
+    // A signature of another kind of routine (a procedure in a function
+    // grant) is not one of the grant's objects.
+    missing.extend(
+        resolved
+            .into_iter()
+            .filter(|(_, oid)| !found_oids.contains(oid))
+            .map(|(signature, _)| signature),
+    );
     let target = match spec.on {
         GrantOn::Database => Some(format!("DATABASE {}", quote_ident(&spec.database))),
         GrantOn::Schema => Some(format!("SCHEMA {}", quote_ident(&schema))),
-        on if all => {
+        on if all && on.in_schema() && on != GrantOn::Column => {
             let plural = match on {
                 GrantOn::Table => "TABLES",
                 GrantOn::Sequence => "SEQUENCES",
+                GrantOn::Procedure => "PROCEDURES",
+                GrantOn::Routine => "ROUTINES",
                 _ => "FUNCTIONS",
             };
             Some(format!("ALL {plural} IN SCHEMA {}", quote_ident(&schema)))
         }
         _ if held.is_empty() => None,
-        GrantOn::Function => {
+        on if on.is_routine() => {
             // regprocedure's text is valid SQL (quoted, schema-qualified
             // unless on the search path).
-            Some(format!("FUNCTION {}", held.keys().cloned().collect::<Vec<_>>().join(", ")))
+            let keyword = on.name().to_uppercase();
+            Some(format!("{keyword} {}", held.keys().cloned().collect::<Vec<_>>().join(", ")))
+        }
+        GrantOn::ForeignDataWrapper | GrantOn::ForeignServer => {
+            let keyword = if spec.on == GrantOn::ForeignServer {
+                "FOREIGN SERVER"
+            } else {
+                "FOREIGN DATA WRAPPER"
+            };
+            let names: Vec<String> = held.keys().map(|name| quote_ident(name)).collect();
+            Some(format!("{keyword} {}", names.join(", ")))
+        }
+        GrantOn::Column => {
+            let table = spec.objects.first().map(String::as_str).unwrap_or_default();
+            Some(format!("TABLE {}.{}", quote_ident(&schema), quote_ident(table)))
         }
         on => {
             let objects: Vec<String> = held
@@ -332,7 +452,11 @@ async fn grant_scope(
             Some(format!("{} {}", on.name().to_uppercase(), objects.join(", ")))
         }
     };
-    Ok(Ok(GrantScope { target, held, missing }))
+    let columns = (spec.on == GrantOn::Column && !held.is_empty()).then(|| {
+        let names: Vec<String> = held.keys().map(|name| quote_ident(name)).collect();
+        format!(" ({})", names.join(", "))
+    });
+    Ok(Ok(GrantScope { target, held, missing, columns }))
 }
 
 fn grant_object(spec: &GrantSpec, scope: &GrantScope, like: Fields<'_>) -> Value {
@@ -377,6 +501,7 @@ fn grant_object(spec: &GrantSpec, scope: &GrantScope, like: Fields<'_>) -> Value
         ("schema", spec.schema.as_deref().map_or(Value::None, Value::string)),
         ("object_type", Value::string(spec.on.name())),
         ("objects", like.get("objects").clone()),
+        ("columns", like.get("columns").clone()),
         ("privileges", privileges),
         ("with_grant_option", with_grant_option),
     ])
@@ -444,13 +569,19 @@ impl PgProvider {
             }
             if let Some(target) = &scope.target {
                 let grantee = spec.grantee_sql();
-                let revoke = format!("REVOKE ALL PRIVILEGES ON {target} FROM {grantee}");
+                // Column privileges name their columns after each privilege.
+                let columns = scope.columns.as_deref().unwrap_or_default();
+                let revoke = format!("REVOKE ALL PRIVILEGES{columns} ON {target} FROM {grantee}");
                 transaction.batch_execute(&revoke).await.map_err(failed)?;
                 if !privileges.is_empty() {
                     let list = if privileges.contains("ALL PRIVILEGES") {
-                        "ALL PRIVILEGES".to_string()
+                        format!("ALL PRIVILEGES{columns}")
                     } else {
-                        privileges.iter().copied().collect::<Vec<_>>().join(", ")
+                        privileges
+                            .iter()
+                            .map(|privilege| format!("{privilege}{columns}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     };
                     let option = if spec.with_grant_option { " WITH GRANT OPTION" } else { "" };
                     let grant = format!("GRANT {list} ON {target} TO {grantee}{option}");
@@ -490,13 +621,22 @@ impl PgProvider {
             if let Ok(scope) = grant_scope(&transaction, &spec).await.map_err(failed)?
                 && let Some(target) = scope.target
             {
-                let revoke =
-                    format!("REVOKE ALL PRIVILEGES ON {target} FROM {}", spec.grantee_sql());
+                let columns = scope.columns.as_deref().unwrap_or_default();
+                let revoke = format!(
+                    "REVOKE ALL PRIVILEGES{columns} ON {target} FROM {}",
+                    spec.grantee_sql()
+                );
                 transaction.batch_execute(&revoke).await.map_err(failed)?;
             }
             transaction.commit().await.map_err(failed)
         }
         .await;
+        let result = match result {
+            // The database was dropped meanwhile (destroyed in the same
+            // run), and the privileges with it.
+            Err(err) if err.transient && self.database_dropped(&spec.database).await => Ok(()),
+            other => other,
+        };
         session.finish(result)
     }
 }
@@ -507,17 +647,20 @@ pub(super) fn validate_grant(config: Fields<'_>) -> Vec<String> {
     let Some(kind) = config.text("object_type") else { return problems };
     let Some(on) = GrantOn::parse(&kind) else {
         problems.push(format!(
-            "`object_type` must be \"database\", \"schema\", \"table\", \"sequence\" or \"function\", not {kind:?}"
+            "`object_type` must be \"database\", \"schema\", \"table\", \"sequence\", \"function\", \
+             \"procedure\", \"routine\", \"foreign_data_wrapper\", \"foreign_server\" or \"column\", \
+             not {kind:?}"
         ));
         return problems;
     };
     let schema = config.get("schema");
     match on {
-        GrantOn::Database if schema.is_known() && !matches!(schema, Value::None) => {
-            problems
-                .push("`schema` must be left out when `object_type` is \"database\"".to_string());
+        GrantOn::Database | GrantOn::ForeignDataWrapper | GrantOn::ForeignServer
+            if schema.is_known() && !matches!(schema, Value::None) =>
+        {
+            problems.push(format!("`schema` must be left out when `object_type` is {kind:?}"));
         }
-        GrantOn::Database => {}
+        GrantOn::Database | GrantOn::ForeignDataWrapper | GrantOn::ForeignServer => {}
         _ if matches!(schema, Value::None) => {
             problems.push(format!("`schema` is required when `object_type` is {kind:?}"));
         }
@@ -529,6 +672,33 @@ pub(super) fn validate_grant(config: Fields<'_>) -> Vec<String> {
         && !config.texts("objects").is_empty()
     {
         problems.push(format!("`objects` must be empty when `object_type` is {kind:?}"));
+    }
+    if objects.is_known() {
+        let count = config.texts("objects").len();
+        match on {
+            GrantOn::ForeignDataWrapper | GrantOn::ForeignServer if count == 0 => {
+                problems.push(format!(
+                    "`objects` must name at least one {} when `object_type` is {kind:?}",
+                    if on == GrantOn::ForeignServer { "server" } else { "wrapper" }
+                ));
+            }
+            GrantOn::Column if count != 1 => problems.push(format!(
+                "`objects` must name exactly one table when `object_type` is \"column\", not {count}"
+            )),
+            _ => {}
+        }
+    }
+    let columns = config.get("columns");
+    if columns.is_known() {
+        let count = config.texts("columns").len();
+        if on == GrantOn::Column && count == 0 {
+            problems.push(
+                "`columns` must name at least one column when `object_type` is \"column\""
+                    .to_string(),
+            );
+        } else if on != GrantOn::Column && count > 0 {
+            problems.push(format!("`columns` must be empty when `object_type` is {kind:?}"));
+        }
     }
     if config.get("privileges").is_known() {
         for privilege in config.texts("privileges") {

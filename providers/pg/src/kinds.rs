@@ -12,11 +12,22 @@ use orch_stdlib::Value;
 use orch_stdlib::kinds::{FieldSchema, KindSchema, empty_list};
 
 pub(super) fn kinds() -> Vec<KindSchema> {
-    vec![database(), role(), schema(), grant()]
+    vec![database(), role(), schema(), grant(), default_privileges(), grant_role()]
 }
 
 /// The object types `pg.grant` knows.
-const GRANT_OBJECT_TYPES: &[&str] = &["database", "schema", "table", "sequence", "function"];
+const GRANT_OBJECT_TYPES: &[&str] = &[
+    "database",
+    "schema",
+    "table",
+    "sequence",
+    "function",
+    "procedure",
+    "routine",
+    "foreign_data_wrapper",
+    "foreign_server",
+    "column",
+];
 
 fn database() -> KindSchema {
     KindSchema::resource(
@@ -202,12 +213,13 @@ fn role() -> KindSchema {
                 "When the password stops working, as a timestamp PostgreSQL understands \
                  (`2030-01-01 00:00:00+00`), or `infinity` for never.",
             ),
-            FieldSchema::defaulted(
+            FieldSchema::optional(
                 "roles",
                 Ty::list(Ty::String),
-                empty_list(),
                 "The roles this role is a member of (`GRANT group TO role`). The list is kept \
-                 exact: memberships not listed are revoked.",
+                 exact: memberships not listed are revoked (`[]` revokes every one). When left \
+                 out, memberships are not managed here, so that `pg.grant_role` can manage \
+                 them one by one.",
             ),
             FieldSchema::defaulted(
                 "search_path",
@@ -310,18 +322,29 @@ fn grant() -> KindSchema {
                 "object_type",
                 Ty::Enum(object_types),
                 "What the privileges are on: `\"database\"`, `\"schema\"`, `\"table\"`, \
-                 `\"sequence\"` or `\"function\"`.",
+                 `\"sequence\"`, `\"function\"`, `\"procedure\"`, `\"routine\"` (functions \
+                 and procedures), `\"foreign_data_wrapper\"`, `\"foreign_server\"`, or \
+                 `\"column\"` (the `columns` of the one table in `objects`).",
             )
             .forcing_replacement(),
             FieldSchema::defaulted(
                 "objects",
                 Ty::list(Ty::String),
                 empty_list(),
-                "The tables, sequences or functions to grant on. A function with its argument \
-                 types, such as `f(integer)`, names that one overload; a plain `f` names every \
-                 overload. Empty means every such object that exists in the schema when the \
-                 grant is applied (not ones created later). Must be empty for `database` and \
-                 `schema` grants.",
+                "The tables, sequences, functions, procedures, foreign-data wrappers or foreign \
+                 servers to grant on. A function or procedure with its argument types, such as \
+                 `f(integer)`, names that one overload; a plain `f` names every overload. Empty \
+                 means every such object that exists in the schema when the grant is applied \
+                 (not ones created later). Must be empty for `database` and `schema` grants, \
+                 name at least one wrapper or server for those, and exactly one table for \
+                 `column` grants.",
+            )
+            .forcing_replacement(),
+            FieldSchema::defaulted(
+                "columns",
+                Ty::list(Ty::String),
+                empty_list(),
+                "The columns of a `column` grant (at least one); must be empty otherwise.",
             )
             .forcing_replacement(),
             FieldSchema::required(
@@ -330,8 +353,10 @@ fn grant() -> KindSchema {
                 "The privileges, such as `[\"SELECT\", \"INSERT\"]`, or `[\"ALL\"]`. Valid ones \
                  depend on `object_type`: database `CREATE`, `CONNECT`, `TEMPORARY`; schema \
                  `CREATE`, `USAGE`; table `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, \
-                 `REFERENCES`, `TRIGGER`; sequence `USAGE`, `SELECT`, `UPDATE`; function \
-                 `EXECUTE`. The set is kept exact; an empty list revokes everything.",
+                 `REFERENCES`, `TRIGGER`; sequence `USAGE`, `SELECT`, `UPDATE`; function, \
+                 procedure and routine `EXECUTE`; foreign-data wrapper and foreign server \
+                 `USAGE`; column `SELECT`, `INSERT`, `UPDATE`, `REFERENCES`. The set is kept \
+                 exact; an empty list revokes everything.",
             ),
             FieldSchema::defaulted(
                 "with_grant_option",
@@ -342,4 +367,102 @@ fn grant() -> KindSchema {
             .forcing_replacement(),
         ],
     )
+    .with_identity(&["role", "database", "schema", "object_type", "objects", "columns"])
+}
+
+/// The object types `pg.default_privileges` knows.
+const DEFAULT_PRIVILEGES_OBJECT_TYPES: &[&str] =
+    &["table", "sequence", "function", "type", "schema"];
+
+fn default_privileges() -> KindSchema {
+    let object_types: Arc<[SmolStr]> =
+        DEFAULT_PRIVILEGES_OBJECT_TYPES.iter().map(SmolStr::new).collect();
+    KindSchema::resource(
+        "pg.default_privileges",
+        "The privileges a role gets on objects that another role (the `owner`) creates later \
+         (`ALTER DEFAULT PRIVILEGES`), in one schema or in the whole database. Only \
+         `privileges` is updated in place: in one transaction, every default privilege is \
+         revoked and the new set granted. Every other field identifies the default \
+         privileges, and changing it replaces them.",
+        vec![
+            FieldSchema::required(
+                "role",
+                Ty::String,
+                "The role that gets the privileges, or `public` for every role.",
+            )
+            .forcing_replacement(),
+            FieldSchema::required(
+                "database",
+                Ty::String,
+                "The database the default privileges apply in.",
+            )
+            .forcing_replacement(),
+            FieldSchema::optional(
+                "schema",
+                Ty::String,
+                "The schema whose new objects get the privileges. When left out, objects the \
+                 owner creates anywhere in the database. Must be left out when `object_type` \
+                 is `\"schema\"`.",
+            )
+            .forcing_replacement(),
+            FieldSchema::required(
+                "owner",
+                Ty::String,
+                "The role whose new objects get the privileges (`FOR ROLE`). The provider \
+                 must be that role, a member of it, or a superuser.",
+            )
+            .forcing_replacement(),
+            FieldSchema::required(
+                "object_type",
+                Ty::Enum(object_types),
+                "What kind of new objects: `\"table\"` (also views), `\"sequence\"`, \
+                 `\"function\"` (also procedures), `\"type\"` or `\"schema\"`.",
+            )
+            .forcing_replacement(),
+            FieldSchema::required(
+                "privileges",
+                Ty::list(Ty::String),
+                "The privileges, such as `[\"SELECT\"]`, or `[\"ALL\"]`: table `SELECT`, \
+                 `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, `REFERENCES`, `TRIGGER`; sequence \
+                 `USAGE`, `SELECT`, `UPDATE`; function `EXECUTE`; type `USAGE`; schema \
+                 `CREATE`, `USAGE`. The set is kept exact; an empty list revokes everything.",
+            ),
+            FieldSchema::defaulted(
+                "with_grant_option",
+                Ty::Bool,
+                Value::Bool(false),
+                "Whether the role may grant these privileges to others.",
+            )
+            .forcing_replacement(),
+        ],
+    )
+    .with_identity(&["role", "database", "schema", "owner", "object_type"])
+}
+
+fn grant_role() -> KindSchema {
+    KindSchema::resource(
+        "pg.grant_role",
+        "Membership of a role in another role (`GRANT grant_role TO role`), as an object of \
+         its own. Every field identifies it: changing one replaces the membership. Do not \
+         also list the membership in the member's `pg.role` `roles`, which is kept exact \
+         and would revoke it.",
+        vec![
+            FieldSchema::required("role", Ty::String, "The role that becomes a member.")
+                .forcing_replacement(),
+            FieldSchema::required(
+                "grant_role",
+                Ty::String,
+                "The role whose membership is granted (whose privileges `role` gets).",
+            )
+            .forcing_replacement(),
+            FieldSchema::defaulted(
+                "with_admin_option",
+                Ty::Bool,
+                Value::Bool(false),
+                "Whether `role` may grant the membership to others (`WITH ADMIN OPTION`).",
+            )
+            .forcing_replacement(),
+        ],
+    )
+    .with_identity(&["role", "grant_role"])
 }

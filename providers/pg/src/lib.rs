@@ -1,12 +1,15 @@
 //! The `pg` provider: PostgreSQL databases, roles, schemas and grants, with
 //! the semantics of Terraform's PostgreSQL provider (cyrilgdn). Each kind has
 //! a module of its own: `database` (`pg.database`), `role` (`pg.role`),
-//! `schema` (`pg.schema`) and `grant` (`pg.grant`); this one holds the
+//! `schema` (`pg.schema`), `grant` (`pg.grant`), `default_privileges`
+//! (`pg.default_privileges`) and `grant_role` (`pg.grant_role`), with
+//! `membership` for acting for other roles as an administrator that is not
+//! a superuser; this one holds the
 //! provider itself: its settings, connections, planning, validation and the
 //! helpers the kinds share (quoting, error mapping, object fields).
 //!
 //! Optional fields left to the server (a database's `owner`, `encoding`,
-//! `lc_collate`, `lc_ctype`, a schema's `owner`) are recorded as none, so
+//! `lc_collate`, `lc_ctype`, a schema's `owner`, a role's `roles`) are recorded as none, so
 //! their drift shows only when they are configured: an owner left out is not
 //! managed.
 //!
@@ -25,7 +28,10 @@
 //! closed, after asking the server to cancel its statement.
 
 mod database;
+mod default_privileges;
 mod grant;
+mod grant_role;
+mod membership;
 mod role;
 mod schema;
 
@@ -326,6 +332,35 @@ impl PgProvider {
         })
     }
 
+    /// Whether `database` is being dropped or was: an operation in it
+    /// failed with its connection ended, and the database is gone within a
+    /// few seconds (`DROP DATABASE … WITH (FORCE)` ends the sessions first,
+    /// then removes it).
+    async fn database_dropped(&self, database: &str) -> bool {
+        for _ in 0..30 {
+            if self.database_gone(database).await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Whether `database` is known not to exist (any doubt is `false`).
+    async fn database_gone(&self, database: &str) -> bool {
+        let Ok(mut session) = self.maintenance().await else { return false };
+        let gone = session
+            .client()
+            .query_one(
+                "SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = $1)",
+                &[&database],
+            )
+            .await
+            .and_then(|row| row.try_get::<_, bool>(0))
+            .unwrap_or(false);
+        session.finish(Ok(gone)).unwrap_or(false)
+    }
+
     /// A connection to `database`, which must exist.
     async fn open_existing(&self, database: &str, action: &str) -> Result<Session, ProviderError> {
         self.open(Some(database)).await?.ok_or_else(|| {
@@ -541,6 +576,8 @@ impl Provider for PgProvider {
                 "pg.database" => self.read_database(prior).await,
                 "pg.role" => self.read_role(prior).await,
                 "pg.schema" => self.read_schema(prior).await,
+                "pg.default_privileges" => self.read_default_privileges(prior).await,
+                "pg.grant_role" => self.read_grant_role(prior).await,
                 _ => self.read_grant(prior).await,
             }
         })
@@ -591,6 +628,19 @@ impl Provider for PgProvider {
                 ("pg.schema", Change::Delete { prior }) => {
                     self.delete_schema(fields(prior)).await.map(|()| None)
                 }
+                (
+                    "pg.default_privileges",
+                    Change::Create { config } | Change::Update { config, .. },
+                ) => self.apply_default_privileges(fields(config)).await.map(Some),
+                ("pg.default_privileges", Change::Delete { prior }) => {
+                    self.revoke_default_privileges(fields(prior)).await.map(|()| None)
+                }
+                ("pg.grant_role", Change::Create { config } | Change::Update { config, .. }) => {
+                    self.create_grant_role(fields(config)).await.map(Some)
+                }
+                ("pg.grant_role", Change::Delete { prior }) => {
+                    self.delete_grant_role(fields(prior)).await.map(|()| None)
+                }
                 (_, Change::Create { config } | Change::Update { config, .. }) => {
                     self.apply_grant(fields(config)).await.map(Some)
                 }
@@ -604,7 +654,9 @@ impl Provider for PgProvider {
 
     fn import_refusal(&self, kind: &str) -> Option<String> {
         match kind {
-            "pg.database" | "pg.role" | "pg.schema" => None,
+            "pg.database" | "pg.role" | "pg.schema" | "pg.default_privileges" | "pg.grant_role" => {
+                None
+            }
             "pg.grant" => Some(
                 "a pg.grant is a set of privileges, not an object with a name: declare the \
                  grant and apply it (applying revokes and grants, so it adopts the privileges \
@@ -641,6 +693,24 @@ impl Provider for PgProvider {
                     entries.insert("database".into(), Value::string(database));
                 }
             }
+            "pg.default_privileges" => {
+                for (name, value) in
+                    default_privileges::import_fields(id).map_err(ProviderError::new)?
+                {
+                    entries.insert(name.into(), Value::string(value));
+                }
+                // Read back as they are: the privileges held.
+                entries.insert("privileges".into(), Value::list(Vec::new()));
+            }
+            "pg.grant_role" => {
+                let Some((role, grant_role)) = id.split_once('.') else {
+                    return Err(ProviderError::new(format!(
+                        "pg.grant_role: the import id `{id}` is not ROLE.GRANT_ROLE"
+                    )));
+                };
+                entries.insert("role".into(), Value::string(role));
+                entries.insert("grant_role".into(), Value::string(grant_role));
+            }
             _ => {
                 return Err(ProviderError::new(
                     "pg.grant objects cannot be imported: declare the grant and apply it; \
@@ -653,7 +723,7 @@ impl Provider for PgProvider {
 
     fn create_is_idempotent(&self, kind: &str) -> bool {
         // Applying a grant revokes and grants the whole set again.
-        kind == "pg.grant"
+        matches!(kind, "pg.grant" | "pg.default_privileges" | "pg.grant_role")
     }
 }
 
@@ -677,6 +747,18 @@ impl PgProvider {
         let mut changed = false;
         for input in schema.inputs() {
             let (before, after) = (field(prior, input.name), field(config, input.name));
+            if matches!(after, Value::None) && (schema.name, input.name) == ("pg.role", "roles") {
+                // Memberships not managed here: whatever is recorded (the
+                // list of a role recorded before `roles` could be left
+                // out) stays, and is no change.
+                match prior {
+                    Value::Map(recorded) if recorded.contains_key(input.name) => {
+                        entries.insert(input.name.into(), before.clone())
+                    }
+                    _ => entries.remove(input.name),
+                };
+                continue;
+            }
             if matches!(after, Value::None) && filled_by_server(schema.name, input.name) {
                 // Left to the server: recorded as none, never a replacement
                 // (a template or encoding left out after the database was
@@ -736,11 +818,20 @@ impl PgProvider {
             ("pg.database", "lc_collate" | "lc_ctype") => {
                 texts().is_some_and(|(a, b)| database::same_locale(a, b))
             }
-            ("pg.role", "roles") | ("pg.grant", "objects") => {
+            ("pg.role", "roles") | ("pg.grant", "objects" | "columns") => {
                 list_of(before).zip(list_of(after)).is_some_and(|(a, b)| same_set(&a, &b))
             }
             ("pg.grant", "privileges") => {
                 let on = field(config, "object_type").as_str().and_then(grant::GrantOn::parse);
+                match (on, list_of(before), list_of(after)) {
+                    (Some(on), Some(a), Some(b)) => on.expand(&a) == on.expand(&b),
+                    _ => before.reveal_all() == after.reveal_all(),
+                }
+            }
+            ("pg.default_privileges", "privileges") => {
+                let on = field(config, "object_type")
+                    .as_str()
+                    .and_then(default_privileges::DefaultOn::parse);
                 match (on, list_of(before), list_of(after)) {
                     (Some(on), Some(a), Some(b)) => on.expand(&a) == on.expand(&b),
                     _ => before.reveal_all() == after.reveal_all(),
@@ -798,6 +889,8 @@ fn validate(config: Fields<'_>) -> Vec<String> {
         "pg.database" => &["name", "owner", "template"],
         "pg.role" => &["name"],
         "pg.schema" => &["name", "database", "owner"],
+        "pg.default_privileges" => &["role", "database", "schema", "owner"],
+        "pg.grant_role" => &["role", "grant_role"],
         _ => &["role", "database", "schema"],
     };
     for field_name in name_fields {
@@ -823,6 +916,10 @@ fn validate(config: Fields<'_>) -> Vec<String> {
         "pg.role" => problems.extend(role::validate_role(config)),
         "pg.schema" => problems.extend(schema::validate_schema(config)),
         "pg.grant" => problems.extend(grant::validate_grant(config)),
+        "pg.default_privileges" => {
+            problems.extend(default_privileges::validate_default_privileges(config))
+        }
+        "pg.grant_role" => problems.extend(grant_role::validate_grant_role(config)),
         _ => {}
     }
     problems

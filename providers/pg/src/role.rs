@@ -22,8 +22,8 @@ use orch_stdlib::Value;
 use tokio_postgres::{Client, GenericClient};
 
 use super::{
-    Fields, PgProvider, in_transaction, object, pg_error, quote_ident, quote_idents, quote_literal,
-    strings,
+    Fields, PgProvider, in_transaction, membership, object, pg_error, quote_ident, quote_idents,
+    quote_literal, strings,
 };
 use orch_provider::ProviderError;
 
@@ -216,7 +216,14 @@ async fn role_object(
     entries.extend([
         ("connection_limit", Value::Int(state.connection_limit)),
         ("valid_until", Value::string(valid_until)),
-        ("roles", strings(&ordered_like(&state.roles, &like.texts("roles")))),
+        // Left out: memberships are not managed (see `pg.grant_role`).
+        (
+            "roles",
+            match like.get("roles") {
+                Value::None => Value::None,
+                _ => strings(&ordered_like(&state.roles, &like.texts("roles"))),
+            },
+        ),
         ("search_path", strings(&state.search_path)),
         ("statement_timeout", Value::Int(state.statement_timeout)),
         (
@@ -389,7 +396,11 @@ impl PgProvider {
                 let password_sql = password_clause(password.as_deref());
                 statements.push(format!("ALTER ROLE {} WITH {password_sql}", quote_ident(&new)));
             }
-            let roles = config.texts("roles");
+            // Left out: memberships are not managed, and kept as they are.
+            let roles = match config.get("roles") {
+                Value::None => current.roles.clone(),
+                _ => config.texts("roles"),
+            };
             let grant: Vec<String> =
                 roles.iter().filter(|role| !current.roles.contains(role)).cloned().collect();
             let revoke: Vec<String> =
@@ -437,6 +448,33 @@ impl PgProvider {
             if role_state(client, &name).await.map_err(failed)?.is_none() {
                 return Ok(());
             }
+            // REASSIGN OWNED and DROP OWNED need the provider to act for the
+            // role (when not a superuser): for the duration. Dropping the
+            // role ends the membership.
+            let borrowed = if skip_reassign {
+                Vec::new()
+            } else {
+                membership::borrow(&*client, &[name.as_str()]).await.map_err(failed)?
+            };
+            let dropped = self.drop_role(client, &name, &disown, skip_reassign, &action).await;
+            let returned = membership::give_back(&*client, borrowed).await.map_err(failed);
+            dropped.and(returned)
+        }
+        .await;
+        session.finish(result)
+    }
+
+    /// The statements of [`delete_role`](Self::delete_role).
+    async fn drop_role(
+        &self,
+        client: &mut Client,
+        name: &str,
+        disown: &str,
+        skip_reassign: bool,
+        action: &str,
+    ) -> Result<(), ProviderError> {
+        let failed = |err: tokio_postgres::Error| pg_error(action, &err);
+        {
             // REASSIGN OWNED and DROP OWNED act on the connected database
             // only: first the other databases that hold the role's objects
             // or privileges.
@@ -453,22 +491,24 @@ impl PgProvider {
             for row in others.iter().filter(|_| !skip_reassign) {
                 let database: String = row.try_get(0).map_err(failed)?;
                 let Some(mut other) = self.open(Some(&database)).await? else { continue };
-                let done = in_transaction(other.client(), std::slice::from_ref(&disown))
-                    .await
-                    .map_err(|err| {
+                let done =
+                    in_transaction(other.client(), &[disown.to_string()]).await.map_err(|err| {
                         pg_error(&format!("{action} (its objects in database {database})"), &err)
                     });
-                other.finish(done)?;
+                match other.finish(done) {
+                    // The database is being dropped (destroyed in the same
+                    // run), and the role's objects in it with it.
+                    Err(err) if err.transient && self.database_dropped(&database).await => {}
+                    other => other?,
+                }
             }
             let drop = if skip_reassign {
-                format!("DROP ROLE {}", quote_ident(&name))
+                format!("DROP ROLE {}", quote_ident(name))
             } else {
-                format!("{disown}; DROP ROLE {}", quote_ident(&name))
+                format!("{disown}; DROP ROLE {}", quote_ident(name))
             };
             in_transaction(client, &[drop]).await.map_err(failed)
         }
-        .await;
-        session.finish(result)
     }
 }
 

@@ -177,9 +177,13 @@ fn language_table_fields() {
     }
     assert!(field("pg.role", "password").sensitive);
     assert!(field("pg.schema", "database").forces_replacement);
-    let grant = lookup_kind("pg.grant").expect("pg.grant");
-    for f in grant.inputs() {
-        assert_eq!(f.forces_replacement, f.name != "privileges", "pg.grant.{}", f.name);
+    for kind in ["pg.grant", "pg.default_privileges"] {
+        for f in lookup_kind(kind).expect(kind).inputs() {
+            assert_eq!(f.forces_replacement, f.name != "privileges", "{kind}.{}", f.name);
+        }
+    }
+    for f in lookup_kind("pg.grant_role").expect("pg.grant_role").inputs() {
+        assert!(f.forces_replacement, "pg.grant_role.{}: a membership is replaced", f.name);
     }
     assert_eq!(field("env.var", "value").ty, Ty::optional(Ty::String));
     assert!(field("rabbitmq.user", "password").sensitive);
