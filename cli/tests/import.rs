@@ -455,3 +455,32 @@ fn a_move_only_apply_says_what_it_did() {
     assert!(apply.stdout.contains("Apply complete: 0 operations, 1 moved in "), "{}", apply.stdout);
     orch.expect_no_changes(&[]);
 }
+
+#[test]
+fn orchc_import_records_the_dependencies_so_a_destroy_deletes_in_order() {
+    let orch = Orch::new(
+        r#"resource folder: fs.dir {
+  path = "data"
+}
+
+resource notes: fs.file {
+  path    = "${folder.path}/notes.txt"
+  content = "draft\n"
+}
+"#,
+    );
+    orch.write("data/notes.txt", "draft\n");
+    orch.run(&["import", "folder", "data", "main.orch"]).expect_code(0);
+    orch.run(&["import", "notes", "data/notes.txt", "main.orch"]).expect_code(0);
+
+    let state: serde_json::Value = serde_json::from_str(&orch.read(".orch/state.json")).unwrap();
+    let text = state.to_string();
+    let notes = state
+        .pointer("/instances/notes/depends_on")
+        .unwrap_or_else(|| panic!("no depends_on of notes in {text}"));
+    assert_eq!(notes, &serde_json::json!(["folder"]), "{text}");
+
+    let destroy = orch.run(&["destroy", "--auto-approve"]);
+    destroy.expect_code(0);
+    assert!(!orch.exists("data/notes.txt") && !orch.exists("data"), "{}", destroy.stdout);
+}

@@ -215,9 +215,17 @@ impl<'p> Session<'p> {
     ) -> Result<(), RunError> {
         self.check_secrets_of(&import.kind, &import.address, &import.object)?;
         let saving = |error| RunError::State { context: "cannot save the state", error };
+        let mut record = import.record();
+        // The dependencies of the instance that adopts it, so that a destroy
+        // right after the import deletes it before what it uses.
+        if let Some(instance) =
+            self.evaluation.instances.iter().find(|i| i.address == import.address)
+        {
+            record.depends_on.clone_from(&instance.depends_on);
+        }
         let state = &mut self.loaded.state;
         state.advance_serial().map_err(saving)?;
-        state.instances.insert(import.address.clone(), import.record());
+        state.instances.insert(import.address.clone(), record);
         self.state.backend.finish(state).await.map_err(saving)
     }
 
