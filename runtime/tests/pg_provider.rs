@@ -6,10 +6,11 @@
 
 mod common;
 
+use common::values::{config, list, s, unique, with};
+
 use std::collections::BTreeMap;
 
 use orch_runtime::provider::{Change, OpContext, Planned, Provider, ProviderError, field};
-use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::pg::PgProvider;
 use orch_stdlib::Value;
 use tokio_postgres::{Client, NoTls};
@@ -22,37 +23,6 @@ macro_rules! server_or_skip {
             None => return,
         }
     };
-}
-
-fn s(text: &str) -> Value {
-    Value::string(text)
-}
-
-fn list(items: &[&str]) -> Value {
-    Value::list(items.iter().map(|item| s(item)).collect())
-}
-
-/// A configuration of `kind`: the schema's defaults, then `fields`.
-fn config(kind: &str, fields: &[(&str, Value)]) -> Value {
-    let schema = lookup_kind(kind).expect("a pg kind");
-    let mut entries: BTreeMap<_, _> =
-        schema.fields.iter().filter_map(|f| Some((f.name.into(), f.default.clone()?))).collect();
-    for (name, value) in fields {
-        entries.insert((*name).into(), value.clone());
-    }
-    Value::map(entries)
-}
-
-/// `value` with `name` set to `to`.
-fn with(value: &Value, name: &str, to: Value) -> Value {
-    let Value::Map(entries) = value else { panic!("an object is a map") };
-    let mut entries = (**entries).clone();
-    entries.insert(name.into(), to);
-    Value::map(entries)
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}_{:08x}", rand::random::<u32>())
 }
 
 fn ctx() -> OpContext {

@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::values::{config, s, with};
 
 use common::rabbitmq::{Rabbit, encode, unique};
 use orch_runtime::provider::{Change, OpContext, Provider, ProviderError, field};
-use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::rabbitmq::RabbitMqProvider;
 use orch_stdlib::Value;
 use serde_json::json;
@@ -24,28 +23,6 @@ macro_rules! server_or_skip {
             None => return,
         }
     };
-}
-
-fn s(text: &str) -> Value {
-    Value::string(text)
-}
-
-/// A configuration of `kind`: the schema's defaults, then `fields`.
-fn config(kind: &str, fields: &[(&str, Value)]) -> Value {
-    let schema = lookup_kind(kind).expect("a rabbitmq kind");
-    let mut entries: BTreeMap<_, _> =
-        schema.fields.iter().filter_map(|f| Some((f.name.into(), f.default.clone()?))).collect();
-    for (name, value) in fields {
-        entries.insert((*name).into(), value.clone());
-    }
-    Value::map(entries)
-}
-
-fn with(value: &Value, name: &str, to: Value) -> Value {
-    let Value::Map(entries) = value else { panic!("an object is a map") };
-    let mut entries = (**entries).clone();
-    entries.insert(name.into(), to);
-    Value::map(entries)
 }
 
 fn ctx() -> OpContext {

@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::values::{config, list, s, unique};
 
 use orch_runtime::provider::{Change, OpContext, Provider, field};
-use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::redis::RedisProvider;
 use orch_stdlib::Value;
 
@@ -21,29 +20,6 @@ macro_rules! server_or_skip {
             None => return,
         }
     };
-}
-
-fn s(text: &str) -> Value {
-    Value::string(text)
-}
-
-fn list(items: &[&str]) -> Value {
-    Value::list(items.iter().map(|item| s(item)).collect())
-}
-
-/// A configuration of `kind`: the schema's defaults, then `fields`.
-fn config(kind: &str, fields: &[(&str, Value)]) -> Value {
-    let schema = lookup_kind(kind).expect("a redis kind");
-    let mut entries: BTreeMap<_, _> =
-        schema.fields.iter().filter_map(|f| Some((f.name.into(), f.default.clone()?))).collect();
-    for (name, value) in fields {
-        entries.insert((*name).into(), value.clone());
-    }
-    Value::map(entries)
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}_{:08x}", rand::random::<u32>())
 }
 
 fn ctx() -> OpContext {

@@ -448,6 +448,11 @@ impl Provider for MysqlProvider {
         .await
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        // Every kind of this provider is looked up by its id.
+        self.schema(kind).is_none().then(|| format!("the mysql provider has no kind {kind}"))
+    }
+
     async fn import(
         &self,
         ctx: &OpContext,

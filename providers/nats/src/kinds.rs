@@ -125,8 +125,10 @@ fn consumer() -> KindSchema {
                 one_of(ACK_POLICY),
                 Value::string("explicit"),
                 "How messages are acknowledged: `explicit` (each one), `all` (one \
-                 acknowledges those before it) or `none`.",
-            ),
+                 acknowledges those before it) or `none`. JetStream cannot change it in \
+                 place, so a change replaces the consumer.",
+            )
+            .forcing_replacement(),
             FieldSchema::defaulted(
                 "deliver_policy",
                 one_of(DELIVER_POLICY),

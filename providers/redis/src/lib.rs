@@ -321,6 +321,11 @@ impl Provider for RedisProvider {
         .await
     }
 
+    fn import_refusal(&self, kind: &str) -> Option<String> {
+        // Every kind of this provider is looked up by its id.
+        self.schema(kind).is_none().then(|| format!("the redis provider has no kind {kind}"))
+    }
+
     async fn import(
         &self,
         ctx: &OpContext,

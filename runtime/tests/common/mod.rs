@@ -7,3 +7,4 @@ pub(crate) mod nats;
 pub(crate) mod pg;
 pub(crate) mod rabbitmq;
 pub(crate) mod redis;
+pub(crate) mod values;

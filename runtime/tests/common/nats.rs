@@ -31,8 +31,17 @@ pub(crate) fn server() -> Option<String> {
         let probe = url.clone();
         std::thread::spawn(move || {
             block_on(async move {
+                // The account's JetStream information, as plain JSON: the
+                // typed reply of the client differs between server versions.
                 let js = connect(&probe).await?;
-                js.query_account().await.map(drop).map_err(|error| error.to_string())
+                let reply: serde_json::Value = js
+                    .request("INFO".to_string(), &serde_json::json!({}))
+                    .await
+                    .map_err(|error| error.to_string())?;
+                match reply.get("error") {
+                    Some(error) => Err(format!("JetStream: {error}")),
+                    None => Ok(()),
+                }
             })
         })
         .join()
