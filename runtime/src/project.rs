@@ -181,19 +181,26 @@ impl Project {
     /// Diagnostics are in [`Project::errors`]; only a root that cannot be
     /// read at all is an error here.
     pub fn load(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
-        Project::load_with(request, sources, PluginSchemas::Fetch)
+        Project::load_with(request, sources, PluginSchemas::Fetch, false)
     }
 
     /// Like [`Project::load`], but plugin schemas come from the cache only:
     /// no plugin is started.
     pub fn load_offline(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
-        Project::load_with(request, sources, PluginSchemas::CacheOnly)
+        Project::load_with(request, sources, PluginSchemas::CacheOnly, false)
+    }
+
+    /// [`Project::load`] with the test files of the root module (see
+    /// `orch_compiler::Options::tests`): what `orchc test` runs.
+    pub fn load_with_tests(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
+        Project::load_with(request, sources, PluginSchemas::Fetch, true)
     }
 
     fn load_with(
         request: LoadRequest,
         sources: Sources,
         plugins: PluginSchemas,
+        tests: bool,
     ) -> Result<Project, RunError> {
         let root_path = request.root.to_string_lossy().into_owned();
         let base_dir = root_folder(&request.root);
@@ -205,6 +212,7 @@ impl Project {
             request.param_origins,
             request.policy_files,
             plugins,
+            tests,
         )
     }
 
@@ -227,6 +235,7 @@ impl Project {
             origins,
             policy_files,
             PluginSchemas::Fetch,
+            false,
         )
     }
 
@@ -238,12 +247,14 @@ impl Project {
         param_origins: HashMap<String, ParamOrigin>,
         policy_files: Vec<String>,
         plugins: PluginSchemas,
+        tests: bool,
     ) -> Result<Project, RunError> {
         let options = orch_compiler::Options {
             params: params.clone(),
             param_origins,
             policy_files,
             evaluate: false,
+            tests,
         };
         let mut analysis =
             orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
