@@ -20,6 +20,7 @@ use orch_compiler::eval::{self, Instance, ParamInput, Resolver};
 use orch_lang::ast::{self, BinaryOp, ExprKind, FieldKey, ItemKind};
 use orch_lang::{Diagnostic, FileId, Span};
 use orch_stdlib::kinds::KindSchema;
+use orch_stdlib::kinds::plugins::intern;
 use orch_stdlib::{Ty, Value, lookup_kind};
 
 use crate::apply::{ApplyOptions, Interrupts};
@@ -398,7 +399,8 @@ fn run_test(
                 Err(message) => return Outcome::Error(vec![message]),
             }
         } else if errors.is_empty() {
-            let providers = mock_providers(&project, file);
+            let mocks = mocks(&project, file);
+            let providers = mock_providers(&project, &mocks);
             let mut loaded = Loaded { state: State::new(), interrupted: Vec::new(), created: true };
             let prepared = runtime.block_on(prepare(&config, &mut loaded, &providers, false, 4));
             let (plan, evaluation) =
@@ -406,7 +408,17 @@ fn run_test(
             errors.extend(plan.errors.iter().cloned());
             errors.extend(evaluation.diagnostics.iter().filter(|d| d.is_error()).cloned());
             for instance in &evaluation.instances {
-                planned.insert(instance.address.clone(), instance.resolved.clone());
+                let mut value = instance.resolved.clone();
+                // A look-up the plan defers to the apply (it waits for a
+                // resource being created) is answered by its mock now.
+                if instance.kind == orch_compiler::model::DeclKind::Data && !value.is_known() {
+                    let config = match value {
+                        Value::Map(_) => value,
+                        _ => instance.value.clone(),
+                    };
+                    value = complete(&mocks, &instance.resource_kind, config);
+                }
+                planned.insert(instance.address.clone(), value);
             }
         }
     }
@@ -589,26 +601,30 @@ pub struct MockProvider {
 }
 
 impl MockProvider {
-    /// `value` with every unknown or missing output of `kind` set from the
-    /// mocks, else a placeholder.
     fn complete(&self, kind: &str, value: Value) -> Value {
-        let Some(schema) = self.schema(kind) else { return value };
-        let mut entries = match value {
-            Value::Map(entries) => (*entries).clone(),
-            _ => BTreeMap::new(),
-        };
-        let mocked = self.mocks.get(kind);
-        for output in schema.outputs() {
-            let known = entries.get(output.name).is_some_and(|v| v.is_known() && *v != Value::None);
-            if let Some(value) = mocked.and_then(|m| m.get(output.name)) {
-                entries.insert(output.name.into(), value.clone());
-            } else if !known {
-                entries.insert(output.name.into(), placeholder(&output.ty));
-            }
-        }
-        let value = Value::map(entries);
-        crate::plan::mark_sensitive(kind, value)
+        complete(&self.mocks, kind, value)
     }
+}
+
+/// `value` with every unknown or missing output of `kind` set from the
+/// mocks, else a placeholder.
+fn complete(mocks: &Mocks, kind: &str, value: Value) -> Value {
+    let Some(schema) = lookup_kind(kind) else { return value };
+    let mut entries = match value {
+        Value::Map(entries) => (*entries).clone(),
+        _ => BTreeMap::new(),
+    };
+    let mocked = mocks.get(kind);
+    for output in schema.outputs() {
+        let known = entries.get(output.name).is_some_and(|v| v.is_known() && *v != Value::None);
+        if let Some(value) = mocked.and_then(|m| m.get(output.name)) {
+            entries.insert(output.name.into(), value.clone());
+        } else if !known {
+            entries.insert(output.name.into(), placeholder(&output.ty));
+        }
+    }
+    let value = Value::map(entries);
+    crate::plan::mark_sensitive(kind, value)
 }
 
 /// A deterministic value of type `ty`: empty, zero, false or none.
@@ -679,15 +695,58 @@ impl Provider for MockProvider {
     }
 }
 
-/// A mock of every built-in provider, and of each aliased `provider`
-/// block of the module.
-fn mock_providers(project: &Project, file: FileId) -> Providers {
-    let mocks = mocks(project, file);
+/// A plugin provider in a plan test: the schemas of its kinds (as the
+/// plugin gave them, cached) and the default planning. Its process is not
+/// started.
+struct PluginKinds {
+    name: &'static str,
+}
+
+#[async_trait]
+impl Provider for PluginKinds {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn read(
+        &self,
+        _ctx: &OpContext,
+        _kind: &str,
+        _prior: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        Ok(None)
+    }
+
+    async fn apply(
+        &self,
+        ctx: &OpContext,
+        _kind: &str,
+        _change: provider::Change<'_>,
+    ) -> Result<Option<Value>, ProviderError> {
+        Err(ProviderError::new(format!("{}: a plan test applies nothing", ctx.address)))
+    }
+}
+
+/// A mock of every built-in provider, of every plugin provider, and of
+/// each aliased `provider` block of the module.
+fn mock_providers(project: &Project, mocks: &Mocks) -> Providers {
+    let plugins = crate::plugin::specs(&project.analysis);
     let mock = |name: &str| -> Option<Arc<dyn Provider>> {
-        Some(Arc::new(MockProvider { real: providers::builtin(name)?, mocks: mocks.clone() }))
+        let real: Box<dyn Provider> = match providers::builtin(name) {
+            Some(real) => real,
+            None => {
+                let spec = plugins.iter().find(|spec| spec.name == name)?;
+                Box::new(PluginKinds { name: intern(&spec.name) })
+            }
+        };
+        Some(Arc::new(MockProvider { real, mocks: mocks.clone() }))
     };
     let mut map: HashMap<String, Arc<dyn Provider>> = HashMap::new();
-    for name in providers::BUILTIN {
+    let names = providers::BUILTIN
+        .iter()
+        .copied()
+        .chain(plugins.iter().filter(|spec| spec.alias.is_none()).map(|spec| spec.name.as_str()));
+    for name in names {
         if let Some(provider) = mock(name) {
             map.insert(name.to_string(), provider);
         }
