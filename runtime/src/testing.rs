@@ -25,6 +25,7 @@ use orch_stdlib::{Ty, Value, lookup_kind};
 
 use crate::apply::{ApplyOptions, Interrupts};
 use crate::engine::{Providers, plan_apply, prepare};
+use crate::error::RunError;
 use crate::events::Collect;
 use crate::location::StateLocation;
 use crate::plan::PlanKind;
@@ -221,15 +222,23 @@ fn apply_test(
     applied.vars = Some(project.params.clone());
     runtime.block_on(async {
         let state = state_location(&dir).open().await.map_err(|e| e.to_string())?;
-        let mut session =
-            Session::start(project, state, "apply", std::time::Duration::from_secs(60))
-                .await
-                .map_err(|e| e.to_string())?;
+        let started =
+            Session::start(project, state, "apply", std::time::Duration::from_secs(60)).await;
+        let mut session = match started {
+            Ok(session) => session,
+            // The module's own errors (a provider block, a policy) are
+            // what `expect_errors` matches.
+            Err(RunError::Diagnostics(errors)) => return Ok((errors, HashMap::new())),
+            Err(error) => return Err(error.to_string()),
+        };
         let plan = match session.plan(&PlanOptions::default()).await {
             Ok(plan) => plan,
             Err(error) => {
                 session.close().await;
-                return Err(error.to_string());
+                return match error {
+                    RunError::Diagnostics(errors) => Ok((errors, HashMap::new())),
+                    error => Err(error.to_string()),
+                };
             }
         };
         let mut errors = plan.errors.clone();
