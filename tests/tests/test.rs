@@ -12,9 +12,11 @@
 //! - `//~ error: TEXT`: it cannot run, with TEXT in one of its messages.
 //!
 //! A test without an expectation, or an expectation without a test, fails
-//! the case. Cases whose name starts with `apply_` apply real files in the
-//! case folder (`out-apply/`) and must leave nothing behind: the temporary
-//! state is destroyed after the file's last test, also when one fails.
+//! the case. Cases whose name starts with `apply_` apply real files: they
+//! run in a temporary copy of the case folder, which must hold nothing
+//! but the copied sources afterwards (no `out-apply/`, no `.orch/`): the
+//! temporary state is destroyed after the file's last test, also when one
+//! fails, and with it every file the tests made.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,7 +131,65 @@ fn line_of(location: &str) -> Option<usize> {
     location.rsplit(':').nth(1)?.parse().ok()
 }
 
-fn run(dir: &Path) -> Result<(), Failed> {
+fn run(case: &Path) -> Result<(), Failed> {
+    let name = case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if !name.starts_with("apply_") {
+        return run_in(case);
+    }
+    let copy = tempfile::Builder::new()
+        .prefix("orch-test-case-")
+        .tempdir()
+        .map_err(|e| format!("a temporary folder: {e}"))?;
+    let dir = copy.path().join(&name);
+    copy_folder(case, &dir).map_err(|e| format!("copying {}: {e}", case.display()))?;
+    let result = run_in(&dir);
+    let mut left = Vec::new();
+    list(&dir, &dir, &mut left);
+    left.retain(|path| !path.ends_with(".orch"));
+    if !left.is_empty() {
+        let mut message = result.err().map(|e| format!("{e:?}\n")).unwrap_or_default();
+        message.push_str(&format!(
+            "left behind (the temporary state was not destroyed): {}",
+            left.join(", ")
+        ));
+        return Err(message.into());
+    }
+    result
+}
+
+fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_folder(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every file and empty folder under `dir`, relative to `base`.
+fn list(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut empty = true;
+    for entry in entries.filter_map(Result::ok) {
+        empty = false;
+        let path = entry.path();
+        if path.is_dir() {
+            list(base, &path, out);
+        } else {
+            out.push(path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned());
+        }
+    }
+    if empty && dir != base {
+        out.push(format!("{}/", dir.strip_prefix(base).unwrap_or(dir).display()));
+    }
+}
+
+fn run_in(dir: &Path) -> Result<(), Failed> {
     let mut files = Vec::new();
     test_files(dir, &mut files);
     if files.is_empty() {
@@ -175,16 +235,6 @@ fn run(dir: &Path) -> Result<(), Failed> {
         }
         for name in expected.keys() {
             problems.push(format!("`{name}`: expected an outcome, but the test did not run"));
-        }
-    }
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if name.starts_with("apply_") {
-        for left in ["out-apply", ".orch"] {
-            if dir.join(left).exists() {
-                problems.push(format!(
-                    "`{left}` is left behind: the temporary state was not destroyed"
-                ));
-            }
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n").into()) }
