@@ -80,12 +80,14 @@ pub struct FileResult {
     pub tests: Vec<TestResult>,
 }
 
-/// The test files of the modules below `path` (a test file itself, a
-/// module folder, or any folder), sorted. `files` are the files found
-/// under it, as the compiler names paths.
+/// The test files among `files` (those found below the paths `orchc test`
+/// was given), as the compiler names paths (`.` and `..` resolved), sorted.
 pub fn discover(files: &[String]) -> Vec<String> {
-    let mut tests: Vec<String> =
-        files.iter().filter(|path| orch_compiler::db::is_test_file_name(path)).cloned().collect();
+    let mut tests: Vec<String> = files
+        .iter()
+        .filter(|path| orch_compiler::db::is_test_file_name(path))
+        .map(|path| orch_compiler::db::join_path("", path))
+        .collect();
     tests.sort();
     tests.dedup();
     tests
