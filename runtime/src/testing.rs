@@ -778,3 +778,44 @@ fn mock_providers(project: &Project, mocks: &Mocks) -> Providers {
 pub fn is_test_file(path: &Path) -> bool {
     path.to_string_lossy().ends_with(".test.orch")
 }
+
+#[cfg(test)]
+mod tests {
+    use orch_lang::diagnostic::codes;
+
+    use super::*;
+
+    #[test]
+    fn placeholders_are_the_empty_value_of_each_type() {
+        assert_eq!(placeholder(&Ty::String), Value::String("".into()));
+        assert_eq!(placeholder(&Ty::Int), Value::Int(0));
+        assert_eq!(placeholder(&Ty::Bool), Value::Bool(false));
+        assert_eq!(placeholder(&Ty::list(Ty::Int)), Value::list(Vec::new()));
+        assert_eq!(placeholder(&Ty::optional(Ty::Int)), Value::None);
+        assert_eq!(placeholder(&Ty::secret(Ty::String)), Value::secret(Value::String("".into())));
+    }
+
+    #[test]
+    fn an_expected_error_matches_its_code_or_a_piece_of_its_message() {
+        let diagnostic = Diagnostic::new(
+            &codes::E0801,
+            Span::default(),
+            "replicas must be positive".to_string(),
+        );
+        assert!(matches_error(&diagnostic, "E0801"));
+        assert!(matches_error(&diagnostic, "e0801"));
+        assert!(matches_error(&diagnostic, "must be positive"));
+        assert!(!matches_error(&diagnostic, "E0802"));
+        assert!(!matches_error(&diagnostic, "Must Be Positive"));
+    }
+
+    #[test]
+    fn secrets_and_unknowns_are_never_shown() {
+        let secret = Value::secret(Value::String("hunter2".into()));
+        assert_eq!(show(&secret), "(secret)");
+        assert_eq!(show(&Value::Unknown), "(known after apply)");
+        assert_eq!(show(&Value::String("a".into())), "\"a\"");
+        let nested = Value::list(vec![secret]);
+        assert!(!show(&nested).contains("hunter2"), "{}", show(&nested));
+    }
+}
