@@ -774,11 +774,6 @@ fn mock_providers(project: &Project, mocks: &Mocks) -> Providers {
     Providers::from_map(map)
 }
 
-/// Whether `path` is a test file.
-pub fn is_test_file(path: &Path) -> bool {
-    path.to_string_lossy().ends_with(".test.orch")
-}
-
 #[cfg(test)]
 mod tests {
     use orch_lang::diagnostic::codes;
