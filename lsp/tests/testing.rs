@@ -83,3 +83,21 @@ async fn mistakes_in_a_test_file_are_reported_in_it() {
     assert!(codes.contains(&"E0101"), "an unknown name: {diagnostics:?}");
     assert!(codes.contains(&"E1101"), "a bad command: {diagnostics:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outline_of_a_test_file_lists_its_mocks_and_tests() {
+    let client = start().await;
+    let symbols = client
+        .request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri_of("main.test.orch") } }),
+        )
+        .await
+        .expect("document symbols");
+    let names: Vec<&str> =
+        symbols.as_array().expect("a list").iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["mock fs.file", "test three_replicas"], "{symbols}");
+    let test = &symbols[1];
+    // The test's entry stands on its name.
+    assert_eq!(test["selectionRange"]["start"], json!({ "line": 4, "character": 5 }), "{test}");
+}
