@@ -688,7 +688,7 @@ impl<'r> Executor<'r> {
             if matches!(step, Step::Create | Step::Update)
                 && !inputs_known(&node.change.kind, &node.change.config)
             {
-                let schema = orch_stdlib::lookup_kind(&node.change.kind);
+                let schema = orch_providers::lookup_kind(&node.change.kind);
                 let missing = unknown_inputs(&provider::inputs_of(schema, &node.change.config));
                 let message = format!(
                     "a value it needs is still unknown after its dependencies were applied{}",

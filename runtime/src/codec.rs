@@ -31,7 +31,7 @@ pub enum Secrets<'a> {
 }
 
 /// The text shown in place of a secret.
-pub const REDACTED: &str = "(secret)";
+pub use orch_provider::REDACTED;
 
 /// The JSON form of a value.
 pub fn encode(value: &Value, secrets: &Secrets<'_>) -> Result<Json, String> {

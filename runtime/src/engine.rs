@@ -10,8 +10,9 @@ use orch_compiler::model::DeclKind;
 use orch_compiler::{Analysis, SourceDb};
 use orch_lang::diagnostic::codes;
 use orch_lang::{FileId, LineIndex, Span};
+use orch_providers::lookup_kind;
+use orch_stdlib::Value;
 use orch_stdlib::kinds::provider_of;
-use orch_stdlib::{Value, lookup_kind};
 use tokio::task::JoinSet;
 
 use orch_lang::Diagnostic;
@@ -113,9 +114,10 @@ impl Providers {
                 None => Diagnostic::detached(&codes::E0904, message, format!("provider {name}")),
             }
         };
-        for name in providers::BUILTIN {
-            let mut provider = providers::builtin(name).expect("a built-in provider");
-            let block = blocks.iter().find(|b| b.name == *name && b.alias.is_none());
+        for builtin in providers::BUILTIN {
+            let name = builtin.name;
+            let mut provider = (builtin.new)();
+            let block = blocks.iter().find(|b| b.name == name && b.alias.is_none());
             let config = block.map_or_else(|| Value::map(BTreeMap::new()), |b| b.config.clone());
             let started = std::time::Instant::now();
             let result = provider.configure(&config).await;
@@ -259,7 +261,10 @@ impl Providers {
 
 fn unknown_provider(block: &ProviderBlock) -> Diagnostic {
     Diagnostic::new(&codes::E0904, block.span, format!("there is no provider `{}`", block.name))
-        .with_help(format!("the built-in providers are {}", providers::BUILTIN.join(", ")))
+        .with_help(format!(
+            "the built-in providers are {}",
+            providers::builtin_names().collect::<Vec<_>>().join(", ")
+        ))
 }
 
 /// Runs a future on the runtime's worker threads and waits for it from

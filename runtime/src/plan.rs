@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use orch_compiler::eval::{InstanceOptions, InstanceRef};
 use orch_lang::{Diagnostic, Span};
+use orch_providers::lookup_kind;
+use orch_stdlib::Value;
 use orch_stdlib::kinds::KindSchema;
-use orch_stdlib::{Value, lookup_kind};
 use serde::Serialize;
 
 use crate::provider::field;

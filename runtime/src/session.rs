@@ -356,7 +356,7 @@ fn stores_secret(kind: &str, value: &Value) -> bool {
     }
     // A sensitive output the provider computes on apply (a generated
     // password) is a secret once known.
-    let (Some(schema), Value::Map(fields)) = (orch_stdlib::lookup_kind(kind), value) else {
+    let (Some(schema), Value::Map(fields)) = (orch_providers::lookup_kind(kind), value) else {
         return false;
     };
     schema.fields.iter().any(|f| f.sensitive && matches!(fields.get(f.name), Some(Value::Unknown)))

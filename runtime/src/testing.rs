@@ -19,9 +19,10 @@ use orch_compiler::check::testing::TestCommand;
 use orch_compiler::eval::{self, Instance, ParamInput, Resolver};
 use orch_lang::ast::{self, BinaryOp, ExprKind, FieldKey, ItemKind};
 use orch_lang::{Diagnostic, FileId, Span};
+use orch_providers::lookup_kind;
+use orch_providers::plugins::intern;
 use orch_stdlib::kinds::KindSchema;
-use orch_stdlib::kinds::plugins::intern;
-use orch_stdlib::{Ty, Value, lookup_kind};
+use orch_stdlib::{Ty, Value};
 
 use crate::apply::{ApplyOptions, Interrupts};
 use crate::engine::{Providers, plan_apply, prepare};
@@ -719,6 +720,10 @@ impl Provider for PluginKinds {
         self.name
     }
 
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        lookup_kind(kind).filter(|k| k.provider() == self.name)
+    }
+
     async fn read(
         &self,
         _ctx: &OpContext,
@@ -753,10 +758,8 @@ fn mock_providers(project: &Project, mocks: &Mocks) -> Providers {
         Some(Arc::new(MockProvider { real, mocks: mocks.clone() }))
     };
     let mut map: HashMap<String, Arc<dyn Provider>> = HashMap::new();
-    let names = providers::BUILTIN
-        .iter()
-        .copied()
-        .chain(plugins.iter().filter(|spec| spec.alias.is_none()).map(|spec| spec.name.as_str()));
+    let mut names: Vec<&str> = providers::builtin_names().collect();
+    names.extend(plugins.iter().filter(|spec| spec.alias.is_none()).map(|spec| spec.name.as_str()));
     for name in names {
         if let Some(provider) = mock(name) {
             map.insert(name.to_string(), provider);

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use orch_runtime::children;
 use orch_runtime::provider::{Change, OpContext, field};
 use orch_runtime::providers::builtin;
-use orch_stdlib::{Value, lookup_kind};
+use orch_runtime::providers::lookup_kind;
+use orch_stdlib::Value;
 
 fn config(create: &str) -> Value {
     let schema = lookup_kind("exec.run").expect("a known kind");

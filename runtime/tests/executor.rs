@@ -17,7 +17,7 @@ use orch_runtime::project::Project;
 use orch_runtime::provider::{Change, OpContext, Provider, ProviderError, field, inputs_of};
 use orch_runtime::state::local::LocalBackend;
 use orch_runtime::state::{Backend, Operation};
-use orch_stdlib::Value;
+use orch_stdlib::{KindSchema, Value};
 
 /// One call the fake provider served.
 #[derive(Debug, Clone)]
@@ -52,6 +52,10 @@ impl Fake {
 impl Provider for Fake {
     fn name(&self) -> &'static str {
         "exec"
+    }
+
+    fn schema(&self, kind: &str) -> Option<&'static KindSchema> {
+        orch_runtime::providers::exec::PROVIDER.kinds.get(kind)
     }
 
     async fn read(

@@ -9,8 +9,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use orch_runtime::provider::{Change, OpContext, Planned, Provider, ProviderError, field};
+use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::pg::PgProvider;
-use orch_stdlib::{Value, lookup_kind};
+use orch_stdlib::Value;
 use tokio_postgres::{Client, NoTls};
 
 /// The test server's URL, or returns from the test when told to skip.

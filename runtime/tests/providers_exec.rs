@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use orch_runtime::provider::{Change, OpContext, Provider, field};
 use orch_runtime::providers::builtin;
-use orch_stdlib::{Value, lookup_kind};
+use orch_runtime::providers::lookup_kind;
+use orch_stdlib::Value;
 
 /// A configuration of `exec.run`: the schema's defaults, then `fields`.
 fn config(fields: &[(&str, Value)]) -> Value {

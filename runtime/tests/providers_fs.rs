@@ -9,8 +9,9 @@ use std::path::Path;
 
 use orch_runtime::provider::{Change, OpContext, Provider, field};
 use orch_runtime::providers::builtin;
+use orch_runtime::providers::lookup_kind;
+use orch_stdlib::Value;
 use orch_stdlib::functions::sha256_hex;
-use orch_stdlib::{Value, lookup_kind};
 
 /// A configuration of `kind`: the schema's defaults, then `fields`.
 fn config(kind: &str, fields: &[(&str, Value)]) -> Value {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use orch_runtime::provider::{Change, OpContext, Provider, ProviderError, field};
 use orch_runtime::providers::builtin;
-use orch_stdlib::{Value, lookup_kind};
+use orch_runtime::providers::lookup_kind;
+use orch_stdlib::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

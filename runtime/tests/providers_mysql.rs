@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 
 use common::mysql::Server;
 use orch_runtime::provider::{Change, OpContext, Provider, field};
+use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::mysql::MysqlProvider;
-use orch_stdlib::{Value, lookup_kind};
+use orch_stdlib::Value;
 
 /// The test server, or returns from the test when told to skip.
 macro_rules! server_or_skip {

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use common::rabbitmq::{Rabbit, encode, unique};
 use orch_runtime::provider::{Change, OpContext, Provider, ProviderError, field};
+use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::rabbitmq::RabbitMqProvider;
-use orch_stdlib::{Value, lookup_kind};
+use orch_stdlib::Value;
 use serde_json::json;
 
 macro_rules! server_or_skip {

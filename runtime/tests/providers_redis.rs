@@ -10,8 +10,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use orch_runtime::provider::{Change, OpContext, Provider, field};
+use orch_runtime::providers::lookup_kind;
 use orch_runtime::providers::redis::RedisProvider;
-use orch_stdlib::{Value, lookup_kind};
+use orch_stdlib::Value;
 
 macro_rules! server_or_skip {
     () => {

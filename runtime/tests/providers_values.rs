@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use orch_runtime::provider::{Change, OpContext, Provider, field};
 use orch_runtime::providers::builtin;
-use orch_stdlib::{Value, lookup_kind};
+use orch_runtime::providers::lookup_kind;
+use orch_stdlib::Value;
 
 /// A configuration of `kind`: the schema's defaults, then `fields`.
 fn config(kind: &str, fields: &[(&str, Value)]) -> Value {

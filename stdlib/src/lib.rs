@@ -13,6 +13,6 @@ pub mod ty;
 pub mod value;
 
 pub use functions::{BuiltinError, Function, Host, lookup_function};
-pub use kinds::{FieldSchema, KindSchema, lookup_kind};
+pub use kinds::{FieldSchema, KindSchema};
 pub use ty::{FieldTy, RecordTy, Ty};
 pub use value::Value;

@@ -35,9 +35,10 @@ use orch_runtime::plan::{Action, Change, Plan, differs, join_reasons};
 use orch_runtime::project::{LoadRequest, Project, Sources};
 use orch_runtime::provider::{self, OpContext, Planned, Provider, ProviderError};
 use orch_runtime::providers;
+use orch_runtime::providers::lookup_kind;
 use orch_runtime::state::{InstanceState, Loaded, State};
+use orch_stdlib::Value;
 use orch_stdlib::kinds::{KindSchema, provider_of};
-use orch_stdlib::{Value, lookup_kind};
 use orch_tests::repo_root;
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -372,7 +373,7 @@ fn fakes(
         })
     };
     let mut map: HashMap<String, Arc<dyn Provider>> =
-        providers::BUILTIN.iter().map(|name| (name.to_string(), fake(name))).collect();
+        providers::builtin_names().map(|name| (name.to_string(), fake(name))).collect();
     for block in blocks {
         if let Some(alias) = &block.alias
             && providers::builtin(&block.name).is_some()

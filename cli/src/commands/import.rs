@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use orch_runtime::error::RunError;
 use orch_runtime::location::StateLocation;
 use orch_runtime::plan::StateImport;
+use orch_runtime::providers::lookup_kind;
 use orch_runtime::session::Session;
-use orch_stdlib::{Value, lookup_kind};
+use orch_stdlib::Value;
 
 use crate::Outcome;
 use crate::commands::apply::load_project;

@@ -74,7 +74,7 @@ pub(crate) fn show_field(kind: &str, field: &str, value: &Value) -> String {
 }
 
 fn display_of(kind: &str, field: &str) -> FieldDisplay {
-    orch_stdlib::lookup_kind(kind)
+    orch_runtime::providers::lookup_kind(kind)
         .and_then(|schema| schema.field(field))
         .map_or(FieldDisplay::Plain, |schema| schema.display)
 }

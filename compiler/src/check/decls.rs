@@ -3,7 +3,8 @@
 use orch_lang::ast::{self, ExprKind, FieldKey, ItemKind};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId, Span};
-use orch_stdlib::{FieldTy, Ty, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::{FieldTy, Ty};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{Checker, Phase, SecretSource, Typed, decorators, plan_time_diagnostic, types};
@@ -122,10 +123,8 @@ fn resource_body(
     let kind_name = resource.kind.to_dotted();
     let Some(kind) = lookup_kind(&kind_name) else {
         if super::plugins::is_declared_plugin(checker, orch_stdlib::kinds::provider_of(&kind_name))
-            && orch_stdlib::kinds::plugins::plugin_schema(orch_stdlib::kinds::provider_of(
-                &kind_name,
-            ))
-            .is_none_or(|s| !matches!(s, orch_stdlib::kinds::plugins::PluginSchema::Loaded(_)))
+            && orch_providers::plugins::plugin_schema(orch_stdlib::kinds::provider_of(&kind_name))
+                .is_none_or(|s| !matches!(s, orch_providers::plugins::PluginSchema::Loaded(_)))
         {
             // Reported once, on the `provider` block (E0310).
             for field in &resource.body.fields {
@@ -134,9 +133,10 @@ fn resource_body(
             return Typed::error();
         }
         // Built-in kinds, then those of the plugins' installed schemas.
-        let candidates: Vec<&str> = orch_stdlib::kinds::kinds()
+        let candidates: Vec<&str> = orch_providers::kinds()
             .iter()
-            .chain(orch_stdlib::kinds::plugins::plugin_kinds())
+            .copied()
+            .chain(orch_providers::plugins::plugin_kinds())
             .filter(|k| k.data == data)
             .map(|k| k.name)
             .collect();

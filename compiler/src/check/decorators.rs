@@ -4,7 +4,8 @@
 use orch_lang::ast::{self, ExprKind, ItemKind};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, Span};
-use orch_stdlib::{Ty, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::Ty;
 
 use super::Checker;
 use super::exprs::dotted_path;

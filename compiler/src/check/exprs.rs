@@ -4,7 +4,8 @@
 use orch_lang::ast::{self, BinaryOp, Expr, ExprKind, FieldKey, StrPart, UnaryOp};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId, Span};
-use orch_stdlib::{FieldTy, Ty, lookup_function, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::{FieldTy, Ty, lookup_function};
 use smol_str::SmolStr;
 
 use super::{Checker, KeyKind, LoopInfo, Phase, Resolved, SecretSource, Typed};
@@ -1171,7 +1172,7 @@ impl Checker<'_, '_> {
         match lookup_kind(&path) {
             Some(kind) => Typed::new(Ty::list(kind.instance_type())),
             None => {
-                let names = orch_stdlib::kinds::kinds().iter().map(|k| k.name);
+                let names = orch_providers::kinds().iter().map(|k| k.name);
                 let mut diagnostic = Diagnostic::new(
                     &codes::E0103,
                     arg.value.span,

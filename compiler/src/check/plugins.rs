@@ -5,7 +5,7 @@
 use orch_lang::ast::{self, FieldKey};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId};
-use orch_stdlib::kinds::plugins::{PluginSchema, SchemaProblem, plugin_schema};
+use orch_providers::plugins::{PluginSchema, SchemaProblem, plugin_schema};
 use orch_stdlib::{KindSchema, Ty};
 
 use super::Checker;

@@ -7,7 +7,8 @@
 use orch_lang::ast::{self, ExprKind, FieldKey, ItemKind};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId};
-use orch_stdlib::{Ty, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::Ty;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Checker;
@@ -253,8 +254,11 @@ impl Checker<'_, '_> {
         let Some(&scope) = self.model.module_scope.get(&file) else { return };
         let name = mock.kind.to_dotted();
         let Some(kind) = lookup_kind(&name) else {
-            let candidates: Vec<&str> = orch_stdlib::kinds::kinds()
+            // Built-in kinds, then those of the plugins' installed schemas.
+            let candidates: Vec<&str> = orch_providers::kinds()
                 .iter()
+                .copied()
+                .chain(orch_providers::plugins::plugin_kinds())
                 .filter(|k| k.data == mock.data)
                 .map(|k| k.name)
                 .collect();

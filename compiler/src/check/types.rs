@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use orch_lang::ast::{Ident, TypeExpr, TypeExprKind};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId};
-use orch_stdlib::{FieldTy, Ty, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::{FieldTy, Ty};
 use smol_str::SmolStr;
 
 use super::Checker;

@@ -606,7 +606,7 @@ impl Evaluator<'_, '_> {
             orch_stdlib::Ty::Record(record) => record
                 .name
                 .as_deref()
-                .and_then(orch_stdlib::lookup_kind)
+                .and_then(orch_providers::lookup_kind)
                 .and_then(|kind| kind.field(&name.name))
                 .map_or(orch_stdlib::kinds::FieldDisplay::Plain, |field| field.display),
             _ => orch_stdlib::kinds::FieldDisplay::Plain,

@@ -18,7 +18,8 @@ use std::rc::Rc;
 use orch_lang::ast::{self, ExprKind, FieldKey, ItemKind};
 use orch_lang::diagnostic::codes;
 use orch_lang::{Diagnostic, FileId, Span};
-use orch_stdlib::{Value, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::Value;
 use smol_str::SmolStr;
 
 use crate::check::{Checked, KeyKind};

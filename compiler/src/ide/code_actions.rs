@@ -16,7 +16,8 @@
 use orch_lang::ast::{self, Body, Expr, ExprKind, FieldKey, Ident, Item, ItemKind};
 use orch_lang::visit;
 use orch_lang::{FileId, Span};
-use orch_stdlib::{Ty, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::Ty;
 
 use crate::Analysis;
 use crate::model::DeclKind;

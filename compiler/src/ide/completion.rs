@@ -11,9 +11,10 @@
 use orch_lang::ast::ItemKind;
 use orch_lang::token::Token;
 use orch_lang::{FileId, Span, lex};
+use orch_providers::kinds;
+use orch_providers::lookup_kind;
+use orch_stdlib::Ty;
 use orch_stdlib::functions::functions;
-use orch_stdlib::kinds::kinds;
-use orch_stdlib::{Ty, lookup_kind};
 
 use super::scope::{local_bindings, module_decl, target_file, visible_decls};
 use crate::Analysis;

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use orch_lang::ast::{ExprKind, FieldKey, Item, ItemKind};
 use orch_lang::{FileId, Span};
-use orch_stdlib::{FieldSchema, KindSchema, Ty, lookup_function, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::{FieldSchema, KindSchema, Ty, lookup_function};
 
 use super::locate::{Found, find};
 use super::scope::{decl_named_at, module_decl, resolved, target_file};

@@ -17,7 +17,8 @@ use orch_lang::ast::{
 };
 use orch_lang::visit::{self, Visitor};
 use orch_lang::{FileId, LineIndex, Span};
-use orch_stdlib::{RecordTy, Ty, lookup_function, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::{RecordTy, Ty, lookup_function};
 use smol_str::SmolStr;
 
 use super::bindings::{Meaning, file_names};

@@ -45,7 +45,8 @@ use orch_lang::ast::{
 use orch_lang::token::{CommentKind, Token};
 use orch_lang::visit::{self, LoopSite, Visitor};
 use orch_lang::{FileId, Span};
-use orch_stdlib::{lookup_function, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_stdlib::lookup_function;
 
 use crate::Analysis;
 use crate::decorator::DecoratorKind;

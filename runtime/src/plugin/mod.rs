@@ -24,10 +24,9 @@ use async_trait::async_trait;
 use orch_compiler::Analysis;
 use orch_compiler::db::parent_folder;
 use orch_lang::Span;
-use orch_stdlib::kinds::plugins::{
-    PluginSchema, SchemaProblem, install_plugin, intern, plugin_schema,
-};
-use orch_stdlib::{KindSchema, Value, lookup_kind};
+use orch_providers::lookup_kind;
+use orch_providers::plugins::{PluginSchema, SchemaProblem, install_plugin, intern, plugin_schema};
+use orch_stdlib::{KindSchema, Value};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
@@ -230,7 +229,7 @@ pub fn prepare(analysis: &Analysis, base_dir: &Path) -> bool {
 pub struct Fetched {
     pub name: String,
     pub cache: PathBuf,
-    pub schema: Arc<orch_stdlib::kinds::plugins::LoadedSchema>,
+    pub schema: Arc<orch_providers::plugins::LoadedSchema>,
 }
 
 /// Starts every plugin `analysis` declares, asks it for its schema, writes

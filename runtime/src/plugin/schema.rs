@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use orch_lang::FileId;
 use orch_lang::ast::{ItemKind, TypeExpr, TypeExprKind};
-use orch_stdlib::kinds::plugins::{LoadedSchema, intern};
+use orch_providers::plugins::{LoadedSchema, intern};
 use orch_stdlib::kinds::{FieldDisplay, FieldSchema, KindSchema};
 use orch_stdlib::{FieldTy, Ty};
 use serde::{Deserialize, Serialize};

@@ -194,17 +194,7 @@ impl LockInfo {
     }
 }
 
-/// Who runs this process: the name of its user id in the system's user
-/// database, else `$USER` or `$LOGNAME`, else `uid N` (a user id with no
-/// name, as in some containers). Never a made-up `unknown`.
-pub fn current_user() -> String {
-    uzers::get_current_username()
-        .map(|name| name.to_string_lossy().into_owned())
-        .filter(|name| !name.is_empty())
-        .or_else(|| std::env::var("USER").ok().filter(|name| !name.is_empty()))
-        .or_else(|| std::env::var("LOGNAME").ok().filter(|name| !name.is_empty()))
-        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
-}
+pub use orch_provider::current_user;
 
 impl std::fmt::Display for LockInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

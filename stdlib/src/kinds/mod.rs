@@ -1,28 +1,15 @@
-//! Resource and data kinds (LANGUAGE.md §7): each field's type, default,
-//! whether it is required, computed by the provider (`out`), forces
-//! replacement when changed, or is sensitive, and its documentation.
+//! The vocabulary of resource and data kinds (LANGUAGE.md §7): each
+//! field's type, default, whether it is required, computed by the provider
+//! (`out`), forces replacement when changed, or is sensitive, and its
+//! documentation.
 //!
-//! One file per provider: `core`, `env`, `exec`, `fs`, `http`, `mysql`,
-//! `nats`, `pg`, `rabbitmq`, `random`, `redis`. Fields keep the order in
-//! which they are documented (inputs
-//! first, required ones leading), which is the order hovers and help list
-//! them in.
-
-mod core;
-mod env;
-mod exec;
-mod fs;
-mod http;
-mod mysql;
-mod nats;
-mod pg;
-pub mod plugins;
-mod rabbitmq;
-mod random;
-mod redis;
+//! The kinds themselves live with their providers (`providers/<name>/src/
+//! kinds.rs`), and the registry that serves them, built-in and plugin kinds
+//! alike, is the `orch-providers` crate. Fields keep the order in which
+//! they are documented (inputs first, required ones leading), which is the
+//! order hovers and help list them in.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use crate::ty::{FieldTy, Ty};
 use crate::value::Value;
@@ -209,48 +196,12 @@ impl KindSchema {
     }
 }
 
-/// Every kind, sorted by name.
-pub fn kinds() -> &'static [KindSchema] {
-    static KINDS: OnceLock<Vec<KindSchema>> = OnceLock::new();
-    KINDS.get_or_init(all_kinds)
-}
-
-/// The kind `name`: a built-in one, or one of an installed plugin schema
-/// ([`plugins`]).
-pub fn lookup_kind(name: &str) -> Option<&'static KindSchema> {
-    kinds().iter().find(|k| k.name == name).or_else(|| plugins::lookup_plugin_kind(name))
-}
-
-fn all_kinds() -> Vec<KindSchema> {
-    let mut kinds: Vec<KindSchema> = [
-        core::kinds(),
-        env::kinds(),
-        exec::kinds(),
-        fs::kinds(),
-        http::kinds(),
-        mysql::kinds(),
-        nats::kinds(),
-        pg::kinds(),
-        rabbitmq::kinds(),
-        random::kinds(),
-        redis::kinds(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    kinds.sort_by_key(|kind| kind.name);
-    kinds
-}
-
 /// `{}`: the default of map fields.
-fn empty_map() -> Value {
+pub fn empty_map() -> Value {
     Value::map(BTreeMap::new())
 }
 
 /// `[]`: the default of list fields.
-fn empty_list() -> Value {
+pub fn empty_list() -> Value {
     Value::list(Vec::new())
 }
-
-#[cfg(test)]
-mod tests;
