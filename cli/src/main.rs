@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{apply, check, explain, fmt, graph, import, lsp, providers, state};
+use crate::commands::{apply, check, explain, fmt, graph, import, lsp, providers, state, test};
 
 /// The Orch infrastructure language: check, plan and apply `.orch` configurations.
 #[derive(Debug, Parser)]
@@ -90,6 +90,12 @@ enum Command {
   orchc output main.orch url              one output, raw, for scripts
   orchc output --json main.orch           every output as one JSON object")]
     Output(state::OutputArgs),
+    /// Run the tests of `*.test.orch` files against their modules.
+    #[command(after_help = "Examples:
+  orchc test                          every test file below the current folder
+  orchc test examples --filter prod   only the tests whose name contains `prod`
+  orchc test --format json            one JSON document, for scripts")]
+    Test(test::TestArgs),
     /// Print the documentation page of a diagnostic code.
     #[command(after_help = "Examples:
   orchc explain E0101                 the page of a code
@@ -218,6 +224,7 @@ fn run(command: Command) -> Outcome {
         Command::Import(args) => import::run(&args),
         Command::State(args) => state::state(&args),
         Command::Output(args) => state::output(&args),
+        Command::Test(args) => test::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Providers(args) => providers::run(&args),
         Command::Lsp(args) => lsp::run(&args),

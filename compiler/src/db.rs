@@ -29,6 +29,33 @@ pub fn is_module_file_name(name: &str) -> bool {
     name.ends_with(".orch") && !name.ends_with(".test.orch") && name != ".orch"
 }
 
+/// Whether `path` names a test file (`*.test.orch`).
+pub fn is_test_file_name(path: &str) -> bool {
+    path.ends_with(".test.orch")
+}
+
+/// The test files among `names` (of the folder `folder`), as paths, sorted.
+pub fn test_file_names(folder: &str, names: &[String]) -> Vec<String> {
+    let mut paths: Vec<String> = names
+        .iter()
+        .filter(|name| is_test_file_name(name))
+        .map(|name| join_child(folder, name))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The folder of the module a test file tests: its own folder, or the
+/// folder above when it stands in a `tests/` folder.
+pub fn tested_folder(path: &str) -> String {
+    let folder = parent_folder(path);
+    if Path::new(&folder).file_name().is_some_and(|name| name == "tests") {
+        return parent_folder(&folder);
+    }
+    folder
+}
+
 /// The files of the folder module at `folder` among `names` (what
 /// [`SourceDb::list_folder`] gave), as paths, sorted.
 pub fn module_file_names(folder: &str, names: &[String]) -> Vec<String> {

@@ -44,6 +44,12 @@ pub struct Options {
     /// Expand and evaluate each root configuration when the files have no
     /// errors.
     pub evaluate: bool,
+    /// Load the test files of every folder module with it (`*.test.orch`
+    /// in the folder and in its `tests/` folder), so that their `mock` and
+    /// `test` blocks are checked against the module; a test file given as
+    /// a root loads the module it tests. `check`, the language server and
+    /// `orchc test` set it; `plan` and `apply` do not.
+    pub tests: bool,
 }
 
 /// Everything the compiler found out about a set of files.
@@ -106,6 +112,17 @@ impl Analysis {
 }
 
 impl Analysis {
+    /// The parts of the analysis an evaluation reads.
+    pub fn parts<'e>(&'e self, db: &'e dyn SourceDb) -> eval::Parts<'e, 'e> {
+        eval::Parts {
+            files: &self.files,
+            model: self.model(),
+            checked: &self.checked,
+            graph: &self.graph,
+            db,
+        }
+    }
+
     /// Whether two files belong to one module (the same file, or two files
     /// of one folder module).
     pub fn same_module(&self, a: FileId, b: FileId) -> bool {
@@ -192,11 +209,25 @@ struct Loader<'a> {
     queue: Vec<FileId>,
     /// Folder modules by folder path.
     folders: HashMap<String, FileId>,
+    /// See [`Options::tests`].
+    tests: bool,
 }
 
 impl Loader<'_> {
     /// Loads the module at `path`; `Err` says why it cannot be read.
     fn load(&mut self, path: &str) -> Result<Loaded, String> {
+        if self.tests && db::is_test_file_name(path) {
+            let folder = db::tested_folder(path);
+            return match self.load(&folder)? {
+                Loaded::File(_) => Err(format!("`{folder}` is not a folder")),
+                loaded => {
+                    if self.files.find(path).is_none() {
+                        return Err(format!("`{folder}` has no test file `{path}`"));
+                    }
+                    Ok(loaded)
+                }
+            };
+        }
         if let Some(&module) = self.folders.get(path) {
             return Ok(Loaded::Folder(module));
         }
@@ -206,9 +237,16 @@ impl Loader<'_> {
         match self.db.list_folder(path) {
             Some(Err(message)) => Err(message),
             Some(Ok(names)) => {
-                let members = db::module_file_names(path, &names);
+                let mut members = db::module_file_names(path, &names);
                 if members.is_empty() {
                     return Err("the folder holds no `.orch` files".to_string());
+                }
+                if self.tests {
+                    members.extend(db::test_file_names(path, &names));
+                    let tests = db::join_child(path, "tests");
+                    if let Some(Ok(names)) = self.db.list_folder(&tests) {
+                        members.extend(db::test_file_names(&tests, &names));
+                    }
                 }
                 let mut ids = Vec::new();
                 for member in members {
@@ -272,6 +310,7 @@ pub fn analyze_with_cache(
         diagnostics: Vec::new(),
         queue: Vec::new(),
         folders: HashMap::new(),
+        tests: options.tests,
     };
     let mut links: Vec<Link> = Vec::new();
     let mut root_ids: Vec<Loaded> = Vec::new();

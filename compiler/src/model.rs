@@ -146,6 +146,12 @@ pub struct ModuleInfo<'a> {
     /// `moved`, `import` and `removed` blocks, in source order, with the
     /// scope each is written in (an `import` may stand in a `for`).
     pub lifecycle: Vec<(&'a ast::Lifecycle, ScopeId)>,
+    /// The `mock` blocks of the module's test files, with their file.
+    pub mocks: Vec<(FileId, &'a ast::Mock)>,
+    /// The `test` blocks of the module's test files, with their file, in
+    /// source order. Their assertions are not declarations: they run only
+    /// under `orchc test`.
+    pub tests: Vec<(FileId, &'a ast::Test)>,
 }
 
 /// The modules of the program, looked up by any of their files: a folder
@@ -516,7 +522,24 @@ impl<'a> Model<'a> {
                     module.lifecycle.push((block, scope));
                 }
             }
-            ItemKind::Error => {}
+            ItemKind::Mock(mock) => {
+                if in_block {
+                    return misplaced("a `mock`", mock.keyword, diagnostics);
+                }
+                if let Some(module) = self.modules.get_mut(&file) {
+                    module.mocks.push((file, mock));
+                }
+            }
+            ItemKind::Test(test) => {
+                if in_block {
+                    return misplaced("a `test`", test.keyword, diagnostics);
+                }
+                if let Some(module) = self.modules.get_mut(&file) {
+                    module.tests.push((file, test));
+                }
+            }
+            // Only a `test` block holds settings; the checker reads them.
+            ItemKind::Setting(_) | ItemKind::Error => {}
         }
     }
 

@@ -11,6 +11,11 @@
 //! `// fixed file: PATH` replaces that file for the fix only. Any other path
 //! is missing.
 //!
+//! The pages of the test-file codes (`E11xx`) show test files: their blocks
+//! are checked as `main.test.orch`, with the test files loaded
+//! (`Options::tests`), beside a module `main.orch` (`let n = 1` unless a
+//! `// file: main.orch` block gives it).
+//!
 //! Lexical and syntax pages are tested by `lang/tests/codes.rs`; evaluation
 //! and assertion pages (`E06xx`, `E08xx`, `W08xx`) by `tests/eval.rs`; runtime
 //! pages (`E09xx`) by the end-to-end tests of `orchc apply` in `cli/tests`.
@@ -58,8 +63,14 @@ fn orch_blocks(page: &str) -> Vec<String> {
     blocks
 }
 
-fn check(main: &str, extra: &HashMap<String, String>) -> Analysis {
+fn check(code: &Code, main: &str, extra: &HashMap<String, String>) -> Analysis {
     let mut files = extra.clone();
+    if code.code.starts_with("E11") {
+        files.insert("main.test.orch".to_string(), main.to_string());
+        files.entry("main.orch".to_string()).or_insert_with(|| "let n = 1\n".to_string());
+        let options = Options { tests: true, ..Options::default() };
+        return analyze(&Memory(files), &["main.test.orch".to_string()], &options);
+    }
     files.insert("main.orch".to_string(), main.to_string());
     analyze(&Memory(files), &["main.orch".to_string()], &Options::default())
 }
@@ -92,7 +103,7 @@ fn check_page(code: &Code) -> Result<(), String> {
         }
     }
 
-    let analysis = check(example, &extra);
+    let analysis = check(code, example, &extra);
     if !analysis.diagnostics.iter().any(|d| d.code.code == code.code) {
         return Err(format!(
             "the example does not produce {}: {:#?}",
@@ -104,7 +115,7 @@ fn check_page(code: &Code) -> Result<(), String> {
         return Err(format!("the example produces other errors too: {:#?}", describe(&analysis)));
     }
 
-    let analysis = check(fixed, &fixed_extra);
+    let analysis = check(code, fixed, &fixed_extra);
     if analysis.diagnostics.iter().any(|d| d.is_error() || d.code.code == code.code) {
         return Err(format!("the fix is not clean: {:#?}", describe(&analysis)));
     }

@@ -206,6 +206,7 @@ fn with_origins(vars: &[(&str, &str, ParamOrigin)]) -> Options {
         param_origins: vars.iter().map(|(k, _, o)| (k.to_string(), o.clone())).collect(),
         policy_files: Vec::new(),
         evaluate: true,
+        tests: false,
     }
 }
 

@@ -88,6 +88,14 @@ pub enum ItemKind {
     For(For),
     /// A `moved`, `import { }` or `removed` block (LANGUAGE.md §11).
     Lifecycle(Lifecycle),
+    /// `mock KIND { ... }` or `mock data KIND { ... }` in a test file
+    /// (LANGUAGE.md §12).
+    Mock(Mock),
+    /// `test NAME { ... }` in a test file.
+    Test(Test),
+    /// `NAME = EXPR` among the statements of a `test` block (`vars`,
+    /// `command`, `expect_errors`).
+    Setting(Field),
     /// A declaration that could not be parsed; a diagnostic was reported.
     Error,
 }
@@ -190,6 +198,27 @@ impl LifecycleKind {
             LifecycleKind::Removed => "removed",
         }
     }
+}
+
+/// `mock fs.file { sha256 = "0000" }`: what a mocked provider answers
+/// for every instance of `kind` (`data`: a data source's look-up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mock {
+    /// The `mock` keyword.
+    pub keyword: Span,
+    pub data: bool,
+    pub kind: Path,
+    pub body: Body,
+}
+
+/// `test NAME { vars = { ... }  assert ... }`: settings (`ItemKind::Setting`)
+/// and assertions, in source order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Test {
+    /// The `test` keyword.
+    pub keyword: Span,
+    pub name: Ident,
+    pub block: Block,
 }
 
 /// `if c { } else if d { } else { }`.

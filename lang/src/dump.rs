@@ -110,6 +110,11 @@ impl Dumper {
             ItemKind::Warn(_) => "warn".to_string(),
             ItemKind::Policy(policy) => format!("policy {}", policy.name.name),
             ItemKind::Lifecycle(block) => format!("{} block", block.kind.keyword()),
+            ItemKind::Mock(mock) => {
+                format!("mock {}{}", if mock.data { "data " } else { "" }, mock.kind.to_dotted())
+            }
+            ItemKind::Test(test) => format!("test {}", test.name.name),
+            ItemKind::Setting(_) => "setting".to_string(),
             ItemKind::If(_) => "if".to_string(),
             ItemKind::For(decl) => format!("for {}", binding(&decl.binding)),
             ItemKind::Error => "error".to_string(),
@@ -153,6 +158,9 @@ impl Dumper {
             ItemKind::Import(import) => self.expr("source: ", &import.source),
             ItemKind::Provider(provider) => self.body(&provider.body),
             ItemKind::Lifecycle(block) => self.body(&block.body),
+            ItemKind::Mock(mock) => self.body(&mock.body),
+            ItemKind::Test(test) => self.block(&test.block),
+            ItemKind::Setting(field) => self.fields(std::slice::from_ref(field)),
             ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
                 self.expr("condition: ", &assert.condition);
                 self.expr("message: ", &assert.message);

@@ -48,6 +48,9 @@ pub(crate) fn walk_item_exprs(item: &mut Item, f: &mut dyn FnMut(&mut Expr)) {
         ItemKind::Import(import) => walk_expr(&mut import.source, f),
         ItemKind::Provider(provider) => walk_fields(&mut provider.body.fields, f),
         ItemKind::Lifecycle(block) => walk_fields(&mut block.body.fields, f),
+        ItemKind::Mock(mock) => walk_fields(&mut mock.body.fields, f),
+        ItemKind::Test(test) => walk_block(&mut test.block, f),
+        ItemKind::Setting(field) => walk_fields(std::slice::from_mut(field), f),
         ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
             walk_expr(&mut assert.condition, f);
             walk_expr(&mut assert.message, f);
@@ -240,6 +243,8 @@ impl DocFinder {
             ItemKind::Module(module) => self.body(&mut module.body),
             ItemKind::Provider(provider) => self.body(&mut provider.body),
             ItemKind::Lifecycle(block) => self.body(&mut block.body),
+            ItemKind::Mock(mock) => self.body(&mut mock.body),
+            ItemKind::Test(test) => self.block(&mut test.block),
             ItemKind::Policy(policy) => self.block(&mut policy.block),
             ItemKind::If(decl) => {
                 for (_, block) in &mut decl.branches {
@@ -250,7 +255,11 @@ impl DocFinder {
                 }
             }
             ItemKind::For(decl) => self.block(&mut decl.block),
-            ItemKind::Import(_) | ItemKind::Assert(_) | ItemKind::Warn(_) | ItemKind::Error => {}
+            ItemKind::Import(_)
+            | ItemKind::Assert(_)
+            | ItemKind::Warn(_)
+            | ItemKind::Setting(_)
+            | ItemKind::Error => {}
         }
     }
 

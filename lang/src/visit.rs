@@ -158,6 +158,9 @@ pub fn walk_item<'a, V: Visitor<'a> + ?Sized>(visitor: &mut V, item: &'a Item) {
         // `moved`/`import`/`removed`: `from`/`to` are addresses written as
         // expressions, `id` and `destroy` values.
         ItemKind::Lifecycle(block) => visitor.visit_body(&block.body),
+        ItemKind::Mock(mock) => visitor.visit_body(&mock.body),
+        ItemKind::Test(test) => visitor.visit_block(&test.block),
+        ItemKind::Setting(field) => visitor.visit_field(field),
         ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
             visitor.visit_expr(&assert.condition);
             visitor.visit_expr(&assert.message);
@@ -328,7 +331,11 @@ pub fn item_name(item: &Item) -> Option<&Ident> {
         ItemKind::Import(import) => Some(&import.alias),
         ItemKind::Provider(provider) => Some(&provider.name),
         ItemKind::Policy(policy) => Some(&policy.name),
+        // A test's name names no declaration: nothing refers to it.
         ItemKind::Lifecycle(_)
+        | ItemKind::Mock(_)
+        | ItemKind::Test(_)
+        | ItemKind::Setting(_)
         | ItemKind::Assert(_)
         | ItemKind::Warn(_)
         | ItemKind::If(_)
@@ -338,13 +345,15 @@ pub fn item_name(item: &Item) -> Option<&Ident> {
 }
 
 /// The `{ field = value }` body of `item`: of a resource, data, module,
-/// provider or lifecycle block.
+/// provider, lifecycle block or mock.
 pub fn item_body(item: &Item) -> Option<&Body> {
     match &item.kind {
         ItemKind::Resource(resource) | ItemKind::Data(resource) => Some(&resource.body),
         ItemKind::Module(module) => Some(&module.body),
         ItemKind::Provider(provider) => Some(&provider.body),
         ItemKind::Lifecycle(block) => Some(&block.body),
+        ItemKind::Mock(mock) => Some(&mock.body),
+        ItemKind::Test(_) | ItemKind::Setting(_) => None,
         ItemKind::Param(_)
         | ItemKind::Let(_)
         | ItemKind::TypeAlias(_)
@@ -368,6 +377,7 @@ pub fn child_blocks(item: &Item) -> Vec<&Block> {
         }
         ItemKind::For(decl) => vec![&decl.block],
         ItemKind::Policy(policy) => vec![&policy.block],
+        ItemKind::Test(test) => vec![&test.block],
         ItemKind::Param(_)
         | ItemKind::Let(_)
         | ItemKind::TypeAlias(_)
@@ -378,6 +388,8 @@ pub fn child_blocks(item: &Item) -> Vec<&Block> {
         | ItemKind::Import(_)
         | ItemKind::Provider(_)
         | ItemKind::Lifecycle(_)
+        | ItemKind::Mock(_)
+        | ItemKind::Setting(_)
         | ItemKind::Assert(_)
         | ItemKind::Warn(_)
         | ItemKind::Error => Vec::new(),
@@ -406,6 +418,8 @@ pub fn item_exprs(item: &Item) -> Vec<&Expr> {
         ItemKind::Import(import) => out.push(&import.source),
         ItemKind::Provider(provider) => out.extend(fields(&provider.body)),
         ItemKind::Lifecycle(block) => out.extend(fields(&block.body)),
+        ItemKind::Mock(mock) => out.extend(fields(&mock.body)),
+        ItemKind::Setting(field) => out.push(&field.value),
         ItemKind::Assert(assert) | ItemKind::Warn(assert) => {
             out.push(&assert.condition);
             out.push(&assert.message);
@@ -415,7 +429,7 @@ pub fn item_exprs(item: &Item) -> Vec<&Expr> {
             out.push(&decl.collection);
             out.extend(&decl.key);
         }
-        ItemKind::TypeAlias(_) | ItemKind::Policy(_) | ItemKind::Error => {}
+        ItemKind::TypeAlias(_) | ItemKind::Policy(_) | ItemKind::Test(_) | ItemKind::Error => {}
     }
     out
 }
@@ -514,6 +528,11 @@ moved {
 }
 assert n > 0, "n is ${n}"
 warn n < 10, "big"
+mock fs.file { sha256 = "${env}" }
+test t {
+  vars = { env = "prod" }
+  assert n > 0, "test ${n}"
+}
 for svc in ranges key "${svc}" {
   let inner = svc + 1
   if inner > 1 {
@@ -566,9 +585,12 @@ resource broken fs.file {
             ItemKind::For(_) => 13,
             ItemKind::Error => 14,
             ItemKind::Lifecycle(_) => 15,
+            ItemKind::Mock(_) => 16,
+            ItemKind::Test(_) => 17,
+            ItemKind::Setting(_) => 18,
         }
     }
-    const ITEM_KINDS: usize = 16;
+    const ITEM_KINDS: usize = 19;
 
     /// One index per expression kind; a new kind must be added here.
     fn expr_index(kind: &ExprKind) -> usize {
@@ -669,8 +691,8 @@ resource broken fs.file {
         for kind in 0..EXPR_KINDS {
             assert!(seen.expr_kinds.contains(&kind), "no expression of kind {kind} was visited");
         }
-        // if/else if/else (3), for (2), policy (1).
-        assert_eq!(seen.blocks, 6);
+        // if/else if/else (3), for (2), policy (1), test (1).
+        assert_eq!(seen.blocks, 7);
         // env (a union of two literals: 3), limits (optional, record,
         // float, list, map, int: 6), n (1), path (1), Service (record,
         // string, paren, int: 4).

@@ -350,6 +350,7 @@ impl Worker {
         );
         let options = Options {
             evaluate: true,
+            tests: true,
             params: snapshot
                 .params
                 .iter()

@@ -26,3 +26,4 @@ pub mod secrets;
 pub mod session;
 pub mod state;
 pub mod targeting;
+pub mod testing;

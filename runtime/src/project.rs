@@ -149,6 +149,15 @@ enum PluginSchemas {
     CacheOnly,
 }
 
+/// How a project is loaded besides its request: where plugin schemas come
+/// from, and whether test files are loaded with their modules.
+#[derive(Debug, Clone, Copy)]
+struct Loading {
+    plugins: PluginSchemas,
+    /// See `orch_compiler::Options::tests`.
+    tests: bool,
+}
+
 /// What to load.
 #[derive(Debug, Clone, Default)]
 pub struct LoadRequest {
@@ -181,19 +190,33 @@ impl Project {
     /// Diagnostics are in [`Project::errors`]; only a root that cannot be
     /// read at all is an error here.
     pub fn load(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
-        Project::load_with(request, sources, PluginSchemas::Fetch)
+        Project::load_with(
+            request,
+            sources,
+            Loading { plugins: PluginSchemas::Fetch, tests: false },
+        )
     }
 
     /// Like [`Project::load`], but plugin schemas come from the cache only:
     /// no plugin is started.
     pub fn load_offline(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
-        Project::load_with(request, sources, PluginSchemas::CacheOnly)
+        Project::load_with(
+            request,
+            sources,
+            Loading { plugins: PluginSchemas::CacheOnly, tests: false },
+        )
+    }
+
+    /// [`Project::load`] with the test files of the root module (see
+    /// `orch_compiler::Options::tests`): what `orchc test` runs.
+    pub fn load_with_tests(request: LoadRequest, sources: Sources) -> Result<Project, RunError> {
+        Project::load_with(request, sources, Loading { plugins: PluginSchemas::Fetch, tests: true })
     }
 
     fn load_with(
         request: LoadRequest,
         sources: Sources,
-        plugins: PluginSchemas,
+        loading: Loading,
     ) -> Result<Project, RunError> {
         let root_path = request.root.to_string_lossy().into_owned();
         let base_dir = root_folder(&request.root);
@@ -204,7 +227,7 @@ impl Project {
             request.params,
             request.param_origins,
             request.policy_files,
-            plugins,
+            loading,
         )
     }
 
@@ -226,7 +249,7 @@ impl Project {
             params,
             origins,
             policy_files,
-            PluginSchemas::Fetch,
+            Loading { plugins: PluginSchemas::Fetch, tests: false },
         )
     }
 
@@ -237,19 +260,20 @@ impl Project {
         params: HashMap<String, ParamInput>,
         param_origins: HashMap<String, ParamOrigin>,
         policy_files: Vec<String>,
-        plugins: PluginSchemas,
+        loading: Loading,
     ) -> Result<Project, RunError> {
         let options = orch_compiler::Options {
             params: params.clone(),
             param_origins,
             policy_files,
             evaluate: false,
+            tests: loading.tests,
         };
         let mut analysis =
             orch_compiler::analyze(&sources, std::slice::from_ref(&root_path), &options);
         // Plugin kinds: the cached schemas, fetched from the plugins when
         // missing or stale; analysed again when that changed anything.
-        let changed = match plugins {
+        let changed = match loading.plugins {
             PluginSchemas::Fetch => crate::plugin::prepare(&analysis, &base_dir),
             PluginSchemas::CacheOnly => crate::plugin::install_cached(&analysis, &base_dir),
         };

@@ -367,3 +367,12 @@ fn numbers_escapes_and_comments_match_the_lexer() {
     let line = pattern_of("comment.line.double-slash.orch");
     assert!(whole(&line, "// a comment"));
 }
+
+#[test]
+fn test_file_blocks_are_keywords() {
+    let storage = pattern_of("storage.type.orch");
+    for text in ["mock", "test", "resource", "policy"] {
+        assert!(whole(&storage, text), "{text}");
+    }
+    assert!(storage.find("testing").is_none_or(|m| m.as_str() != "test"), "a word boundary");
+}

@@ -86,7 +86,13 @@ impl EvaluationArgs {
             }
             policy_files.extend(discovery.files.iter().map(|p| p.to_string_lossy().into_owned()));
         }
-        Ok(orch_compiler::Options { params, param_origins: origins, policy_files, evaluate: true })
+        Ok(orch_compiler::Options {
+            params,
+            param_origins: origins,
+            policy_files,
+            evaluate: true,
+            tests: true,
+        })
     }
 }
 

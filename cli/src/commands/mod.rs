@@ -11,3 +11,4 @@ pub(crate) mod lsp;
 pub(crate) mod providers;
 pub(crate) mod run;
 pub(crate) mod state;
+pub(crate) mod test;

@@ -11,6 +11,7 @@ mod decorators;
 mod exprs;
 pub mod phase;
 mod plugins;
+pub mod testing;
 mod types;
 
 use std::sync::Arc;
@@ -193,6 +194,7 @@ impl<'m, 'a> Checker<'m, 'a> {
         }
         self.check_provider_blocks();
         self.check_import_blocks();
+        self.check_tests();
         types::check_aliases(&mut self);
         let mut scopes: Vec<ScopeId> = self.model.scopes.iter().map(|s| s.id).collect();
         scopes.sort();

@@ -252,15 +252,43 @@ pub fn evaluate(
     policy_files: &[FileId],
     resolver: &mut dyn Resolver,
 ) -> Evaluation {
+    let parts = Parts { files, model, checked, graph, db };
+    evaluate_with(parts, root, inputs, policy_files, resolver, &[]).0
+}
+
+/// The parts of an analysis an evaluation reads.
+#[derive(Clone, Copy)]
+pub struct Parts<'e, 'a> {
+    pub files: &'e Files,
+    pub model: &'e Model<'a>,
+    pub checked: &'e Checked,
+    pub graph: &'e crate::ir::Graph,
+    pub db: &'e dyn SourceDb,
+}
+
+/// [`evaluate`], then the expressions `extra` (each of a file of the root
+/// module, evaluated in the root module's scope): what `orchc test` asks
+/// of a test's assertions. `Err` is why an expression has no value.
+pub fn evaluate_with(
+    parts: Parts<'_, '_>,
+    root: FileId,
+    inputs: &std::collections::HashMap<String, ParamInput>,
+    policy_files: &[FileId],
+    resolver: &mut dyn Resolver,
+    extra: &[(FileId, &ast::Expr)],
+) -> (Evaluation, Vec<Result<Value, String>>) {
+    let Parts { files, model, checked, graph, db } = parts;
     let mut evaluator = Evaluator::new(files, model, checked, db, resolver);
     let mut notes = Vec::new();
     let Some(params) = evaluator.root_params(root, inputs, &mut notes) else {
-        return Evaluation {
+        let missing = Err("the module was not evaluated".to_string());
+        let evaluation = Evaluation {
             diagnostics: evaluator.diagnostics,
             notes,
             missing_params: evaluator.missing_params,
             ..Evaluation::default()
         };
+        return (evaluation, vec![missing; extra.len()]);
     };
     evaluator.contexts.push(Context {
         file: root,
@@ -295,6 +323,14 @@ pub fn evaluate(
     for file in policy_sources {
         evaluator.run_policies(file);
     }
+    let mut values = Vec::new();
+    for &(file, expr) in extra {
+        let value = match model.module_scope.get(&file) {
+            Some(&scope) => evaluator.eval_expr(0, scope, &[], expr).map_err(|e| e.message),
+            None => Err("the file is not part of the module".to_string()),
+        };
+        values.push(value);
+    }
     evaluator.link_instances(graph);
     let conflicts = conflicts::conflicting_grants(&evaluator.instances);
     evaluator.diagnostics.extend(conflicts);
@@ -302,7 +338,7 @@ pub fn evaluate(
     let providers = evaluator.provider_blocks();
     let (moves, removals) = evaluator.lifecycle_blocks();
     let imports = evaluator.import_blocks();
-    Evaluation {
+    let evaluation = Evaluation {
         moves,
         removals,
         imports,
@@ -314,7 +350,29 @@ pub fn evaluate(
         providers,
         pending_assertions: evaluator.pending_assertions,
         missing_params: Vec::new(),
-    }
+    };
+    (evaluation, values)
+}
+
+/// The value of `expr`, an expression of `file` that reads no declaration
+/// (a test's `vars`): `Err` says why it has none.
+pub fn evaluate_constant(
+    parts: Parts<'_, '_>,
+    file: FileId,
+    expr: &ast::Expr,
+) -> Result<Value, String> {
+    let mut resolver = ConfigOnly;
+    let mut evaluator =
+        Evaluator::new(parts.files, parts.model, parts.checked, parts.db, &mut resolver);
+    evaluator.contexts.push(Context {
+        file,
+        path: Vec::new(),
+        prefix: String::new(),
+        params: HashMap::default(),
+        imported: false,
+    });
+    let scope = *parts.model.module_scope.get(&file).ok_or("the file has no module")?;
+    evaluator.eval_expr(0, scope, &[], expr).map_err(|e| e.message)
 }
 
 /// Evaluates only the instances `targets` (and what they read, which the

@@ -38,10 +38,13 @@ fn item(item: &Item, offset: u32) -> Option<Found<'_>> {
     if let Some(name) = item_name(item).filter(|name| name.span.contains(offset)) {
         return Some(Found::DeclName { item, name });
     }
-    if let ItemKind::Resource(resource) | ItemKind::Data(resource) = &item.kind
-        && resource.kind.span.contains(offset)
-    {
-        return Some(Found::Kind { path: &resource.kind });
+    let kind = match &item.kind {
+        ItemKind::Resource(resource) | ItemKind::Data(resource) => Some(&resource.kind),
+        ItemKind::Mock(mock) => Some(&mock.kind),
+        _ => None,
+    };
+    if let Some(path) = kind.filter(|path| path.span.contains(offset)) {
+        return Some(Found::Kind { path });
     }
     let body = item_body(item).filter(|body| body.span.contains(offset));
     if let Some(field) = body.and_then(|body| body_field(body, offset)) {

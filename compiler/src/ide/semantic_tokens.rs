@@ -205,7 +205,7 @@ pub fn semantic_tokens(analysis: &Analysis, file: FileId) -> Vec<SemanticToken> 
         let ty = match token {
             Token::Ident(word) => {
                 // `key` and `as` are keywords only in their positions.
-                let keyword = matches!(*word, "key" | "as")
+                let keyword = matches!(*word, "key" | "as" | "mock" | "test")
                     && contextual
                         .iter()
                         .any(|&(start, end)| start <= span.start && span.end <= end);
@@ -449,6 +449,18 @@ impl<'a> Visitor<'a> for Names<'a> {
                 }
             }
             ItemKind::Lifecycle(block) => self.body_keys(&block.body, TokenType::Property),
+            ItemKind::Mock(mock) => {
+                self.contextual.push((mock.keyword.start, mock.keyword.end));
+                self.kind_path(&mock.kind.segments);
+                self.body_keys(&mock.body, TokenType::Property);
+            }
+            ItemKind::Test(test) => {
+                self.contextual.push((test.keyword.start, test.keyword.end));
+                self.push(test.name.span, TokenType::Function, &[M::Declaration]);
+            }
+            ItemKind::Setting(field) => {
+                self.push(field.key.span(), TokenType::Property, &[]);
+            }
             ItemKind::Assert(_) | ItemKind::Warn(_) | ItemKind::If(_) | ItemKind::Error => {}
         }
         visit::walk_item(self, item);

@@ -67,6 +67,11 @@ fn symbol(item: &Item, source: &str) -> Option<Symbol> {
         ItemKind::Lifecycle(lifecycle) => {
             (SymbolKind::Block, None, Some(lifecycle.kind.keyword().to_string()))
         }
+        ItemKind::Mock(mock) => {
+            let data = if mock.data { "data " } else { "" };
+            (SymbolKind::Block, None, Some(format!("mock {data}{}", mock.kind.to_dotted())))
+        }
+        ItemKind::Test(test) => (SymbolKind::Block, None, Some(format!("test {}", test.name.name))),
         ItemKind::If(decl) => {
             let condition = decl.branches.first().map(|(c, _)| written(c.span)).unwrap_or_default();
             (SymbolKind::Block, None, Some(format!("if {}", shorten(&condition))))
@@ -79,11 +84,17 @@ fn symbol(item: &Item, source: &str) -> Option<Symbol> {
             let collection = written(decl.collection.span);
             (SymbolKind::Block, None, Some(format!("for {binding} in {}", shorten(&collection))))
         }
-        ItemKind::Assert(_) | ItemKind::Warn(_) | ItemKind::Error => return None,
+        ItemKind::Setting(_) | ItemKind::Assert(_) | ItemKind::Warn(_) | ItemKind::Error => {
+            return None;
+        }
     };
     let (name, name_span) = match (item_name(item), label) {
         (Some(name), _) => (name.name.to_string(), name.span),
-        (None, Some(label)) => (label, Span { end: item.span.start, ..item.span }),
+        (None, Some(label)) => match &item.kind {
+            // A test's label stands on its name.
+            ItemKind::Test(test) => (label, test.name.span),
+            _ => (label, Span { end: item.span.start, ..item.span }),
+        },
         (None, None) => return None,
     };
     let children =

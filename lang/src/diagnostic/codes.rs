@@ -97,6 +97,8 @@ codes! {
     E1003 = "E1003" "removed-still-declared" Error;
     E1004 = "E1004" "conflicting-moves" Error;
     E1005 = "E1005" "import-address-keys" Error;
+    E1101 = "E1101" "invalid-test" Error;
+    E1102 = "E1102" "invalid-mock" Error;
     W0101 = "W0101" "unused-param" Warning;
     W0102 = "W0102" "unused-let" Warning;
     W0401 = "W0401" "unstable-instance-key" Warning;

@@ -109,6 +109,27 @@ impl Printer<'_> {
                 self.write(" ");
                 self.body(&block.body);
             }
+            ItemKind::Mock(mock) => {
+                self.write(if mock.data { "mock data " } else { "mock " });
+                self.path(&mock.kind);
+                self.write(" ");
+                self.body(&mock.body);
+            }
+            ItemKind::Test(test) => {
+                self.write("test ");
+                self.ident(&test.name);
+                self.write(" ");
+                self.align_settings(&test.block.items);
+                self.block(&test.block);
+            }
+            ItemKind::Setting(field) => {
+                self.field_key(&field.key);
+                let width = self.key_width(&field.key);
+                let aligned = self.setting_widths.get(&field.span.start).copied().unwrap_or(width);
+                self.write(&" ".repeat(aligned.saturating_sub(width)));
+                self.write(" = ");
+                self.expr(&field.value);
+            }
             ItemKind::Assert(assert) => self.assertion("assert ", assert),
             ItemKind::Warn(assert) => self.assertion("warn ", assert),
             ItemKind::Policy(policy) => {
@@ -128,6 +149,33 @@ impl Printer<'_> {
             }
         }
         self.advance_to(item.span.end);
+    }
+
+    /// Pads the names of each run of consecutive settings (no blank line
+    /// or comment line between them) to the widest of the run.
+    fn align_settings(&mut self, items: &[Item]) {
+        let mut run: Vec<(u32, usize, Span)> = Vec::new();
+        let flush = |printer: &mut Self, run: &mut Vec<(u32, usize, Span)>| {
+            let widest = run.iter().map(|(_, width, _)| *width).max().unwrap_or(0);
+            for (start, _, _) in run.drain(..) {
+                printer.setting_widths.insert(start, widest);
+            }
+        };
+        for item in items {
+            let ItemKind::Setting(field) = &item.kind else {
+                flush(self, &mut run);
+                continue;
+            };
+            let breaks = run.last().is_some_and(|(_, _, previous)| {
+                self.gap_breaks_run(previous.end, field.span.start)
+            });
+            if breaks {
+                flush(self, &mut run);
+            }
+            let width = self.key_width(&field.key);
+            run.push((field.span.start, width, field.span));
+        }
+        flush(self, &mut run);
     }
 
     fn assertion(&mut self, keyword: &str, assert: &Assert) {

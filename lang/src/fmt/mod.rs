@@ -137,6 +137,9 @@ struct Printer<'a> {
     /// Above zero inside interpolations and flat attempts: containers print
     /// flat and comments wait until the printer is back outside.
     flat: u32,
+    /// The width each setting of a `test` block pads its name to, by the
+    /// setting's start: consecutive settings align their `=` like fields.
+    setting_widths: std::collections::HashMap<u32, usize>,
 }
 
 impl<'a> Printer<'a> {
@@ -148,6 +151,7 @@ impl<'a> Printer<'a> {
             out: String::with_capacity(src.len() + src.len() / 8),
             line_start: 0,
             line_firsts: line_firsts(src),
+            setting_widths: std::collections::HashMap::new(),
             indent: 0,
             pending_newline: false,
             last_pos: 0,

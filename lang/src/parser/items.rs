@@ -6,9 +6,9 @@ use super::exprs::{args, contextual, expr, field_name, fields, for_binding, iden
 use super::types::{path, type_expr};
 use super::{Rule, RuleExt, SyntaxError, mk_expr};
 use crate::ast::{
-    Assert, Block, Body, Decorator, Expr, ExprKind, For, If, Import, Item, ItemKind, Let,
-    Lifecycle, LifecycleKind, Module, Output, Param, Policy, Provider, Resource, SourceFile,
-    TypeAlias,
+    Assert, Block, Body, Decorator, Expr, ExprKind, Field, FieldKey, For, If, Import, Item,
+    ItemKind, Let, Lifecycle, LifecycleKind, Mock, Module, Output, Param, Policy, Provider,
+    Resource, SourceFile, Test, TypeAlias,
 };
 use crate::token::Token;
 
@@ -156,6 +156,29 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
         // the enclosing declaration fail and be parsed again after
         // recovery, at every level of nesting: exponential time.
         let block = item
+            .clone()
+            .repeated()
+            .collect::<Vec<_>>()
+            .delimited_by(just(Token::LBrace), just(Token::RBrace).ignored().or(end()))
+            .map_with(|items, e| Block { items, span: e.span() })
+            .label("block")
+            .boxed();
+
+        // A `test` block: settings (`vars = { ... }`) and assertions.
+        let setting = field_name()
+            .then_ignore(just(Token::Eq))
+            .then(expr.clone())
+            .map_with(|(name, value), e| {
+                let field = Field { docs: None, key: FieldKey::Name(name), value, span: e.span() };
+                Item {
+                    docs: None,
+                    decorators: Vec::new(),
+                    kind: ItemKind::Setting(field),
+                    span: e.span(),
+                }
+            })
+            .boxed();
+        let test_block = choice((setting, item))
             .repeated()
             .collect::<Vec<_>>()
             .delimited_by(just(Token::LBrace), just(Token::RBrace).ignored().or(end()))
@@ -236,6 +259,24 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
         .map(|(keyword, (kind, body))| ItemKind::Lifecycle(Lifecycle { kind, keyword, body }))
         .boxed();
 
+        // `mock` and `test` are contextual too: they begin a declaration
+        // only in a test file's top level, where no name can stand.
+        let mock = contextual("mock")
+            .map_with(|_, e| e.span())
+            .then(just(Token::KwData).or_not().map(|data| data.is_some()))
+            .then(path())
+            .then(body(expr.clone()))
+            .map(|(((keyword, data), kind), body)| {
+                ItemKind::Mock(Mock { keyword, data, kind, body })
+            })
+            .boxed();
+        let test = contextual("test")
+            .map_with(|_, e| e.span())
+            .then(ident())
+            .then(test_block)
+            .map(|((keyword, name), block)| ItemKind::Test(Test { keyword, name, block }))
+            .boxed();
+
         let provider = just(Token::KwProvider)
             .ignore_then(ident())
             .then(contextual("as").ignore_then(ident()).or_not())
@@ -284,7 +325,7 @@ pub(crate) fn item<'t, 's: 't, E: SyntaxError<'t, 's>>() -> Rule<'t, 's, Item, E
         // Alternatives are tried in turn, so the most frequent come first.
         let declaration = choice((
             resource, let_decl, param, output, for_decl, if_decl, data, module, type_alias, import,
-            provider, assert, warn, policy, lifecycle,
+            provider, assert, warn, policy, lifecycle, mock, test,
         ))
         .label("declaration")
         .boxed();
