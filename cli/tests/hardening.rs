@@ -273,6 +273,46 @@ fn a_serial_at_its_largest_value_is_an_error_not_a_wrap_to_zero() {
     assert!(common::orch::flat(&run.stderr).contains("serial is at its largest value"));
 }
 
+fn serial(orch: &Orch) -> u64 {
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&orch.read(".orch/state.json")).expect("the snapshot is JSON");
+    snapshot["serial"].as_u64().expect("a serial")
+}
+
+#[test]
+fn an_apply_that_saves_refreshed_objects_advances_the_serial() {
+    // The content is managed elsewhere: a change to it is drift that no
+    // operation undoes, but the refreshed object is what gets saved.
+    let main = r#"@ignore_changes(content)
+resource f: fs.file {
+  path    = "f.txt"
+  content = "one"
+}
+"#;
+    let orch = Orch::new(main);
+    orch.apply(&[]);
+    let first = serial(&orch);
+    let saved = orch.read(".orch/state.json");
+    // Nothing changed: nothing new is saved, the serial stays.
+    orch.apply(&[]);
+    assert_eq!(serial(&orch), first, "an apply that changes nothing keeps the serial");
+    orch.write("f.txt", "managed elsewhere now");
+    let run = orch.run(&["apply", "main.orch", "--auto-approve"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("No changes"), "{}", run.stdout);
+    let after = orch.read(".orch/state.json");
+    assert_ne!(after, saved, "the refreshed object is saved");
+    assert_eq!(serial(&orch), first + 1, "saved under a new serial: {after}");
+    // Refreshed again, the same object: the serial stays.
+    orch.apply(&[]);
+    assert_eq!(serial(&orch), first + 1);
+    // The object gone: the state forgets it and counts that too.
+    orch.write("main.orch", "");
+    std::fs::remove_file(orch.path("f.txt")).expect("remove the file");
+    orch.apply(&[]);
+    assert!(serial(&orch) > first + 1);
+}
+
 /// The name of this process's user, as the system knows it.
 fn os_user() -> String {
     let output = Command::new("id").arg("-un").output().expect("run id -un");
