@@ -352,6 +352,9 @@ fn tamper(orch: &Orch, path: &str, edit: impl FnOnce(&mut serde_json::Value)) ->
     name
 }
 
+/// A named edit of a plan file's JSON.
+type Edit = (&'static str, Box<dyn FnOnce(&mut serde_json::Value)>);
+
 fn change_of<'a>(plan: &'a mut serde_json::Value, address: &str) -> &'a mut serde_json::Value {
     plan["changes"]
         .as_array_mut()
@@ -372,7 +375,7 @@ fn an_edited_plan_file_is_refused_and_nothing_runs() {
     orch.run(&["plan", "main.orch", "--out", "saved.plan"]).expect_code(0);
     let before = orch.read(".orch/state.json");
     let serial_before = serial(&orch);
-    let variants: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+    let variants: Vec<Edit> = vec![
         ("an action", Box::new(|p| change_of(p, "b")["action"] = "delete".into())),
         ("a field", Box::new(|p| change_of(p, "a")["after"]["input"] = 99.into())),
         (
