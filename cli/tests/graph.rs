@@ -304,8 +304,11 @@ fn dot_is_valid_case(case: &str, expanded: bool) -> Result<(), Failed> {
     let mut child = match child {
         Ok(child) => child,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("skipped: `dot` (Graphviz) is not on PATH");
-            return Ok(());
+            return Err(
+                "`dot` (Graphviz) is not on PATH: install it (`apt-get install graphviz`) \
+                 to check that the DOT output is valid"
+                    .into(),
+            );
         }
         Err(error) => return Err(format!("cannot run dot: {error}").into()),
     };

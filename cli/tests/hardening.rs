@@ -273,6 +273,46 @@ fn a_serial_at_its_largest_value_is_an_error_not_a_wrap_to_zero() {
     assert!(common::orch::flat(&run.stderr).contains("serial is at its largest value"));
 }
 
+fn serial(orch: &Orch) -> u64 {
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&orch.read(".orch/state.json")).expect("the snapshot is JSON");
+    snapshot["serial"].as_u64().expect("a serial")
+}
+
+#[test]
+fn an_apply_that_saves_refreshed_objects_advances_the_serial() {
+    // The content is managed elsewhere: a change to it is drift that no
+    // operation undoes, but the refreshed object is what gets saved.
+    let main = r#"@ignore_changes(content)
+resource f: fs.file {
+  path    = "f.txt"
+  content = "one"
+}
+"#;
+    let orch = Orch::new(main);
+    orch.apply(&[]);
+    let first = serial(&orch);
+    let saved = orch.read(".orch/state.json");
+    // Nothing changed: nothing new is saved, the serial stays.
+    orch.apply(&[]);
+    assert_eq!(serial(&orch), first, "an apply that changes nothing keeps the serial");
+    orch.write("f.txt", "managed elsewhere now");
+    let run = orch.run(&["apply", "main.orch", "--auto-approve"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("No changes"), "{}", run.stdout);
+    let after = orch.read(".orch/state.json");
+    assert_ne!(after, saved, "the refreshed object is saved");
+    assert_eq!(serial(&orch), first + 1, "saved under a new serial: {after}");
+    // Refreshed again, the same object: the serial stays.
+    orch.apply(&[]);
+    assert_eq!(serial(&orch), first + 1);
+    // The object gone: the state forgets it and counts that too.
+    orch.write("main.orch", "");
+    std::fs::remove_file(orch.path("f.txt")).expect("remove the file");
+    orch.apply(&[]);
+    assert!(serial(&orch) > first + 1);
+}
+
 /// The name of this process's user, as the system knows it.
 fn os_user() -> String {
     let output = Command::new("id").arg("-un").output().expect("run id -un");
@@ -297,4 +337,80 @@ fn a_lock_still_held_after_the_timeout_names_the_os_user_and_the_wait() {
     assert!(!stderr.contains("pass --lock-timeout"), "the wait ran out already: {stderr}");
     let first = first.wait_with_output().expect("wait for the first apply");
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+}
+
+// Saved plans edited by hand.
+
+/// Changes the saved plan at `path` with `edit` (on its JSON), keeping the
+/// digest it was saved with.
+fn tamper(orch: &Orch, path: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&orch.read(path)).expect("a plan file is JSON");
+    edit(&mut plan);
+    let name = format!("tampered-{}.plan", std::process::id());
+    std::fs::write(orch.path(&name), plan.to_string()).expect("write the tampered plan");
+    name
+}
+
+/// A named edit of a plan file's JSON.
+type Edit = (&'static str, Box<dyn FnOnce(&mut serde_json::Value)>);
+
+fn change_of<'a>(plan: &'a mut serde_json::Value, address: &str) -> &'a mut serde_json::Value {
+    plan["changes"]
+        .as_array_mut()
+        .expect("changes")
+        .iter_mut()
+        .find(|c| c["address"] == address)
+        .expect("the change")
+}
+
+#[test]
+fn an_edited_plan_file_is_refused_and_nothing_runs() {
+    let main = "resource a: core.value { input = 1 }\n\
+                resource b: core.value { input = a.output }\n\
+                resource keep: fs.file {\n  path    = \"keep.txt\"\n  content = \"k\"\n}\n";
+    let orch = Orch::new(main);
+    orch.apply(&[]);
+    orch.write("main.orch", &main.replace("input = 1", "input = 2"));
+    orch.run(&["plan", "main.orch", "--out", "saved.plan"]).expect_code(0);
+    let before = orch.read(".orch/state.json");
+    let serial_before = serial(&orch);
+    let variants: Vec<Edit> = vec![
+        ("an action", Box::new(|p| change_of(p, "b")["action"] = "delete".into())),
+        ("a field", Box::new(|p| change_of(p, "a")["after"]["input"] = 99.into())),
+        (
+            "a value change turned into a command",
+            Box::new(|p| {
+                let change = change_of(p, "a");
+                change["kind"] = "exec.run".into();
+                change["provider"] = "exec".into();
+                change["action"] = "create".into();
+                change["config"] = serde_json::json!({ "create": "touch PWNED" });
+                change["after"] = serde_json::json!({ "create": "touch PWNED" });
+            }),
+        ),
+        (
+            "a dependency cycle",
+            Box::new(|p| {
+                change_of(p, "a")["depends_on"] = serde_json::json!(["b"]);
+                change_of(p, "b")["depends_on"] = serde_json::json!(["a"]);
+            }),
+        ),
+        ("the sources", Box::new(|p| p["sources"]["main.orch"] = "".into())),
+    ];
+    for (what, edit) in variants {
+        let name = tamper(&orch, "saved.plan", edit);
+        let run = orch.run(&["apply", &name, "--auto-approve"]);
+        assert_eq!(run.code, 1, "{what}: {}{}", run.stdout, run.stderr);
+        let stderr = common::orch::flat(&run.stderr);
+        assert!(
+            stderr.contains("was changed after `orchc plan --out` wrote it"),
+            "{what}: {stderr}"
+        );
+        assert!(!orch.exists("PWNED"), "{what}: the command never ran");
+        assert_eq!(orch.read(".orch/state.json"), before, "{what}: the state is untouched");
+    }
+    // The plan as saved still applies.
+    orch.run(&["apply", "saved.plan", "--auto-approve"]).expect_code(0);
+    assert!(serial(&orch) > serial_before, "the saved plan was applied");
 }

@@ -82,6 +82,11 @@ fn a_file_over_the_size_limit_is_refused() {
         "{}",
         run.stderr
     );
+    // Issue 17's 50 MB file: refused from its size, before it is read.
+    file.set_len(50_000_000).unwrap();
+    let run = run_bounded(&project, &["check", "big.orch"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("it has 50000000 bytes, more than the limit"), "{}", run.stderr);
     // A file of exactly the limit is read.
     file.set_len(orch_lang::MAX_SOURCE_BYTES).unwrap();
     let run = run_bounded(&project, &["check", "big.orch"]);

@@ -166,6 +166,40 @@ fn an_address_that_matches_nothing_names_the_closest() {
 }
 
 #[test]
+fn an_empty_partial_destroy_says_nothing_was_selected_and_keeps_the_rest() {
+    let orch = Orch::new(&config("1"));
+    orch.apply(&[]);
+    let target = r#"files["y"]"#;
+    orch.run(&["destroy", "main.orch", "--auto-approve", "--target", target]).expect_code(0);
+    let before = recorded(&orch);
+    assert!(before.len() > 1, "{before:?}");
+    // A target with nothing recorded is refused, saying so.
+    let again = orch.run(&["destroy", "main.orch", "--auto-approve", "--target", target]);
+    again.expect_code(1);
+    assert!(flat(&again.stderr).contains("matches no instance in the state"), "{}", again.stderr);
+    // Every recorded object excluded: nothing is selected, and the plan
+    // says that rather than that the state is empty.
+    let mut args = vec!["destroy", "main.orch", "--auto-approve"];
+    for address in &before {
+        args.extend(["--exclude", address.as_str()]);
+    }
+    let empty = orch.run(&args);
+    empty.expect_code(0);
+    assert!(
+        empty.stdout.contains("Nothing to destroy: no object recorded in the state is selected"),
+        "{}",
+        empty.stdout
+    );
+    assert!(!empty.stdout.contains("records no objects"), "{}", empty.stdout);
+    assert_eq!(recorded(&orch), before, "the recorded objects are kept");
+    // A whole destroy of an empty state says the state is empty.
+    orch.run(&["destroy", "main.orch", "--auto-approve"]).expect_code(0);
+    let none = orch.run(&["destroy", "main.orch", "--auto-approve"]);
+    none.expect_code(0);
+    assert!(none.stdout.contains("the state records no objects"), "{}", none.stdout);
+}
+
+#[test]
 fn destroy_target_deletes_it_and_what_depends_on_it() {
     let orch = Orch::new(&config("1"));
     orch.apply(&[]);

@@ -204,6 +204,11 @@ pub struct Executor<'r> {
     base_dir: std::path::PathBuf,
     /// How the plan is limited, when it is partial.
     partial: Option<crate::targeting::Partial>,
+    /// The state in memory differs from the stored one by more than the
+    /// operations record (see [`apply_changed`]).
+    state_changed: bool,
+    /// The state's serial when the run started.
+    start_serial: u64,
 }
 
 /// Applies `plan`, recording every outcome through the run's backend.
@@ -212,9 +217,25 @@ pub async fn apply(
     run: Run<'_>,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, StateError> {
+    apply_changed(plan, run, options, false).await
+}
+
+/// [`apply`] of a state that planning changed in memory beyond what the
+/// operations record (`state_changed`: refresh read objects back changed
+/// or gone, see [`crate::engine::Prepared::state_changed`]): the state
+/// written at the end then has a new serial even when no operation was
+/// recorded, so that a serial never stands for two different states.
+pub async fn apply_changed(
+    plan: &Plan,
+    run: Run<'_>,
+    options: &ApplyOptions,
+    state_changed: bool,
+) -> Result<ApplyReport, StateError> {
     let mut run = run;
     state_steps(plan, &mut run).await?;
-    Executor::new(plan, run, options.clone()).run().await
+    let mut executor = Executor::new(plan, run, options.clone());
+    executor.state_changed = state_changed;
+    executor.run().await
 }
 
 /// The plan's changes to the state alone, made before any provider is
@@ -238,7 +259,7 @@ async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
             (Some(_), None) => continue,
             (None, _) => None,
         };
-        state.serial += 1;
+        state.advance_serial()?;
         run.backend.record(&refreshed.address, record.as_ref(), state.serial).await?;
         match record {
             Some(record) => state.instances.insert(refreshed.address.clone(), record),
@@ -252,7 +273,7 @@ async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
             state.instances.insert(step.from.clone(), instance);
             continue;
         }
-        state.serial += 1;
+        state.advance_serial()?;
         run.backend.record(&step.to, Some(&instance), state.serial).await?;
         run.backend.record(&step.from, None, state.serial).await?;
         state.instances.insert(step.to.clone(), instance);
@@ -276,13 +297,13 @@ async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
         if let Some(change) = plan.changes.iter().find(|c| c.address == import.address) {
             record.depends_on.clone_from(&change.depends_on);
         }
-        state.serial += 1;
+        state.advance_serial()?;
         run.backend.record(&import.address, Some(&record), state.serial).await?;
         state.instances.insert(import.address.clone(), record);
     }
     for change in plan.changes.iter().filter(|c| c.action == Action::Forget) {
         if state.instances.remove(&change.address).is_some() {
-            state.serial += 1;
+            state.advance_serial()?;
             run.backend.record(&change.address, None, state.serial).await?;
         }
     }
@@ -335,7 +356,10 @@ impl<'r> Executor<'r> {
             handle: tokio::runtime::Handle::current(),
             base_dir,
             partial: plan.partial.clone(),
+            state_changed: false,
+            start_serial: 0,
         };
+        executor.start_serial = executor.run.state.serial;
         executor.link();
         executor.ready =
             (0..executor.nodes.len()).filter(|&i| executor.nodes[i].waiting == 0).collect();
@@ -404,7 +428,16 @@ impl<'r> Executor<'r> {
         }
         self.forward_events();
         self.count_unfinished();
+        let outputs_before = self.run.state.outputs.clone();
         self.finish_evaluation();
+        // What is written differs from what is stored without any record
+        // having counted it (objects refresh found changed or gone, new
+        // outputs): one more serial, so a serial names one state.
+        if self.run.state.serial == self.start_serial
+            && (self.state_changed || self.run.state.outputs != outputs_before)
+        {
+            self.run.state.advance_serial()?;
+        }
         self.run.backend.finish(self.run.state).await?;
         self.run.sink.event(&Event::RunFinished {
             time: now(),

@@ -565,6 +565,10 @@ pub struct Prepared {
     /// them: a drifted field whose configuration differs from what was
     /// recorded is a change of configuration, not only drift to undo.
     pub recorded_before_drift: HashMap<String, Value>,
+    /// The state in memory now differs from the stored one (an object
+    /// read back, changed or gone): the end of a run that records no
+    /// operation still writes it under a new serial.
+    pub state_changed: bool,
 }
 
 /// A recorded object that refresh could not read back.
@@ -617,6 +621,7 @@ pub async fn prepare_in(
         drift: Vec::new(),
         drift_fields: HashMap::new(),
         recorded_before_drift: HashMap::new(),
+        state_changed: false,
     };
     // Interrupted operations: a create may have made an object the state
     // does not know; read it back by its planned configuration.
@@ -644,6 +649,7 @@ pub async fn prepare_in(
                         && inputs_known(&op.kind, &op.planned)
                         && changed_inputs(schema, &object, &inputs_of(schema, &op.planned), &[])
                             .is_empty();
+                    prepared.state_changed = true;
                     loaded.state.instances.insert(
                         op.address.clone(),
                         InstanceState {
@@ -729,7 +735,11 @@ pub async fn prepare_in(
                     prepared.recorded_before_drift.insert(address.clone(), instance.value.clone());
                 }
                 // Outputs the provider could not read back stay as recorded.
-                instance.value = merge_known(&instance.value, current);
+                let merged = merge_known(&instance.value, current);
+                if merged != instance.value {
+                    prepared.state_changed = true;
+                    instance.value = merged;
+                }
             }
             Ok(None) => {
                 prepared.drift.push(Drift {
@@ -740,6 +750,7 @@ pub async fn prepare_in(
                     location: instance.location.clone(),
                 });
                 prepared.drift_fields.insert(address.clone(), Vec::new());
+                prepared.state_changed = true;
                 loaded.state.instances.remove(&address);
             }
             Err(error) => prepared.failed_refreshes.push(FailedRefresh {

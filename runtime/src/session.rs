@@ -63,6 +63,9 @@ pub struct Session<'p> {
     evaluation: Evaluation,
     /// Warnings of that evaluation, for the user.
     pub warnings: Vec<Diagnostic>,
+    /// Planning changed the loaded state in memory (refresh): see
+    /// [`crate::apply::apply_changed`].
+    state_changed: bool,
 }
 
 impl<'p> Session<'p> {
@@ -95,6 +98,7 @@ impl<'p> Session<'p> {
             providers,
             evaluation: preflight.evaluation,
             warnings: preflight.warnings,
+            state_changed: false,
         })
     }
 
@@ -157,6 +161,7 @@ impl<'p> Session<'p> {
             &included,
         )
         .await;
+        self.state_changed |= prepared.state_changed;
         prepared.errors.extend(probe_errors);
         Ok(match options.kind {
             PlanKind::Destroy => plan_destroy_in(&self.loaded.state, prepared, &scope),
@@ -310,7 +315,7 @@ impl<'p> Session<'p> {
             sink,
             interrupts,
         };
-        crate::apply::apply(plan, run, options)
+        crate::apply::apply_changed(plan, run, options, self.state_changed)
             .await
             .map_err(|error| RunError::State { context: "the state could not be saved", error })
     }

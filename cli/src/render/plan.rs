@@ -376,7 +376,15 @@ pub(crate) fn human(plan: &Plan, verbose: bool, style: Style) -> String {
             return out;
         }
         if plan.operation == orch_runtime::plan::PlanKind::Destroy {
-            let _ = writeln!(out, "Nothing to destroy: the state records no objects.");
+            // A partial destroy whose selection holds no recorded object
+            // says so: the state may record many others (they are kept).
+            let line = if plan.partial.is_some() {
+                "Nothing to destroy: no object recorded in the state is selected \
+                 (the other recorded objects are kept)."
+            } else {
+                "Nothing to destroy: the state records no objects."
+            };
+            let _ = writeln!(out, "{line}");
             return out;
         }
         let checked = plan.changes.iter().filter(|c| !c.data).count();
