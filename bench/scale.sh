@@ -70,14 +70,12 @@ measure() {
     local i
     for ((i = 0; i < repeat; i++)); do
         if [ -n "$prepare" ]; then bash -c "$prepare"; fi
-        local out
-        out=$( { /usr/bin/time -f "%e %U %M" "$@" >/dev/null 2>"$work/stderr"; } 2>&1 ) || {
+        /usr/bin/time -o "$work/time" -f "%e %U %M" "$@" >/dev/null 2>"$work/stderr" || {
             echo "scale.sh: failed: $*" >&2
-            cat "$work/stderr" >&2
-            echo "$out" >&2
+            cat "$work/stderr" "$work/time" >&2
             exit 1
         }
-        samples+=("$(echo "$out" | tail -n 1)")
+        samples+=("$(tail -n 1 "$work/time")")
     done
     result=$(printf '%s\n' "${samples[@]}" | sort -n -k1,1 | sed -n "$(((repeat + 1) / 2))p" |
         awk '{ printf "%.2f %.2f %.0f", $1, $2, $3 / 1024 }')
