@@ -180,7 +180,14 @@ pub struct Executor<'r> {
     nodes: Vec<Node>,
     /// Node by address (cleanup nodes excluded).
     index: HashMap<String, usize>,
+    /// Nodes that became ready since the last round: the only ones the
+    /// round's evaluation looks at.
     ready: VecDeque<usize>,
+    /// Ready nodes already looked at, waiting for a parallelism slot, in
+    /// the order they became ready. Kept apart from `ready` so that a
+    /// round costs what it starts, not what waits: looking at every
+    /// waiting node each round made a wide DAG quadratic.
+    queued: VecDeque<usize>,
     tasks: JoinSet<Finished>,
     /// Journalled this round, to start once the journal is synced.
     starting: Vec<Task>,
@@ -339,6 +346,7 @@ impl<'r> Executor<'r> {
             nodes,
             index,
             ready: VecDeque::new(),
+            queued: VecDeque::new(),
             tasks: JoinSet::new(),
             starting: Vec::new(),
             running: 0,
@@ -387,7 +395,7 @@ impl<'r> Executor<'r> {
             }
             self.forward_events();
             if self.tasks.is_empty() {
-                if self.ready.is_empty() || self.stop {
+                if (self.ready.is_empty() && self.queued.is_empty()) || self.stop {
                     break;
                 }
                 continue;
@@ -687,12 +695,14 @@ impl<'r> Executor<'r> {
     }
 
     /// Starts what is ready, as long as slots are free; journals each
-    /// operation as it takes its slot.
+    /// operation as it takes its slot. Nodes are taken in the order they
+    /// became ready; the first one that needs a slot when none is free
+    /// ends the round, so that a round costs what it starts.
     async fn start_ready(&mut self) -> Result<(), StateError> {
         // Nodes released now wait for the next round, whose evaluation may
         // have to resolve them first.
-        let mut waiting_for_slot = VecDeque::new();
-        for index in std::mem::take(&mut self.ready) {
+        self.queued.append(&mut self.ready);
+        while let Some(index) = self.queued.pop_front() {
             if self.nodes[index].status != Status::Waiting {
                 continue;
             }
@@ -716,12 +726,11 @@ impl<'r> Executor<'r> {
                 continue;
             };
             if self.running >= self.options.parallelism.max(1) {
-                waiting_for_slot.push_back(index);
-                continue;
+                self.queued.push_front(index);
+                break;
             }
             // Values that are still unknown cannot be applied.
-            // Checked only once a slot is free: a node that waits for one
-            // is looked at again every round.
+            // Checked only once a slot is free, once per node.
             let node = &self.nodes[index];
             if matches!(step, Step::Create | Step::Update)
                 && !inputs_known(&node.change.kind, &node.change.config)
@@ -742,8 +751,6 @@ impl<'r> Executor<'r> {
             let task = self.launch(index, step).await?;
             self.starting.push(task);
         }
-        waiting_for_slot.append(&mut self.ready);
-        self.ready = waiting_for_slot;
         Ok(())
     }
 
