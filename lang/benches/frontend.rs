@@ -10,7 +10,7 @@ use std::hint::black_box;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use orch_lang::{FileId, lex, parse};
 
 /// A configuration of roughly `lines` lines in the style of real ones:
@@ -93,4 +93,26 @@ fn benches(c: &mut Criterion) {
 }
 
 criterion_group!(frontend, benches);
-criterion_main!(frontend);
+
+/// `ORCH_FRONTEND_ONCE=lex|lex_parse|format` runs that step once on the
+/// generated source and exits, for profilers whose figures must not depend
+/// on how many iterations criterion chose (`valgrind --tool=callgrind`
+/// instruction counts; run it once with `none` to subtract generating the
+/// source).
+// The no-IO rule is the library's; this benchmark binary is a program.
+#[allow(clippy::disallowed_methods)]
+fn main() {
+    if let Ok(step) = std::env::var("ORCH_FRONTEND_ONCE") {
+        let source = generate(100_000);
+        match step.as_str() {
+            "none" => {}
+            "lex" => drop(black_box(lex(FileId(0), black_box(&source)))),
+            "lex_parse" => drop(black_box(parse(FileId(0), black_box(&source)))),
+            "format" => drop(black_box(orch_lang::fmt::format(black_box(&source)))),
+            other => panic!("ORCH_FRONTEND_ONCE={other}: expected none, lex, lex_parse or format"),
+        }
+        return;
+    }
+    frontend();
+    Criterion::default().configure_from_args().final_summary();
+}

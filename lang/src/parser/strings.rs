@@ -7,7 +7,7 @@
 //! quotes. Indentation is measured on the source text, before escapes are
 //! decoded, so `\t` is never stripped.
 
-use crate::ast::{Expr, StrPart};
+use crate::ast::{Expr, SmolStr, StrPart};
 use crate::span::Span;
 
 /// A piece of a string as the parser found it.
@@ -62,6 +62,16 @@ pub(crate) fn unescape(raw: &str) -> String {
     out
 }
 
+/// A text part: `value` decoded from `raw`. Text without a backslash has
+/// no escapes, so its value is the raw text itself and is stored once (a
+/// `SmolStr` clone copies at most 24 bytes or bumps a reference count)
+/// instead of being decoded into a fresh `String` and copied again.
+fn text_part(raw: &str, span: Span) -> StrPart {
+    let raw = SmolStr::new(raw);
+    let value = if raw.contains('\\') { SmolStr::from(unescape(&raw)) } else { raw.clone() };
+    StrPart::Text { value, raw, span }
+}
+
 /// Turns raw parts into string parts, removing multi-line indentation when
 /// `multiline` is set.
 pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<StrPart> {
@@ -69,9 +79,7 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
         return parts
             .into_iter()
             .map(|part| match part {
-                RawPart::Text(raw, span) => {
-                    StrPart::Text { value: unescape(raw).into(), raw: raw.into(), span }
-                }
+                RawPart::Text(raw, span) => text_part(raw, span),
                 RawPart::Interpolation(expr) => StrPart::Interpolation(expr),
             })
             .collect();
@@ -119,11 +127,7 @@ pub(crate) fn process_string(multiline: bool, parts: Vec<RawPart<'_>>) -> Vec<St
                     }
                 }
                 if !text.is_empty() {
-                    out.push(StrPart::Text {
-                        value: unescape(&text).into(),
-                        raw: text.into(),
-                        span,
-                    });
+                    out.push(text_part(&text, span));
                 }
             }
             RawPart::Interpolation(expr) => {
