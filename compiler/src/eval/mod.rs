@@ -1614,3 +1614,30 @@ fn shared_loops(model: &Model<'_>, a: ScopeId, b: ScopeId) -> usize {
         .filter(|(x, _)| matches!(model.scope(**x).kind, ScopeKind::For(_)))
         .count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, value: i64) -> Vec<(SmolStr, Value)> {
+        vec![(SmolStr::new(name), Value::Int(value))]
+    }
+
+    #[test]
+    fn loop_elements_keep_order_find_by_key_and_refuse_a_repeated_key() {
+        let mut elements = LoopElements::default();
+        for i in (0..1000).rev() {
+            assert!(elements.push(Key::Int(i), var("x", i * 2)));
+        }
+        assert!(elements.push(Key::Str("a".into()), var("y", 7)));
+        assert!(!elements.push(Key::Int(500), var("x", -1)), "a repeated key is refused");
+        assert!(!elements.push(Key::Str("a".into()), var("y", -1)));
+        assert_eq!(elements.iter().count(), 1001);
+        let first: Vec<&Key> = elements.iter().take(2).map(|(k, _)| k).collect();
+        assert_eq!(first, [&Key::Int(999), &Key::Int(998)], "the collection's order is kept");
+        assert_eq!(elements.bindings(&Key::Int(500)), Some(var("x", 1000).as_slice()));
+        assert_eq!(elements.bindings(&Key::Str("a".into())), Some(var("y", 7).as_slice()));
+        assert_eq!(elements.bindings(&Key::Int(1000)), None);
+        assert_eq!(elements.positions.len(), elements.items.len());
+    }
+}
