@@ -25,7 +25,9 @@ trap 'rm -rf "$work"' EXIT
 measure() {
   local runs=()
   for _ in $(seq "$repeat"); do
-    /usr/bin/time -f '%e %U %M' -o "$work/time" "$@" >/dev/null 2>&1 || true
+    if ! /usr/bin/time -f '%e %U %M' -o "$work/time" "$@" >/dev/null 2>"$work/err"; then
+      echo "warning: $* failed: $(tail -3 "$work/err")" >&2
+    fi
     runs+=("$(tail -1 "$work/time")")
   done
   printf '%s\n' "${runs[@]}" | python3 -c '
