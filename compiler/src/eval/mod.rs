@@ -210,8 +210,40 @@ struct Context {
 /// Loop variables bound at some point of a block.
 type Frame = Rc<Vec<(SmolStr, Value)>>;
 
-/// The elements of a `for`: each key with the variables it binds.
-type Elements = Rc<Vec<(Key, Vec<(SmolStr, Value)>)>>;
+/// The elements of a `for`: each key with the variables it binds, in the
+/// collection's order, and where each key is among them (so that finding
+/// one instance's variables, and refusing a repeated key, cost the same
+/// however many elements the loop has).
+#[derive(Debug, Default)]
+struct LoopElements {
+    items: Vec<(Key, Vec<(SmolStr, Value)>)>,
+    positions: HashMap<Key, usize>,
+}
+
+impl LoopElements {
+    fn iter(&self) -> std::slice::Iter<'_, (Key, Vec<(SmolStr, Value)>)> {
+        self.items.iter()
+    }
+
+    /// The variables that the element `key` binds.
+    fn bindings(&self, key: &Key) -> Option<&[(SmolStr, Value)]> {
+        self.positions.get(key).map(|&at| self.items[at].1.as_slice())
+    }
+
+    /// Adds an element; `false` (and nothing added) when its key is taken.
+    fn push(&mut self, key: Key, bindings: Vec<(SmolStr, Value)>) -> bool {
+        match self.positions.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                self.items.push((slot.key().clone(), bindings));
+                slot.insert(self.items.len() - 1);
+                true
+            }
+        }
+    }
+}
+
+type Elements = Rc<LoopElements>;
 
 pub struct Evaluator<'e, 'a> {
     files: &'e Files,
@@ -637,7 +669,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             return Ok(Some(elements.clone()));
         }
         let ScopeKind::For(decl) = &self.model.scope(scope).kind else {
-            return Ok(Some(Rc::new(Vec::new())));
+            return Ok(Some(Rc::new(LoopElements::default())));
         };
         let parent = self.model.scope(scope).parent.unwrap_or(scope);
         let collection = self.eval_expr(context, parent, outer, &decl.collection)?;
@@ -645,7 +677,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         // The loop variables keep the secret marks of the elements (the
         // checker made sure that no key is secret).
         let collection = collection.reveal().0.clone();
-        let mut out: Vec<(Key, Vec<(SmolStr, Value)>)> = Vec::new();
+        let mut out = LoopElements::default();
         let first = decl.binding.first.name.clone();
         let second = decl.binding.second.as_ref().map(|s| s.name.clone());
         let items: Vec<(Value, Value)> = match &collection {
@@ -707,7 +739,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     _ => Key::Int(0),
                 },
             };
-            if out.iter().any(|(k, _)| *k == key) {
+            if out.positions.contains_key(&key) {
                 let span = decl.key.as_ref().map_or(decl.collection.span, |k| k.span);
                 let diagnostic = Diagnostic::new(
                     &codes::E0602,
@@ -720,7 +752,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 continue;
             }
-            out.push((key, bindings));
+            out.push(key, bindings);
         }
         let elements = Rc::new(out);
         self.elements.insert(memo, elements.clone());
@@ -787,7 +819,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             let Some(key) = keys.get(used) else { break };
             let Some(elements) = self.elements(context, scope, &keys[..used])? else { break };
-            if let Some((_, vars)) = elements.iter().find(|(k, _)| k == key) {
+            if let Some(vars) = elements.bindings(key) {
                 bindings.extend(vars.iter().cloned());
             }
             used += 1;
@@ -1643,4 +1675,31 @@ fn shared_loops(model: &Model<'_>, a: ScopeId, b: ScopeId) -> usize {
         .take_while(|(x, y)| x == y)
         .filter(|(x, _)| matches!(model.scope(**x).kind, ScopeKind::For(_)))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, value: i64) -> Vec<(SmolStr, Value)> {
+        vec![(SmolStr::new(name), Value::Int(value))]
+    }
+
+    #[test]
+    fn loop_elements_keep_order_find_by_key_and_refuse_a_repeated_key() {
+        let mut elements = LoopElements::default();
+        for i in (0..1000).rev() {
+            assert!(elements.push(Key::Int(i), var("x", i * 2)));
+        }
+        assert!(elements.push(Key::Str("a".into()), var("y", 7)));
+        assert!(!elements.push(Key::Int(500), var("x", -1)), "a repeated key is refused");
+        assert!(!elements.push(Key::Str("a".into()), var("y", -1)));
+        assert_eq!(elements.iter().count(), 1001);
+        let first: Vec<&Key> = elements.iter().take(2).map(|(k, _)| k).collect();
+        assert_eq!(first, [&Key::Int(999), &Key::Int(998)], "the collection's order is kept");
+        assert_eq!(elements.bindings(&Key::Int(500)), Some(var("x", 1000).as_slice()));
+        assert_eq!(elements.bindings(&Key::Str("a".into())), Some(var("y", 7).as_slice()));
+        assert_eq!(elements.bindings(&Key::Int(1000)), None);
+        assert_eq!(elements.positions.len(), elements.items.len());
+    }
 }
