@@ -340,13 +340,19 @@ fn every_redis_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed() {
     assert!(orch.state_list().is_empty());
 }
 
-fn rabbit_project(
-    server: &common::rabbitmq::Rabbit,
-    vhost: &str,
-    user: &str,
-    key: &str,
-    policy: &str,
-) -> String {
+/// The names the RabbitMQ project varies: the virtual host, the user, the
+/// exchange's type, the binding's key and the policy's name.
+#[derive(Clone, Copy)]
+struct RabbitNames<'a> {
+    vhost: &'a str,
+    user: &'a str,
+    exchange_type: &'a str,
+    key: &'a str,
+    policy: &'a str,
+}
+
+fn rabbit_project(server: &common::rabbitmq::Rabbit, names: &RabbitNames<'_>) -> String {
+    let RabbitNames { vhost, user, exchange_type, key, policy } = names;
     format!(
         r#"provider rabbitmq {{
   endpoint = "{endpoint}"
@@ -372,7 +378,7 @@ resource perms: rabbitmq.permissions {{
 resource events: rabbitmq.exchange {{
   name  = "events"
   vhost = vh.name
-  type  = "topic"
+  type  = "{exchange_type}"
 }}
 
 resource jobs: rabbitmq.queue {{
@@ -406,14 +412,17 @@ fn every_rabbitmq_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed(
     use serde_json::json;
     let Some(server) = common::rabbitmq::server() else { return };
     let vhost = common::rabbitmq::unique("orch_impall");
+    let vhost2 = format!("{vhost}_b");
     let (user, user2) = (format!("{vhost}_u"), format!("{vhost}_u2"));
-    struct Remove(common::rabbitmq::Rabbit, String, [String; 2]);
+    struct Remove(common::rabbitmq::Rabbit, [String; 2], [String; 2]);
     impl Drop for Remove {
         fn drop(&mut self) {
-            self.0.remove(&self.1, &[&self.2[0], &self.2[1]]);
+            self.0.remove(&self.1[1], &[]);
+            self.0.remove(&self.1[0], &[&self.2[0], &self.2[1]]);
         }
     }
-    let _cleanup = Remove(server.clone(), vhost.clone(), [user.clone(), user2.clone()]);
+    let _cleanup =
+        Remove(server.clone(), [vhost.clone(), vhost2.clone()], [user.clone(), user2.clone()]);
     let v = encode(&vhost);
     let at = |collection: &str, name: &str| format!("/api/{collection}/{v}/{}", encode(name));
     server.send("PUT", &format!("/api/vhosts/{v}"), Some(json!({})));
@@ -442,7 +451,14 @@ fn every_rabbitmq_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed(
             json!({"pattern": "^jobs$", "apply-to": "queues", "definition": {"max-length": 1000}}),
         ),
     );
-    let orch = Orch::new(&rabbit_project(&server, &vhost, &user, "job.#", "limits"))
+    let first = RabbitNames {
+        vhost: &vhost,
+        user: &user,
+        exchange_type: "topic",
+        key: "job.#",
+        policy: "limits",
+    };
+    let orch = Orch::new(&rabbit_project(&server, &first))
         .with(Vec::new(), vec![("ORCH_VAR_pw".into(), server.password.clone())]);
     for (address, id) in [
         ("vh", vhost.clone()),
@@ -481,16 +497,27 @@ fn every_rabbitmq_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed(
     orch.expect_no_changes(&[]);
 
     // Real replacements: the user (and so its permissions) under a new
-    // name, the binding with another key, the policy under another name.
-    orch.write("main.orch", &rabbit_project(&server, &vhost, &user2, "job.*", "caps"));
+    // name, the exchange of another type (and so its binding), the binding
+    // with another key, the policy under another name.
+    let second = RabbitNames {
+        user: &user2,
+        exchange_type: "direct",
+        key: "job.*",
+        policy: "caps",
+        ..first
+    };
+    orch.write("main.orch", &rabbit_project(&server, &second));
+    let replaced = |plan: &serde_json::Value| -> Vec<String> {
+        actions(plan)
+            .into_iter()
+            .filter(|(_, action)| action == "replace")
+            .map(|(address, _)| address)
+            .collect()
+    };
     let plan = orch.plan_json(&[]);
-    let replaced: Vec<String> = actions(&plan)
-        .into_iter()
-        .filter(|(_, action)| action == "replace")
-        .map(|(address, _)| address)
-        .collect();
-    assert_eq!(replaced, ["app", "limits", "perms", "route"], "{plan}");
+    assert_eq!(replaced(&plan), ["app", "events", "limits", "perms", "route"], "{plan}");
     orch.apply(&[]);
+    assert_eq!(server.get(&at("exchanges", "events")).expect("exchange")["type"], "direct");
     assert!(!server.exists(&format!("/api/users/{}", encode(&user))));
     assert!(server.can_log_in(&user2, "imp-pw-1"));
     assert!(!server.exists(&permissions(&user)) && server.exists(&permissions(&user2)));
@@ -505,9 +532,28 @@ fn every_rabbitmq_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed(
     assert!(!server.exists(&at("policies", "limits")) && server.exists(&at("policies", "caps")));
     orch.expect_no_changes(&[]);
 
+    // A new virtual host name replaces it and everything in it.
+    orch.write("main.orch", &rabbit_project(&server, &RabbitNames { vhost: &vhost2, ..second }));
+    let plan = orch.plan_json(&[]);
+    assert_eq!(replaced(&plan), ["events", "jobs", "limits", "perms", "route", "vh"], "{plan}");
+    orch.apply(&[]);
+    assert!(!server.exists(&format!("/api/vhosts/{v}")));
+    let v2 = encode(&vhost2);
+    for path in [
+        format!("/api/exchanges/{v2}/events"),
+        format!("/api/queues/{v2}/jobs"),
+        format!("/api/policies/{v2}/caps"),
+        format!("/api/permissions/{v2}/{}", encode(&user2)),
+    ] {
+        assert!(server.exists(&path), "{path}");
+    }
+    let bindings = server.get(&format!("/api/bindings/{v2}/e/events/q/jobs")).expect("bindings");
+    assert_eq!(bindings.as_array().map(Vec::len), Some(1), "{bindings}");
+    orch.expect_no_changes(&[]);
+
     // Destroy leaves nothing.
     orch.run(&["destroy", "main.orch", "--auto-approve"]).expect_code(0);
-    assert!(!server.exists(&format!("/api/vhosts/{v}")));
+    assert!(!server.exists(&format!("/api/vhosts/{v2}")));
     assert!(!server.exists(&format!("/api/users/{}", encode(&user2))));
     assert!(orch.state_list().is_empty());
 }
