@@ -225,17 +225,7 @@ fn every_mysql_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed() {
     assert!(orch.state_list().is_empty());
 }
 
-/// `redis-cli -u URL ARGS`: the reply's lines.
-fn redis_cli(url: &str, args: &[&str]) -> Vec<String> {
-    let output = Command::new("redis-cli")
-        .args(["-u", url])
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run redis-cli: {error}"));
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success() && !text.starts_with("ERR"), "redis-cli {args:?}: {text}");
-    text.lines().map(str::to_string).collect()
-}
+use common::redis::cli as redis_cli;
 
 fn redis_config(url: &str, parameter: &str) -> String {
     redis_cli(url, &["CONFIG", "GET", parameter]).get(1).cloned().unwrap_or_default()
