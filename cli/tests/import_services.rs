@@ -122,7 +122,10 @@ fn mysql_project(url: &str, db: &str, user: &str, role: &str, table: &str) -> St
     format!(
         r#"provider mysql {{ url = "{url}" }}
 
-resource db: mysql.database {{ name = "{db}" }}
+resource db: mysql.database {{
+  name      = "{db}"
+  collation = "utf8mb4_bin"
+}}
 
 resource app: mysql.user {{
   user     = "{user}"
@@ -159,7 +162,7 @@ fn every_mysql_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed() {
         ],
     };
     server.exec(&format!(
-        "CREATE DATABASE `{db}` CHARACTER SET utf8mb4; CREATE TABLE `{db}`.t (id INT); \
+        "CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin; CREATE TABLE `{db}`.t (id INT); \
          CREATE USER '{user}'@'%' IDENTIFIED BY 'by-hand'; CREATE ROLE '{role}'; \
          GRANT SELECT ON `{db}`.* TO '{user}'@'%'"
     ));
@@ -187,9 +190,10 @@ fn every_mysql_kind_made_by_hand_is_imported_repaired_replaced_and_destroyed() {
         let import = orch.run(&["import", address, &id, "main.orch"]);
         assert!(import.expect_code(0).stdout.contains("Imported"), "{}", import.stdout);
     }
-    // The password cannot be read back: the first apply sets it.
+    // The password cannot be read back: the first apply sets it (and only
+    // it: the database's collation was imported as the server has it).
     let run = orch.apply(&[]);
-    assert!(run.stdout.contains("1 updated"), "{}", run.stdout);
+    assert!(run.stdout.contains(" 1 updated in"), "{}", run.stdout);
     assert!(server.can_log_in(&user, "imp-pw-1") && !server.can_log_in(&user, "by-hand"));
     orch.expect_no_changes(&[]);
 
