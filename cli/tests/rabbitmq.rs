@@ -2,7 +2,8 @@
 //! server's management API: every `rabbitmq` kind created, read back
 //! without change, drifted by hand and repaired, updated, replaced and
 //! destroyed, checked in the server's own catalogue (import by id is tested
-//! on the provider, `runtime/tests/providers_rabbitmq.rs`).
+//! on the provider, `runtime/tests/providers_rabbitmq.rs`, and through
+//! `orchc import` for every kind, `tests/import_services.rs`).
 //!
 //! The server is `ORCH_TEST_RABBITMQ_URL` (default
 //! `http://guest:guest@127.0.0.1:15672`, an administrator); a test fails when

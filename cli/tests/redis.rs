@@ -5,8 +5,9 @@
 //! `redis://127.0.0.1:6379`); a test fails when it cannot be reached, unless
 //! `ORCH_TEST_SKIP_REDIS=1` (`common::redis`). Every test uses names with a
 //! random suffix and removes what it made, also when it fails. Changes made
-//! by hand go through a plain Redis client, as `redis-cli` would send them.
-//! Import by name is tested on the provider (`runtime/tests/providers_redis.rs`).
+//! by hand go through the server's own client, `redis-cli`. Import is
+//! tested on the provider (`runtime/tests/providers_redis.rs`) and through
+//! `orchc import` (`tests/import_services.rs`).
 //!
 //! Configuration parameters are server-wide, so one test owns them all
 //! (`a_config_parameter_…`); the others touch users and streams only.
@@ -173,7 +174,7 @@ fn an_acl_user_is_created_read_back_repaired_updated_replaced_and_destroyed() {
 
     // Drift made by hand: an extra command, the user switched off, another
     // password. The plan shows it and apply puts it back.
-    let _: String = redis(&url, &["ACL", "SETUSER", &name, "+del", "off", "resetpass", ">by-hand"]);
+    common::redis::cli(&url, &["ACL", "SETUSER", &name, "+del", "off", "resetpass", ">by-hand"]);
     let plan = orch.plan_json(&[]);
     let mut fields = drift_fields(&plan, "app");
     fields.sort();
@@ -234,7 +235,7 @@ fn a_stream_group_is_created_moved_replaced_and_recreated_after_a_delete_by_hand
     orch.expect_no_changes(&[]);
 
     // Deleted by hand: drift, and apply makes it again.
-    let _: i64 = redis(&url, &["XGROUP", "DESTROY", &stream, "workers"]);
+    common::redis::cli(&url, &["XGROUP", "DESTROY", &stream, "workers"]);
     let plan = orch.plan_json(&[]);
     assert_eq!(actions(&plan), BTreeMap::from([("workers".into(), "create".into())]), "{plan}");
     orch.apply(&[]);
@@ -274,7 +275,7 @@ fn a_config_parameter_is_set_repaired_updated_and_restored_on_destroy() {
     assert_eq!(config_value(&url, "maxmemory-samples"), "7");
     orch.expect_no_changes(&[]);
 
-    let _: String = redis(&url, &["CONFIG", "SET", "slowlog-max-len", "999"]);
+    common::redis::cli(&url, &["CONFIG", "SET", "slowlog-max-len", "999"]);
     let plan = orch.plan_json(&[]);
     assert_eq!(actions(&plan), BTreeMap::from([("slowlog".into(), "update".into())]), "{plan}");
     orch.apply(&[]);

@@ -143,6 +143,11 @@ async fn database_lifecycle() {
     // Import by name.
     let imported = provider.import(&ctx(), kind, &name).await.unwrap().expect("found");
     assert_eq!(field(&imported, "charset"), &s("utf8mb4"));
+    // The server's collation is recorded: a configuration naming it, or
+    // leaving it out, is no change after the import.
+    assert_eq!(field(&imported, "collation"), &s("utf8mb4_bin"));
+    assert!(no_change(&provider, kind, &imported, &collated));
+    assert!(no_change(&provider, kind, &imported, &wanted));
     assert!(provider.import(&ctx(), kind, &renamed).await.unwrap().is_none());
 
     // A server error carries the server's message.

@@ -86,7 +86,7 @@ async fn an_acl_user_reads_back_as_configured_and_shows_changes_by_hand() {
     assert!(planned.requires_replace.is_empty());
 
     // By hand: another password and another key pattern.
-    let _: String = redis(&url, &["ACL", "SETUSER", &name, "resetpass", ">other", "~more:*"]);
+    common::redis::cli(&url, &["ACL", "SETUSER", &name, "resetpass", ">other", "~more:*"]);
     let drifted = provider.read(&ctx(), kind, &made).await.expect("read").expect("exists");
     assert_ne!(field(&drifted, "password").reveal_all(), s("hunter2-orch"));
     assert!(field(&drifted, "password").reveal().1, "still secret");

@@ -61,6 +61,25 @@ fn database_object(name: &str, charset: &str, collation: &str, like: Fields<'_>)
     ])
 }
 
+/// The database `name` as the server has it, for an import: its collation
+/// too, since no configuration says yet whether it is managed (a
+/// configuration that leaves it out plans no change, see `plan_update`).
+pub(super) async fn import(
+    session: &mut Session,
+    name: &str,
+) -> Result<Option<Value>, ProviderError> {
+    let state = database_state(session, name)
+        .await
+        .map_err(|err| mysql_error(&format!("reading database {name}"), &err))?;
+    Ok(state.map(|(charset, collation)| {
+        object(vec![
+            ("name", Value::string(name)),
+            ("charset", Value::string(charset)),
+            ("collation", Value::string(collation)),
+        ])
+    }))
+}
+
 /// The `CHARACTER SET … [COLLATE …]` options of `config`.
 fn options_sql(config: Fields<'_>) -> Result<String, ProviderError> {
     let charset = config.required_text("charset")?;

@@ -460,6 +460,15 @@ impl Provider for MysqlProvider {
         id: &str,
     ) -> Result<Option<Value>, ProviderError> {
         let schema = self.kind_schema(kind)?;
+        if kind == "mysql.database" {
+            import_fields(kind, id).map_err(ProviderError::new)?;
+            return until_cancelled(ctx, async {
+                let mut session = self.connect().await?;
+                let result = database::import(&mut session, id).await;
+                session.finish(result).await
+            })
+            .await;
+        }
         let mut entries: BTreeMap<SmolStr, Value> = schema
             .inputs()
             .filter_map(|f| Some((SmolStr::new(f.name), f.default.clone()?)))
@@ -526,7 +535,8 @@ impl MysqlProvider {
 }
 
 /// The plan of an update: like [`default_plan`], but a database's
-/// `collation` left to the server is no change, and values that mean the
+/// `collation` left to the server is no change (the recorded one is kept:
+/// the server's after an import, none after a create), and values that mean the
 /// same thing (privileges in another order or case, `ALL` for `ALL
 /// PRIVILEGES`, `utf8` for `utf8mb3`) are no change.
 fn plan_update(schema: &'static KindSchema, prior: &Value, config: &Value) -> Planned {
@@ -541,7 +551,7 @@ fn plan_update(schema: &'static KindSchema, prior: &Value, config: &Value) -> Pl
             if let Value::Map(recorded) = prior
                 && recorded.contains_key(input.name)
             {
-                entries.insert(input.name.into(), Value::None);
+                entries.insert(input.name.into(), before.clone());
             }
             continue;
         }

@@ -50,6 +50,24 @@ fn reach(url: &str) -> Result<(), String> {
     redis::cmd("PING").query::<String>(&mut connection).map(drop).map_err(|error| error.to_string())
 }
 
+/// `redis-cli -u URL ARGS`, the server's own client, for tests that change
+/// the server behind Orch's back: the reply's lines.
+///
+/// # Panics
+///
+/// When `redis-cli` cannot be run or the server answers with an error.
+pub(crate) fn cli(url: &str, args: &[&str]) -> Vec<String> {
+    let output = std::process::Command::new("redis-cli")
+        .args(["-u", url])
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run redis-cli: {error}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let refused = text.starts_with("ERR") || text.starts_with("(error)");
+    assert!(output.status.success() && !refused, "redis-cli {args:?}: {text}");
+    text.lines().map(str::to_string).collect()
+}
+
 /// Runs `args` as one command on the server at `url`, for tests that look
 /// at or change the server behind Orch's back.
 pub(crate) fn command<T: redis::FromRedisValue>(url: &str, args: &[&str]) -> T {
