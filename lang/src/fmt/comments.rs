@@ -228,11 +228,26 @@ impl Printer<'_> {
         if self.flat > 0 {
             return;
         }
+        // An expression that starts its line (a list element) keeps that
+        // line's indentation after the comments, as a comment line before
+        // an element does; one that follows code continues a line.
+        let starts_line = self.line_is_blank() && !self.pending_newline;
+        let indent = self.line_indent();
+        let mut printed = false;
         while let Some(comment) = self.peek_comment(offset) {
+            if starts_line && self.pending_newline {
+                self.pending_newline = false;
+                self.newline(indent, false);
+            }
             if self.starts_line(comment.span.start) && !self.line_is_blank() {
                 self.pending_newline = true;
             }
             self.print_comment_here(comment);
+            printed = true;
+        }
+        if printed && starts_line && self.pending_newline {
+            self.pending_newline = false;
+            self.newline(indent, false);
         }
     }
 }

@@ -193,3 +193,13 @@ fn syntax_errors_are_refused() {
     assert!(diagnostics.iter().any(|d| d.is_error()));
     assert!(format("let s = \"unterminated\n").is_err());
 }
+
+#[test]
+fn comments_in_the_interpolations_of_a_list_element_go_above_it_at_its_indentation() {
+    assert_eq!(
+        fmt("let k = [ // b\n\"${ // c\n app // d\n }:*\" // e\n , \"x\"]\n"),
+        "let k = [ // b\n  // c\n  // d\n  \"${app}:*\", // e\n  \"x\",\n]\n"
+    );
+    // After code, the string continues the line under its comment.
+    assert_eq!(fmt("let k = \"${ // c\n app}\"\n"), "let k = // c\n  \"${app}\"\n");
+}
