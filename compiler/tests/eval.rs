@@ -284,3 +284,25 @@ resource audit_member: pg.grant_role {
     }
     assert_eq!(codes(&analysis), ["E0604"; 4], "{:?}", analysis.diagnostics);
 }
+
+/// Found by the `check` fuzz target (fuzz/seeds/text/nested-ranges.orch):
+/// nested loops each within the range limit built 10^12 elements. The
+/// whole evaluation's element budget stops them with an error at the
+/// inner loop, while one loop of a million elements still evaluates.
+#[test]
+fn nested_loops_stop_at_the_evaluation_element_budget() {
+    let nested = "output x = [for a in range(1000000): [for b in range(1000000): b]]\n";
+    let analysis = run(&[("main.orch", nested)], &[]);
+    let over: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("list and map elements in all"))
+        .collect();
+    assert_eq!(over.len(), 1, "{:?}", analysis.diagnostics);
+    let inner = nested.find("[for b").unwrap();
+    assert!(over[0].primary.span.start as usize >= inner, "{:?}", over[0].primary.span);
+
+    let single = "output x = length([for a in range(1000000): a])\n";
+    let analysis = run(&[("main.orch", single)], &[]);
+    assert!(analysis.diagnostics.is_empty(), "{:?}", analysis.diagnostics);
+}

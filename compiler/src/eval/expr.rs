@@ -27,6 +27,12 @@ impl Host for ModuleHost<'_> {
 /// The largest range or repetition evaluation will build.
 const MAX_RANGE: i64 = 1_000_000;
 
+/// The most list and map elements one evaluation builds in all, counting
+/// ranges, the elements each comprehension walks and the lists and maps
+/// functions return: nested loops, each within `MAX_RANGE`, would otherwise
+/// run for hours (found by the `check` fuzz target).
+pub(super) const MAX_ELEMENTS: u64 = 4_000_000;
+
 fn error(span: orch_lang::Span, message: impl Into<String>) -> EvalError {
     EvalError { span, message: message.into() }
 }
@@ -43,6 +49,20 @@ pub(super) fn dotted(expr: &Expr) -> Option<String> {
 }
 
 impl Evaluator<'_, '_> {
+    /// Counts `count` more elements built at `span` against `MAX_ELEMENTS`.
+    fn charge(&mut self, span: orch_lang::Span, count: usize) -> EvalResult<()> {
+        self.built = self.built.saturating_add(count as u64);
+        if self.built > MAX_ELEMENTS {
+            return Err(error(
+                span,
+                format!(
+                    "this configuration builds more than {MAX_ELEMENTS} list and map elements in all"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs `f` with extra local variables.
     pub(super) fn with_locals<T>(
         &mut self,
@@ -162,6 +182,10 @@ impl Evaluator<'_, '_> {
                                 format!("this range has more than {MAX_RANGE} elements"),
                             ));
                         }
+                        self.charge(
+                            expr.span,
+                            usize::try_from(end.saturating_sub(*a)).unwrap_or(0),
+                        )?;
                         Ok(Value::list((*a..end).map(Value::Int).collect()))
                     }
                     _ => Err(error(expr.span, "range bounds must be integers")),
@@ -348,6 +372,7 @@ impl Evaluator<'_, '_> {
                 ));
             }
         };
+        self.charge(expr.span, items.len())?;
         let first = comprehension.binding.first.name.clone();
         let second = comprehension.binding.second.as_ref().map(|s| s.name.clone());
         let mut list = Vec::new();
@@ -572,7 +597,13 @@ impl Evaluator<'_, '_> {
         let host = ModuleHost { db: self.db, module_path: &module_path };
         // `call` handles unknown and secret arguments, and never quotes a
         // secret in its error message.
-        function.call(&values, &host).map_err(|e| error(expr.span, e.message))
+        let result = function.call(&values, &host).map_err(|e| error(expr.span, e.message))?;
+        match result.reveal().0 {
+            Value::List(items) => self.charge(expr.span, items.len())?,
+            Value::Map(entries) => self.charge(expr.span, entries.len())?,
+            _ => {}
+        }
+        Ok(result)
     }
 }
 

@@ -268,6 +268,9 @@ pub struct Evaluator<'e, 'a> {
     resolver: &'e mut dyn Resolver,
     pending_assertions: usize,
     missing_params: Vec<String>,
+    /// List and map elements built so far by ranges, comprehensions and
+    /// function results, against `expr::MAX_ELEMENTS`.
+    built: u64,
 }
 
 /// Evaluates the configuration rooted at `root` with the given param
@@ -485,6 +488,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             resolver,
             pending_assertions: 0,
             missing_params: Vec::new(),
+            built: 0,
         }
     }
 
