@@ -40,6 +40,7 @@ use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default
 
 mod kinds;
 
+use orch_provider::object_fields::{object, strings};
 use orch_provider::{Builtin, KindTable};
 
 /// The `mysql` provider, as the registry (`orch-providers`) lists it.
@@ -310,14 +311,6 @@ impl<'v> Fields<'v> {
     fn texts(&self, name: &str) -> Vec<String> {
         list_of(self.get(name)).unwrap_or_default()
     }
-}
-
-fn object(entries: Vec<(&str, Value)>) -> Value {
-    Value::map(entries.into_iter().map(|(name, value)| (SmolStr::new(name), value)).collect())
-}
-
-fn strings(items: &[String]) -> Value {
-    Value::list(items.iter().map(|item| Value::string(item.as_str())).collect())
 }
 
 fn list_of(value: &Value) -> Option<Vec<String>> {

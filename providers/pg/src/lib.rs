@@ -51,6 +51,7 @@ use orch_provider::{Change, OpContext, Planned, Provider, ProviderError, default
 
 mod kinds;
 
+use orch_provider::object_fields::{object, strings};
 use orch_provider::{Builtin, KindTable};
 
 /// The `pg` provider, as the registry (`orch-providers`) lists it.
@@ -510,14 +511,6 @@ impl<'v> Fields<'v> {
             _ => Vec::new(),
         }
     }
-}
-
-fn object(entries: Vec<(&str, Value)>) -> Value {
-    Value::map(entries.into_iter().map(|(name, value)| (SmolStr::new(name), value)).collect())
-}
-
-fn strings(items: &[String]) -> Value {
-    Value::list(items.iter().map(|item| Value::string(item.as_str())).collect())
 }
 
 fn same_set(a: &[String], b: &[String]) -> bool {
