@@ -116,3 +116,122 @@ fn serves_diagnostics_over_stdio_and_exits_cleanly() {
     child.stderr.take().expect("piped standard error").read_to_string(&mut stderr).unwrap();
     assert!(stderr.contains("not JSON") && stderr.contains("`nine`"), "{stderr}");
 }
+
+/// The resident memory of process `pid`, in KiB (`VmRSS` in `/proc`).
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
+}
+
+/// A valid configuration of about `bytes` bytes: values that reference
+/// each other, interpolate and loop, so that its analysis holds far more
+/// memory than its text.
+fn large_configuration(bytes: usize) -> String {
+    let mut text = String::from("param names: list<string> = [\"a\", \"b\", \"c\"]\n");
+    let mut i = 0;
+    while text.len() < bytes {
+        let previous = if i == 0 { "\"start\"".to_string() } else { format!("v{}.output", i - 1) };
+        text.push_str(&format!(
+            "resource v{i}: core.value {{\n  input = \"item-{i}-${{{previous}}}\"\n}}\n\
+             for name in names {{\n  resource each{i}: core.value {{ input = \"${{name}}-{i}\" }}\n}}\n\
+             output o{i}: string = v{i}.output\n"
+        ));
+        i += 1;
+    }
+    text
+}
+
+/// The server's memory follows the documents open now: after a document
+/// of about 0.9 MB is edited back to a few lines, the memory its analysis
+/// took is handed back to the system once the server is idle, not kept
+/// for the life of the editor session (issue 17: 0.7 GB stayed).
+#[test]
+fn memory_is_returned_after_a_large_document_is_reverted() {
+    let project = Project::new();
+    let main = project.path().join("main.orch");
+    let uri = format!("file://{}", main.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchc"))
+        .args(["lsp", "--stdio"])
+        .current_dir(project.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start orchc lsp");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().expect("piped standard input");
+    let messages = read_messages(child.stdout.take().expect("piped standard output"));
+    let root = format!("file://{}", project.path().display());
+    let mut send = |message: Value| stdin.write_all(&frame(&message)).expect("write to the server");
+    // Waits for the diagnostics of `version` of the document.
+    let diagnostics_of = |version: i64| loop {
+        let message = messages
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no diagnostics for version {version}"));
+        if message["method"] == "textDocument/publishDiagnostics"
+            && message["params"]["uri"] == uri
+            && message["params"]["version"] == version
+        {
+            return message["params"]["diagnostics"].clone();
+        }
+    };
+    send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"capabilities": {}, "rootUri": root}}));
+    while messages.recv_timeout(Duration::from_secs(30)).expect("the initialize response")["id"]
+        != 1
+    {}
+    send(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+
+    let small = "resource a: core.value {\n  input = \"x\"\n}\n";
+    let change = |version: i64, text: &str| {
+        json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"text": text}]}})
+    };
+    send(json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": {"uri": uri, "languageId": "orch", "version": 1, "text": small}}}));
+    assert_eq!(diagnostics_of(1), json!([]));
+    std::thread::sleep(Duration::from_millis(300));
+    let before = resident_kib(pid);
+
+    let large = large_configuration(900_000);
+    send(change(2, &large));
+    let diagnostics = diagnostics_of(2);
+    assert!(
+        diagnostics.as_array().is_some_and(Vec::is_empty),
+        "the large document is valid: {}",
+        diagnostics[0]
+    );
+    let during = resident_kib(pid);
+    assert!(
+        during > before + 50 * 1024,
+        "the large document's analysis takes memory: {before} KiB, then {during} KiB"
+    );
+
+    send(change(3, small));
+    assert_eq!(diagnostics_of(3), json!([]));
+    // What the large analysis took is freed and handed back as soon as
+    // the server is idle (mimalloc on its own gives it back only about ten
+    // seconds later, at its next purge); at most a quarter of it may stay
+    // with the allocator.
+    let allowed = before + (during - before) / 4;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut after = resident_kib(pid);
+    while after > allowed && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        after = resident_kib(pid);
+    }
+    assert!(
+        after <= allowed,
+        "the server kept {after} KiB after the document was reverted \
+         ({before} KiB before it grew, {during} KiB with it; at most {allowed} KiB expected)"
+    );
+    send(json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}));
+    send(json!({"jsonrpc": "2.0", "method": "exit"}));
+    let status = child.wait().expect("orchc lsp exits");
+    assert!(status.success(), "{status}");
+}

@@ -152,8 +152,9 @@ impl Analyzer {
     pub(crate) fn start(
         outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
         latest: Arc<AtomicU64>,
+        release: crate::ReleaseMemory,
     ) -> Analyzer {
-        Analyzer::start_with_grace(outbox, latest, GRACE)
+        Analyzer::start_with_grace(outbox, latest, GRACE, release)
     }
 
     /// [`Analyzer::start`], with snapshots waiting `grace` (tests make it
@@ -162,6 +163,7 @@ impl Analyzer {
         outbox: tokio::sync::mpsc::UnboundedSender<Outgoing>,
         latest: Arc<AtomicU64>,
         grace: Duration,
+        release: crate::ReleaseMemory,
     ) -> Analyzer {
         let (jobs, receiver) = mpsc::channel();
         let alive = Arc::new(AtomicUsize::new(0));
@@ -179,6 +181,7 @@ impl Analyzer {
                     retired: Vec::new(),
                     grace,
                     alive: counted,
+                    release,
                 }
                 .run(receiver)
             });
@@ -267,6 +270,8 @@ struct Worker {
     /// How long a snapshot waits before its analysis: [`GRACE`].
     grace: Duration,
     alive: Arc<AtomicUsize>,
+    /// Called after the retired analyses are freed on an idle moment.
+    release: crate::ReleaseMemory,
 }
 
 /// Memory to free when the thread has nothing else to do.
@@ -294,8 +299,12 @@ impl Worker {
                     Ok(job) => Some(job),
                     Err(mpsc::TryRecvError::Disconnected) => return,
                     Err(mpsc::TryRecvError::Empty) => {
-                        // Nothing to do: a good time to free memory.
-                        self.retired.clear();
+                        // Nothing to do: a good time to free memory, and
+                        // to hand it back to the system.
+                        if !self.retired.is_empty() {
+                            self.retired.clear();
+                            (self.release)();
+                        }
                         match jobs.recv() {
                             Ok(job) => Some(job),
                             Err(_) => return,
@@ -420,7 +429,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_query_fails_alone() {
         let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
-        let analyzer = Analyzer::start(sender, Arc::new(AtomicU64::new(1)));
+        let analyzer = Analyzer::start(sender, Arc::new(AtomicU64::new(1)), crate::keep_memory);
         let uri: Uri = "file:///a.orch".parse().unwrap();
         let document = Document { uri, version: 1, text: Arc::from("let x = 1\n") };
         analyzer.analyze(Snapshot {
@@ -456,7 +465,7 @@ mod tests {
     async fn memory_stays_flat_over_many_edits() {
         let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
         let latest = Arc::new(AtomicU64::new(0));
-        let analyzer = Analyzer::start(sender, Arc::clone(&latest));
+        let analyzer = Analyzer::start(sender, Arc::clone(&latest), crate::keep_memory);
         let big = |n: usize| -> String {
             (0..600).map(|i| format!("let v{i} = \"{n} ${{v{}}}\"\n", i.max(1) - 1)).collect()
         };
@@ -499,7 +508,12 @@ mod tests {
     async fn early_queries_overtake_waiting_snapshots_and_others_do_not() {
         let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
         let latest = Arc::new(AtomicU64::new(2));
-        let analyzer = Analyzer::start_with_grace(sender, latest, Duration::from_secs(600));
+        let analyzer = Analyzer::start_with_grace(
+            sender,
+            latest,
+            Duration::from_secs(600),
+            crate::keep_memory,
+        );
         // No analysis yet: an early query waits for the first one.
         analyzer.analyze(snapshot(1, "let a = 1\n"));
         let seen = analyzer.query_early("/a.orch".to_string(), source).await;

@@ -33,19 +33,32 @@ pub use server::Server;
 
 use tower_lsp_server::{ClientSocket, LspService};
 
+/// Hands memory the program has freed back to the operating system. The
+/// server calls it when the analysis thread has freed what earlier
+/// analyses left and has nothing else to do: otherwise the allocator may
+/// keep the pages of a large document's analysis after the document
+/// shrank or closed, and the server would stay as large as it ever was.
+/// The allocator is the binary's choice (`orchc` uses mimalloc), so the
+/// binary says how; [`keep_memory`] does nothing.
+pub type ReleaseMemory = fn();
+
+/// A [`ReleaseMemory`] that leaves the allocator to itself (the system
+/// allocator returns large blocks on its own).
+pub fn keep_memory() {}
+
 /// The server as a service, for tests and embedders: feed it requests with
 /// [`tower_lsp_server::Server`] over any byte streams.
-pub fn service() -> (LspService<Server>, ClientSocket) {
-    LspService::new(Server::new)
+pub fn service(release: ReleaseMemory) -> (LspService<Server>, ClientSocket) {
+    LspService::new(move |client| Server::new(client, release))
 }
 
 /// Serves the protocol on `input` and `output` until the client exits.
-pub async fn serve<I, O>(input: I, output: O)
+pub async fn serve<I, O>(input: I, output: O, release: ReleaseMemory)
 where
     I: tokio::io::AsyncRead + Unpin,
     O: tokio::io::AsyncWrite,
 {
-    let (service, socket) = service();
+    let (service, socket) = service(release);
     // The client's messages reach the server through `framing`, which
     // answers the malformed ones itself; the server's output and those
     // answers meet in `framing::write_output`.
@@ -69,13 +82,13 @@ where
 
 /// Serves the protocol on standard input and output; returns when the
 /// client sends `exit` or closes the stream.
-pub fn serve_stdio() -> std::io::Result<()> {
+pub fn serve_stdio(release: ReleaseMemory) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("orch-lsp")
         .build()?;
-    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), release));
     // Blocking tasks (reading the workspace) must not keep the process
     // alive once the client has gone.
     runtime.shutdown_background();

@@ -41,7 +41,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub(crate) fn new(client: Client) -> Server {
+    pub(crate) fn new(client: Client, release: crate::ReleaseMemory) -> Server {
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         let latest = Arc::new(AtomicU64::new(0));
         // Like `orchc check`, params may come from `ORCH_VAR_NAME`.
@@ -54,7 +54,7 @@ impl Server {
         Server {
             client,
             state: Mutex::new(State { params, ..State::default() }),
-            analyzer: Analyzer::start(sender, latest.clone()),
+            analyzer: Analyzer::start(sender, latest.clone(), release),
             latest,
             outbox: Mutex::new(Some(receiver)),
         }

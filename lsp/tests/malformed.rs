@@ -33,7 +33,7 @@ impl Raw {
     fn start() -> Raw {
         let (client, server) = tokio::io::duplex(1 << 16);
         let (server_read, server_write) = tokio::io::split(server);
-        tokio::spawn(orch_lsp::serve(server_read, server_write));
+        tokio::spawn(orch_lsp::serve(server_read, server_write, orch_lsp::keep_memory));
         let (read, write) = tokio::io::split(client);
         Raw { write, read: BufReader::new(read) }
     }

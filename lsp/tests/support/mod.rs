@@ -57,7 +57,7 @@ impl Client {
     pub(crate) async fn start(workspace: Option<&Path>) -> Client {
         let (client_end, server_end) = tokio::io::duplex(1 << 16);
         let (server_read, server_write) = tokio::io::split(server_end);
-        tokio::spawn(orch_lsp::serve(server_read, server_write));
+        tokio::spawn(orch_lsp::serve(server_read, server_write, orch_lsp::keep_memory));
 
         let (read, mut write) = tokio::io::split(client_end);
         let (outgoing, mut to_send) = mpsc::unbounded_channel::<Value>();
