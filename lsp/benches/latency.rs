@@ -150,6 +150,7 @@ async fn run(resources: usize) {
     let _ = client.request("shutdown", Value::Null).await;
 
     workspace(&text, middle).await;
+    large_workspace().await;
 }
 
 /// The same document in a workspace folder with nine more configurations
@@ -177,6 +178,37 @@ async fn workspace(text: &str, middle: usize) {
     let at = text.find(&needle).expect("the middle block") + needle.len();
     let samples = edits(&mut client, &uri, &mut version, position(text, at), "x").await;
     report("workspace: edit → diagnostics", &samples, None);
+    let _ = client.request("shutdown", Value::Null).await;
+    let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// Issue 13's workspace: 100 files of about 1,000 lines each (100,000
+/// lines) in one folder, read from disk; one of them is open and edited.
+async fn large_workspace() {
+    let folder = std::env::temp_dir().join(format!("orch-lsp-latency-100-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("a temporary folder");
+    let one = orch_tests::generate::configuration(285);
+    let (params, body) = one.split_once("\n\n").expect("params, then blocks");
+    for i in 0..100 {
+        // The files of a folder form one module: the params once, and each
+        // file its own names.
+        let body = body.replace('_', &format!("_f{i}_"));
+        let text = if i == 0 { format!("{params}\n\n{body}") } else { body };
+        std::fs::write(folder.join(format!("part_{i}.orch")), text).unwrap();
+    }
+    let main = folder.join("part_0.orch");
+    let text = std::fs::read_to_string(&main).unwrap();
+    println!("workspace: 100 files, {} lines", 100 * text.lines().count());
+    let mut client = Client::start(Some(&folder)).await;
+    let uri = support::uri(&main);
+    client.open(&uri, 1, &text);
+    let diagnostics = client.diagnostics(&uri, Some(1)).await;
+    assert!(diagnostics.is_empty(), "the generated workspace is valid: {diagnostics:?}");
+    let mut version = 1;
+    let needle = "\"/srv/app-";
+    let at = text.find(needle).expect("a block") + needle.len();
+    let samples = edits(&mut client, &uri, &mut version, position(&text, at), "x").await;
+    report("workspace of 100 files: edit → diagnostics", &samples, Some(100));
     let _ = client.request("shutdown", Value::Null).await;
     let _ = std::fs::remove_dir_all(&folder);
 }
