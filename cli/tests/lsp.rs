@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -45,11 +45,9 @@ fn read_messages(stdout: impl Read + Send + 'static) -> mpsc::Receiver<Value> {
     receiver
 }
 
-#[test]
-fn serves_diagnostics_over_stdio_and_exits_cleanly() {
-    let project = Project::new();
-    let main = project.write("main.orch", "output o: string = \"é ${missing}\"\n");
-    let uri = format!("file://{}", main.display());
+/// Starts `orchc lsp --stdio` in `project`: the process, its standard
+/// input, and the messages it writes.
+fn start_server(project: &Project) -> (Child, ChildStdin, mpsc::Receiver<Value>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orchc"))
         .args(["lsp", "--stdio"])
         .current_dir(project.path())
@@ -58,8 +56,17 @@ fn serves_diagnostics_over_stdio_and_exits_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start orchc lsp");
-    let mut stdin = child.stdin.take().expect("piped standard input");
+    let stdin = child.stdin.take().expect("piped standard input");
     let messages = read_messages(child.stdout.take().expect("piped standard output"));
+    (child, stdin, messages)
+}
+
+#[test]
+fn serves_diagnostics_over_stdio_and_exits_cleanly() {
+    let project = Project::new();
+    let main = project.write("main.orch", "output o: string = \"é ${missing}\"\n");
+    let uri = format!("file://{}", main.display());
+    let (mut child, mut stdin, messages) = start_server(&project);
     let root = format!("file://{}", project.path().display());
     let next = |what: &str| {
         messages.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no {what}"))
@@ -154,17 +161,8 @@ fn memory_is_returned_after_a_large_document_is_reverted() {
     let project = Project::new();
     let main = project.path().join("main.orch");
     let uri = format!("file://{}", main.display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orchc"))
-        .args(["lsp", "--stdio"])
-        .current_dir(project.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start orchc lsp");
+    let (mut child, mut stdin, messages) = start_server(&project);
     let pid = child.id();
-    let mut stdin = child.stdin.take().expect("piped standard input");
-    let messages = read_messages(child.stdout.take().expect("piped standard output"));
     let root = format!("file://{}", project.path().display());
     let mut send = |message: Value| stdin.write_all(&frame(&message)).expect("write to the server");
     // Waits for the diagnostics of `version` of the document.
