@@ -9,6 +9,7 @@
 //! one of the `parallelism` slots), so that after a crash only operations
 //! that were running are treated as interrupted.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,8 +94,10 @@ enum Status {
     Skipped,
 }
 
-struct Node {
-    change: Change,
+struct Node<'p> {
+    /// The plan's change, copied only when apply-time evaluation changes
+    /// it.
+    change: Cow<'p, Change>,
     dependents: Vec<usize>,
     waiting: usize,
     status: Status,
@@ -114,12 +117,12 @@ struct Node {
     unresolved: bool,
 }
 
-impl Node {
-    fn new(change: Change, cleanup: bool) -> Node {
+impl<'p> Node<'p> {
+    fn new(change: &'p Change, cleanup: bool) -> Node<'p> {
         let steps = if cleanup { vec![Step::Delete] } else { steps_of(&change) };
         let unresolved = !cleanup && needs_evaluation(&change);
         Node {
-            change,
+            change: Cow::Borrowed(change),
             dependents: Vec::new(),
             waiting: 0,
             status: Status::Waiting,
@@ -173,11 +176,11 @@ pub struct Run<'r> {
 }
 
 /// One apply or destroy in progress.
-pub struct Executor<'r> {
+pub struct Executor<'r, 'p> {
     run: Run<'r>,
     options: ApplyOptions,
     operation: PlanKind,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<'p>>,
     /// Node by address (cleanup nodes excluded).
     index: HashMap<String, usize>,
     /// Nodes that became ready since the last round: the only ones the
@@ -317,15 +320,15 @@ async fn state_steps(plan: &Plan, run: &mut Run<'_>) -> Result<(), StateError> {
     run.backend.sync().await
 }
 
-impl<'r> Executor<'r> {
-    pub fn new(plan: &Plan, run: Run<'r>, options: ApplyOptions) -> Executor<'r> {
-        let mut nodes: Vec<Node> =
-            plan.changes.iter().map(|change| Node::new(change.clone(), false)).collect();
-        let cleanups: Vec<Node> = plan
+impl<'r, 'p> Executor<'r, 'p> {
+    pub fn new(plan: &'p Plan, run: Run<'r>, options: ApplyOptions) -> Executor<'r, 'p> {
+        let mut nodes: Vec<Node<'p>> =
+            plan.changes.iter().map(|change| Node::new(change, false)).collect();
+        let cleanups: Vec<Node<'p>> = plan
             .changes
             .iter()
             .filter(|change| is_cbd_replace(change))
-            .map(|change| Node::new(change.clone(), true))
+            .map(|change| Node::new(change, true))
             .collect();
         nodes.extend(cleanups);
         let index = nodes
@@ -557,16 +560,17 @@ impl<'r> Executor<'r> {
                     // A replacement the plan forced (a tainted object, a
                     // field that cannot change in place) stays one, with
                     // the plan's reasons.
-                    let forced = node.change.reasons.iter().any(|r| r.forces_replacement());
-                    node.change.config = change.config;
-                    node.change.after = change.after;
+                    let planned = node.change.to_mut();
+                    let forced = planned.reasons.iter().any(|r| r.forces_replacement());
+                    planned.config = change.config;
+                    planned.after = change.after;
                     // A replacement the user asked for stays one even when
                     // the values turn out unchanged.
-                    let requested = node.change.reasons.contains(&Reason::ReplaceRequested);
-                    node.change.action = if requested { Action::Replace } else { change.action };
-                    node.change.changed = change.changed;
+                    let requested = planned.reasons.contains(&Reason::ReplaceRequested);
+                    planned.action = if requested { Action::Replace } else { change.action };
+                    planned.changed = change.changed;
                     if change.action == Action::Replace && !forced {
-                        node.change.reasons = change.reasons;
+                        planned.reasons = change.reasons;
                     }
                     node.steps = steps_of(&node.change);
                 }
@@ -717,7 +721,7 @@ impl<'r> Executor<'r> {
                 // Nothing to do (a no-op, or resolved to one).
                 node.status = Status::Done;
                 if node.change.action.is_change() && !node.change.data {
-                    node.change.action = Action::NoOp;
+                    node.change.to_mut().action = Action::NoOp;
                 }
                 if !node.change.data {
                     self.record_marks(index).await?;

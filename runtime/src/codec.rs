@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use orch_stdlib::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value as Json};
 use smol_str::SmolStr;
 
@@ -130,6 +131,123 @@ pub fn decode(json: &Json, sealer: Option<&dyn Sealer>) -> Result<Value, String>
     })
 }
 
+/// [`decode`] of a value's JSON text, read straight into the value: no
+/// JSON tree is built in between (a state of 100,000 objects is read
+/// this way).
+pub fn decode_text(text: &str, sealer: Option<&dyn Sealer>) -> Result<Value, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = ValueSeed { sealer }.deserialize(&mut deserializer).map_err(|e| e.to_string())?;
+    deserializer.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// Reads one encoded value, as [`decode`] reads its JSON tree.
+#[derive(Clone, Copy)]
+struct ValueSeed<'a> {
+    sealer: Option<&'a dyn Sealer>,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// The markers [`encode`] writes as the one key of an object.
+const TAGS: [&str; 5] = ["$duration", "$float", "$unknown", "$secret", "$map"];
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an encoded value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::None)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Int(i))
+    }
+
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
+        // As `Number::as_i64` then `as_f64`: too large for an int is a float.
+        Ok(i64::try_from(u).map_or(Value::Float(u as f64), Value::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Value, E> {
+        Ok(Value::string(text))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::list(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = BTreeMap::new();
+        let Some(first) = map.next_key_seed(KeySeed)? else { return Ok(Value::map(entries)) };
+        if TAGS.contains(&first.as_str()) {
+            // A marker only when it is the one key: its value is read as
+            // JSON (it is small, but for `$map`) and decoded as before.
+            let inner: Json = map.next_value()?;
+            let Some(second) = map.next_key_seed(KeySeed)? else {
+                let mut object = Map::new();
+                object.insert(first.to_string(), inner);
+                return decode(&Json::Object(object), self.sealer).map_err(de::Error::custom);
+            };
+            entries.insert(first, decode(&inner, self.sealer).map_err(de::Error::custom)?);
+            let value = map.next_value_seed(self)?;
+            entries.insert(second, value);
+        } else {
+            let value = map.next_value_seed(self)?;
+            entries.insert(first, value);
+        }
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value_seed(self)?;
+            entries.insert(key, value);
+        }
+        Ok(Value::map(entries))
+    }
+}
+
+/// Reads an object key (short ones need no allocation).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = SmolStr;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SmolStr, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = SmolStr;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<SmolStr, E> {
+        Ok(SmolStr::new(text))
+    }
+}
+
 fn decode_map(object: &Map<String, Json>, sealer: Option<&dyn Sealer>) -> Result<Value, String> {
     let mut entries = BTreeMap::new();
     for (key, value) in object {
@@ -233,6 +351,48 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
         let back = decode(&serde_json::from_str(&text).unwrap(), Some(&Reverse)).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn decoding_the_text_agrees_with_decoding_the_tree() {
+        let sealed =
+            serde_json::to_string(&encode(&sample(), &Secrets::Seal(&Reverse)).unwrap()).unwrap();
+        let texts = [
+            sealed.as_str(),
+            "null",
+            "[1, 1.0, -3, 18446744073709551615, 1e400, \"a\\u00e9\"]",
+            r#"{"$duration": 90000}"#,
+            r#"{"$float": "NaN"}"#,
+            r#"{"$unknown": true}"#,
+            r#"{"$map": {"$duration": 5, "b": [true]}}"#,
+            // A marker among other keys is an ordinary field.
+            r#"{"$duration": 5, "b": {"$unknown": true}}"#,
+            r#"{"a": 1, "$secret": "00"}"#,
+            r#"{"b": 1, "a": 2, "b": 3}"#,
+            r#"{"nested": {"deeper": [{"$duration": 1}, {}]}}"#,
+            // Errors: the same ones, whichever way the text is read (the
+            // direct read adds where).
+            r#"{"$duration": "soon"}"#,
+            r#"{"$map": [1]}"#,
+            r#"{"$secret": 5}"#,
+        ];
+        for text in texts {
+            let tree = serde_json::from_str::<Json>(text)
+                .map_err(|e| e.to_string())
+                .and_then(|json| decode(&json, Some(&Reverse)));
+            let direct = decode_text(text, Some(&Reverse));
+            match (&tree, &direct) {
+                (Ok(a), Ok(b)) => assert!(
+                    a == b || format!("{a:?}") == format!("{b:?}"),
+                    "{text}: {a:?} against {b:?}"
+                ),
+                (Err(a), Err(b)) => assert!(b.starts_with(a.as_str()), "{text}: {a} against {b}"),
+                _ => panic!("{text}: {tree:?} against {direct:?}"),
+            }
+        }
+        assert_eq!(decode_text(&sealed, Some(&Reverse)).unwrap(), sample());
+        assert!(decode_text(&sealed, None).unwrap_err().contains("no key"));
+        assert!(decode_text("[1] 2", None).is_err(), "trailing text is refused");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The configuration meets the state: provider configurations, recovery
 //! of interrupted operations, refresh, and planning.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -1244,9 +1245,13 @@ fn destination(address: &str, moves: &[Move]) -> Option<(String, Span)> {
 }
 
 /// The moves of `moved` blocks applied to a copy of `state`, for
-/// planning: the moved state, the moves to persist, and the moves that
-/// cannot be made (onto an address with an object of its own).
-pub fn plan_moves(state: &State, moves: &[Move]) -> (State, Vec<StateMove>, Vec<Diagnostic>) {
+/// planning: the moved state (`state` itself when nothing moves), the
+/// moves to persist, and the moves that cannot be made (onto an address
+/// with an object of its own).
+pub fn plan_moves<'s>(
+    state: &'s State,
+    moves: &[Move],
+) -> (Cow<'s, State>, Vec<StateMove>, Vec<Diagnostic>) {
     let mut planned: Vec<(String, String, Span)> = Vec::new();
     for address in state.instances.keys() {
         if let Some((to, span)) = destination(address, moves) {
@@ -1277,6 +1282,9 @@ pub fn plan_moves(state: &State, moves: &[Move]) -> (State, Vec<StateMove>, Vec<
         taken.insert(to.clone(), from.clone());
         steps.push(StateMove { from: from.clone(), to: to.clone() });
     }
+    if steps.is_empty() {
+        return (Cow::Borrowed(state), steps, errors);
+    }
     let mut moved = state.clone();
     let renamed: HashMap<&str, &str> =
         steps.iter().map(|s| (s.from.as_str(), s.to.as_str())).collect();
@@ -1292,7 +1300,7 @@ pub fn plan_moves(state: &State, moves: &[Move]) -> (State, Vec<StateMove>, Vec<
         instances.insert(address, instance);
     }
     moved.instances = instances.into_iter().collect();
-    (moved, steps, errors)
+    (Cow::Owned(moved), steps, errors)
 }
 
 /// The identity of the object a change creates or deletes: its kind, its
@@ -1402,15 +1410,16 @@ fn identity_conflicts(changes: &[Change]) -> Vec<Diagnostic> {
 /// for planning: each object is read through its provider by its id and
 /// recorded at the block's address, so that the plan shows only the
 /// difference to the configuration. A block whose address is already in
-/// the state is a no-op. Returns the state with the imports, the imports
-/// to persist on apply, and the blocks that cannot be planned.
-pub async fn plan_imports(
+/// the state is a no-op. Returns the state with the imports (`state`
+/// itself when nothing is imported), the imports to persist on apply, and
+/// the blocks that cannot be planned.
+pub async fn plan_imports<'s>(
     config: &Config<'_>,
-    state: &State,
+    state: &'s State,
     providers: &Providers,
     evaluation: &Evaluation,
-) -> (State, Vec<crate::plan::StateImport>, Vec<Diagnostic>) {
-    let mut imported = state.clone();
+) -> (Cow<'s, State>, Vec<crate::plan::StateImport>, Vec<Diagnostic>) {
+    let mut imported = Cow::Borrowed(state);
     let mut steps = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -1433,7 +1442,7 @@ pub async fn plan_imports(
         let target = ImportTarget { address: &block.to, id: block.id.as_deref(), span: block.span };
         match import_one(config, &imported, providers, &evaluation.instances, target).await {
             Ok(step) => {
-                imported.instances.insert(step.address.clone(), step.record());
+                imported.to_mut().instances.insert(step.address.clone(), step.record());
                 steps.push(step);
             }
             // A read that found nothing points at the id as well.

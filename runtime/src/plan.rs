@@ -360,12 +360,13 @@ impl Plan {
     }
 }
 
-/// A value's fields in a map, for comparisons.
-fn entries(value: &Value) -> BTreeMap<smol_str::SmolStr, Value> {
-    match value {
-        Value::Map(entries) => (**entries).clone(),
-        _ => BTreeMap::new(),
-    }
+/// A value's field names, in order (none unless it is a map).
+fn names(value: &Value) -> impl Iterator<Item = &smol_str::SmolStr> {
+    let entries = match value {
+        Value::Map(entries) => Some(entries.keys()),
+        _ => None,
+    };
+    entries.into_iter().flatten()
 }
 
 /// Whether two field values differ, looking through secret marks. An
@@ -374,7 +375,7 @@ pub fn differs(a: &Value, b: &Value) -> bool {
     if !a.is_known() || !b.is_known() {
         return true;
     }
-    a.reveal_all() != b.reveal_all()
+    !a.same_revealed(b)
 }
 
 /// The input fields of `kind` that differ between `before` and `after`,
@@ -385,33 +386,41 @@ pub fn changed_inputs(
     after: &Value,
     ignored: &[String],
 ) -> Vec<String> {
-    let names: BTreeSet<String> = match schema {
-        Some(schema) => schema.inputs().map(|f| f.name.to_string()).collect(),
-        None => {
-            entries(before).keys().chain(entries(after).keys()).map(|k| k.to_string()).collect()
-        }
+    let differ = |name: &str| {
+        !ignored.iter().any(|i| i == name) && differs(field(before, name), field(after, name))
     };
-    names
-        .into_iter()
-        .filter(|name| !ignored.contains(name))
-        .filter(|name| differs(field(before, name), field(after, name)))
-        .collect()
+    match schema {
+        Some(schema) => {
+            let mut changed: Vec<String> = schema
+                .inputs()
+                .map(|f| f.name)
+                .filter(|name| differ(name))
+                .map(str::to_string)
+                .collect();
+            changed.sort();
+            changed.dedup();
+            changed
+        }
+        None => {
+            let names: BTreeSet<&smol_str::SmolStr> = names(before).chain(names(after)).collect();
+            names.into_iter().filter(|name| differ(name)).map(|n| n.to_string()).collect()
+        }
+    }
 }
 
 /// The fields (inputs and outputs) of a recorded object that differ from
 /// the object as read back: drift.
 pub fn drifted_fields(recorded: &Value, current: &Value, ignored: &[String]) -> Vec<String> {
-    let names: BTreeSet<smol_str::SmolStr> =
-        entries(recorded).into_keys().chain(entries(current).into_keys()).collect();
+    let names: BTreeSet<&smol_str::SmolStr> = names(recorded).chain(names(current)).collect();
     names
         .into_iter()
-        .map(|n| n.to_string())
-        .filter(|name| !ignored.contains(name))
+        .filter(|name| !ignored.iter().any(|i| i == name.as_str()))
         .filter(|name| {
             let (a, b) = (field(recorded, name), field(current, name));
             // An output the provider cannot read back stays as recorded.
-            b.is_known() && a.reveal_all() != b.reveal_all()
+            b.is_known() && !a.same_revealed(b)
         })
+        .map(|n| n.to_string())
         .collect()
 }
 
@@ -420,7 +429,10 @@ pub fn with_ignored(config: &Value, current: &Value, ignored: &[String]) -> Valu
     if ignored.is_empty() {
         return config.clone();
     }
-    let mut fields = entries(config);
+    let mut fields = match config {
+        Value::Map(entries) => (**entries).clone(),
+        _ => BTreeMap::new(),
+    };
     for name in ignored {
         let value = field(current, name).clone();
         fields.insert(name.as_str().into(), value);

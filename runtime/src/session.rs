@@ -107,6 +107,13 @@ impl<'p> Session<'p> {
     /// say why it cannot be applied; an address of `options.targeting`
     /// that matches nothing is an error before anything is read.
     pub async fn plan(&mut self, options: &PlanOptions) -> Result<Plan, RunError> {
+        // Planning evaluates the configuration again, against the state:
+        // the instance values of the evaluation at the start are dropped
+        // first (but those the `import` blocks read), so that a large
+        // configuration is not held twice.
+        let imported: std::collections::HashSet<String> =
+            self.evaluation.imports.iter().map(|block| block.to.clone()).collect();
+        self.evaluation.forget_values(|instance| imported.contains(&instance.address));
         let config = self.project.config();
         let refresh = options.refresh || options.kind == PlanKind::Refresh;
         // The addresses are those of the configuration and of the state as
@@ -115,13 +122,20 @@ impl<'p> Session<'p> {
             PlanKind::Apply => self.evaluation.moves.as_slice(),
             PlanKind::Destroy | PlanKind::Refresh => &[],
         };
-        let (moved, _, _) = plan_moves(&self.loaded.state, moves);
-        let scope =
-            Scope::resolve(&options.targeting, options.kind, &self.evaluation.instances, &moved)?;
-        // A recorded object is refreshed when the run may touch it, under
-        // the address the moves give it.
-        let renamed: std::collections::HashMap<String, String> =
-            plan_moves(&self.loaded.state, moves).1.into_iter().map(|m| (m.from, m.to)).collect();
+        let (scope, renamed) = {
+            let (moved, steps, _) = plan_moves(&self.loaded.state, moves);
+            let scope = Scope::resolve(
+                &options.targeting,
+                options.kind,
+                &self.evaluation.instances,
+                &moved,
+            )?;
+            // A recorded object is refreshed when the run may touch it,
+            // under the address the moves give it.
+            let renamed: std::collections::HashMap<String, String> =
+                steps.into_iter().map(|m| (m.from, m.to)).collect();
+            (scope, renamed)
+        };
         let included =
             |address: &str| scope.includes(renamed.get(address).map_or(address, String::as_str));
         // The providers that manage objects of this run answer first, so
@@ -505,7 +519,7 @@ async fn edit_locked(
         if !errors.is_empty() {
             return Err(RunError::MoveTargetTaken { from: address.to_string(), to: to.clone() });
         }
-        loaded.state.instances = moved.instances;
+        loaded.state.instances = moved.into_owned().instances;
     } else {
         let Some(instance) = loaded.state.instances.get_mut(address) else {
             return Err(RunError::NoSuchInstance {

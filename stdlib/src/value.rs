@@ -95,6 +95,33 @@ impl Value {
         }
     }
 
+    /// Whether two values are equal once every secret mark is removed:
+    /// `a.reveal_all() == b.reveal_all()`, without building either.
+    pub fn same_revealed(&self, other: &Value) -> bool {
+        let (a, b) = (self.reveal_nested(), other.reveal_nested());
+        match (a, b) {
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.same_revealed(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.same_revealed(vb))
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    /// The value inside any number of secret marks.
+    fn reveal_nested(&self) -> &Value {
+        let mut value = self;
+        while let Value::Secret(inner) = value {
+            value = inner;
+        }
+        value
+    }
+
     /// The value with every secret mark removed, recursively.
     pub fn reveal_all(&self) -> Value {
         match self {
@@ -356,6 +383,46 @@ mod tests {
         assert!(Value::map(BTreeMap::new()).type_of().assignable_to(&Ty::map(Ty::Int)));
         assert_eq!(Value::secret(Value::Bool(true)).type_of(), Ty::secret(Ty::Bool));
         assert_eq!(Value::Unknown.type_of(), Ty::Any);
+    }
+
+    #[test]
+    fn same_revealed_agrees_with_comparing_revealed_copies() {
+        let secret = |v: Value| Value::secret(v);
+        let map = |entries: &[(&str, Value)]| {
+            Value::map(entries.iter().map(|(k, v)| (SmolStr::new(k), v.clone())).collect())
+        };
+        let values = vec![
+            Value::None,
+            Value::Int(1),
+            Value::Float(1.0),
+            Value::Float(f64::NAN),
+            Value::string("a"),
+            secret(Value::string("a")),
+            Value::Unknown,
+            Value::list(vec![Value::Int(1), secret(Value::Int(2))]),
+            Value::list(vec![Value::Int(1), Value::Int(2)]),
+            Value::list(vec![Value::Int(1)]),
+            map(&[("a", Value::Int(1)), ("b", secret(Value::string("x")))]),
+            map(&[("a", Value::Int(1)), ("b", Value::string("x"))]),
+            map(&[("a", Value::Int(1)), ("c", Value::string("x"))]),
+            map(&[("a", Value::Int(1))]),
+            secret(map(&[("a", Value::Int(1)), ("b", Value::string("x"))])),
+            map(&[("a", map(&[("b", secret(Value::list(vec![Value::Bool(true)])))]))]),
+            map(&[("a", map(&[("b", Value::list(vec![Value::Bool(true)]))]))]),
+            map(&[("a", map(&[("b", Value::list(vec![Value::Bool(false)]))]))]),
+        ];
+        let mut equal_pairs = 0;
+        for a in &values {
+            for b in &values {
+                let expected = a.reveal_all() == b.reveal_all();
+                assert_eq!(a.same_revealed(b), expected, "{a:?} against {b:?}");
+                equal_pairs += usize::from(expected);
+            }
+        }
+        // Each value equals itself (but NaN), and the secret-marked copies
+        // equal their plain twins both ways: the string, the list, the
+        // nested map, and the three spellings of one map (six pairs).
+        assert_eq!(equal_pairs, values.len() - 1 + 2 + 2 + 2 + 6);
     }
 
     #[test]

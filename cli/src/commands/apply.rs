@@ -308,7 +308,14 @@ pub(crate) fn plan(args: &PlanArgs) -> Outcome {
         }
         run::report_generated_key(key);
     }
-    if args.detailed_exitcode && plan.has_changes() { Outcome::Changes } else { Outcome::Success }
+    let outcome = if args.detailed_exitcode && plan.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    };
+    drop(reporter);
+    run::release_at_exit((project, plan));
+    outcome
 }
 
 fn style() -> Style {
@@ -380,7 +387,10 @@ pub(crate) fn apply(args: &ApplyArgs, destroy: bool) -> Outcome {
                 run::report_generated_key(session.close().await);
                 outcome
             });
-            finish(result, &reporter)
+            let outcome = finish(result, &reporter);
+            drop(reporter);
+            run::release_at_exit(project);
+            outcome
         }
     }
 }

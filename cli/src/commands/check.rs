@@ -295,7 +295,7 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
     for file in analysis.files.iter() {
         db.add_path(PathBuf::from(&file.path), file.source.to_string());
     }
-    let mut diagnostics: Vec<Diagnostic> = analysis.diagnostics;
+    let mut diagnostics: Vec<Diagnostic> = std::mem::take(&mut analysis.diagnostics);
     sort_diagnostics(&mut diagnostics);
 
     let mut failed = !unreadable.is_empty();
@@ -305,6 +305,7 @@ pub(crate) fn run(args: &CheckArgs) -> Outcome {
     }
     let summary = Summary::of(&diagnostics);
     failed |= summary.errors > 0 || (args.deny_warnings && summary.warnings > 0);
+    super::run::release_at_exit((analysis, sources, db));
     if failed { Outcome::Failure } else { Outcome::Success }
 }
 

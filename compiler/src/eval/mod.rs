@@ -183,6 +183,19 @@ pub struct Evaluation {
     pub imports: Vec<crate::lifecycle::Import>,
 }
 
+impl Evaluation {
+    /// Drops the values (`value` and `resolved`) of the instances that
+    /// `keep` refuses, keeping everything else about them: for a caller
+    /// that evaluates the configuration again before it needs the values,
+    /// so that the two evaluations are not held at once.
+    pub fn forget_values(&mut self, keep: impl Fn(&Instance) -> bool) {
+        for instance in self.instances.iter_mut().filter(|i| !keep(i)) {
+            instance.value = Value::None;
+            instance.resolved = Value::None;
+        }
+    }
+}
+
 /// A failure during evaluation, at a span.
 #[derive(Debug, Clone)]
 pub(crate) struct EvalError {

@@ -274,6 +274,26 @@ pub fn inputs_of(schema: Option<&KindSchema>, value: &Value) -> Value {
     )
 }
 
+/// Whether two objects have the same inputs, looking through secret
+/// marks: `inputs_of(schema, a)` against `inputs_of(schema, b)`, without
+/// building either.
+pub fn same_inputs(schema: Option<&KindSchema>, a: &Value, b: &Value) -> bool {
+    let (Some(schema), Value::Map(a_entries), Value::Map(b_entries)) = (schema, a, b) else {
+        return inputs_of(schema, a).same_revealed(&inputs_of(schema, b));
+    };
+    let is_input =
+        |entry: &(&smol_str::SmolStr, &Value)| schema.field(entry.0).is_none_or(|f| !f.output);
+    let mut a_inputs = a_entries.iter().filter(is_input);
+    let mut b_inputs = b_entries.iter().filter(is_input);
+    loop {
+        match (a_inputs.next(), b_inputs.next()) {
+            (None, None) => return true,
+            (Some((ka, va)), Some((kb, vb))) if ka == kb && va.same_revealed(vb) => {}
+            _ => return false,
+        }
+    }
+}
+
 /// A field of an object map, or `none`.
 pub fn field<'v>(value: &'v Value, name: &str) -> &'v Value {
     match value {
@@ -293,7 +313,7 @@ pub fn default_plan(schema: Option<&KindSchema>, prior: Option<&Value>, config: 
     if let Some(prior) = prior {
         for input in schema.inputs() {
             let (before, after) = (field(prior, input.name), field(config, input.name));
-            if before.reveal_all() != after.reveal_all() {
+            if !before.same_revealed(after) {
                 changed = true;
                 if input.forces_replacement {
                     requires_replace.push(input.name.to_string());

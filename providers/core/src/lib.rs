@@ -6,6 +6,7 @@ use orch_stdlib::Value;
 
 use orch_provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
+    same_inputs,
 };
 
 mod kinds;
@@ -54,9 +55,7 @@ impl Provider for CoreProvider {
     fn plan(&self, kind: &str, prior: Option<&Value>, config: &Value) -> Planned {
         let schema = self.schema(kind);
         let mut planned = default_plan(schema, prior, config);
-        let unchanged = prior.is_some_and(|prior| {
-            inputs_of(schema, prior).reveal_all() == inputs_of(schema, config).reveal_all()
-        });
+        let unchanged = prior.is_some_and(|prior| same_inputs(schema, prior, config));
         if kind == "core.value" && !unchanged {
             // The output is the input, known as soon as the input is.
             planned.value = with_output(&planned.value, field(config, "input").clone());

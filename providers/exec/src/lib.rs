@@ -156,8 +156,7 @@ impl Provider for ExecProvider {
     fn plan(&self, kind: &str, prior: Option<&Value>, config: &Value) -> Planned {
         let mut planned = default_plan(self.schema(kind), prior, config);
         let (Some(prior), "exec.run") = (prior, kind) else { return planned };
-        let changed =
-            |name: &str| field(prior, name).reveal_all() != field(config, name).reveal_all();
+        let changed = |name: &str| !field(prior, name).same_revealed(field(config, name));
         let run_changes: Vec<&str> = RUN_INPUTS.into_iter().filter(|name| changed(name)).collect();
         let has_update = !matches!(field(config, "update"), Value::None);
         let mut requires_replace = Vec::new();
@@ -201,9 +200,9 @@ impl Provider for ExecProvider {
                 Ok(Some(run.object(&inputs(config))))
             }
             Change::Update { prior, config } => {
-                let run_changed = RUN_INPUTS.iter().any(|name| {
-                    field(prior, name).reveal_all() != field(config, name).reveal_all()
-                });
+                let run_changed = RUN_INPUTS
+                    .iter()
+                    .any(|name| !field(prior, name).same_revealed(field(config, name)));
                 if !run_changed || matches!(field(config, "update"), Value::None) {
                     return Ok(Some(with_outputs_of(&inputs(config), prior)));
                 }

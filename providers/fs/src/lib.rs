@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use orch_provider::{
     Change, OpContext, Planned, Provider, ProviderError, default_plan, field, inputs_of,
+    same_inputs,
 };
 
 mod kinds;
@@ -85,9 +86,7 @@ impl Provider for FsProvider {
     fn plan(&self, kind: &str, prior: Option<&Value>, config: &Value) -> Planned {
         let schema = self.schema(kind);
         let mut planned = default_plan(schema, prior, config);
-        let unchanged = prior.is_some_and(|prior| {
-            inputs_of(schema, prior).reveal_all() == inputs_of(schema, config).reveal_all()
-        });
+        let unchanged = prior.is_some_and(|prior| same_inputs(schema, prior, config));
         // A new file's hash and size follow from its content; an unchanged
         // one keeps what was recorded.
         if kind == "fs.file"
@@ -115,7 +114,7 @@ impl Provider for FsProvider {
             ("fs.file", Change::Create { config }) => write_file(ctx, config, true).await.map(Some),
             ("fs.file", Change::Update { prior, config }) => {
                 let content_changed =
-                    field(prior, "content").reveal_all() != field(config, "content").reveal_all();
+                    !field(prior, "content").same_revealed(field(config, "content"));
                 write_file(ctx, config, content_changed).await.map(Some)
             }
             ("fs.file", Change::Delete { prior }) => delete_file(ctx, prior).await.map(|()| None),

@@ -137,7 +137,7 @@ impl Provider for HttpProvider {
         if let (Some(prior), "http.request") = (prior, kind) {
             let resent = REQUEST_INPUTS
                 .iter()
-                .any(|name| field(prior, name).reveal_all() != field(config, name).reveal_all());
+                .any(|name| !field(prior, name).same_revealed(field(config, name)));
             if !resent {
                 // Only how the object is read or deleted changed: nothing
                 // is sent, and the response stays.
@@ -165,9 +165,9 @@ impl Provider for HttpProvider {
         match change {
             Change::Create { config } => self.create(ctx, config).await.map(Some),
             Change::Update { prior, config } => {
-                let resend = REQUEST_INPUTS.iter().any(|name| {
-                    field(prior, name).reveal_all() != field(config, name).reveal_all()
-                });
+                let resend = REQUEST_INPUTS
+                    .iter()
+                    .any(|name| !field(prior, name).same_revealed(field(config, name)));
                 if resend {
                     self.create(ctx, config).await.map(Some)
                 } else {

@@ -575,9 +575,9 @@ fn same_input(kind: &str, name: &str, before: &Value, after: &Value) -> bool {
         ("mysql.database", "collation") => texts().is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)),
         ("mysql.grant", "privileges") => match (list_of(before), list_of(after)) {
             (Some(a), Some(b)) => grant::privilege_set(&a) == grant::privilege_set(&b),
-            _ => before.reveal_all() == after.reveal_all(),
+            _ => before.same_revealed(after),
         },
-        _ => before.reveal_all() == after.reveal_all(),
+        _ => before.same_revealed(after),
     }
 }
 

@@ -371,7 +371,7 @@ impl Provider for NatsProvider {
         // JetStream cannot move a stream to another storage type.
         if kind == "nats.kv_bucket"
             && let Some(prior) = prior
-            && field(prior, "storage").reveal_all() != field(config, "storage").reveal_all()
+            && !field(prior, "storage").same_revealed(field(config, "storage"))
         {
             planned.requires_replace.push("storage".to_string());
         }

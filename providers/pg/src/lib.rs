@@ -818,7 +818,7 @@ impl PgProvider {
                 let on = field(config, "object_type").as_str().and_then(grant::GrantOn::parse);
                 match (on, list_of(before), list_of(after)) {
                     (Some(on), Some(a), Some(b)) => on.expand(&a) == on.expand(&b),
-                    _ => before.reveal_all() == after.reveal_all(),
+                    _ => before.same_revealed(after),
                 }
             }
             ("pg.default_privileges", "privileges") => {
@@ -827,7 +827,7 @@ impl PgProvider {
                     .and_then(default_privileges::DefaultOn::parse);
                 match (on, list_of(before), list_of(after)) {
                     (Some(on), Some(a), Some(b)) => on.expand(&a) == on.expand(&b),
-                    _ => before.reveal_all() == after.reveal_all(),
+                    _ => before.same_revealed(after),
                 }
             }
             ("pg.schema", "database") => {
@@ -836,7 +836,7 @@ impl PgProvider {
                     |value: &Value| value.as_str().map(str::to_string).or_else(|| default.clone());
                 effective(before) == effective(after)
             }
-            _ => before.reveal_all() == after.reveal_all(),
+            _ => before.same_revealed(after),
         }
     }
 }

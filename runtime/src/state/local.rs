@@ -31,12 +31,13 @@ use async_trait::async_trait;
 use orch_stdlib::Value;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use super::{
     Backend, FORMAT_VERSION, InstanceState, Loaded, LockInfo, Operation, State, StateError,
-    StoredInstance, encode_value,
+    StoredInstance, StoredValue, encode_value,
 };
-use crate::codec::{self, Sealer};
+use crate::codec::Sealer;
 use crate::secrets::sync_dir;
 
 /// The folder of the local state, beside the root module.
@@ -168,7 +169,7 @@ struct Position {
 
 /// `state.json`.
 #[derive(Serialize, Deserialize)]
-struct Snapshot {
+struct Snapshot<V = Json> {
     format_version: u32,
     orch_version: String,
     lineage: String,
@@ -177,9 +178,9 @@ struct Snapshot {
     #[serde(default)]
     journal_seq: u64,
     #[serde(default)]
-    instances: std::collections::BTreeMap<String, StoredInstance>,
+    instances: std::collections::BTreeMap<String, StoredInstance<V>>,
     #[serde(default)]
-    outputs: std::collections::BTreeMap<String, Json>,
+    outputs: std::collections::BTreeMap<String, V>,
 }
 
 /// One line of `journal.jsonl`.
@@ -333,7 +334,8 @@ impl LocalBackend {
         Ok(Journal { file, len: complete, unsynced: false })
     }
 
-    fn read_snapshot(&self) -> Result<Option<Snapshot>, StateError> {
+    /// The snapshot, each value kept as its JSON text until it is decoded.
+    fn read_snapshot(&self) -> Result<Option<Snapshot<Box<RawValue>>>, StateError> {
         let bytes = match fs::read(self.path(STATE_FILE)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -342,7 +344,7 @@ impl LocalBackend {
         let corrupt = |message: String| {
             StateError::Corrupt(format!("{}: {message}", self.path(STATE_FILE).display()))
         };
-        match serde_json::from_slice::<Snapshot>(&bytes) {
+        match serde_json::from_slice::<Snapshot<Box<RawValue>>>(&bytes) {
             Ok(snapshot) if snapshot.format_version > FORMAT_VERSION => {
                 Err(newer_format(&snapshot, corrupt))
             }
@@ -490,7 +492,7 @@ impl LocalBackend {
     }
 }
 
-fn newer_format(snapshot: &Snapshot, corrupt: impl Fn(String) -> StateError) -> StateError {
+fn newer_format<V>(snapshot: &Snapshot<V>, corrupt: impl Fn(String) -> StateError) -> StateError {
     corrupt(format!(
         "it was written by Orch {} in format {}, newer than this build reads ({FORMAT_VERSION}): upgrade Orch",
         snapshot.orch_version, snapshot.format_version
@@ -515,12 +517,16 @@ impl<'a> Opener<'a> {
         self.failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take().unwrap_or(error)
     }
 
-    fn value(&self, json: &Json, context: &str) -> Result<Value, StateError> {
-        codec::decode(json, Some(self))
+    fn value(&self, json: &impl StoredValue, context: &str) -> Result<Value, StateError> {
+        json.decode(Some(self))
             .map_err(|e| self.explain(StateError::Corrupt(format!("{context}: {e}"))))
     }
 
-    fn instance(&self, stored: StoredInstance, address: &str) -> Result<InstanceState, StateError> {
+    fn instance<V: StoredValue>(
+        &self,
+        stored: StoredInstance<V>,
+        address: &str,
+    ) -> Result<InstanceState, StateError> {
         InstanceState::from_stored(stored, Some(self)).map_err(|e| {
             let e = match e {
                 StateError::Corrupt(message) => {

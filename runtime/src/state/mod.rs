@@ -86,12 +86,14 @@ pub struct InstanceState {
     pub location: Option<String>,
 }
 
-/// The JSON form of an instance, as backends store it.
+/// The JSON form of an instance, as backends store it. Read from a large
+/// file, the value is kept as its JSON text (`Box<RawValue>`) and
+/// decoded straight into a [`Value`] ([`StoredValue`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredInstance {
+pub struct StoredInstance<V = serde_json::Value> {
     pub kind: String,
     pub provider: String,
-    pub value: serde_json::Value,
+    pub value: V,
     /// Paths of the encrypted values inside `value`, for readers of the file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_paths: Vec<String>,
@@ -124,12 +126,12 @@ impl InstanceState {
         })
     }
 
-    pub fn from_stored(
-        stored: StoredInstance,
+    pub fn from_stored<V: StoredValue>(
+        stored: StoredInstance<V>,
         sealer: Option<&dyn Sealer>,
     ) -> Result<InstanceState, StateError> {
         Ok(InstanceState {
-            value: codec::decode(&stored.value, sealer).map_err(StateError::Corrupt)?,
+            value: stored.value.decode(sealer).map_err(StateError::Corrupt)?,
             kind: stored.kind,
             provider: stored.provider,
             depends_on: stored.depends_on,
@@ -138,6 +140,24 @@ impl InstanceState {
             create_before_destroy: stored.create_before_destroy,
             location: stored.location,
         })
+    }
+}
+
+/// A stored value's JSON: a tree, or its text.
+pub trait StoredValue {
+    /// The value it encodes ([`codec::decode`]).
+    fn decode(&self, sealer: Option<&dyn Sealer>) -> Result<Value, String>;
+}
+
+impl StoredValue for serde_json::Value {
+    fn decode(&self, sealer: Option<&dyn Sealer>) -> Result<Value, String> {
+        codec::decode(self, sealer)
+    }
+}
+
+impl StoredValue for Box<serde_json::value::RawValue> {
+    fn decode(&self, sealer: Option<&dyn Sealer>) -> Result<Value, String> {
+        codec::decode_text(self.get(), sealer)
     }
 }
 
