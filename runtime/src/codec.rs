@@ -74,6 +74,83 @@ pub fn encode(value: &Value, secrets: &Secrets<'_>) -> Result<Json, String> {
     })
 }
 
+/// A value serialized as [`encode`] writes it, straight to the output: no
+/// JSON tree is built in between (a state of 100,000 objects is written
+/// this way). A secret that cannot be sealed is a serialization error
+/// with the sealer's message.
+pub struct Encoded<'a> {
+    pub value: &'a Value,
+    pub secrets: &'a Secrets<'a>,
+}
+
+impl serde::Serialize for Encoded<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        fn tagged<S: serde::Serializer, T: serde::Serialize + ?Sized>(
+            serializer: S,
+            tag: &str,
+            inner: &T,
+        ) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry(tag, inner)?;
+            map.end()
+        }
+        match self.value {
+            Value::None => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
+            Value::Float(f) => tagged(serializer, "$float", f.to_string().as_str()),
+            Value::String(text) => serializer.serialize_str(text),
+            Value::Duration(ms) => tagged(serializer, "$duration", ms),
+            Value::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    seq.serialize_element(&Encoded { value: item, secrets: self.secrets })?;
+                }
+                seq.end()
+            }
+            Value::Map(entries) => {
+                let fields = EncodedMap { entries, secrets: self.secrets };
+                if entries.keys().any(|k| k.starts_with('$')) {
+                    let mut map = serializer.serialize_map(Some(1))?;
+                    map.serialize_entry("$map", &fields)?;
+                    map.end()
+                } else {
+                    fields.serialize(serializer)
+                }
+            }
+            Value::Secret(inner) => match self.secrets {
+                Secrets::Redact => serializer.serialize_str(REDACTED),
+                Secrets::Seal(sealer) => {
+                    let plain = encode(inner, self.secrets).map_err(S::Error::custom)?;
+                    let text = serde_json::to_vec(&plain).map_err(S::Error::custom)?;
+                    let sealed = sealer.seal(&text).map_err(S::Error::custom)?;
+                    tagged(serializer, "$secret", sealed.as_str())
+                }
+            },
+            Value::Unknown => tagged(serializer, "$unknown", &true),
+        }
+    }
+}
+
+/// A map's fields, encoded.
+struct EncodedMap<'a> {
+    entries: &'a BTreeMap<SmolStr, Value>,
+    secrets: &'a Secrets<'a>,
+}
+
+impl serde::Serialize for EncodedMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (key, value) in self.entries {
+            map.serialize_entry(key.as_str(), &Encoded { value, secrets: self.secrets })?;
+        }
+        map.end()
+    }
+}
+
 /// The value a JSON form written by [`encode`] stands for. A redacted
 /// secret cannot be read back; it decodes as the text `(secret)` marked
 /// secret.
@@ -393,6 +470,48 @@ mod tests {
         assert_eq!(decode_text(&sealed, Some(&Reverse)).unwrap(), sample());
         assert!(decode_text(&sealed, None).unwrap_err().contains("no key"));
         assert!(decode_text("[1] 2", None).is_err(), "trailing text is refused");
+    }
+
+    #[test]
+    fn writing_directly_gives_the_text_of_the_tree() {
+        let mut odd = BTreeMap::new();
+        odd.insert(SmolStr::new("$secret"), Value::string("not one"));
+        odd.insert(SmolStr::new("x"), Value::Float(f64::NAN));
+        let values = [
+            sample(),
+            Value::map(odd),
+            Value::list(vec![
+                Value::Float(f64::INFINITY),
+                Value::Float(-0.5),
+                Value::Int(i64::MIN),
+            ]),
+            Value::secret(Value::list(vec![Value::secret(Value::Int(1))])),
+            Value::map(BTreeMap::new()),
+            Value::list(vec![]),
+        ];
+        for value in &values {
+            for secrets in [Secrets::Seal(&Reverse), Secrets::Redact] {
+                let tree = encode(value, &secrets).unwrap();
+                let direct = Encoded { value, secrets: &secrets };
+                assert_eq!(
+                    serde_json::to_string_pretty(&direct).unwrap(),
+                    serde_json::to_string_pretty(&tree).unwrap()
+                );
+                assert_eq!(serde_json::to_string(&direct).unwrap(), tree.to_string());
+            }
+        }
+        struct Refuses;
+        impl Sealer for Refuses {
+            fn seal(&self, _: &[u8]) -> Result<String, String> {
+                Err("the key is gone".into())
+            }
+            fn open(&self, _: &str) -> Result<Vec<u8>, String> {
+                Err("the key is gone".into())
+            }
+        }
+        let refused =
+            serde_json::to_string(&Encoded { value: &sample(), secrets: &Secrets::Seal(&Refuses) });
+        assert_eq!(refused.unwrap_err().to_string(), "the key is gone");
     }
 
     #[test]

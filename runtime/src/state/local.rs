@@ -35,9 +35,9 @@ use serde_json::value::RawValue;
 
 use super::{
     Backend, FORMAT_VERSION, InstanceState, Loaded, LockInfo, Operation, State, StateError,
-    StoredInstance, StoredValue, encode_value,
+    StoredInstance, StoredValue, encode_value, storing,
 };
-use crate::codec::Sealer;
+use crate::codec::{Encoded, Sealer, Secrets};
 use crate::secrets::sync_dir;
 
 /// The folder of the local state, beside the root module.
@@ -748,14 +748,25 @@ impl Backend for LocalBackend {
             syncer.stop().map_err(|e| StateError::Io(format!("cannot save the journal: {e}")))?;
         }
         let sealer = self.sealer.as_deref();
-        let mut instances = std::collections::BTreeMap::new();
-        for (address, instance) in &state.instances {
-            instances.insert(address.clone(), instance.to_stored(sealer)?);
+        // Each value is written straight from the state (`Encoded`): no
+        // JSON tree of the whole state is built.
+        let secrets = match sealer {
+            Some(sealer) => Secrets::Seal(sealer),
+            None => Secrets::Redact,
+        };
+        for value in state.instances.values().map(|i| &i.value).chain(state.outputs.values()) {
+            storing(value, sealer)?;
         }
-        let mut outputs = std::collections::BTreeMap::new();
-        for (name, value) in &state.outputs {
-            outputs.insert(name.clone(), encode_value(value, sealer)?);
-        }
+        let encoded = |value| Encoded { value, secrets: &secrets };
+        let instances = state
+            .instances
+            .iter()
+            .map(|(address, instance)| {
+                (address.clone(), instance.to_stored_as(encoded(&instance.value)))
+            })
+            .collect();
+        let outputs =
+            state.outputs.iter().map(|(name, value)| (name.clone(), encoded(value))).collect();
         let seq = match &self.position {
             Some(position) => position.seq,
             None => self.seq_on_disk()?,
@@ -769,8 +780,9 @@ impl Backend for LocalBackend {
             instances,
             outputs,
         };
+        // Writing to memory fails only when a secret cannot be sealed.
         let mut bytes =
-            serde_json::to_vec_pretty(&snapshot).map_err(|e| StateError::Io(e.to_string()))?;
+            serde_json::to_vec_pretty(&snapshot).map_err(|e| StateError::Crypto(e.to_string()))?;
         bytes.push(b'\n');
         self.create_dir()?;
         self.write_snapshot(&bytes)?;

@@ -113,17 +113,23 @@ impl InstanceState {
     /// The stored form, secrets sealed with `sealer`. Without a sealer, a
     /// secret cannot be stored: the error says so.
     pub fn to_stored(&self, sealer: Option<&dyn Sealer>) -> Result<StoredInstance, StateError> {
-        Ok(StoredInstance {
+        Ok(self.to_stored_as(encode_value(&self.value, sealer)?))
+    }
+
+    /// The stored form with `value` as the form of its value (made from
+    /// `self.value`, secrets sealed).
+    pub fn to_stored_as<V>(&self, value: V) -> StoredInstance<V> {
+        StoredInstance {
             kind: self.kind.clone(),
             provider: self.provider.clone(),
-            value: encode_value(&self.value, sealer)?,
+            value,
             sensitive_paths: codec::secret_paths(&self.value),
             depends_on: self.depends_on.clone(),
             tainted: self.tainted,
             protected: self.protected,
             create_before_destroy: self.create_before_destroy,
             location: self.location.clone(),
-        })
+        }
     }
 
     pub fn from_stored<V: StoredValue>(
@@ -161,16 +167,26 @@ impl StoredValue for Box<serde_json::value::RawValue> {
     }
 }
 
+/// How a value is stored with `sealer`: sealed with it, or, without one,
+/// as it is when it holds no secret (else the error says that a key is
+/// needed).
+pub fn storing<'s>(
+    value: &Value,
+    sealer: Option<&'s dyn Sealer>,
+) -> Result<Secrets<'s>, StateError> {
+    match sealer {
+        Some(sealer) => Ok(Secrets::Seal(sealer)),
+        None if value.contains_secret() => Err(StateError::NoKey),
+        None => Ok(Secrets::Redact),
+    }
+}
+
 /// A value in its stored form, secrets sealed.
 pub fn encode_value(
     value: &Value,
     sealer: Option<&dyn Sealer>,
 ) -> Result<serde_json::Value, StateError> {
-    match sealer {
-        Some(sealer) => codec::encode(value, &Secrets::Seal(sealer)).map_err(StateError::Crypto),
-        None if value.contains_secret() => Err(StateError::NoKey),
-        None => codec::encode(value, &Secrets::Redact).map_err(StateError::Crypto),
-    }
+    codec::encode(value, &storing(value, sealer)?).map_err(StateError::Crypto)
 }
 
 /// An operation about to be attempted, as written to the journal before
