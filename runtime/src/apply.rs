@@ -119,8 +119,8 @@ struct Node<'p> {
 
 impl<'p> Node<'p> {
     fn new(change: &'p Change, cleanup: bool) -> Node<'p> {
-        let steps = if cleanup { vec![Step::Delete] } else { steps_of(&change) };
-        let unresolved = !cleanup && needs_evaluation(&change);
+        let steps = if cleanup { vec![Step::Delete] } else { steps_of(change) };
+        let unresolved = !cleanup && needs_evaluation(change);
         Node {
             change: Cow::Borrowed(change),
             dependents: Vec::new(),
