@@ -136,7 +136,7 @@ impl serde::Serialize for Encoded<'_> {
 
 /// A map's fields, encoded.
 struct EncodedMap<'a> {
-    entries: &'a BTreeMap<SmolStr, Value>,
+    entries: &'a orch_stdlib::Fields,
     secrets: &'a Secrets<'a>,
 }
 
@@ -276,8 +276,10 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = BTreeMap::new();
-        let Some(first) = map.next_key_seed(KeySeed)? else { return Ok(Value::map(entries)) };
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        let Some(first) = map.next_key_seed(KeySeed)? else {
+            return Ok(Value::map(BTreeMap::new()));
+        };
         if TAGS.contains(&first.as_str()) {
             // A marker only when it is the one key: its value is read as
             // JSON (it is small, but for `$map`) and decoded as before.
@@ -287,18 +289,18 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
                 object.insert(first.to_string(), inner);
                 return decode(&Json::Object(object), self.sealer).map_err(de::Error::custom);
             };
-            entries.insert(first, decode(&inner, self.sealer).map_err(de::Error::custom)?);
+            entries.push((first, decode(&inner, self.sealer).map_err(de::Error::custom)?));
             let value = map.next_value_seed(self)?;
-            entries.insert(second, value);
+            entries.push((second, value));
         } else {
             let value = map.next_value_seed(self)?;
-            entries.insert(first, value);
+            entries.push((first, value));
         }
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = map.next_value_seed(self)?;
-            entries.insert(key, value);
+            entries.push((key, value));
         }
-        Ok(Value::map(entries))
+        Ok(Value::fields(orch_stdlib::Fields::from_entries(entries)))
     }
 }
 

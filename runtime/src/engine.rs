@@ -787,7 +787,7 @@ fn recorded_place(address: &str, location: Option<&str>) -> String {
 /// `current` with the fields it does not know taken from `recorded`.
 fn merge_known(recorded: &Value, current: Value) -> Value {
     let (Value::Map(old), Value::Map(new)) = (recorded, &current) else { return current };
-    let mut fields = (**new).clone();
+    let mut fields = new.to_map();
     for (name, value) in old.iter() {
         match fields.get(name) {
             Some(v) if v.is_known() => {}
@@ -1471,7 +1471,7 @@ fn secret_as_configured(kind: &str, object: Value, config: &Value) -> Value {
             .iter()
             .any(|f| f.keeps_secrets && configured.get(f.name).is_some_and(Value::contains_secret))
     });
-    let mut fields = (**fields).clone();
+    let mut fields = fields.to_map();
     for (name, value) in fields.iter_mut() {
         let output = schema.and_then(|s| s.field(name)).is_some_and(|f| f.output);
         let secret =

@@ -430,7 +430,7 @@ pub fn with_ignored(config: &Value, current: &Value, ignored: &[String]) -> Valu
         return config.clone();
     }
     let mut fields = match config {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => BTreeMap::new(),
     };
     for name in ignored {
@@ -448,7 +448,7 @@ pub fn mark_sensitive(kind: &str, value: Value) -> Value {
     if !schema.fields.iter().any(|f| f.sensitive) {
         return value;
     }
-    let mut fields = (**fields).clone();
+    let mut fields = fields.to_map();
     for schema_field in schema.fields.iter().filter(|f| f.sensitive) {
         if let Some(entry) = fields.get_mut(schema_field.name) {
             *entry = Value::sensitive(entry.clone());

@@ -623,7 +623,7 @@ impl MockProvider {
 fn complete(mocks: &Mocks, kind: &str, value: Value) -> Value {
     let Some(schema) = lookup_kind(kind) else { return value };
     let mut entries = match value {
-        Value::Map(entries) => (*entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => BTreeMap::new(),
     };
     let mocked = mocks.get(kind);

@@ -113,7 +113,7 @@ impl Provider for Fake {
         });
         result?;
         let mut object = match inputs_of(self.schema(kind), config) {
-            Value::Map(fields) => (*fields).clone(),
+            Value::Map(fields) => fields.to_map(),
             _ => BTreeMap::new(),
         };
         object.insert("stdout".into(), Value::string(command));

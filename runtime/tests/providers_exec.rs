@@ -277,7 +277,7 @@ fn plan_replaces_or_updates_as_the_schema_says() {
         ]) else {
             unreachable!("a configuration is a map")
         };
-        let mut entries = (*entries).clone();
+        let mut entries = entries.to_map();
         entries.insert("stdout".into(), Value::string("made"));
         entries.insert("stderr".into(), Value::string(""));
         entries.insert("exit_code".into(), Value::Int(0));
@@ -396,7 +396,7 @@ async fn failed_destroy_keeps_the_object() {
 /// `object` with `name` set to `value`.
 fn with(object: &Value, name: &str, value: Value) -> Value {
     let Value::Map(entries) = object else { unreachable!("an object is a map") };
-    let mut entries = (**entries).clone();
+    let mut entries = entries.to_map();
     entries.insert(name.into(), value);
     Value::map(entries)
 }

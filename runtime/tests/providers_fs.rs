@@ -114,7 +114,7 @@ async fn file_is_created_read_updated_and_deleted_relative_to_the_base_dir() {
 /// `object` with `name` set to `value`.
 fn with(object: &Value, name: &str, value: Value) -> Value {
     let Value::Map(entries) = object else { panic!("an object is a map") };
-    let mut entries = (**entries).clone();
+    let mut entries = entries.to_map();
     entries.insert(name.into(), value);
     Value::map(entries)
 }

@@ -141,7 +141,7 @@ fn strings(entries: &[(&str, Value)]) -> Value {
 /// `object` with `name` set to `value`.
 fn with(object: &Value, name: &str, value: Value) -> Value {
     let Value::Map(entries) = object else { unreachable!("an object is a map") };
-    let mut entries = (**entries).clone();
+    let mut entries = entries.to_map();
     entries.insert(name.into(), value);
     Value::map(entries)
 }

@@ -7,11 +7,13 @@
 //! **Architecture invariant:** nothing here does IO except through the
 //! [`functions::Host`] the caller passes in (for `file` and `template`).
 
+pub mod fields;
 pub mod functions;
 pub mod kinds;
 pub mod ty;
 pub mod value;
 
+pub use fields::Fields;
 pub use functions::{BuiltinError, Function, Host, lookup_function};
 pub use kinds::{FieldSchema, KindSchema};
 pub use ty::{FieldTy, RecordTy, Ty};

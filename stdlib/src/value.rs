@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use smol_str::SmolStr;
 
+use crate::fields::Fields;
 use crate::ty::{FieldTy, Ty};
 
 /// A value. Maps and records are both `Map` (string keys in lexicographic
@@ -22,7 +23,7 @@ pub enum Value {
     /// Milliseconds.
     Duration(i64),
     List(Arc<Vec<Value>>),
-    Map(Arc<BTreeMap<SmolStr, Value>>),
+    Map(Arc<Fields>),
     Secret(Arc<Value>),
     Unknown,
 }
@@ -37,7 +38,11 @@ impl Value {
     }
 
     pub fn map(entries: BTreeMap<SmolStr, Value>) -> Value {
-        Value::Map(Arc::new(entries))
+        Value::Map(Arc::new(Fields::from(entries)))
+    }
+
+    pub fn fields(fields: Fields) -> Value {
+        Value::Map(Arc::new(fields))
     }
 
     /// Marks a value secret (once).

@@ -340,7 +340,7 @@ impl Provider for Fake {
 
 fn merged(config: &Value, found: &Value) -> Value {
     let (Value::Map(config), Value::Map(found)) = (config, found) else { return found.clone() };
-    let mut fields = (**config).clone();
+    let mut fields = config.to_map();
     fields.extend(found.iter().map(|(k, v)| (k.clone(), v.clone())));
     Value::map(fields)
 }

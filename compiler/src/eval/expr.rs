@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use orch_lang::ast::{self, BinaryOp, Expr, ExprKind, FieldKey, StrPart, UnaryOp};
 use orch_stdlib::functions::Host;
-use orch_stdlib::{Value, lookup_function};
+use orch_stdlib::{Fields, Value, lookup_function};
 use smol_str::SmolStr;
 
 use super::{EvalError, EvalResult, Evaluator, Key};
@@ -104,7 +104,7 @@ impl Evaluator<'_, '_> {
                 Ok(Value::list(out))
             }
             ExprKind::Object(fields) => {
-                let mut out = BTreeMap::new();
+                let mut out = Vec::with_capacity(fields.len());
                 for field in fields {
                     let key: SmolStr = match &field.key {
                         FieldKey::Name(name) => name.name.clone(),
@@ -120,9 +120,9 @@ impl Evaluator<'_, '_> {
                         },
                     };
                     let value = self.eval_expr(context, scope, keys, &field.value)?;
-                    out.insert(key, value);
+                    out.push((key, value));
                 }
-                Ok(Value::map(out))
+                Ok(Value::fields(Fields::from_entries(out)))
             }
             ExprKind::ListComprehension(comprehension)
             | ExprKind::MapComprehension(comprehension) => {

@@ -322,7 +322,7 @@ pub fn default_plan(schema: Option<&KindSchema>, prior: Option<&Value>, config: 
         }
     }
     let mut entries = match config {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => Default::default(),
     };
     for output in schema.outputs() {

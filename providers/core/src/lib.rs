@@ -97,7 +97,7 @@ impl CoreProvider {
 /// `object` with its `output` field set to `output`.
 fn with_output(object: &Value, output: Value) -> Value {
     let mut entries = match object {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => Default::default(),
     };
     entries.insert("output".into(), output);

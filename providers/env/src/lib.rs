@@ -64,7 +64,7 @@ impl Provider for EnvProvider {
             None => Value::None,
         };
         let mut entries = match prior {
-            Value::Map(entries) => (**entries).clone(),
+            Value::Map(entries) => entries.to_map(),
             _ => Default::default(),
         };
         entries.insert("value".into(), value);

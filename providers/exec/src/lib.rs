@@ -235,7 +235,7 @@ fn check_kind(kind: &str) -> Result<(), ProviderError> {
 /// `object` with the outputs of `source`.
 fn with_outputs_of(object: &Value, source: &Value) -> Value {
     let mut entries = match object {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => Default::default(),
     };
     for name in OUTPUTS {
@@ -258,7 +258,7 @@ impl Run {
     fn object(&self, inputs: &Value) -> Value {
         let mark = |value| if self.secret { Value::secret(value) } else { value };
         let mut entries = match inputs {
-            Value::Map(entries) => (**entries).clone(),
+            Value::Map(entries) => entries.to_map(),
             _ => Default::default(),
         };
         entries.insert("stdout".into(), mark(Value::string(&self.stdout)));

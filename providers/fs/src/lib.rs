@@ -516,7 +516,7 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
 /// `base` (a map) with `fields` set.
 fn with_fields<const N: usize>(base: &Value, fields: [(&str, Value); N]) -> Value {
     let mut entries = match base {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => Default::default(),
     };
     for (name, value) in fields {

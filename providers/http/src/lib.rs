@@ -209,7 +209,7 @@ impl HttpProvider {
             ));
         }
         let mut entries = match inputs_of(KINDS.get("http.request"), config) {
-            Value::Map(entries) => (*entries).clone(),
+            Value::Map(entries) => entries.to_map(),
             _ => Default::default(),
         };
         entries.insert("status".into(), Value::Int(i64::from(response.status)));
@@ -265,7 +265,7 @@ impl HttpProvider {
         let request = Request::new(config, "url", "GET", &Value::None)?;
         let response = self.send(ctx, &request).await?;
         let mut entries = match config {
-            Value::Map(entries) => (**entries).clone(),
+            Value::Map(entries) => entries.to_map(),
             _ => Default::default(),
         };
         entries.insert("status".into(), Value::Int(i64::from(response.status)));
@@ -335,7 +335,7 @@ fn unknown_kind(kind: &str) -> ProviderError {
 /// `object` with the outputs of `source`.
 fn with_outputs_of(object: &Value, source: &Value) -> Value {
     let mut entries = match object {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => Default::default(),
     };
     for name in OUTPUTS {

@@ -534,7 +534,7 @@ impl MysqlProvider {
 /// PRIVILEGES`, `utf8` for `utf8mb3`) are no change.
 fn plan_update(schema: &'static KindSchema, prior: &Value, config: &Value) -> Planned {
     let mut entries = match config {
-        Value::Map(entries) => (**entries).clone(),
+        Value::Map(entries) => entries.to_map(),
         _ => BTreeMap::new(),
     };
     let mut requires_replace = Vec::new();

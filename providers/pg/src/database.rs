@@ -381,7 +381,9 @@ impl PgProvider {
                 let partial = if current.is_template {
                     let mut object = database_object(name, current, prior);
                     if let Value::Map(entries) = &mut object {
-                        Arc::make_mut(entries).insert("is_template".into(), Value::Bool(false));
+                        let mut changed = entries.to_map();
+                        changed.insert("is_template".into(), Value::Bool(false));
+                        *entries = Arc::new(changed.into());
                     }
                     Some(object)
                 } else {

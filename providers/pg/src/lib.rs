@@ -733,7 +733,7 @@ impl PgProvider {
     /// order, `utf-8` for `UTF8`, `["ALL"]` for every privilege) are no change.
     fn plan_update(&self, schema: &'static KindSchema, prior: &Value, config: &Value) -> Planned {
         let mut entries = match config {
-            Value::Map(entries) => (**entries).clone(),
+            Value::Map(entries) => entries.to_map(),
             _ => BTreeMap::new(),
         };
         let mut requires_replace = Vec::new();

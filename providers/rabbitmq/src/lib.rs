@@ -274,7 +274,7 @@ impl Provider for RabbitMqProvider {
             && let Value::Map(entries) = &planned.value
             && same_set(field(prior, "tags"), field(config, "tags"))
         {
-            let mut entries = (**entries).clone();
+            let mut entries = entries.to_map();
             entries.insert("tags".into(), field(prior, "tags").clone());
             planned.value = Value::map(entries);
         }

@@ -97,7 +97,7 @@ impl Provider for RandomProvider {
             Change::Delete { .. } => return Ok(None),
         };
         let mut entries = match inputs_of(self.schema(kind), config) {
-            Value::Map(entries) => (*entries).clone(),
+            Value::Map(entries) => entries.to_map(),
             _ => Default::default(),
         };
         entries.insert("result".into(), result);

@@ -180,7 +180,7 @@ async fn set_user(
     // The configuration's own rules stand for what the server now reports.
     let mut value = user_object(&name, &user, config);
     if let Value::Map(entries) = &value {
-        let mut entries = (**entries).clone();
+        let mut entries = entries.to_map();
         entries.insert("commands".into(), strings(&config.texts("commands")));
         value = Value::map(entries);
     }

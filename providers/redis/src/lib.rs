@@ -271,7 +271,7 @@ impl Provider for RedisProvider {
         {
             // Updated in place: the value to restore stays the one found
             // before the first set.
-            let mut entries = (**entries).clone();
+            let mut entries = entries.to_map();
             entries.insert("original_value".into(), field(prior, "original_value").clone());
             planned.value = Value::map(entries);
         }

@@ -38,7 +38,7 @@ pub(crate) fn config(kind: &str, fields: &[(&str, Value)]) -> Value {
 /// When `value` is not a map.
 pub(crate) fn with(value: &Value, name: &str, to: Value) -> Value {
     let Value::Map(entries) = value else { panic!("an object is a map: {value:?}") };
-    let mut entries = (**entries).clone();
+    let mut entries = entries.to_map();
     entries.insert(name.into(), to);
     Value::map(entries)
 }

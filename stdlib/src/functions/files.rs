@@ -2,8 +2,6 @@
 //! through the caller's [`Host`], which resolves paths relative to the
 //! calling module; nothing here touches the file system.
 
-use std::collections::BTreeMap;
-
 use smol_str::SmolStr;
 
 use super::support::{arity, at_most, expect, map_arg, map_element, mismatch, str_arg, text_of};
@@ -95,10 +93,7 @@ fn eval_template(args: &[Value], host: &dyn Host) -> Result<Value, BuiltinError>
 }
 
 /// Renders a template; an error carries its 1-based line.
-pub(crate) fn render(
-    source: &str,
-    vars: &BTreeMap<SmolStr, Value>,
-) -> Result<String, (usize, String)> {
+pub(crate) fn render(source: &str, vars: &crate::Fields) -> Result<String, (usize, String)> {
     let mut out = String::with_capacity(source.len());
     let mut rest = source;
     let line_of = |rest: &str| source[..source.len() - rest.len()].matches('\n').count() + 1;
@@ -126,7 +121,7 @@ pub(crate) fn render(
 }
 
 /// Resolves `name.field…` in `vars`.
-fn lookup<'a>(expression: &str, vars: &'a BTreeMap<SmolStr, Value>) -> Result<&'a Value, String> {
+fn lookup<'a>(expression: &str, vars: &'a crate::Fields) -> Result<&'a Value, String> {
     let path = expression.trim();
     let segments: Vec<&str> = path.split('.').collect();
     if !segments.iter().all(|segment| is_identifier(segment)) {
@@ -245,7 +240,7 @@ mod tests {
 
     #[test]
     fn render_edge_cases() {
-        let empty = BTreeMap::new();
+        let empty = crate::Fields::new();
         assert_eq!(render("", &empty), Ok(String::new()));
         assert_eq!(render("$", &empty), Ok("$".to_owned()));
         assert_eq!(render("é$${", &empty), Ok("é${".to_owned()));

@@ -3,9 +3,6 @@
 //! equality and ordering.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
-
-use smol_str::SmolStr;
 
 use super::BuiltinError;
 use crate::ty::Ty;
@@ -217,7 +214,7 @@ pub(super) fn map_arg<'a>(
     args: &'a [Value],
     index: usize,
     param: &str,
-) -> Result<&'a BTreeMap<SmolStr, Value>, BuiltinError> {
+) -> Result<&'a crate::Fields, BuiltinError> {
     match arg(name, args, index, param)? {
         Value::Map(entries) => Ok(entries),
         _ => Err(value_mismatch(name, args, index, param, "a map or record")),
