@@ -130,7 +130,7 @@ fn lookup<'a>(expression: &str, vars: &'a crate::Fields) -> Result<&'a Value, St
         ));
     }
     let (first, fields) = segments.split_first().ok_or_else(|| "empty `${}`".to_owned())?;
-    let mut value = vars.get(*first).ok_or_else(|| {
+    let mut value = vars.get(first).ok_or_else(|| {
         format!("unknown variable `{first}`; `vars` has {}", listing(vars.keys()))
     })?;
     let mut walked = (*first).to_owned();
@@ -140,7 +140,7 @@ fn lookup<'a>(expression: &str, vars: &'a crate::Fields) -> Result<&'a Value, St
             let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
             return Err(format!("`{walked}` is {article} {kind}, it has no field `{field}`"));
         };
-        value = entries.get(*field).ok_or_else(|| {
+        value = entries.get(field).ok_or_else(|| {
             format!("`{walked}` has no field `{field}`; it has {}", listing(entries.keys()))
         })?;
         walked = format!("{walked}.{field}");
