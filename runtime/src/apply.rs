@@ -9,7 +9,6 @@
 //! one of the `parallelism` slots), so that after a crash only operations
 //! that were running are treated as interrupted.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,7 +96,7 @@ enum Status {
 struct Node<'p> {
     /// The plan's change, copied only when apply-time evaluation changes
     /// it.
-    change: Cow<'p, Change>,
+    change: NodeChange<'p>,
     dependents: Vec<usize>,
     waiting: usize,
     status: Status,
@@ -117,12 +116,44 @@ struct Node<'p> {
     unresolved: bool,
 }
 
+/// A node's change: the plan's, borrowed, until apply-time evaluation
+/// changes it (a `Cow` that keeps its copy boxed, so that the many nodes
+/// that never change hold a pointer, not a whole `Change`).
+#[derive(Clone)]
+enum NodeChange<'p> {
+    Planned(&'p Change),
+    Changed(Box<Change>),
+}
+
+impl NodeChange<'_> {
+    fn to_mut(&mut self) -> &mut Change {
+        if let NodeChange::Planned(planned) = *self {
+            *self = NodeChange::Changed(Box::new(planned.clone()));
+        }
+        match self {
+            NodeChange::Changed(changed) => changed,
+            NodeChange::Planned(_) => unreachable!("copied above"),
+        }
+    }
+}
+
+impl std::ops::Deref for NodeChange<'_> {
+    type Target = Change;
+
+    fn deref(&self) -> &Change {
+        match self {
+            NodeChange::Planned(planned) => planned,
+            NodeChange::Changed(changed) => changed,
+        }
+    }
+}
+
 impl<'p> Node<'p> {
     fn new(change: &'p Change, cleanup: bool) -> Node<'p> {
         let steps = if cleanup { vec![Step::Delete] } else { steps_of(change) };
         let unresolved = !cleanup && needs_evaluation(change);
         Node {
-            change: Cow::Borrowed(change),
+            change: NodeChange::Planned(change),
             dependents: Vec::new(),
             waiting: 0,
             status: Status::Waiting,
