@@ -130,8 +130,8 @@ fn even_kill_9_of_orchc_leaves_no_command_running() {
     child.kill().expect("kill -9 orchc");
     let status = child.wait().expect("reap orchc");
     assert!(!status.success());
-    // Each command's guard sees its pipe from orchc close, and kills its
-    // group.
+    // orchc's watcher sees its pipe from orchc close, and kills every
+    // group it was told of.
     assert_gone(&orch, groups, Duration::from_secs(5));
 }
 

@@ -108,13 +108,15 @@ async fn terminate_all_ends_every_group_then_kills_what_starts_later() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Each command ended by a signal (its group's leader by `SIGTERM`): a
-    // failure, and never its last step.
-    for task in [first, second] {
+    // Each command ended by a signal, its shell's own: `SIGTERM` for the
+    // polite one, `SIGKILL` for the one that ignores `SIGTERM`. A failure,
+    // and never its last step.
+    for (task, signal) in [(first, 15), (second, 9)] {
         let error = task.await.expect("join").expect_err("killed");
-        assert!(error.message.contains("killed by signal 15"), "{}", error.message);
+        let expected = format!("killed by signal {signal}");
+        assert!(error.message.contains(&expected), "{}", error.message);
         let partial = error.partial.expect("the object of a failed create");
-        assert_eq!(field(&partial, "exit_code"), &Value::Int(128 + 15), "{}", error.message);
+        assert_eq!(field(&partial, "exit_code"), &Value::Int(128 + signal), "{}", error.message);
     }
     assert!(!base.path().join("polite.done").exists());
     assert!(!base.path().join("stubborn.done").exists());

@@ -151,9 +151,9 @@ async fn a_failure_with_a_short_secret_does_not_quote_the_output() {
 }
 
 #[tokio::test]
-async fn the_guard_is_invisible_a_killed_command_is_reported_by_its_signal() {
+async fn the_gate_is_invisible_a_killed_command_is_reported_by_its_signal() {
     let base = tempfile::tempdir().expect("a temporary folder");
-    let ctx = OpContext::new(base.path(), "exec.run.guarded");
+    let ctx = OpContext::new(base.path(), "exec.run.gated");
     let config = config(&[("create", Value::string("echo before; kill -9 $$"))]);
     let error = exec()
         .apply(&ctx, "exec.run", Change::Create { config: &config })
@@ -166,11 +166,11 @@ async fn the_guard_is_invisible_a_killed_command_is_reported_by_its_signal() {
     );
     let partial = error.partial.expect("what it wrote");
     assert_eq!(text(&partial, "stdout"), "before\n");
-    assert_eq!(text(&partial, "stderr"), "", "no report of the guard's shell");
+    assert_eq!(text(&partial, "stderr"), "", "no report of another shell");
     assert_eq!(field(&partial, "exit_code"), &Value::Int(137));
 
-    // Standard input is closed, and the guard's descriptors (the lifeline
-    // on 3, its standard error on 4) do not leak into the command.
+    // Standard input is closed (the gate's pipe is not the command's), and
+    // no other descriptor leaks into the command.
     let config = self::config(&[(
         "create",
         Value::string(
@@ -183,6 +183,26 @@ async fn the_guard_is_invisible_a_killed_command_is_reported_by_its_signal() {
         .expect("create")
         .expect("an object");
     assert_eq!(text(&created, "stdout"), "/dev/null\n");
+
+    // The command is its shell's first line, as with `sh -c COMMAND`:
+    // `$0` is the shell, there are no arguments, and a syntax error on the
+    // first line runs nothing and is reported at line 1.
+    let config = self::config(&[("create", Value::string("echo \"$0 $#\"\necho two"))]);
+    let created = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect("create")
+        .expect("an object");
+    assert_eq!(text(&created, "stdout"), "/bin/sh 0\ntwo\n");
+    let config = self::config(&[("create", Value::string("touch ran; echo ("))]);
+    let error = exec()
+        .apply(&ctx, "exec.run", Change::Create { config: &config })
+        .await
+        .expect_err("a syntax error");
+    let partial = error.partial.expect("what it wrote");
+    assert!(text(&partial, "stderr").starts_with("/bin/sh: 1: Syntax error"), "{}", error.message);
+    assert_eq!(field(&partial, "exit_code"), &Value::Int(2));
+    assert!(!base.path().join("ran").exists(), "nothing of the line ran");
 }
 
 #[tokio::test]

@@ -7,12 +7,12 @@
 //! everything it started, in `dir` (resolved against the root module's
 //! folder) and with `env` added to the environment of `orchc`.
 //!
-//! The group is led by a small guard shell ([`GUARD`]) that runs the
-//! command and watches a pipe only this process writes to: when this
-//! process dies, however (even by `kill -9`), the pipe closes and the guard
-//! kills the group. So no command outlives the process that started it,
-//! whatever the way it ended; [`orch_provider::children`] covers the ways it ends
-//! on purpose.
+//! The group is led by the command's shell. This process's watcher
+//! ([`orch_provider::children`]) kills the group if this process dies
+//! while the command runs, however it died (even by `kill -9`); the shell
+//! runs nothing before the group is known to the watcher ([`GATE`]). So no
+//! command outlives the process that started it, whatever the way it
+//! ended; the same registry covers the ways it ends on purpose.
 //!
 //! `env` is not sensitive: its plain values are shown and stored as they
 //! are. It keeps secrets, though: each secret value in it is replaced by
@@ -68,27 +68,14 @@ const KILL_GRACE: Duration = Duration::from_secs(5);
 /// in the output to be masked; a shorter one (`"1"`, `"ab"`) makes the
 /// outputs secret as a whole. An empty one reveals nothing and is ignored.
 pub const MIN_MASKED_SECRET: usize = 4;
-/// The leader of a command's process group, run as `/bin/sh -c GUARD
-/// orch-exec COMMAND` with its standard input on a pipe that this process
-/// holds open and never writes to (the lifeline). A watcher in the
-/// background reads the lifeline, and at its end of file (this process is
-/// gone, however it ended) kills the whole group. The command runs as
-/// `/bin/sh -c COMMAND` in a subshell, with standard input closed and the
-/// guard's standard error (so the guard's own reports, such as `Killed`,
-/// go nowhere). When it ends, the watcher is stopped (what the command left
-/// in the background stays, as it would without the guard) and the guard
-/// ends as the command did: with its status, or by the same signal (a
-/// status above 128 is read as a signal, as shells do).
-pub const GUARD: &str = r#"exec 3<&0 0</dev/null 4>&2 2>/dev/null
-{ read -r _ <&3; kill -s KILL 0; } >/dev/null 4>&- &
-watcher=$!
-exec 3<&-
-(exec /bin/sh -c "$1") 2>&4 4>&-
-status=$?
-kill "$watcher"
-if [ "$status" -gt 128 ]; then kill -s "$(kill -l "$status")" "$$"; fi
-exit "$status"
-"#;
+/// What the command's shell runs before the command, on the same line (so
+/// that line numbers in its messages are the command's own, and a syntax
+/// error anywhere on the first line runs nothing at all): it waits for a
+/// line on its standard input, a pipe from this process, which this
+/// process writes once the command's group is known to the watcher. At
+/// the pipe's end of file without that line (this process is gone), it
+/// exits. Then standard input is closed (`/dev/null`) for the command.
+pub const GATE: &str = "read -r _ || exit 125; exec </dev/null; ";
 /// The inputs whose change runs `update` (or replaces the object).
 const RUN_INPUTS: [&str; 3] = ["create", "dir", "env"];
 const OUTPUTS: [&str; 3] = ["stdout", "stderr", "exit_code"];
@@ -318,9 +305,7 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
-        .arg(GUARD)
-        .arg("orch-exec")
-        .arg(&command_text)
+        .arg(format!("{GATE}{command_text}"))
         .current_dir(&dir)
         .envs(env.iter().map(|variable| (&variable.name, &variable.value)))
         .stdin(Stdio::piped())
@@ -336,10 +321,18 @@ async fn run(ctx: &OpContext, which: &str, object: &Value) -> Result<Run, Failur
             dir.display()
         ))
     })?;
-    let mut group = ProcessGroup::register(child.id());
-    // Held, never written to, until the command is reaped: its end of file
-    // tells the guard that this process is gone.
-    let _lifeline = child.stdin.take();
+    let mut group = ProcessGroup::register(child.id()).map_err(|error| {
+        ProviderError::new(format!(
+            "cannot run the `{which}` command: cannot start the watcher that ends it if orchc \
+             is killed: {error}"
+        ))
+    })?;
+    // Watched: the command may start.
+    if let Some(mut gate) = child.stdin.take() {
+        use tokio::io::AsyncWriteExt as _;
+        // It fails only if the shell is gone already, which its status tells.
+        let _ = gate.write_all(b"\n").await;
+    }
     let mut stdout_pipe = child.stdout.take();
     let mut stderr_pipe = child.stderr.take();
     let mut stdout = Capture::new(Keep::Head);

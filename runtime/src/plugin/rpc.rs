@@ -162,7 +162,15 @@ impl Connection {
                 return Err(format!("cannot start {label} (`{}`): {error}", argv.join(" ")));
             }
         };
-        let group = ProcessGroup::register(Some(child.id()));
+        let group = match ProcessGroup::register(Some(child.id())) {
+            Ok(group) => group,
+            Err(error) => {
+                // Killed already, as a group; reaped here.
+                let _ = child.wait();
+                let _ = std::fs::remove_file(&fifo_path);
+                return Err(format!("cannot watch {label} (`{}`): {error}", argv.join(" ")));
+            }
+        };
         let stdin = child.stdin.take().expect("a piped stdin");
         let stdout = child.stdout.take().expect("a piped stdout");
         let stderr = child.stderr.take().expect("a piped stderr");
