@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use orch_runtime::provider::{Change, OpContext, Provider, field};
+use orch_runtime::provider::{Change, OpContext, Provider, ProviderError, field};
 use orch_runtime::providers::builtin;
 use orch_runtime::providers::lookup_kind;
 use orch_stdlib::Value;
@@ -150,15 +150,17 @@ async fn a_failure_with_a_short_secret_does_not_quote_the_output() {
     assert!(!error.message.contains("42"), "{}", error.message);
 }
 
+/// Runs `create` as the command of a new object in `ctx`.
+async fn create_in(ctx: &OpContext, create: &str) -> Result<Option<Value>, ProviderError> {
+    let config = config(&[("create", Value::string(create))]);
+    exec().apply(ctx, "exec.run", Change::Create { config: &config }).await
+}
+
 #[tokio::test]
 async fn the_gate_is_invisible_a_killed_command_is_reported_by_its_signal() {
     let base = tempfile::tempdir().expect("a temporary folder");
     let ctx = OpContext::new(base.path(), "exec.run.gated");
-    let config = config(&[("create", Value::string("echo before; kill -9 $$"))]);
-    let error = exec()
-        .apply(&ctx, "exec.run", Change::Create { config: &config })
-        .await
-        .expect_err("killed");
+    let error = create_in(&ctx, "echo before; kill -9 $$").await.expect_err("killed");
     assert!(
         error.message.starts_with("the `create` command was killed by signal 9"),
         "{}",
@@ -171,34 +173,22 @@ async fn the_gate_is_invisible_a_killed_command_is_reported_by_its_signal() {
 
     // Standard input is closed (the gate's pipe is not the command's), and
     // no other descriptor leaks into the command.
-    let config = self::config(&[(
-        "create",
-        Value::string(
-            "cat; readlink /proc/$$/fd/0; for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && echo \"open $fd\"; done; true",
-        ),
-    )]);
-    let created = exec()
-        .apply(&ctx, "exec.run", Change::Create { config: &config })
-        .await
-        .expect("create")
-        .expect("an object");
+    let created = create_in(
+        &ctx,
+        "cat; readlink /proc/$$/fd/0; for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && echo \"open $fd\"; done; true",
+    )
+    .await
+    .expect("create")
+    .expect("an object");
     assert_eq!(text(&created, "stdout"), "/dev/null\n");
 
     // The command is its shell's first line, as with `sh -c COMMAND`:
     // `$0` is the shell, there are no arguments, and a syntax error on the
     // first line runs nothing and is reported at line 1.
-    let config = self::config(&[("create", Value::string("echo \"$0 $#\"\necho two"))]);
-    let created = exec()
-        .apply(&ctx, "exec.run", Change::Create { config: &config })
-        .await
-        .expect("create")
-        .expect("an object");
+    let created =
+        create_in(&ctx, "echo \"$0 $#\"\necho two").await.expect("create").expect("an object");
     assert_eq!(text(&created, "stdout"), "/bin/sh 0\ntwo\n");
-    let config = self::config(&[("create", Value::string("touch ran; echo ("))]);
-    let error = exec()
-        .apply(&ctx, "exec.run", Change::Create { config: &config })
-        .await
-        .expect_err("a syntax error");
+    let error = create_in(&ctx, "touch ran; echo (").await.expect_err("a syntax error");
     let partial = error.partial.expect("what it wrote");
     assert!(text(&partial, "stderr").starts_with("/bin/sh: 1: Syntax error"), "{}", error.message);
     assert_eq!(field(&partial, "exit_code"), &Value::Int(2));

@@ -103,9 +103,8 @@ impl Registry {
     /// someone) is replaced, and the new one is told of every group.
     fn tell(&mut self, change: char, group: i32) -> std::io::Result<()> {
         // One write per line: the watcher wakes once for it.
-        let line = format!("{change} {group}\n");
         if let Some(watcher) = &mut self.watcher
-            && watcher.input.write_all(line.as_bytes()).is_ok()
+            && watcher.input.write_all(watcher_line(change, group).as_bytes()).is_ok()
         {
             return Ok(());
         }
@@ -114,14 +113,16 @@ impl Registry {
             let _ = gone.process.try_wait();
         }
         let mut watcher = Watcher::start()?;
-        let mut lines = String::new();
-        for group in &self.groups {
-            lines.push_str(&format!("+ {group}\n"));
-        }
+        let lines: String = self.groups.iter().map(|&group| watcher_line('+', group)).collect();
         watcher.input.write_all(lines.as_bytes())?;
         self.watcher = Some(watcher);
         Ok(())
     }
+}
+
+/// A line of [`WATCHER`]'s input: `+ GROUP` or `- GROUP`.
+fn watcher_line(change: char, group: i32) -> String {
+    format!("{change} {group}\n")
 }
 
 static REGISTRY: Mutex<Registry> =
@@ -272,10 +273,9 @@ mod tests {
             .expect("start sleep")
     }
 
-    /// Whether a process group has a process left that is not a zombie.
+    /// Whether the sleeper (the only process of its group) still runs; a
+    /// killed one is reaped on the way, so that it is not a zombie.
     fn running(child: &mut Child) -> bool {
-        // A reaped leader leaves nothing; an unreaped killed one is a
-        // zombie, which `try_wait` reaps.
         matches!(child.try_wait(), Ok(None))
     }
 
